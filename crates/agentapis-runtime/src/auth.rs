@@ -1,0 +1,93 @@
+//! Credentials, kept in a type that never prints them.
+
+use std::fmt;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
+
+/// A credential. `Debug` and `Display` print a redaction, never the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a credential.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The credential itself; call only where it goes on the wire.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// How requests authenticate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Auth {
+    /// No credentials (public operations, tests).
+    None,
+    /// `Authorization: Bearer <token>`.
+    Bearer(Secret),
+    /// The credential in a named header, e.g. `x-archastro-api-key`.
+    Header {
+        /// Header name.
+        name: &'static str,
+        /// Header value.
+        value: Secret,
+    },
+}
+
+impl Auth {
+    /// Sets the credential header on `headers`, marked sensitive so HTTP-level logging hides it.
+    /// A credential that is not a valid header value is not sent (the server then answers 401);
+    /// configuration code validates credentials up front so this does not happen in practice.
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        let (name, value) = match self {
+            Auth::None => return,
+            Auth::Bearer(token) => (AUTHORIZATION, format!("Bearer {}", token.expose())),
+            Auth::Header { name, value } => match HeaderName::from_bytes(name.as_bytes()) {
+                Ok(name) => (name, value.expose().to_owned()),
+                Err(_) => return,
+            },
+        };
+        if let Ok(mut value) = HeaderValue::from_str(&value) {
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let auth = Auth::Bearer(Secret::new("sk_live_123"));
+        assert!(!format!("{auth:?}").contains("sk_live_123"));
+        assert!(!Secret::new("sk_live_123").to_string().contains("sk_live_123"));
+    }
+
+    #[test]
+    fn header_auth_sets_a_sensitive_header() {
+        let mut h = HeaderMap::new();
+        Auth::Header { name: "x-archastro-api-key", value: Secret::new("sk_1") }.apply(&mut h);
+        let v = h.get("x-archastro-api-key").expect("header set");
+        assert_eq!(v, "sk_1");
+        assert!(v.is_sensitive());
+        let mut h = HeaderMap::new();
+        Auth::Bearer(Secret::new("bad\nvalue")).apply(&mut h);
+        assert!(h.is_empty());
+    }
+}

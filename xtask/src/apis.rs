@@ -1,0 +1,44 @@
+//! The APIs this workspace bundles: where each spec lives and where its client is generated.
+
+use crate::rules::Options;
+
+/// One bundled API.
+#[derive(Debug, Clone, Copy)]
+pub struct Api {
+    /// Short name used on the command line and in the lock file.
+    pub name: &'static str,
+    /// The spec, relative to the workspace root.
+    pub spec: &'static str,
+    /// The generated file, relative to the workspace root.
+    pub output: &'static str,
+    /// Switches for rules that depend on the server.
+    pub options: Options,
+}
+
+/// Every bundled API, in a fixed order (reports and headers rely on it).
+pub const APIS: &[Api] = &[
+    Api {
+        name: "agentiv",
+        spec: "specs/agentiv/openapi.json",
+        output: "crates/agentiv-client/src/generated.rs",
+        options: Options { plug_query: false },
+    },
+    Api {
+        name: "archastro",
+        spec: "specs/archastro/openapi.json",
+        output: "crates/archastro-client/src/generated.rs",
+        // ArchAstro's backend is Phoenix/Plug (its realtime API is Phoenix channels).
+        options: Options { plug_query: true },
+    },
+    Api {
+        name: "invent",
+        spec: "specs/invent/openapi.json",
+        output: "crates/invent-client/src/generated.rs",
+        options: Options { plug_query: false },
+    },
+];
+
+/// Looks an API up by name.
+pub fn find(name: &str) -> Option<&'static Api> {
+    APIS.iter().find(|a| a.name == name)
+}

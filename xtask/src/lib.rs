@@ -1,0 +1,21 @@
+//! The workspace's build tasks: validate the bundled OpenAPI specs, down-convert 3.1 to 3.0,
+//! normalize them with named rules, generate each client with progenitor, and check that the
+//! checked-in output is fresh. `cargo xtask --help` lists the commands.
+
+pub mod apis;
+pub mod error;
+pub mod generate;
+pub mod index;
+pub mod pagination;
+pub mod regen;
+pub mod rules;
+pub mod spec;
+pub mod validate;
+
+use std::path::PathBuf;
+
+/// The workspace root (the xtask crate's parent directory).
+pub fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}

@@ -1,0 +1,74 @@
+//! Named, individually tested rewrites applied to a spec before progenitor sees it.
+//!
+//! Two rule sets run in order: [`downconvert::RULES`] turns OpenAPI 3.1 constructs into their 3.0
+//! equivalents (only for 3.1 documents), then [`normalize::RULES`] works around what progenitor
+//! cannot generate or would generate badly. Every rule is general: it looks at the shape of the
+//! document, never at particular operation ids. Each reports how many nodes it changed, and the
+//! rules that fired are listed in the header of every generated file.
+
+pub mod downconvert;
+pub mod normalize;
+pub mod walk;
+
+use serde_json::Value;
+
+/// Per-API switches for rules that depend on how the server decodes requests.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// The server is Phoenix/Plug: arrays and nested objects in the query string must use bracket
+    /// keys (`kind[]=a&kind[]=b`), because a repeated plain key keeps only the last value.
+    pub plug_query: bool,
+}
+
+/// A rule failed: the document has a construct the rule cannot rewrite.
+#[derive(Debug)]
+pub struct RuleError {
+    /// JSON pointer of the offending node.
+    pub pointer: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// One rewrite with a stable name (used in headers, docs and reports).
+pub struct Rule {
+    /// Stable kebab-case name.
+    pub name: &'static str,
+    /// One line saying what the rule does and why.
+    pub doc: &'static str,
+    /// Applies the rule; returns how many nodes it changed.
+    pub apply: fn(&mut Value, &Options) -> Result<usize, RuleError>,
+}
+
+/// How often each rule fired on one document.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// `(rule name, count)` in the order the rules ran, including rules that did not fire.
+    pub counts: Vec<(&'static str, usize)>,
+}
+
+impl Report {
+    /// Rules that changed something, as `name×count`.
+    pub fn fired(&self) -> Vec<String> {
+        self.counts.iter().filter(|(_, n)| *n > 0).map(|(name, n)| format!("{name}×{n}")).collect()
+    }
+}
+
+/// Runs the down-conversion (for 3.1 documents) and every normalization rule.
+pub fn apply_all(doc: &mut Value, options: &Options) -> Result<Report, RuleError> {
+    let mut report = Report::default();
+    let is_31 = doc.get("openapi").and_then(Value::as_str).is_some_and(|v| v.starts_with("3.1"));
+    let sets: [&[Rule]; 2] = [if is_31 { downconvert::RULES } else { &[] }, normalize::RULES];
+    for rule in sets.into_iter().flatten() {
+        let n = (rule.apply)(doc, options).map_err(|e| RuleError {
+            pointer: e.pointer,
+            message: format!("rule `{}`: {}", rule.name, e.message),
+        })?;
+        report.counts.push((rule.name, n));
+    }
+    Ok(report)
+}
+
+/// Every rule in the order it runs, for docs and reports.
+pub fn all() -> impl Iterator<Item = &'static Rule> {
+    downconvert::RULES.iter().chain(normalize::RULES.iter())
+}
