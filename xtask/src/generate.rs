@@ -152,8 +152,9 @@ fn operations_table(doc: &Value) -> String {
             Some(style) => format!("Some(agentapis_runtime::Paging::{style:?})"),
             None => "None".to_owned(),
         };
+        let multipart = op.get("x-multipart").and_then(Value::as_bool).unwrap_or(false);
         rows.push(format!(
-            "agentapis_runtime::OperationMeta {{ id: {id:?}, method: {method:?}, path: {path:?}, paging: {paging}, deep_query: &[{}] }},",
+            "agentapis_runtime::OperationMeta {{ id: {id:?}, method: {method:?}, path: {path:?}, paging: {paging}, deep_query: &[{}], multipart: {multipart} }},",
             deep.join(", "),
             method = method.to_uppercase(),
         ));

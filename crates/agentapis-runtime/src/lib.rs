@@ -9,6 +9,7 @@
 //! carries.
 
 mod auth;
+pub mod multipart;
 mod operation;
 pub mod query;
 
@@ -71,6 +72,9 @@ impl Runtime {
         if let Some(op) = self.operation(operation_id) {
             if !op.deep_query.is_empty() {
                 query::splice_deep_params(request.url_mut(), op.deep_query);
+            }
+            if op.multipart {
+                multipart::set_content_type(request);
             }
         }
         self.inner.auth.apply(request.headers_mut());

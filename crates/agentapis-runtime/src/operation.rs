@@ -26,4 +26,6 @@ pub struct OperationMeta {
     pub paging: Option<Paging>,
     /// Query parameters whose value is a pre-encoded bracket query (see [`crate::query`]).
     pub deep_query: &'static [&'static str],
+    /// The body is a pre-built `multipart/form-data` payload sent as raw bytes.
+    pub multipart: bool,
 }

@@ -56,7 +56,8 @@ pub fn encode_deep(name: &str, value: &Value) -> String {
 }
 
 /// Replaces each `name=<encoded pairs>` in `url`'s query, for `name` in `deep`, by the pairs.
-/// A value that does not start with `name[` was not made by [`encode_deep`] and is left as is.
+/// A value whose pairs are not all keyed `name[...]` was not made by [`encode_deep`] and is
+/// left as is.
 pub fn splice_deep_params(url: &mut Url, deep: &[&str]) {
     let pairs: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
     if !pairs.iter().any(|(k, _)| deep.contains(&k.as_str())) {
@@ -64,8 +65,10 @@ pub fn splice_deep_params(url: &mut Url, deep: &[&str]) {
     }
     let mut spliced = Vec::with_capacity(pairs.len());
     for (k, v) in pairs {
-        if deep.contains(&k.as_str()) && v.starts_with(&format!("{k}[")) {
-            spliced.extend(url::form_urlencoded_parse(&v));
+        let inner = if deep.contains(&k.as_str()) { url::form_urlencoded_parse(&v) } else { Vec::new() };
+        let prefix = format!("{k}[");
+        if !inner.is_empty() && inner.iter().all(|(ik, _)| ik.starts_with(&prefix)) {
+            spliced.extend(inner);
         } else {
             spliced.push((k, v));
         }

@@ -26,6 +26,11 @@ pub const RULES: &[Rule] = &[
         apply: declare_missing_path_params,
     },
     Rule {
+        name: "open-enum-untagged",
+        doc: "Rewrites an open enum (`anyOf`/`oneOf` of a string `enum` and a plain string) as a `oneOf` whose plain branch is titled `Other`, so typify emits an untagged enum with the known values and an `Other(String)` fallback (typify turns `anyOf` into a struct of optional flattened fields, which cannot decode a string).",
+        apply: open_enum_untagged,
+    },
+    Rule {
         name: "deep-query-as-encoded-string",
         doc: "Turns object and array-of-object query parameters (which progenitor cannot encode) into strings marked `x-deep-query`; callers pass the bracket-encoded pairs and the runtime splices them into the query.",
         apply: deep_query_as_encoded_string,
@@ -34,6 +39,11 @@ pub const RULES: &[Rule] = &[
         name: "plug-bracket-array-query",
         doc: "For Phoenix/Plug servers, renames array query parameters `name` to `name[]`, so every value is read (Plug keeps only the last of repeated plain keys).",
         apply: plug_bracket_array_query,
+    },
+    Rule {
+        name: "multipart-body-as-bytes",
+        doc: "Turns a `multipart/form-data` request body (progenitor cannot send one) into raw bytes marked `x-multipart`; the runtime sends it with the multipart content type and the boundary the body starts with.",
+        apply: multipart_body_as_bytes,
     },
     Rule {
         name: "error-responses-keep-body",
@@ -159,6 +169,40 @@ fn declare_missing_path_params(doc: &mut Value, _: &Options) -> Result<usize, Ru
     Ok(n)
 }
 
+fn is_string_enum(v: &Value) -> bool {
+    v.get("enum").and_then(Value::as_array).is_some_and(|e| !e.is_empty() && e.iter().all(Value::is_string))
+}
+
+fn is_plain_string(v: &Value) -> bool {
+    v.as_object().is_some_and(|m| {
+        m.get("type").and_then(Value::as_str) == Some("string")
+            && m.keys().all(|k| matches!(k.as_str(), "type" | "description" | "title" | "example"))
+    })
+}
+
+fn open_enum_untagged(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
+    let mut n = 0;
+    walk::schemas(doc, &mut |s, _| {
+        for key in ["anyOf", "oneOf"] {
+            let Some([known, other]) = s.get(key).and_then(Value::as_array).map(Vec::as_slice) else { continue };
+            let (known, other) = match (is_string_enum(known), is_plain_string(other)) {
+                (true, true) => (known.clone(), other.clone()),
+                _ if is_string_enum(other) && is_plain_string(known) => (other.clone(), known.clone()),
+                _ => continue,
+            };
+            if other.get("title").and_then(Value::as_str) == Some("Other") && key == "oneOf" {
+                continue;
+            }
+            let mut other = other;
+            other["title"] = json!("Other");
+            s.remove(key);
+            s.insert("oneOf".into(), json!([known, other]));
+            n += 1;
+        }
+    });
+    Ok(n)
+}
+
 fn schema_type(schema: &Value) -> Option<&str> {
     schema.get("type").and_then(Value::as_str)
 }
@@ -211,6 +255,26 @@ fn plug_bracket_array_query(doc: &mut Value, options: &Options) -> Result<usize,
                 n += 1;
             }
         }
+    });
+    Ok(n)
+}
+
+fn multipart_body_as_bytes(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
+    let mut n = 0;
+    walk::operations(doc, &mut |op, _, _, _| {
+        let Some(content) = op.get_mut("requestBody").and_then(|b| b.get_mut("content")).and_then(Value::as_object_mut)
+        else {
+            return;
+        };
+        if content.contains_key("application/json") || content.remove("multipart/form-data").is_none() {
+            return;
+        }
+        content.insert(
+            "application/octet-stream".into(),
+            json!({"schema": {"type": "string", "format": "binary"}}),
+        );
+        op.insert("x-multipart".into(), Value::Bool(true));
+        n += 1;
     });
     Ok(n)
 }
@@ -396,6 +460,20 @@ mod tests {
     }
 
     #[test]
+    fn open_enums_become_untagged_oneof_with_other() {
+        let doc = json!({"components": {"schemas": {
+            "S": {"anyOf": [{"type": "string", "enum": ["a", "b"]}, {"type": "string"}]},
+            "T": {"anyOf": [{"type": "string", "enum": ["a"]}, {"type": "integer"}]}}}});
+        let (doc, n) = run("open-enum-untagged", doc, Options::default());
+        assert_eq!(
+            doc["components"]["schemas"]["S"],
+            json!({"oneOf": [{"type": "string", "enum": ["a", "b"]}, {"type": "string", "title": "Other"}]})
+        );
+        assert!(doc["components"]["schemas"]["T"].get("anyOf").is_some());
+        assert_eq!(n, 1);
+    }
+
+    #[test]
     fn object_and_array_of_object_query_params_become_strings() {
         let doc = op("/a", "get", json!({"parameters": [
             {"name": "metadata", "in": "query", "schema": {"type": "object", "properties": {"op": {"type": "string"}}}},
@@ -420,6 +498,19 @@ mod tests {
         let (on, n) = run("plug-bracket-array-query", doc, Options { plug_query: true });
         assert_eq!(on["paths"]["/a"]["get"]["parameters"][0]["name"], json!("kind[]"));
         assert_eq!(on["paths"]["/a"]["get"]["parameters"][1]["name"], json!("limit"));
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn multipart_bodies_become_bytes_unless_json_is_offered() {
+        let doc = json!({"paths": {
+            "/a": {"post": {"requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object"}}}}}},
+            "/b": {"post": {"requestBody": {"content": {"multipart/form-data": {}, "application/json": {}}}}}}});
+        let (doc, n) = run("multipart-body-as-bytes", doc, Options::default());
+        let a = &doc["paths"]["/a"]["post"];
+        assert_eq!(a["requestBody"]["content"]["application/octet-stream"]["schema"]["format"], json!("binary"));
+        assert_eq!(a["x-multipart"], json!(true));
+        assert!(doc["paths"]["/b"]["post"].get("x-multipart").is_none());
         assert_eq!(n, 1);
     }
 
