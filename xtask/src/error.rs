@@ -18,7 +18,11 @@ pub struct SpecError {
 impl SpecError {
     /// An error at `pointer` in `file`.
     pub fn new(file: impl Into<PathBuf>, pointer: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { file: file.into(), pointer: pointer.into(), message: message.into() }
+        Self {
+            file: file.into(),
+            pointer: pointer.into(),
+            message: message.into(),
+        }
     }
 }
 

@@ -30,7 +30,10 @@ pub fn normalized(root: &Path, api: &Api) -> Result<Normalized, SpecError> {
     }
     let mut doc = loaded.doc;
     rules::apply_all(&mut doc, &api.options).map_err(|e| SpecError::new(api.spec, e.pointer, e.message))?;
-    Ok(Normalized { doc, warnings: findings.warnings })
+    Ok(Normalized {
+        doc,
+        warnings: findings.warnings,
+    })
 }
 
 /// The summary table for every bundled spec; `false` when any spec has errors.
@@ -58,7 +61,11 @@ pub fn summary(root: &Path) -> (String, bool) {
                     }
                 });
                 let paginated: usize = styles.values().sum();
-                let styles = styles.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>().join(" ");
+                let styles = styles
+                    .iter()
+                    .map(|(k, v)| format!("{k}:{v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 let schemes = doc
                     .pointer("/components/securitySchemes")
                     .and_then(Value::as_object)
@@ -118,7 +125,11 @@ pub fn operation_index(doc: &Value) -> String {
             .map(|p| {
                 let name = p.get("name").and_then(Value::as_str).unwrap_or("?");
                 let location = p.get("in").and_then(Value::as_str).unwrap_or("?");
-                let required = if p.get("required").and_then(Value::as_bool).unwrap_or(false) { "!" } else { "" };
+                let required = if p.get("required").and_then(Value::as_bool).unwrap_or(false) {
+                    "!"
+                } else {
+                    ""
+                };
                 format!("{location}:{name}{required}")
             })
             .collect();

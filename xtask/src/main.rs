@@ -39,7 +39,10 @@ fn select(names: &[String]) -> Result<Vec<&'static Api>, String> {
         .iter()
         .map(|n| {
             apis::find(n).ok_or_else(|| {
-                format!("unknown api `{n}` (known: {})", APIS.iter().map(|a| a.name).collect::<Vec<_>>().join(", "))
+                format!(
+                    "unknown api `{n}` (known: {})",
+                    APIS.iter().map(|a| a.name).collect::<Vec<_>>().join(", ")
+                )
             })
         })
         .collect()
@@ -85,11 +88,18 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 }
             }
             if !stale.is_empty() {
-                eprintln!("stale generated code for: {}; run `cargo xtask regen {}`", stale.join(", "), stale.join(" "));
+                eprintln!(
+                    "stale generated code for: {}; run `cargo xtask regen {}`",
+                    stale.join(", "),
+                    stale.join(" ")
+                );
                 return Ok(ExitCode::FAILURE);
             }
             if check {
-                println!("generated code is fresh for: {}", selected.iter().map(|a| a.name).collect::<Vec<_>>().join(", "));
+                println!(
+                    "generated code is fresh for: {}",
+                    selected.iter().map(|a| a.name).collect::<Vec<_>>().join(", ")
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

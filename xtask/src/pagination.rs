@@ -66,7 +66,9 @@ mod tests {
 
     fn op(names: &[&str]) -> Map<String, Value> {
         let params: Vec<Value> = names.iter().map(|n| json!({"name": n, "in": "query"})).collect();
-        let Value::Object(m) = json!({ "parameters": params }) else { unreachable!() };
+        let Value::Object(m) = json!({ "parameters": params }) else {
+            unreachable!()
+        };
         m
     }
 

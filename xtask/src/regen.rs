@@ -29,7 +29,10 @@ pub fn regen_one(root: &Path, api: &'static Api, lock: &spec::Lock) -> Result<Ou
         TextDiff::from_lines(&current, &generated.code)
             .unified_diff()
             .context_radius(3)
-            .header(&format!("{} (checked in)", api.output), &format!("{} (regenerated)", api.output))
+            .header(
+                &format!("{} (checked in)", api.output),
+                &format!("{} (regenerated)", api.output),
+            )
             .to_string()
     });
     Ok(Outcome { api, generated, diff })

@@ -27,12 +27,20 @@ pub fn load(root: &Path, rel: &str) -> Result<LoadedSpec, SpecError> {
     let file = root.join(rel);
     let bytes = std::fs::read(&file).map_err(|e| SpecError::new(rel, "", format!("cannot read: {e}")))?;
     let doc: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        SpecError::new(rel, "", format!("not valid JSON at line {}, column {}: {e}", e.line(), e.column()))
+        SpecError::new(
+            rel,
+            "",
+            format!("not valid JSON at line {}, column {}: {e}", e.line(), e.column()),
+        )
     })?;
     if !doc.is_object() {
         return Err(SpecError::new(rel, "", "the document is not a JSON object"));
     }
-    Ok(LoadedSpec { path: rel.to_owned(), sha256: sha256_hex(&bytes), doc })
+    Ok(LoadedSpec {
+        path: rel.to_owned(),
+        sha256: sha256_hex(&bytes),
+        doc,
+    })
 }
 
 /// Hex-encoded sha256 of `bytes`.
@@ -84,9 +92,15 @@ pub fn check_lock(lock: &Lock, api: &str, spec: &LoadedSpec) -> Result<(), SpecE
 /// Writes through a temporary file in the same directory and renames, so a failure never
 /// leaves a half-written file behind.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
     std::fs::create_dir_all(&dir)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path).inspect_err(|_| {

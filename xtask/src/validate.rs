@@ -22,8 +22,14 @@ pub fn check(file: &str, doc: &Value) -> Findings {
     let mut f = Findings::default();
     match doc.get("openapi").and_then(Value::as_str) {
         Some(v) if v.starts_with("3.0.") || v.starts_with("3.1.") => {}
-        Some(v) => f.errors.push(SpecError::new(file, "/openapi", format!("unsupported OpenAPI version {v:?} (3.0.x or 3.1.x)"))),
-        None => f.errors.push(SpecError::new(file, "/openapi", "missing `openapi` version string")),
+        Some(v) => f.errors.push(SpecError::new(
+            file,
+            "/openapi",
+            format!("unsupported OpenAPI version {v:?} (3.0.x or 3.1.x)"),
+        )),
+        None => f
+            .errors
+            .push(SpecError::new(file, "/openapi", "missing `openapi` version string")),
     }
     if !doc.get("paths").is_some_and(Value::is_object) {
         f.errors.push(SpecError::new(file, "/paths", "missing `paths` object"));
@@ -36,7 +42,11 @@ pub fn check(file: &str, doc: &Value) -> Findings {
         match op.get("operationId").and_then(Value::as_str) {
             Some(id) => {
                 if let Some(first) = ids.insert(id.to_owned(), ptr.to_owned()) {
-                    f.errors.push(SpecError::new(file, ptr, format!("operationId `{id}` is also used at {first}")));
+                    f.errors.push(SpecError::new(
+                        file,
+                        ptr,
+                        format!("operationId `{id}` is also used at {first}"),
+                    ));
                 }
             }
             None => f.errors.push(SpecError::new(file, ptr, "operation has no operationId")),
@@ -53,7 +63,11 @@ pub fn check(file: &str, doc: &Value) -> Findings {
         }
         for name in &declared {
             if !template_params(path).contains(&name.as_str()) {
-                f.errors.push(SpecError::new(file, ptr, format!("path parameter `{name}` is declared but not in the path template")));
+                f.errors.push(SpecError::new(
+                    file,
+                    ptr,
+                    format!("path parameter `{name}` is declared but not in the path template"),
+                ));
             }
         }
     });
@@ -86,7 +100,11 @@ fn check_refs(file: &str, doc: &Value, ptr: &str, f: &mut Findings) {
                 if let Some(r) = map.get("$ref").and_then(Value::as_str) {
                     match r.strip_prefix('#') {
                         Some(target) if root.pointer(target).is_some() => {}
-                        Some(_) => f.errors.push(SpecError::new(file, format!("{ptr}/$ref"), format!("`$ref: {r}` does not resolve"))),
+                        Some(_) => f.errors.push(SpecError::new(
+                            file,
+                            format!("{ptr}/$ref"),
+                            format!("`$ref: {r}` does not resolve"),
+                        )),
                         None => f.errors.push(SpecError::new(
                             file,
                             format!("{ptr}/$ref"),
@@ -124,8 +142,16 @@ mod tests {
         let f = check("s.json", &doc);
         let errors: Vec<String> = f.errors.iter().map(ToString::to_string).collect();
         assert!(errors.iter().any(|e| e.contains("s.json#/paths/~1a~1{id}/get/responses/200/$ref") && e.contains("does not resolve")), "{errors:?}");
-        assert!(errors.iter().any(|e| e.contains("operationId `x` is also used")), "{errors:?}");
-        assert!(errors.iter().any(|e| e.contains("`id` is declared but not in the path template")), "{errors:?}");
+        assert!(
+            errors.iter().any(|e| e.contains("operationId `x` is also used")),
+            "{errors:?}"
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("`id` is declared but not in the path template")),
+            "{errors:?}"
+        );
         assert_eq!(f.warnings.len(), 1);
         assert!(f.warnings[0].message.contains("declare-missing-path-params"));
     }

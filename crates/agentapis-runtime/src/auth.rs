@@ -82,7 +82,11 @@ mod tests {
     #[test]
     fn header_auth_sets_a_sensitive_header() {
         let mut h = HeaderMap::new();
-        Auth::Header { name: "x-archastro-api-key", value: Secret::new("sk_1") }.apply(&mut h);
+        Auth::Header {
+            name: "x-archastro-api-key",
+            value: Secret::new("sk_1"),
+        }
+        .apply(&mut h);
         let v = h.get("x-archastro-api-key").expect("header set");
         assert_eq!(v, "sk_1");
         assert!(v.is_sensitive());

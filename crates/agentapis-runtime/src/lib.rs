@@ -33,14 +33,19 @@ struct Inner {
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runtime").field("api", &self.inner.api).field("auth", &self.inner.auth).finish()
+        f.debug_struct("Runtime")
+            .field("api", &self.inner.api)
+            .field("auth", &self.inner.auth)
+            .finish()
     }
 }
 
 impl Runtime {
     /// A runtime for `api` that authenticates with `auth`; `operations` is the generated table.
     pub fn new(api: &'static str, auth: Auth, operations: &'static [OperationMeta]) -> Self {
-        Self { inner: Arc::new(Inner { api, auth, operations }) }
+        Self {
+            inner: Arc::new(Inner { api, auth, operations }),
+        }
     }
 
     /// The API name this runtime serves.

@@ -22,8 +22,13 @@ impl Default for Form {
 impl Form {
     /// An empty form with a boundary that cannot occur in quoted field names.
     pub fn new() -> Self {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        Self { boundary: format!("agentapis-{nanos:032x}"), body: Vec::new() }
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        Self {
+            boundary: format!("agentapis-{nanos:032x}"),
+            body: Vec::new(),
+        }
     }
 
     /// Adds a text field.
@@ -38,7 +43,11 @@ impl Form {
 
     fn part(mut self, name: &str, filename: Option<&str>, content_type: &str, bytes: &[u8]) -> Self {
         let quote = |s: &str| s.replace(['"', '\r', '\n'], "_");
-        let mut head = format!("--{}\r\nContent-Disposition: form-data; name=\"{}\"", self.boundary, quote(name));
+        let mut head = format!(
+            "--{}\r\nContent-Disposition: form-data; name=\"{}\"",
+            self.boundary,
+            quote(name)
+        );
         if let Some(f) = filename {
             head.push_str(&format!("; filename=\"{}\"", quote(f)));
         }
@@ -51,7 +60,8 @@ impl Form {
 
     /// The finished payload, to pass as the operation's body.
     pub fn into_bytes(mut self) -> Vec<u8> {
-        self.body.extend_from_slice(format!("--{}--\r\n", self.boundary).as_bytes());
+        self.body
+            .extend_from_slice(format!("--{}--\r\n", self.boundary).as_bytes());
         self.body
     }
 }
@@ -59,9 +69,15 @@ impl Form {
 /// Sets `Content-Type: multipart/form-data; boundary=…` from the first line of the body.
 /// A body that does not start with a boundary line is left alone.
 pub fn set_content_type(request: &mut reqwest::Request) {
-    let Some(bytes) = request.body().and_then(reqwest::Body::as_bytes) else { return };
-    let Some(first) = bytes.split(|b| *b == b'\r').next() else { return };
-    let Some(boundary) = first.strip_prefix(b"--").and_then(|b| std::str::from_utf8(b).ok()) else { return };
+    let Some(bytes) = request.body().and_then(reqwest::Body::as_bytes) else {
+        return;
+    };
+    let Some(first) = bytes.split(|b| *b == b'\r').next() else {
+        return;
+    };
+    let Some(boundary) = first.strip_prefix(b"--").and_then(|b| std::str::from_utf8(b).ok()) else {
+        return;
+    };
     if boundary.is_empty() || !boundary.bytes().all(|b| b.is_ascii_graphic()) {
         return;
     }
@@ -76,13 +92,23 @@ mod tests {
 
     #[test]
     fn content_type_carries_the_body_boundary() {
-        let body = Form::new().file("file", "a.csv", "text/csv", b"x,y\n1,2\n").into_bytes();
+        let body = Form::new()
+            .file("file", "a.csv", "text/csv", b"x,y\n1,2\n")
+            .into_bytes();
         let text = String::from_utf8_lossy(&body).into_owned();
-        let boundary = text.lines().next().and_then(|l| l.strip_prefix("--")).expect("boundary line").to_owned();
+        let boundary = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("--"))
+            .expect("boundary line")
+            .to_owned();
         let mut req = reqwest::Request::new(reqwest::Method::POST, "http://h/".parse().expect("url"));
         *req.body_mut() = Some(body.into());
         set_content_type(&mut req);
-        assert_eq!(req.headers()[CONTENT_TYPE], format!("multipart/form-data; boundary={boundary}").as_str());
+        assert_eq!(
+            req.headers()[CONTENT_TYPE],
+            format!("multipart/form-data; boundary={boundary}").as_str()
+        );
         assert!(text.ends_with(&format!("--{boundary}--\r\n")));
     }
 

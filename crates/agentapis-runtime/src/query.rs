@@ -59,13 +59,20 @@ pub fn encode_deep(name: &str, value: &Value) -> String {
 /// A value whose pairs are not all keyed `name[...]` was not made by [`encode_deep`] and is
 /// left as is.
 pub fn splice_deep_params(url: &mut Url, deep: &[&str]) {
-    let pairs: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
     if !pairs.iter().any(|(k, _)| deep.contains(&k.as_str())) {
         return;
     }
     let mut spliced = Vec::with_capacity(pairs.len());
     for (k, v) in pairs {
-        let inner = if deep.contains(&k.as_str()) { url::form_urlencoded_parse(&v) } else { Vec::new() };
+        let inner = if deep.contains(&k.as_str()) {
+            url::form_urlencoded_parse(&v)
+        } else {
+            Vec::new()
+        };
         let prefix = format!("{k}[");
         if !inner.is_empty() && inner.iter().all(|(ik, _)| ik.starts_with(&prefix)) {
             spliced.extend(inner);
@@ -79,7 +86,9 @@ pub fn splice_deep_params(url: &mut Url, deep: &[&str]) {
 mod url {
     pub fn form_urlencoded_parse(encoded: &str) -> Vec<(String, String)> {
         let parsed = reqwest::Url::parse(&format!("http://x/?{encoded}"));
-        parsed.map(|u| u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()).unwrap_or_default()
+        parsed
+            .map(|u| u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -90,7 +99,10 @@ mod tests {
 
     #[test]
     fn arrays_of_objects_use_empty_brackets() {
-        let pairs = bracket_pairs("filter", &json!([{"key": "a", "value": 1}, {"key": "b", "value": null}]));
+        let pairs = bracket_pairs(
+            "filter",
+            &json!([{"key": "a", "value": 1}, {"key": "b", "value": null}]),
+        );
         assert_eq!(
             pairs,
             vec![
@@ -105,7 +117,10 @@ mod tests {
     fn splice_replaces_only_encoded_deep_params() {
         let encoded = encode_deep("metadata", &json!({"operator": "and"}));
         let mut url = Url::parse("https://h/teams").expect("url");
-        url.query_pairs_mut().append_pair("page", "2").append_pair("metadata", &encoded).append_pair("q", "x[y]");
+        url.query_pairs_mut()
+            .append_pair("page", "2")
+            .append_pair("metadata", &encoded)
+            .append_pair("q", "x[y]");
         splice_deep_params(&mut url, &["metadata", "q"]);
         assert_eq!(url.query(), Some("page=2&metadata%5Boperator%5D=and&q=x%5By%5D"));
     }

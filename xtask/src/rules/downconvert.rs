@@ -53,7 +53,10 @@ pub const RULES: &[Rule] = &[
 
 fn set_openapi_30(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
     let Some(root) = doc.as_object_mut() else {
-        return Err(RuleError { pointer: String::new(), message: "document is not a JSON object".into() });
+        return Err(RuleError {
+            pointer: String::new(),
+            message: "document is not a JSON object".into(),
+        });
     };
     let mut n = 0;
     root.insert("openapi".into(), json!("3.0.3"));
@@ -73,8 +76,16 @@ fn set_openapi_30(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
     Ok(n)
 }
 
-const UNSUPPORTED: &[&str] =
-    &["prefixItems", "if", "then", "else", "dependentSchemas", "unevaluatedProperties", "patternProperties", "$defs"];
+const UNSUPPORTED: &[&str] = &[
+    "prefixItems",
+    "if",
+    "then",
+    "else",
+    "dependentSchemas",
+    "unevaluatedProperties",
+    "patternProperties",
+    "$defs",
+];
 const ANNOTATIONS_31: &[&str] = &["$schema", "$id", "$comment", "contentMediaType", "contentEncoding"];
 
 fn reject_unsupported(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
@@ -117,7 +128,9 @@ fn null_branch_to_nullable(doc: &mut Value, _: &Options) -> Result<usize, RuleEr
     let mut n = 0;
     walk::schemas(doc, &mut |s, _| {
         for key in ["anyOf", "oneOf"] {
-            let Some(branches) = s.get_mut(key).and_then(Value::as_array_mut) else { continue };
+            let Some(branches) = s.get_mut(key).and_then(Value::as_array_mut) else {
+                continue;
+            };
             let before = branches.len();
             branches.retain(|b| !is_null_schema(b));
             if branches.len() == before {
@@ -203,7 +216,16 @@ fn exclusive_bounds(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
     Ok(n)
 }
 
-const ANNOTATIONS: &[&str] = &["description", "title", "example", "examples", "deprecated", "readOnly", "writeOnly", "summary"];
+const ANNOTATIONS: &[&str] = &[
+    "description",
+    "title",
+    "example",
+    "examples",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "summary",
+];
 
 fn ref_siblings(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
     let mut n = 0;
@@ -263,13 +285,19 @@ mod tests {
         let r = &RULES[1];
         let err = (r.apply)(&mut doc, &Options::default()).expect_err("prefixItems rejected");
         assert_eq!(err.pointer, "/components/schemas/S/prefixItems");
-        let (doc, n) = run("reject-unsupported-3.1-keywords", with_schema(json!({"type": "string", "$comment": "c"})));
+        let (doc, n) = run(
+            "reject-unsupported-3.1-keywords",
+            with_schema(json!({"type": "string", "$comment": "c"})),
+        );
         assert_eq!((schema(&doc), n), (&json!({"type": "string"}), 1));
     }
 
     #[test]
     fn const_becomes_single_enum() {
-        let (doc, n) = run("const-to-enum", with_schema(json!({"properties": {"ok": {"const": true}}})));
+        let (doc, n) = run(
+            "const-to-enum",
+            with_schema(json!({"properties": {"ok": {"const": true}}})),
+        );
         assert_eq!(schema(&doc)["properties"]["ok"], json!({"enum": [true]}));
         assert_eq!(n, 1);
     }
@@ -280,36 +308,63 @@ mod tests {
             "null-branch-to-nullable",
             with_schema(json!({"anyOf": [{"$ref": "#/components/schemas/T"}, {"type": "null"}]})),
         );
-        assert_eq!(schema(&doc), &json!({"nullable": true, "allOf": [{"$ref": "#/components/schemas/T"}]}));
+        assert_eq!(
+            schema(&doc),
+            &json!({"nullable": true, "allOf": [{"$ref": "#/components/schemas/T"}]})
+        );
         assert_eq!(n, 1);
     }
 
     #[test]
     fn null_branch_with_inline_schema_is_merged() {
-        let (doc, _) = run("null-branch-to-nullable", with_schema(json!({"oneOf": [{"type": "string"}, {"type": "null"}]})));
+        let (doc, _) = run(
+            "null-branch-to-nullable",
+            with_schema(json!({"oneOf": [{"type": "string"}, {"type": "null"}]})),
+        );
         assert_eq!(schema(&doc), &json!({"nullable": true, "type": "string"}));
     }
 
     #[test]
     fn type_array_becomes_nullable() {
-        let (doc, n) = run("type-array-to-nullable", with_schema(json!({"type": ["string", "null"], "format": "date-time"})));
-        assert_eq!(schema(&doc), &json!({"type": "string", "nullable": true, "format": "date-time"}));
+        let (doc, n) = run(
+            "type-array-to-nullable",
+            with_schema(json!({"type": ["string", "null"], "format": "date-time"})),
+        );
+        assert_eq!(
+            schema(&doc),
+            &json!({"type": "string", "nullable": true, "format": "date-time"})
+        );
         assert_eq!(n, 1);
-        let (doc, _) = run("type-array-to-nullable", with_schema(json!({"type": ["string", "integer"]})));
-        assert_eq!(schema(&doc), &json!({"anyOf": [{"type": "string"}, {"type": "integer"}]}));
+        let (doc, _) = run(
+            "type-array-to-nullable",
+            with_schema(json!({"type": ["string", "integer"]})),
+        );
+        assert_eq!(
+            schema(&doc),
+            &json!({"anyOf": [{"type": "string"}, {"type": "integer"}]})
+        );
     }
 
     #[test]
     fn examples_array_becomes_example() {
-        let (doc, n) = run("examples-to-example", with_schema(json!({"type": "string", "examples": ["c", "d"]})));
+        let (doc, n) = run(
+            "examples-to-example",
+            with_schema(json!({"type": "string", "examples": ["c", "d"]})),
+        );
         assert_eq!(schema(&doc), &json!({"type": "string", "example": "c"}));
         assert_eq!(n, 1);
     }
 
     #[test]
     fn numeric_exclusive_bound_becomes_boolean() {
-        let (doc, n) = run("exclusive-bounds-to-boolean", with_schema(json!({"type": "integer", "exclusiveMinimum": 0})));
-        assert_eq!(schema(&doc), &json!({"type": "integer", "minimum": 0, "exclusiveMinimum": true}));
+        let (doc, n) = run(
+            "exclusive-bounds-to-boolean",
+            with_schema(json!({"type": "integer", "exclusiveMinimum": 0})),
+        );
+        assert_eq!(
+            schema(&doc),
+            &json!({"type": "integer", "minimum": 0, "exclusiveMinimum": true})
+        );
         assert_eq!(n, 1);
     }
 
@@ -322,8 +377,14 @@ mod tests {
                 "b": {"$ref": "#/components/schemas/T", "nullable": true}
             }})),
         );
-        assert_eq!(schema(&doc)["properties"]["a"], json!({"$ref": "#/components/schemas/T"}));
-        assert_eq!(schema(&doc)["properties"]["b"], json!({"nullable": true, "allOf": [{"$ref": "#/components/schemas/T"}]}));
+        assert_eq!(
+            schema(&doc)["properties"]["a"],
+            json!({"$ref": "#/components/schemas/T"})
+        );
+        assert_eq!(
+            schema(&doc)["properties"]["b"],
+            json!({"nullable": true, "allOf": [{"$ref": "#/components/schemas/T"}]})
+        );
         assert_eq!(n, 2);
     }
 }

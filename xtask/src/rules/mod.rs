@@ -49,14 +49,21 @@ pub struct Report {
 impl Report {
     /// Rules that changed something, as `name×count`.
     pub fn fired(&self) -> Vec<String> {
-        self.counts.iter().filter(|(_, n)| *n > 0).map(|(name, n)| format!("{name}×{n}")).collect()
+        self.counts
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(name, n)| format!("{name}×{n}"))
+            .collect()
     }
 }
 
 /// Runs the down-conversion (for 3.1 documents) and every normalization rule.
 pub fn apply_all(doc: &mut Value, options: &Options) -> Result<Report, RuleError> {
     let mut report = Report::default();
-    let is_31 = doc.get("openapi").and_then(Value::as_str).is_some_and(|v| v.starts_with("3.1"));
+    let is_31 = doc
+        .get("openapi")
+        .and_then(Value::as_str)
+        .is_some_and(|v| v.starts_with("3.1"));
     let sets: [&[Rule]; 2] = [if is_31 { downconvert::RULES } else { &[] }, normalize::RULES];
     for rule in sets.into_iter().flatten() {
         let n = (rule.apply)(doc, options).map_err(|e| RuleError {

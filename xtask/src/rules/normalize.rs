@@ -66,13 +66,19 @@ fn inline_component_refs(doc: &mut Value, _: &Options) -> Result<usize, RuleErro
     let mut n = 0;
     let mut err = None;
     let mut inline = |v: &mut Value, ptr: &str| {
-        let Some(reference) = v.get("$ref").and_then(Value::as_str).map(str::to_owned) else { return };
+        let Some(reference) = v.get("$ref").and_then(Value::as_str).map(str::to_owned) else {
+            return;
+        };
         // Follow chains of refs (a response that refs a response) but not forever.
         let mut target = resolve_local(&snapshot, &reference);
         let mut hops = 0;
         while let Some(next) = target.and_then(|t| t.get("$ref")).and_then(Value::as_str) {
             hops += 1;
-            target = if hops > 16 { None } else { resolve_local(&snapshot, next) };
+            target = if hops > 16 {
+                None
+            } else {
+                resolve_local(&snapshot, next)
+            };
         }
         match target {
             Some(t) => {
@@ -103,16 +109,32 @@ fn inline_component_refs(doc: &mut Value, _: &Options) -> Result<usize, RuleErro
                     continue;
                 }
                 let Some(op) = node.as_object_mut() else { continue };
-                for (i, p) in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten().enumerate() {
+                for (i, p) in op
+                    .get_mut("parameters")
+                    .and_then(Value::as_array_mut)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
                     inline(p, &format!("{ptr}/parameters/{i}"));
                 }
                 if let Some(body) = op.get_mut("requestBody") {
                     inline(body, &format!("{ptr}/requestBody"));
                 }
-                for (code, r) in op.get_mut("responses").and_then(Value::as_object_mut).into_iter().flatten() {
+                for (code, r) in op
+                    .get_mut("responses")
+                    .and_then(Value::as_object_mut)
+                    .into_iter()
+                    .flatten()
+                {
                     let rptr = format!("{ptr}/responses/{}", escape(code));
                     inline(r, &rptr);
-                    for (h, hv) in r.get_mut("headers").and_then(Value::as_object_mut).into_iter().flatten() {
+                    for (h, hv) in r
+                        .get_mut("headers")
+                        .and_then(Value::as_object_mut)
+                        .into_iter()
+                        .flatten()
+                    {
                         inline(hv, &format!("{rptr}/headers/{}", escape(h)));
                     }
                 }
@@ -129,12 +151,18 @@ fn param_key(p: &Value) -> (String, String) {
 
 fn hoist_path_item_parameters(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
     let mut n = 0;
-    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return Ok(0) };
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return Ok(0);
+    };
     for item in paths.values_mut() {
         let Some(item) = item.as_object_mut() else { continue };
-        let Some(Value::Array(shared)) = item.remove("parameters") else { continue };
+        let Some(Value::Array(shared)) = item.remove("parameters") else {
+            continue;
+        };
         for method in walk::methods() {
-            let Some(op) = item.get_mut(*method).and_then(Value::as_object_mut) else { continue };
+            let Some(op) = item.get_mut(*method).and_then(Value::as_object_mut) else {
+                continue;
+            };
             let params = op.entry("parameters").or_insert_with(|| json!([]));
             let Some(list) = params.as_array_mut() else { continue };
             for p in &shared {
@@ -150,7 +178,10 @@ fn hoist_path_item_parameters(doc: &mut Value, _: &Options) -> Result<usize, Rul
 
 /// The `{name}` placeholders of a path template, in order.
 pub fn template_params(path: &str) -> Vec<&str> {
-    path.split('{').skip(1).filter_map(|rest| rest.split_once('}').map(|(name, _)| name)).collect()
+    path.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+        .collect()
 }
 
 fn declare_missing_path_params(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
@@ -159,9 +190,14 @@ fn declare_missing_path_params(doc: &mut Value, _: &Options) -> Result<usize, Ru
         let params = op.entry("parameters").or_insert_with(|| json!([]));
         let Some(list) = params.as_array_mut() else { return };
         for name in template_params(path) {
-            if !list.iter().any(|p| param_key(p) == (name.to_owned(), "path".to_owned())) {
-                list.push(json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"},
-                    "description": "Declared by the generator: the path template uses it."}));
+            if !list
+                .iter()
+                .any(|p| param_key(p) == (name.to_owned(), "path".to_owned()))
+            {
+                list.push(
+                    json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"},
+                    "description": "Declared by the generator: the path template uses it."}),
+                );
                 n += 1;
             }
         }
@@ -170,13 +206,16 @@ fn declare_missing_path_params(doc: &mut Value, _: &Options) -> Result<usize, Ru
 }
 
 fn is_string_enum(v: &Value) -> bool {
-    v.get("enum").and_then(Value::as_array).is_some_and(|e| !e.is_empty() && e.iter().all(Value::is_string))
+    v.get("enum")
+        .and_then(Value::as_array)
+        .is_some_and(|e| !e.is_empty() && e.iter().all(Value::is_string))
 }
 
 fn is_plain_string(v: &Value) -> bool {
     v.as_object().is_some_and(|m| {
         m.get("type").and_then(Value::as_str) == Some("string")
-            && m.keys().all(|k| matches!(k.as_str(), "type" | "description" | "title" | "example"))
+            && m.keys()
+                .all(|k| matches!(k.as_str(), "type" | "description" | "title" | "example"))
     })
 }
 
@@ -184,7 +223,9 @@ fn open_enum_untagged(doc: &mut Value, _: &Options) -> Result<usize, RuleError> 
     let mut n = 0;
     walk::schemas(doc, &mut |s, _| {
         for key in ["anyOf", "oneOf"] {
-            let Some([known, other]) = s.get(key).and_then(Value::as_array).map(Vec::as_slice) else { continue };
+            let Some([known, other]) = s.get(key).and_then(Value::as_array).map(Vec::as_slice) else {
+                continue;
+            };
             let (known, other) = match (is_string_enum(known), is_plain_string(other)) {
                 (true, true) => (known.clone(), other.clone()),
                 _ if is_string_enum(other) && is_plain_string(known) => (other.clone(), known.clone()),
@@ -211,7 +252,9 @@ fn is_deep(schema: &Value) -> bool {
     let has_properties = schema.get("properties").is_some() || schema.get("additionalProperties").is_some();
     match schema_type(schema) {
         Some("object") => true,
-        Some("array") => schema.get("items").is_some_and(|i| schema_type(i) == Some("object") || i.get("properties").is_some()),
+        Some("array") => schema
+            .get("items")
+            .is_some_and(|i| schema_type(i) == Some("object") || i.get("properties").is_some()),
         None => has_properties,
         _ => false,
     }
@@ -230,7 +273,9 @@ fn deep_query_as_encoded_string(doc: &mut Value, _: &Options) -> Result<usize, R
     let mut n = 0;
     walk::operations(doc, &mut |op, _, _, _| {
         for p in query_params(op) {
-            let Some(schema) = p.get("schema").filter(|s| is_deep(s)).cloned() else { continue };
+            let Some(schema) = p.get("schema").filter(|s| is_deep(s)).cloned() else {
+                continue;
+            };
             p.insert("schema".into(), json!({"type": "string"}));
             p.insert("x-deep-query".into(), schema);
             p.insert("style".into(), json!("form"));
@@ -248,7 +293,9 @@ fn plug_bracket_array_query(doc: &mut Value, options: &Options) -> Result<usize,
     walk::operations(doc, &mut |op, _, _, _| {
         for p in query_params(op) {
             let is_array = p.get("schema").and_then(schema_type) == Some("array");
-            let Some(name) = p.get("name").and_then(Value::as_str).filter(|n| !n.ends_with("[]")) else { continue };
+            let Some(name) = p.get("name").and_then(Value::as_str).filter(|n| !n.ends_with("[]")) else {
+                continue;
+            };
             if is_array {
                 let bracketed = format!("{name}[]");
                 p.insert("name".into(), Value::String(bracketed));
@@ -262,7 +309,10 @@ fn plug_bracket_array_query(doc: &mut Value, options: &Options) -> Result<usize,
 fn multipart_body_as_bytes(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
     let mut n = 0;
     walk::operations(doc, &mut |op, _, _, _| {
-        let Some(content) = op.get_mut("requestBody").and_then(|b| b.get_mut("content")).and_then(Value::as_object_mut)
+        let Some(content) = op
+            .get_mut("requestBody")
+            .and_then(|b| b.get_mut("content"))
+            .and_then(Value::as_object_mut)
         else {
             return;
         };
@@ -286,7 +336,12 @@ fn is_error_status(code: &str) -> bool {
 fn error_responses_keep_body(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
     let mut n = 0;
     walk::operations(doc, &mut |op, _, _, _| {
-        for (code, r) in op.get_mut("responses").and_then(Value::as_object_mut).into_iter().flatten() {
+        for (code, r) in op
+            .get_mut("responses")
+            .and_then(Value::as_object_mut)
+            .into_iter()
+            .flatten()
+        {
             let Some(r) = r.as_object_mut() else { continue };
             if is_error_status(code) && r.get("content").and_then(Value::as_object).is_none_or(Map::is_empty) {
                 r.insert("content".into(), json!({"application/json": {"schema": {}}}));
@@ -308,7 +363,9 @@ fn path_shaped_id(method: &str, path: &str) -> String {
             None => s.to_owned(),
         })
         .collect();
-    format!("{method}_{}", segments.join("_")).to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "_")
+    format!("{method}_{}", segments.join("_"))
+        .to_lowercase()
+        .replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "_")
 }
 
 fn is_plural(word: &str) -> bool {
@@ -341,7 +398,11 @@ pub fn rest_name(method: &str, path: &str) -> String {
     let mut words: Vec<String> = Vec::new();
     for (i, seg) in segs.iter().enumerate() {
         let Seg::Lit(lit) = seg else { continue };
-        let mut word = if segs.get(i + 1) == Some(&Seg::Param) { singular(lit) } else { (*lit).to_owned() };
+        let mut word = if segs.get(i + 1) == Some(&Seg::Param) {
+            singular(lit)
+        } else {
+            (*lit).to_owned()
+        };
         if let Some(prev) = words.last() {
             if let Some(rest) = word.strip_prefix(&format!("{prev}_")) {
                 word = rest.to_owned();
@@ -373,7 +434,11 @@ pub fn rest_name(method: &str, path: &str) -> String {
         }
         _ => "",
     };
-    std::iter::once(verb.to_owned()).filter(|v| !v.is_empty()).chain(words).collect::<Vec<_>>().join("_")
+    std::iter::once(verb.to_owned())
+        .filter(|v| !v.is_empty())
+        .chain(words)
+        .collect::<Vec<_>>()
+        .join("_")
 }
 
 fn is_version(segment: &str) -> bool {
@@ -389,7 +454,9 @@ fn rest_operation_names(doc: &mut Value, _: &Options) -> Result<usize, RuleError
     });
     let mut n = 0;
     walk::operations(doc, &mut |op, method, path, _| {
-        let Some(id) = op.get("operationId").and_then(Value::as_str).map(str::to_owned) else { return };
+        let Some(id) = op.get("operationId").and_then(Value::as_str).map(str::to_owned) else {
+            return;
+        };
         if id != path_shaped_id(method, path) {
             return;
         }
@@ -425,15 +492,30 @@ mod tests {
 
     #[test]
     fn inline_component_refs_copies_targets_and_reports_dangling() {
-        let mut doc = op("/a", "get", json!({"parameters": [{"$ref": "#/components/parameters/P"}],
-            "responses": {"400": {"$ref": "#/components/responses/E"}}}));
-        doc["components"] = json!({"parameters": {"P": {"name": "p", "in": "query"}}, "responses": {"E": {"description": "e"}}});
+        let mut doc = op(
+            "/a",
+            "get",
+            json!({"parameters": [{"$ref": "#/components/parameters/P"}],
+            "responses": {"400": {"$ref": "#/components/responses/E"}}}),
+        );
+        doc["components"] =
+            json!({"parameters": {"P": {"name": "p", "in": "query"}}, "responses": {"E": {"description": "e"}}});
         let (doc, n) = run("inline-component-refs", doc, Options::default());
-        assert_eq!(doc["paths"]["/a"]["get"]["parameters"][0], json!({"name": "p", "in": "query"}));
-        assert_eq!(doc["paths"]["/a"]["get"]["responses"]["400"], json!({"description": "e"}));
+        assert_eq!(
+            doc["paths"]["/a"]["get"]["parameters"][0],
+            json!({"name": "p", "in": "query"})
+        );
+        assert_eq!(
+            doc["paths"]["/a"]["get"]["responses"]["400"],
+            json!({"description": "e"})
+        );
         assert_eq!(n, 2);
 
-        let mut bad = op("/a", "get", json!({"parameters": [{"$ref": "#/components/parameters/Nope"}]}));
+        let mut bad = op(
+            "/a",
+            "get",
+            json!({"parameters": [{"$ref": "#/components/parameters/Nope"}]}),
+        );
         let err = (RULES[0].apply)(&mut bad, &Options::default()).expect_err("dangling ref");
         assert_eq!(err.pointer, "/paths/~1a/get/parameters/0");
     }
@@ -453,9 +535,19 @@ mod tests {
 
     #[test]
     fn missing_path_param_is_declared() {
-        let (doc, n) = run("declare-missing-path-params", op("/teams/{team}/x", "post", json!({})), Options::default());
-        assert_eq!(doc["paths"]["/teams/{team}/x"]["post"]["parameters"][0]["name"], json!("team"));
-        assert_eq!(doc["paths"]["/teams/{team}/x"]["post"]["parameters"][0]["required"], json!(true));
+        let (doc, n) = run(
+            "declare-missing-path-params",
+            op("/teams/{team}/x", "post", json!({})),
+            Options::default(),
+        );
+        assert_eq!(
+            doc["paths"]["/teams/{team}/x"]["post"]["parameters"][0]["name"],
+            json!("team")
+        );
+        assert_eq!(
+            doc["paths"]["/teams/{team}/x"]["post"]["parameters"][0]["required"],
+            json!(true)
+        );
         assert_eq!(n, 1);
     }
 
@@ -475,10 +567,14 @@ mod tests {
 
     #[test]
     fn object_and_array_of_object_query_params_become_strings() {
-        let doc = op("/a", "get", json!({"parameters": [
+        let doc = op(
+            "/a",
+            "get",
+            json!({"parameters": [
             {"name": "metadata", "in": "query", "schema": {"type": "object", "properties": {"op": {"type": "string"}}}},
             {"name": "filter", "in": "query", "schema": {"type": "array", "items": {"type": "object"}}},
-            {"name": "kind", "in": "query", "schema": {"type": "array", "items": {"type": "string"}}}]}));
+            {"name": "kind", "in": "query", "schema": {"type": "array", "items": {"type": "string"}}}]}),
+        );
         let (doc, n) = run("deep-query-as-encoded-string", doc, Options::default());
         let params = &doc["paths"]["/a"]["get"]["parameters"];
         assert_eq!(params[0]["schema"], json!({"type": "string"}));
@@ -490,9 +586,13 @@ mod tests {
 
     #[test]
     fn array_query_params_get_brackets_only_for_plug() {
-        let doc = op("/a", "get", json!({"parameters": [
+        let doc = op(
+            "/a",
+            "get",
+            json!({"parameters": [
             {"name": "kind", "in": "query", "schema": {"type": "array", "items": {"type": "string"}}},
-            {"name": "limit", "in": "query", "schema": {"type": "integer"}}]}));
+            {"name": "limit", "in": "query", "schema": {"type": "integer"}}]}),
+        );
         let (off, n) = run("plug-bracket-array-query", doc.clone(), Options::default());
         assert_eq!((off, n), (doc.clone(), 0));
         let (on, n) = run("plug-bracket-array-query", doc, Options { plug_query: true });
@@ -508,7 +608,10 @@ mod tests {
             "/b": {"post": {"requestBody": {"content": {"multipart/form-data": {}, "application/json": {}}}}}}});
         let (doc, n) = run("multipart-body-as-bytes", doc, Options::default());
         let a = &doc["paths"]["/a"]["post"];
-        assert_eq!(a["requestBody"]["content"]["application/octet-stream"]["schema"]["format"], json!("binary"));
+        assert_eq!(
+            a["requestBody"]["content"]["application/octet-stream"]["schema"]["format"],
+            json!("binary")
+        );
         assert_eq!(a["x-multipart"], json!(true));
         assert!(doc["paths"]["/b"]["post"].get("x-multipart").is_none());
         assert_eq!(n, 1);
@@ -516,13 +619,20 @@ mod tests {
 
     #[test]
     fn bodyless_error_responses_get_any_json() {
-        let doc = op("/a", "get", json!({"responses": {"200": {"description": "ok"}, "404": {"description": "nf"},
-            "422": {"description": "v", "content": {"application/json": {"schema": {"type": "object"}}}}}}));
+        let doc = op(
+            "/a",
+            "get",
+            json!({"responses": {"200": {"description": "ok"}, "404": {"description": "nf"},
+            "422": {"description": "v", "content": {"application/json": {"schema": {"type": "object"}}}}}}),
+        );
         let (doc, n) = run("error-responses-keep-body", doc, Options::default());
         let r = &doc["paths"]["/a"]["get"]["responses"];
         assert!(r["200"].get("content").is_none());
         assert_eq!(r["404"]["content"]["application/json"]["schema"], json!({}));
-        assert_eq!(r["422"]["content"]["application/json"]["schema"], json!({"type": "object"}));
+        assert_eq!(
+            r["422"]["content"]["application/json"]["schema"],
+            json!({"type": "object"})
+        );
         assert_eq!(n, 1);
     }
 
@@ -556,12 +666,27 @@ mod tests {
             "/api/v1/agents/{agent}": {"get": {"operationId": "get_api_v1_agents__agent", "x-sdk-name": "fetch_agent"}},
             "/api/v2/agents": {"get": {"operationId": "get_api_v2_agents"}}}});
         let (doc, n) = run("rest-operation-names", doc, Options::default());
-        assert_eq!(doc["paths"]["/api/v1/agents"]["get"]["operationId"], json!("list_agents"));
-        assert_eq!(doc["paths"]["/api/v1/agents"]["get"]["x-original-operation-id"], json!("get_api_v1_agents"));
-        assert_eq!(doc["paths"]["/api/v1/agents"]["post"]["operationId"], json!("makeAgent"));
-        assert_eq!(doc["paths"]["/api/v1/agents/{agent}"]["get"]["operationId"], json!("fetch_agent"));
+        assert_eq!(
+            doc["paths"]["/api/v1/agents"]["get"]["operationId"],
+            json!("list_agents")
+        );
+        assert_eq!(
+            doc["paths"]["/api/v1/agents"]["get"]["x-original-operation-id"],
+            json!("get_api_v1_agents")
+        );
+        assert_eq!(
+            doc["paths"]["/api/v1/agents"]["post"]["operationId"],
+            json!("makeAgent")
+        );
+        assert_eq!(
+            doc["paths"]["/api/v1/agents/{agent}"]["get"]["operationId"],
+            json!("fetch_agent")
+        );
         // Same REST name as /api/v1/agents: the second keeps its original id rather than collide.
-        assert_eq!(doc["paths"]["/api/v2/agents"]["get"]["operationId"], json!("get_api_v2_agents"));
+        assert_eq!(
+            doc["paths"]["/api/v2/agents"]["get"]["operationId"],
+            json!("get_api_v2_agents")
+        );
         assert_eq!(n, 2);
     }
 }

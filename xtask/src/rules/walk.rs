@@ -11,7 +11,13 @@ const SINGLE: &[&str] = &["items", "additionalProperties", "not", "if", "then", 
 /// Keys under which a schema holds a list of sub-schemas.
 const LISTS: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems"];
 /// Keys under which a schema holds a map of named sub-schemas.
-const MAPS: &[&str] = &["properties", "patternProperties", "$defs", "definitions", "dependentSchemas"];
+const MAPS: &[&str] = &[
+    "properties",
+    "patternProperties",
+    "$defs",
+    "definitions",
+    "dependentSchemas",
+];
 
 const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
@@ -56,7 +62,9 @@ fn walk_path_item(item: &mut Value, ptr: &str, f: &mut dyn FnMut(&mut Map<String
     let Some(item) = item.as_object_mut() else { return };
     walk_params(item.get_mut("parameters"), &format!("{ptr}/parameters"), f);
     for method in METHODS {
-        let Some(op) = item.get_mut(*method).and_then(Value::as_object_mut) else { continue };
+        let Some(op) = item.get_mut(*method).and_then(Value::as_object_mut) else {
+            continue;
+        };
         let op_ptr = format!("{ptr}/{method}");
         walk_params(op.get_mut("parameters"), &format!("{op_ptr}/parameters"), f);
         if let Some(body) = op.get_mut("requestBody") {
@@ -64,7 +72,12 @@ fn walk_path_item(item: &mut Value, ptr: &str, f: &mut dyn FnMut(&mut Map<String
         }
         if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
             for (code, response) in responses.iter_mut() {
-                walk_holder(response, &format!("{op_ptr}/responses/{}", escape(code)), Holder::Content, f);
+                walk_holder(
+                    response,
+                    &format!("{op_ptr}/responses/{}", escape(code)),
+                    Holder::Content,
+                    f,
+                );
             }
         }
     }
@@ -130,9 +143,14 @@ pub fn walk_schema(schema: &mut Value, ptr: &str, f: &mut dyn FnMut(&mut Map<Str
     f(obj, ptr);
 }
 
+/// A callback on an operation: `(operation, method, path template, JSON pointer)`.
+pub type OperationVisitor<'a> = dyn FnMut(&mut Map<String, Value>, &str, &str, &str) + 'a;
+
 /// Calls `f` on every operation object with its method, path template and pointer.
-pub fn operations(doc: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>, &str, &str, &str)) {
-    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
+pub fn operations(doc: &mut Value, f: &mut OperationVisitor<'_>) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
     for (path, item) in paths.iter_mut() {
         let Some(item) = item.as_object_mut() else { continue };
         for method in METHODS {

@@ -1,0 +1,1 @@
+//! Holder crate for the workspace's cross-crate tests (see the `[[test]]` targets).

@@ -1,0 +1,77 @@
+//! Bad specs give errors that name the file and the JSON pointer, never a panic, and write
+//! nothing.
+
+use serde_json::json;
+use xtask::apis::Api;
+use xtask::generate::{generate, generate_code};
+use xtask::rules::Options;
+use xtask::spec::{self, LoadedSpec};
+
+const API: Api = Api {
+    name: "fixture",
+    spec: "fixture.json",
+    output: "unused.rs",
+    options: Options { plug_query: false },
+};
+
+fn loaded(doc: serde_json::Value) -> LoadedSpec {
+    LoadedSpec {
+        path: "fixture.json".into(),
+        sha256: "0".into(),
+        doc,
+    }
+}
+
+#[test]
+fn malformed_json_names_line_and_column() {
+    let dir = std::env::temp_dir().join(format!("xtask-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("bad.json"), "{\n  \"openapi\": \"3.0.3\",\n  \"paths\": {\n}").expect("write");
+    let err = spec::load(&dir, "bad.json").expect_err("malformed JSON");
+    assert!(
+        err.to_string().starts_with("bad.json: not valid JSON at line 4"),
+        "{err}"
+    );
+}
+
+#[test]
+fn dangling_ref_names_the_pointer() {
+    let doc = json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {"/a": {"get": {
+        "operationId": "a", "responses": {"200": {"description": "ok", "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Missing"}}}}}}}}});
+    let err = generate(&API, &loaded(doc)).err().expect("dangling ref rejected");
+    assert_eq!(
+        err.pointer,
+        "/paths/~1a/get/responses/200/content/application~1json/schema/$ref"
+    );
+    assert!(err.to_string().contains("does not resolve"), "{err}");
+}
+
+#[test]
+fn unsupported_31_construct_names_the_pointer() {
+    let doc = json!({"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {},
+        "components": {"schemas": {"Pair": {"type": "array", "prefixItems": [{"type": "string"}]}}}});
+    let err = generate(&API, &loaded(doc)).err().expect("prefixItems rejected");
+    assert_eq!(err.pointer, "/components/schemas/Pair/prefixItems");
+    assert!(err.message.contains("reject-unsupported-3.1-keywords"), "{err}");
+}
+
+#[test]
+fn progenitor_panic_becomes_an_error_naming_the_operation() {
+    // An undeclared path parameter makes progenitor panic; without the normalization rule that
+    // repairs it, the panic must come back as an error pointing at the operation.
+    let doc = json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {
+        "/ok": {"get": {"operationId": "ok", "responses": {"204": {"description": "ok"}}}},
+        "/teams/{team}/x": {"post": {"operationId": "x", "responses": {"204": {"description": "ok"}}}}}});
+    let err = generate_code("fixture.json", &doc).expect_err("panic turned into error");
+    assert_eq!(err.pointer, "/paths/~1teams~1{team}~1x/post");
+    assert!(err.message.contains("progenitor panicked"), "{err}");
+}
+
+#[test]
+fn a_lock_mismatch_refuses_the_spec() {
+    let mut lock = spec::Lock::new();
+    lock.insert("fixture".into(), "abc".into());
+    let err = spec::check_lock(&lock, "fixture", &loaded(json!({}))).expect_err("hash mismatch");
+    assert!(err.message.contains("cargo xtask lock fixture"), "{err}");
+}

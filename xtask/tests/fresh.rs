@@ -1,0 +1,56 @@
+//! `cargo xtask regen --check` as a test: fails when a checked-in generated file is stale, or
+//! when the pinned progenitor version in `Cargo.lock` differs from the one headers name.
+
+use xtask::apis::APIS;
+use xtask::generate::PROGENITOR_VERSION;
+use xtask::{regen, spec, workspace_root};
+
+#[test]
+fn generated_clients_are_fresh() {
+    let root = workspace_root();
+    let lock = spec::read_lock(&root).expect("lock file readable");
+    let mut stale = Vec::new();
+    for api in APIS {
+        let outcome = regen::regen_one(&root, api, &lock).unwrap_or_else(|e| panic!("{e}"));
+        if let Some(diff) = outcome.diff {
+            let head: String = diff.lines().take(40).collect::<Vec<_>>().join("\n");
+            stale.push(format!("{}:\n{head}", api.name));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "stale generated code; run `cargo xtask regen`:\n{}",
+        stale.join("\n\n")
+    );
+}
+
+#[test]
+fn header_names_the_locked_progenitor_version() {
+    let lock = std::fs::read_to_string(workspace_root().join("Cargo.lock")).expect("Cargo.lock is committed");
+    let pinned = lock
+        .split("[[package]]")
+        .find(|p| p.contains("name = \"progenitor\"\n"))
+        .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = \"")))
+        .map(|v| v.trim_end_matches('"').to_owned());
+    assert_eq!(pinned.as_deref(), Some(PROGENITOR_VERSION));
+}
+
+#[test]
+fn every_generated_file_carries_its_header() {
+    let root = workspace_root();
+    let lock = spec::read_lock(&root).expect("lock file readable");
+    for api in APIS {
+        let text = std::fs::read_to_string(root.join(api.output)).expect("generated file exists");
+        let head: Vec<&str> = text.lines().take(6).collect();
+        assert!(head[0].contains(&format!("cargo xtask regen {}", api.name)), "{head:?}");
+        assert!(head.iter().any(|l| *l == format!("// spec: {}", api.spec)), "{head:?}");
+        let sha = lock.get(api.name).expect("pinned");
+        assert!(head.iter().any(|l| *l == format!("// spec-sha256: {sha}")), "{head:?}");
+        assert!(
+            head.iter()
+                .any(|l| l.contains(&format!("progenitor {PROGENITOR_VERSION}"))),
+            "{head:?}"
+        );
+        assert!(head.iter().any(|l| l.starts_with("// rules fired: ")), "{head:?}");
+    }
+}
