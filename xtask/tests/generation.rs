@@ -76,3 +76,10 @@ fn generation_is_deterministic() {
     let second = generate_code("openapi30.json", &doc).expect("generates");
     assert_eq!(first, second);
 }
+
+#[test]
+fn readme_documents_every_rule() {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).expect("README.md");
+    let missing: Vec<&str> = rules::all().map(|r| r.name).filter(|r| !readme.contains(&format!("| `{r}` |"))).collect();
+    assert!(missing.is_empty(), "rules missing from README.md: {missing:?}");
+}
