@@ -3,23 +3,29 @@
 //! Every generated client (`invent-client`, `agentiv-client`, `archastro-client`) is built by
 //! progenitor with [`Runtime`] as its inner value and a `ClientHooks` impl that hands each
 //! request to [`Runtime::execute`]. This crate sits *below* the generated crates, so the facade
-//! can configure behaviour (auth, retries, rate limits) without the generated code depending on
-//! the facade. Per-operation facts the runtime needs (method, path template, paging style,
-//! bracket-encoded query parameters) come from the `OPERATIONS` table each generated file
-//! carries.
+//! configures behaviour (auth, retries, rate limits) without the generated code depending on the
+//! facade. Per-operation facts (method, path template, paging style, bracket-encoded query
+//! parameters) come from the `OPERATIONS` table each generated file carries.
 
 mod auth;
+pub mod call;
+mod execute;
 pub mod multipart;
 mod operation;
+mod policy;
 pub mod query;
+pub mod rate_limit;
 
 pub use auth::{Auth, Secret};
+pub use call::{CallOptions, CallRecord, StopReason};
 pub use operation::{OperationMeta, Paging};
+pub use policy::{ClientLimits, Pacing, RetryPolicy, Timeouts};
+pub use rate_limit::RateLimit;
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-/// Shared request pipeline for one API client. Cheap to clone.
+/// Shared request pipeline for one API client. Cheap to clone; clones share rate-limit state.
 #[derive(Clone)]
 pub struct Runtime {
     inner: Arc<Inner>,
@@ -29,6 +35,12 @@ struct Inner {
     api: &'static str,
     auth: Auth,
     operations: &'static [OperationMeta],
+    retry: RetryPolicy,
+    timeouts: Timeouts,
+    pacing: Pacing,
+    limiter: Option<governor::DefaultDirectRateLimiter>,
+    concurrency: Option<tokio::sync::Semaphore>,
+    rate_limit: Mutex<RateLimit>,
 }
 
 impl fmt::Debug for Runtime {
@@ -36,15 +48,93 @@ impl fmt::Debug for Runtime {
         f.debug_struct("Runtime")
             .field("api", &self.inner.api)
             .field("auth", &self.inner.auth)
-            .finish()
+            .field("retry", &self.inner.retry)
+            .field("timeouts", &self.inner.timeouts)
+            .field("pacing", &self.inner.pacing)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Runtime`].
+#[derive(Debug, Clone)]
+pub struct RuntimeBuilder {
+    api: &'static str,
+    auth: Auth,
+    operations: &'static [OperationMeta],
+    retry: RetryPolicy,
+    timeouts: Timeouts,
+    pacing: Pacing,
+    limits: ClientLimits,
+}
+
+impl RuntimeBuilder {
+    /// Retry policy (default [`RetryPolicy::default`]).
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Timeouts (default [`Timeouts::default`]).
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// What to do when the server reports no requests remaining.
+    pub fn pacing(mut self, pacing: Pacing) -> Self {
+        self.pacing = pacing;
+        self
+    }
+
+    /// Client-side request-rate and concurrency limits.
+    pub fn limits(mut self, limits: ClientLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Finishes the runtime.
+    pub fn build(self) -> Runtime {
+        let limiter = self
+            .limits
+            .per_minute
+            .and_then(std::num::NonZeroU32::new)
+            .map(|n| governor::RateLimiter::direct(governor::Quota::per_minute(n)));
+        let concurrency = self
+            .limits
+            .concurrency
+            .map(|n| tokio::sync::Semaphore::new(n.max(1) as usize));
+        Runtime {
+            inner: Arc::new(Inner {
+                api: self.api,
+                auth: self.auth,
+                operations: self.operations,
+                retry: self.retry,
+                timeouts: self.timeouts,
+                pacing: self.pacing,
+                limiter,
+                concurrency,
+                rate_limit: Mutex::new(RateLimit::default()),
+            }),
+        }
     }
 }
 
 impl Runtime {
-    /// A runtime for `api` that authenticates with `auth`; `operations` is the generated table.
+    /// A runtime for `api` with default policies; `operations` is the generated table.
     pub fn new(api: &'static str, auth: Auth, operations: &'static [OperationMeta]) -> Self {
-        Self {
-            inner: Arc::new(Inner { api, auth, operations }),
+        Self::builder(api, auth, operations).build()
+    }
+
+    /// A builder for a runtime for `api`.
+    pub fn builder(api: &'static str, auth: Auth, operations: &'static [OperationMeta]) -> RuntimeBuilder {
+        RuntimeBuilder {
+            api,
+            auth,
+            operations,
+            retry: RetryPolicy::default(),
+            timeouts: Timeouts::default(),
+            pacing: Pacing::default(),
+            limits: ClientLimits::default(),
         }
     }
 
@@ -53,20 +143,19 @@ impl Runtime {
         self.inner.api
     }
 
+    /// The configured timeouts (the facade applies `connect` to the reqwest client it builds).
+    pub fn timeouts(&self) -> Timeouts {
+        self.inner.timeouts
+    }
+
+    /// The latest rate-limit state any response reported.
+    pub fn rate_limit(&self) -> RateLimit {
+        self.inner.rate_limit.lock().map(|r| *r).unwrap_or_default()
+    }
+
     /// What the generated table says about `operation_id`.
     pub fn operation(&self, operation_id: &str) -> Option<&'static OperationMeta> {
         self.inner.operations.iter().find(|op| op.id == operation_id)
-    }
-
-    /// Prepares `request` (credentials, query encoding) and sends it with `client`.
-    pub async fn execute(
-        &self,
-        client: &reqwest::Client,
-        mut request: reqwest::Request,
-        operation_id: &str,
-    ) -> reqwest::Result<reqwest::Response> {
-        self.prepare(&mut request, operation_id);
-        client.execute(request).await
     }
 
     /// Everything done to a request before the first attempt.
