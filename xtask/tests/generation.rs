@@ -80,6 +80,9 @@ fn generation_is_deterministic() {
 #[test]
 fn readme_documents_every_rule() {
     let readme = std::fs::read_to_string(workspace_root().join("README.md")).expect("README.md");
-    let missing: Vec<&str> = rules::all().map(|r| r.name).filter(|r| !readme.contains(&format!("| `{r}` |"))).collect();
+    let missing: Vec<&str> = rules::all()
+        .map(|r| r.name)
+        .filter(|r| !readme.contains(&format!("| `{r}` |")))
+        .collect();
     assert!(missing.is_empty(), "rules missing from README.md: {missing:?}");
 }
