@@ -147,17 +147,24 @@ fn find_panicking_operation(file: &str, doc: &Value) -> Option<String> {
     })
 }
 
+/// progenitor's method name for an operation id: snake case after replacing characters that
+/// cannot continue an identifier (as progenitor's own `sanitize` does for ASCII ids).
+pub fn progenitor_name(operation_id: &str) -> String {
+    use heck::ToSnakeCase;
+    operation_id
+        .replace('\'', "")
+        .replace(|c: char| !(c.is_ascii_alphanumeric() || c == '_'), "-")
+        .to_snake_case()
+}
+
 /// A table of every operation for the runtime: id, method, path template, paging style and the
 /// query parameters that carry pre-encoded bracket pairs.
 fn operations_table(doc: &Value) -> String {
     let mut rows = Vec::new();
     let mut scratch = doc.clone();
     walk::operations(&mut scratch, &mut |op, method, path, _| {
-        let id = op
-            .get("operationId")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        // The name progenitor reports in `OperationInfo` (its snake_case of the operationId).
+        let id = progenitor_name(op.get("operationId").and_then(Value::as_str).unwrap_or_default());
         let deep: Vec<String> = op
             .get("parameters")
             .and_then(Value::as_array)

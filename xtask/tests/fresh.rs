@@ -54,3 +54,24 @@ fn every_generated_file_carries_its_header() {
         assert!(head.iter().any(|l| l.starts_with("// rules fired: ")), "{head:?}");
     }
 }
+
+#[test]
+fn operations_table_names_match_what_the_client_reports() {
+    let root = workspace_root();
+    for api in APIS {
+        let text = std::fs::read_to_string(root.join(api.output)).expect("generated file exists");
+        let quoted = |marker: &str| -> std::collections::BTreeSet<String> {
+            text.match_indices(marker)
+                .filter_map(|(i, _)| text[i + marker.len()..].split('"').next().map(str::to_owned))
+                .collect()
+        };
+        let reported = quoted("operation_id: \"");
+        let table = quoted("agentapis_runtime::OperationMeta {\n        id: \"");
+        assert!(!table.is_empty(), "{}: no OPERATIONS rows found", api.name);
+        assert_eq!(
+            reported, table,
+            "{}: OPERATIONS ids differ from progenitor's operation ids",
+            api.name
+        );
+    }
+}

@@ -16,7 +16,7 @@ pub enum Paging {
 /// One operation of a generated client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OperationMeta {
-    /// The operation id (after normalization; also the client method's name).
+    /// The client method's name, which progenitor also reports as `OperationInfo::operation_id`.
     pub id: &'static str,
     /// HTTP method, upper case.
     pub method: &'static str,

@@ -3128,7 +3128,7 @@ pub mod prelude {
 /// Every operation of this API with what the runtime needs to know about it.
 pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
     agentapis_runtime::OperationMeta {
-        id: "listAgents",
+        id: "list_agents",
         method: "GET",
         path: "/api/agents",
         paging: None,
@@ -3136,7 +3136,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "runAgent",
+        id: "run_agent",
         method: "POST",
         path: "/api/agents/{agentSlug}/run",
         paging: None,
@@ -3144,7 +3144,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "getExecution",
+        id: "get_execution",
         method: "GET",
         path: "/api/executions/{executionId}",
         paging: None,
@@ -3152,7 +3152,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "listSchedules",
+        id: "list_schedules",
         method: "GET",
         path: "/api/schedules",
         paging: None,
@@ -3160,7 +3160,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "upsertSchedule",
+        id: "upsert_schedule",
         method: "POST",
         path: "/api/schedules/{agentSlug}",
         paging: None,

@@ -37038,7 +37038,7 @@ pub mod prelude {
 /// Every operation of this API with what the runtime needs to know about it.
 pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
     agentapis_runtime::OperationMeta {
-        id: "updateChat",
+        id: "update_chat",
         method: "PATCH",
         path: "/chats/{chat_id}",
         paging: None,
@@ -37046,7 +37046,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "listChatFiles",
+        id: "list_chat_files",
         method: "GET",
         path: "/chats/{chat_id}/files",
         paging: Some(agentapis_runtime::Paging::PageTake),
@@ -37054,7 +37054,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "listConversationSummaries",
+        id: "list_conversation_summaries",
         method: "GET",
         path: "/chats/{chat_id}/memories",
         paging: Some(agentapis_runtime::Paging::PageTake),
@@ -37062,7 +37062,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "clearConversationSummaries",
+        id: "clear_conversation_summaries",
         method: "DELETE",
         path: "/chats/{chat_id}/memories",
         paging: None,
@@ -37070,7 +37070,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "deleteConversationSummary",
+        id: "delete_conversation_summary",
         method: "DELETE",
         path: "/chats/{chat_id}/memories/{memory_id}",
         paging: None,
@@ -37078,7 +37078,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "listChatMessages",
+        id: "list_chat_messages",
         method: "GET",
         path: "/chats/{chat_id}/messages",
         paging: Some(agentapis_runtime::Paging::PageTake),
@@ -37086,7 +37086,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "createChatMessage",
+        id: "create_chat_message",
         method: "POST",
         path: "/chats/{chat_id}/messages",
         paging: None,
@@ -37094,7 +37094,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "getChatMessage",
+        id: "get_chat_message",
         method: "GET",
         path: "/chats/{chat_id}/messages/{message_id}",
         paging: None,
@@ -37102,7 +37102,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "deleteChatMessage",
+        id: "delete_chat_message",
         method: "DELETE",
         path: "/chats/{chat_id}/messages/{message_id}",
         paging: None,
@@ -37110,7 +37110,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "editChatMessage",
+        id: "edit_chat_message",
         method: "PATCH",
         path: "/chats/{chat_id}/messages/{message_id}",
         paging: None,
@@ -37118,7 +37118,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "decideActionApproval",
+        id: "decide_action_approval",
         method: "POST",
         path: "/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
         paging: None,
@@ -37126,7 +37126,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "updateChatState",
+        id: "update_chat_state",
         method: "PATCH",
         path: "/chats/{chat_id}/state",
         paging: None,
@@ -37134,7 +37134,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "assignConversation",
+        id: "assign_conversation",
         method: "PATCH",
         path: "/chats/{chat_id}/state/assign",
         paging: None,
@@ -37142,7 +37142,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "getChatStateInfo",
+        id: "get_chat_state_info",
         method: "GET",
         path: "/chats/{chat_id}/state/info",
         paging: None,
@@ -37150,7 +37150,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "markChatAsUnseen",
+        id: "mark_chat_as_unseen",
         method: "POST",
         path: "/chats/{chat_id}/state/unseen",
         paging: None,
@@ -37158,7 +37158,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "listAssistants",
+        id: "list_assistants",
         method: "GET",
         path: "/orgs/{org_id}/assistants",
         paging: Some(agentapis_runtime::Paging::PageTake),
@@ -37166,7 +37166,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "createAssistant",
+        id: "create_assistant",
         method: "POST",
         path: "/orgs/{org_id}/assistants",
         paging: None,
@@ -37174,7 +37174,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "getAssistant",
+        id: "get_assistant",
         method: "GET",
         path: "/orgs/{org_id}/assistants/{assistant_id}",
         paging: None,
@@ -37182,7 +37182,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "updateAssistant",
+        id: "update_assistant",
         method: "PATCH",
         path: "/orgs/{org_id}/assistants/{assistant_id}",
         paging: None,
@@ -37190,7 +37190,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "listAssistantActions",
+        id: "list_assistant_actions",
         method: "GET",
         path: "/orgs/{org_id}/assistants/{assistant_id}/actions",
         paging: Some(agentapis_runtime::Paging::PageTake),
@@ -37198,7 +37198,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "createAssistantAction",
+        id: "create_assistant_action",
         method: "POST",
         path: "/orgs/{org_id}/assistants/{assistant_id}/actions",
         paging: None,
@@ -37206,7 +37206,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "reorderAssistantActions",
+        id: "reorder_assistant_actions",
         method: "PATCH",
         path: "/orgs/{org_id}/assistants/{assistant_id}/actions/reorder",
         paging: None,
@@ -37214,7 +37214,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "getAssistantAction",
+        id: "get_assistant_action",
         method: "GET",
         path: "/orgs/{org_id}/assistants/{assistant_id}/actions/{action_id}",
         paging: None,
@@ -37222,7 +37222,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "updateAssistantAction",
+        id: "update_assistant_action",
         method: "PATCH",
         path: "/orgs/{org_id}/assistants/{assistant_id}/actions/{action_id}",
         paging: None,
@@ -37230,7 +37230,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "listBroadcasts",
+        id: "list_broadcasts",
         method: "GET",
         path: "/orgs/{org_id}/broadcasts",
         paging: Some(agentapis_runtime::Paging::PageTake),
@@ -37238,7 +37238,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "createBroadcast",
+        id: "create_broadcast",
         method: "POST",
         path: "/orgs/{org_id}/broadcasts",
         paging: None,
@@ -37246,7 +37246,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "dryRunUpdateBroadcastPropertyEntries",
+        id: "dry_run_update_broadcast_property_entries",
         method: "PATCH",
         path: "/orgs/{org_id}/broadcasts/{broadcast_id}/properties/entries/dry",
         paging: None,
@@ -37254,7 +37254,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "listBroadcastRecipients",
+        id: "list_broadcast_recipients",
         method: "GET",
         path: "/orgs/{org_id}/broadcasts/{broadcast_id}/recipients",
         paging: Some(agentapis_runtime::Paging::PageTake),
@@ -37262,7 +37262,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "sendTransactionalBroadcast",
+        id: "send_transactional_broadcast",
         method: "POST",
         path: "/orgs/{org_id}/broadcasts/{broadcast_id}/send",
         paging: None,
@@ -37270,7 +37270,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "listOrgChats",
+        id: "list_org_chats",
         method: "GET",
         path: "/orgs/{org_id}/chats",
         paging: Some(agentapis_runtime::Paging::PageTake),
@@ -37278,7 +37278,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "chatOrgWebSocket",
+        id: "chat_org_web_socket",
         method: "GET",
         path: "/orgs/{org_id}/chats/ws",
         paging: None,
@@ -37286,7 +37286,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "listConnections",
+        id: "list_connections",
         method: "GET",
         path: "/orgs/{org_id}/connections",
         paging: Some(agentapis_runtime::Paging::PageTake),
@@ -37294,7 +37294,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "getConnection",
+        id: "get_connection",
         method: "GET",
         path: "/orgs/{org_id}/connections/{connection_id}",
         paging: None,
@@ -37302,7 +37302,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "listContacts",
+        id: "list_contacts",
         method: "GET",
         path: "/orgs/{org_id}/contacts",
         paging: Some(agentapis_runtime::Paging::PageTake),
@@ -37310,7 +37310,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "createContact",
+        id: "create_contact",
         method: "POST",
         path: "/orgs/{org_id}/contacts",
         paging: None,
@@ -37318,7 +37318,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "dryRunCreateContacts",
+        id: "dry_run_create_contacts",
         method: "POST",
         path: "/orgs/{org_id}/contacts/bulk/dry",
         paging: None,
@@ -37326,7 +37326,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "listDuplicateContactGroups",
+        id: "list_duplicate_contact_groups",
         method: "GET",
         path: "/orgs/{org_id}/contacts/duplicates",
         paging: Some(agentapis_runtime::Paging::PageTake),
@@ -37334,7 +37334,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "listContactFields",
+        id: "list_contact_fields",
         method: "GET",
         path: "/orgs/{org_id}/contacts/fields",
         paging: Some(agentapis_runtime::Paging::PageTake),
@@ -37342,7 +37342,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "updateContact",
+        id: "update_contact",
         method: "PATCH",
         path: "/orgs/{org_id}/contacts/{contact_id}",
         paging: None,
@@ -37350,7 +37350,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "updateContactChannel",
+        id: "update_contact_channel",
         method: "PATCH",
         path: "/orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}",
         paging: None,
@@ -37358,7 +37358,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "createChatOnContactChannel",
+        id: "create_chat_on_contact_channel",
         method: "POST",
         path: "/orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats",
         paging: None,
@@ -37366,7 +37366,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "decideActionApprovalAsContact",
+        id: "decide_action_approval_as_contact",
         method: "POST",
         path: "/orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
         paging: None,
@@ -37374,7 +37374,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "respondToInteractiveToolAsContact",
+        id: "respond_to_interactive_tool_as_contact",
         method: "POST",
         path: "/orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
         paging: None,
@@ -37382,7 +37382,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "sendMessageAsContact",
+        id: "send_message_as_contact",
         method: "POST",
         path: "/orgs/{org_id}/contacts/{contact_id}/chats/{chat_id}/messages",
         paging: None,
@@ -37390,7 +37390,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "listContactFiles",
+        id: "list_contact_files",
         method: "GET",
         path: "/orgs/{org_id}/contacts/{contact_id}/files",
         paging: Some(agentapis_runtime::Paging::PageTake),
@@ -37398,7 +37398,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "uploadContactFile",
+        id: "upload_contact_file",
         method: "POST",
         path: "/orgs/{org_id}/contacts/{contact_id}/files",
         paging: None,
@@ -37406,7 +37406,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "listContactMemories",
+        id: "list_contact_memories",
         method: "GET",
         path: "/orgs/{org_id}/contacts/{contact_id}/memories",
         paging: Some(agentapis_runtime::Paging::PageTake),
@@ -37414,7 +37414,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "mergeContacts",
+        id: "merge_contacts",
         method: "POST",
         path: "/orgs/{org_id}/contacts/{contact_id}/merge",
         paging: None,
@@ -37422,7 +37422,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "listContactNotes",
+        id: "list_contact_notes",
         method: "GET",
         path: "/orgs/{org_id}/contacts/{contact_id}/notes",
         paging: Some(agentapis_runtime::Paging::PageTake),
@@ -37430,7 +37430,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "listContactSegments",
+        id: "list_contact_segments",
         method: "GET",
         path: "/orgs/{org_id}/contacts/{contact_id}/segments",
         paging: Some(agentapis_runtime::Paging::PageTake),
@@ -37438,7 +37438,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "addSegmentToContact",
+        id: "add_segment_to_contact",
         method: "POST",
         path: "/orgs/{org_id}/contacts/{contact_id}/segments/{segment_id}",
         paging: None,
@@ -37446,7 +37446,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "listFiles",
+        id: "list_files",
         method: "GET",
         path: "/orgs/{org_id}/files",
         paging: Some(agentapis_runtime::Paging::PageTake),
@@ -37454,7 +37454,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "chatOrgInboxWebSocket",
+        id: "chat_org_inbox_web_socket",
         method: "GET",
         path: "/orgs/{org_id}/inbox/ws",
         paging: None,
@@ -37462,7 +37462,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "listSubOrganizations",
+        id: "list_sub_organizations",
         method: "GET",
         path: "/orgs/{org_id}/orgs",
         paging: Some(agentapis_runtime::Paging::PageTake),
@@ -37470,7 +37470,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "createSubOrganization",
+        id: "create_sub_organization",
         method: "POST",
         path: "/orgs/{org_id}/orgs",
         paging: None,
@@ -37478,7 +37478,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "getSubOrganizationsUsage",
+        id: "get_sub_organizations_usage",
         method: "GET",
         path: "/orgs/{org_id}/orgs/usage",
         paging: Some(agentapis_runtime::Paging::PageTake),
@@ -37486,7 +37486,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "updateSubOrganizationFeatures",
+        id: "update_sub_organization_features",
         method: "PATCH",
         path: "/orgs/{org_id}/orgs/{sub_org_id}",
         paging: None,
@@ -37494,7 +37494,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "joinSubOrganization",
+        id: "join_sub_organization",
         method: "POST",
         path: "/orgs/{org_id}/orgs/{sub_org_id}/join",
         paging: None,
@@ -37502,7 +37502,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "listSegments",
+        id: "list_segments",
         method: "GET",
         path: "/orgs/{org_id}/segments",
         paging: Some(agentapis_runtime::Paging::PageTake),
@@ -37510,7 +37510,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "updateSegment",
+        id: "update_segment",
         method: "PATCH",
         path: "/orgs/{org_id}/segments/{segment_id}",
         paging: None,
@@ -37518,7 +37518,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "listTables",
+        id: "list_tables",
         method: "GET",
         path: "/orgs/{org_id}/tables",
         paging: None,
@@ -37526,7 +37526,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "createTable",
+        id: "create_table",
         method: "POST",
         path: "/orgs/{org_id}/tables",
         paging: None,
@@ -37534,7 +37534,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "reorderTableField",
+        id: "reorder_table_field",
         method: "POST",
         path: "/orgs/{org_id}/tables/{table_id}/fields/move",
         paging: None,
@@ -37542,7 +37542,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "updateTableField",
+        id: "update_table_field",
         method: "PATCH",
         path: "/orgs/{org_id}/tables/{table_id}/fields/{field_id}",
         paging: None,
@@ -37550,7 +37550,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "importTableRecords",
+        id: "import_table_records",
         method: "POST",
         path: "/orgs/{org_id}/tables/{table_id}/records/import",
         paging: None,
@@ -37558,7 +37558,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: true,
     },
     agentapis_runtime::OperationMeta {
-        id: "reorderTableViews",
+        id: "reorder_table_views",
         method: "PATCH",
         path: "/orgs/{org_id}/tables/{table_id}/views/positions",
         paging: None,
@@ -37566,7 +37566,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "updateView",
+        id: "update_view",
         method: "PATCH",
         path: "/orgs/{org_id}/views/{view_id}",
         paging: None,
@@ -37574,7 +37574,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "listWorkflowRuns",
+        id: "list_workflow_runs",
         method: "GET",
         path: "/orgs/{org_id}/workflows/runs",
         paging: None,
@@ -37582,7 +37582,7 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
     agentapis_runtime::OperationMeta {
-        id: "runWorkflow",
+        id: "run_workflow",
         method: "POST",
         path: "/orgs/{org_id}/workflows/{workflow_id}/runs",
         paging: None,
