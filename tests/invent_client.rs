@@ -253,12 +253,7 @@ async fn get_assistant_404_keeps_the_server_error_body() {
     );
 }
 
-/// Known failure: the generated `OPERATIONS` table names this operation `importTableRecords` (the
-/// spec's operationId) while progenitor reports `import_table_records`, so `Runtime::operation`
-/// finds no entry, `multipart: true` is never seen and the body goes out as
-/// `application/octet-stream`. Un-ignore once the table and the client agree on ids.
 #[tokio::test]
-#[ignore = "generated OPERATIONS ids (camelCase) do not match progenitor's operation ids (snake_case)"]
 async fn import_table_records_sends_multipart_form_data_with_the_body_boundary() {
     let csv = b"name,email\nAda,ada@example.com\n";
     let body = Form::new()
