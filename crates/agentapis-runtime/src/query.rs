@@ -21,7 +21,8 @@
 use reqwest::Url;
 use serde_json::Value;
 
-/// The bracket pairs for `value` under `name`: objects become `name[key]`, arrays `name[]`.
+/// The bracket pairs for `value` under `name`: objects become `name[key]` (keys sorted), arrays
+/// `name[]`.
 /// Nulls are left out (Plug has no null); booleans and numbers are written as JSON writes them.
 pub fn bracket_pairs(name: &str, value: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -41,7 +42,11 @@ fn push_pairs(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
             }
         }
         Value::Object(map) => {
-            for (k, v) in map {
+            // Sorted, so the encoding does not depend on whether serde_json keeps insertion order
+            // (its `preserve_order` feature may be switched on by any crate in the build).
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            for (k, v) in entries {
                 push_pairs(&format!("{prefix}[{k}]"), v, out);
             }
         }
