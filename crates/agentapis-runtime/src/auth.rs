@@ -46,6 +46,8 @@ pub enum Auth {
         /// Header value.
         value: Secret,
     },
+    /// Several credentials at once (e.g. ArchAstro's app key plus a user's token).
+    All(Vec<Auth>),
 }
 
 impl Auth {
@@ -55,6 +57,10 @@ impl Auth {
     pub fn apply(&self, headers: &mut HeaderMap) {
         let (name, value) = match self {
             Auth::None => return,
+            Auth::All(all) => {
+                all.iter().for_each(|auth| auth.apply(headers));
+                return;
+            }
             Auth::Bearer(token) => (AUTHORIZATION, format!("Bearer {}", token.expose())),
             Auth::Header { name, value } => match HeaderName::from_bytes(name.as_bytes()) {
                 Ok(name) => (name, value.expose().to_owned()),

@@ -51,6 +51,11 @@ pub struct CallRecord {
     pub retry_after: Option<Duration>,
     /// Whether any attempt may have reached the server (for transport errors).
     pub sent: bool,
+    /// The body of the last response when its status was an error (4xx/5xx), kept so a typed
+    /// error can show what the server said even when the body does not match the spec.
+    pub error_body: Option<bytes::Bytes>,
+    /// Time from the first attempt to the end of the call.
+    pub elapsed: Duration,
 }
 
 /// Per-call choices a caller can make.

@@ -39,7 +39,8 @@ pub(crate) fn has_idempotency_key(request: &Request) -> bool {
 }
 
 enum Outcome {
-    Response(Response),
+    /// A response, and its body (already inside the response; kept here for error records).
+    Response(Response, bytes::Bytes),
     Error(reqwest::Error),
 }
 
@@ -65,9 +66,12 @@ impl Runtime {
             method = %request.method(),
             path = self.operation(operation_id).map_or("", |op| op.path),
         );
-        self.attempts(client, request, started, deadline, safe_anyway)
+        let result = self
+            .attempts(client, request, started, deadline, safe_anyway)
             .instrument(span)
-            .await
+            .await;
+        call::update(|r| r.elapsed = started.elapsed());
+        result
     }
 
     async fn attempts(
@@ -86,6 +90,8 @@ impl Runtime {
                 call::update(|r| {
                     r.stop = Some(stop.0);
                     r.retry_after = Some(stop.1);
+                    r.status = Some(StatusCode::TOO_MANY_REQUESTS);
+                    r.error_body = Some(bytes::Bytes::from_static(PACED_BODY.as_bytes()));
                 });
                 return Ok(synthesized_429(stop.1));
             }
@@ -113,7 +119,7 @@ impl Runtime {
             call::update(|r| r.attempts = attempt);
             // Why another attempt is wanted, and how long the server asked us to wait.
             let (reason, server_wait, may_have_reached_server) = match &outcome {
-                Outcome::Response(resp) => {
+                Outcome::Response(resp, body) => {
                     let rl = RateLimit::from_headers(resp.headers(), SystemTime::now());
                     if let Ok(mut shared) = self.inner.rate_limit.lock() {
                         shared.merge(&rl);
@@ -124,6 +130,8 @@ impl Runtime {
                         r.headers = Some(resp.headers().clone());
                         r.rate_limit = rl;
                         r.sent = true;
+                        r.error_body =
+                            Some(body.clone()).filter(|_| status.is_client_error() || status.is_server_error());
                     });
                     tracing::debug!(
                         attempt,
@@ -229,7 +237,7 @@ impl Runtime {
 
 fn into_result(outcome: Outcome) -> reqwest::Result<Response> {
     match outcome {
-        Outcome::Response(r) => Ok(r),
+        Outcome::Response(r, _) => Ok(r),
         Outcome::Error(e) => Err(e),
     }
 }
@@ -246,22 +254,24 @@ async fn send_buffered(client: &reqwest::Client, request: Request) -> Outcome {
     let headers = response.headers().clone();
     match response.bytes().await {
         Ok(bytes) => {
-            let mut rebuilt = http::Response::new(bytes);
+            let mut rebuilt = http::Response::new(bytes.clone());
             *rebuilt.status_mut() = status;
             *rebuilt.version_mut() = version;
             *rebuilt.headers_mut() = headers;
-            Outcome::Response(Response::from(rebuilt))
+            Outcome::Response(Response::from(rebuilt), bytes)
         }
         Err(e) => Outcome::Error(e),
     }
 }
 
+/// Body of the 429 the runtime answers itself when pacing refuses to send.
+const PACED_BODY: &str =
+    r#"{"error":{"code":"client_rate_limited","message":"no requests remain until the rate-limit reset"}}"#;
+
 /// The response handed back when pacing refuses to send: a 429 with the wait as `Retry-After`,
 /// so callers outside the facade see a rate-limit response too.
 fn synthesized_429(wait: Duration) -> Response {
-    let mut r = http::Response::new(bytes_of(
-        r#"{"error":{"code":"client_rate_limited","message":"no requests remain until the rate-limit reset"}}"#,
-    ));
+    let mut r = http::Response::new(bytes_of(PACED_BODY));
     *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     if let Ok(v) = http::HeaderValue::from_str(&secs.to_string()) {

@@ -1,0 +1,292 @@
+//! Agentiv: hosted agents you run, poll and schedule (`api.agentiv.cloud`).
+//!
+//! Every Agentiv answer is an envelope, `{"success":true,"data":..}` or
+//! `{"success":false,"error":{"code":..,"message":..}}`. [`Client::call`] unwraps the first into
+//! its `data` and the second into an [`Error`] whose code is an [`ErrorCode`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), agentapis::Error> {
+//! let client = agentapis::agentiv::Client::from_env()?; // AGENTIV_API_KEY
+//! let agents = client.call(|api| api.list_agents().send()).await?;
+//! println!("{} agents, {:?} requests left", agents.len(), agents.rate_limit().remaining);
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+use std::future::Future;
+
+use agentapis_runtime::{Auth, CallOptions, RateLimit, Secret};
+use progenitor_client::{ClientInfo as _, ResponseValue};
+
+pub use agentiv_client as generated;
+use generated::types;
+
+use crate::config::{check_credential, env_value};
+use crate::error::Api;
+use crate::{Error, Response};
+
+/// The production server.
+pub const DEFAULT_BASE_URL: &str = "https://api.agentiv.cloud";
+/// Environment variable holding the API key.
+pub const ENV_API_KEY: &str = "AGENTIV_API_KEY";
+/// Environment variable that overrides the base URL.
+pub const ENV_BASE_URL: &str = "AGENTIV_BASE_URL";
+
+/// Agentiv's documented error codes, with a fallback for codes it adds later.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// `UNAUTHORIZED`: missing or invalid key (401).
+    Unauthorized,
+    /// `FORBIDDEN`: the key's scopes or plan do not allow this (403).
+    Forbidden,
+    /// `NOT_FOUND` (404).
+    NotFound,
+    /// `RATE_LIMITED` (429); retry after backing off.
+    RateLimited,
+    /// `INVALID_INPUT` (400).
+    InvalidInput,
+    /// `INTEGRATION_NOT_CONNECTED` (400): connect the integration named in the error's
+    /// `integrationSlug` detail (see [`integration_slug`]) in the dashboard's connections page.
+    IntegrationNotConnected,
+    /// `EXECUTION_FAILED` (500): the agent ran and failed. Retrying runs the agent again, so the
+    /// runtime never does it on its own; opt in per call with [`CallOptions::retry_unsafe`].
+    ExecutionFailed,
+    /// A code this SDK does not know yet, as sent.
+    Unknown(String),
+}
+
+impl ErrorCode {
+    /// Reads a code as sent on the wire.
+    pub fn parse(code: &str) -> Self {
+        match code {
+            "UNAUTHORIZED" => Self::Unauthorized,
+            "FORBIDDEN" => Self::Forbidden,
+            "NOT_FOUND" => Self::NotFound,
+            "RATE_LIMITED" => Self::RateLimited,
+            "INVALID_INPUT" => Self::InvalidInput,
+            "INTEGRATION_NOT_CONNECTED" => Self::IntegrationNotConnected,
+            "EXECUTION_FAILED" => Self::ExecutionFailed,
+            other => Self::Unknown(other.to_owned()),
+        }
+    }
+
+    /// The code as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Unauthorized => "UNAUTHORIZED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::InvalidInput => "INVALID_INPUT",
+            Self::IntegrationNotConnected => "INTEGRATION_NOT_CONNECTED",
+            Self::ExecutionFailed => "EXECUTION_FAILED",
+            Self::Unknown(code) => code,
+        }
+    }
+
+    /// Whether Agentiv documents the code as retryable (`None` for unknown codes: decide by
+    /// status).
+    pub fn retryable(&self) -> Option<bool> {
+        match self {
+            Self::RateLimited | Self::ExecutionFailed => Some(true),
+            Self::Unknown(_) => None,
+            _ => Some(false),
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The Agentiv code of `error`, if it is an Agentiv error answer.
+pub fn error_code(error: &Error) -> Option<&ErrorCode> {
+    match &error.api_error()?.code {
+        crate::ErrorCode::Agentiv(code) => Some(code),
+        _ => None,
+    }
+}
+
+/// The integration to connect, for an `INTEGRATION_NOT_CONNECTED` error.
+pub fn integration_slug(error: &Error) -> Option<&str> {
+    error.api_error()?.details.get("integrationSlug")?.as_str()
+}
+
+/// A success envelope of the generated client, unwrapped by [`Client::call`].
+pub trait Envelope {
+    /// What the envelope carries.
+    type Data;
+    /// The `data` field.
+    fn into_data(self) -> Self::Data;
+}
+
+macro_rules! envelopes {
+    ($($envelope:ident => $data:ty),* $(,)?) => {$(
+        impl Envelope for types::$envelope {
+            type Data = $data;
+            fn into_data(self) -> $data {
+                self.data
+            }
+        }
+    )*};
+}
+
+envelopes! {
+    AgentListEnvelope => Vec<types::Agent>,
+    RunResultEnvelope => types::RunResult,
+    ExecutionEnvelope => types::Execution,
+    ScheduleListEnvelope => Vec<types::Schedule>,
+    ScheduleEnvelope => types::Schedule,
+}
+
+/// Agentiv's credentials: a bearer API key.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    api_key: Option<Secret>,
+}
+
+/// Builds an Agentiv [`Client`].
+pub type ClientBuilder = crate::ClientBuilder<Credentials>;
+
+impl ClientBuilder {
+    /// The account's API key (sent as a bearer token).
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.credentials.api_key = Some(Secret::new(key));
+        self
+    }
+
+    /// Checks the settings and builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let key = self
+            .credentials
+            .api_key
+            .clone()
+            .ok_or_else(|| Error::InvalidConfig(format!("no Agentiv API key (set one, or {ENV_API_KEY})")))?;
+        check_credential("Agentiv API key", key.expose())?;
+        let parts = self.finish(Api::Agentiv, DEFAULT_BASE_URL, Auth::Bearer(key), generated::OPERATIONS)?;
+        Ok(Client {
+            generated: generated::Client::new_with_client(&parts.base_url, parts.http, parts.runtime),
+        })
+    }
+}
+
+/// An Agentiv client. Cheap to clone; clones share connections and rate-limit state.
+#[derive(Clone)]
+pub struct Client {
+    generated: generated::Client,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("agentiv::Client")
+            .field("base_url", &self.generated.baseurl())
+            .field("runtime", self.generated.inner())
+            .finish()
+    }
+}
+
+impl Client {
+    /// A builder with the defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::with_credentials(Credentials::default())
+    }
+
+    /// A client from `AGENTIV_API_KEY` (and `AGENTIV_BASE_URL` when set).
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    pub(crate) fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let mut builder = Self::builder();
+        if let Some(key) = env_value(lookup, ENV_API_KEY) {
+            builder = builder.api_key(key);
+        }
+        if let Some(url) = env_value(lookup, ENV_BASE_URL) {
+            builder = builder.base_url(url);
+        }
+        builder.build()
+    }
+
+    /// Runs one generated operation through the runtime and unwraps its success envelope.
+    ///
+    /// `operation` gets the generated client and returns a filled-in builder's `send()`.
+    pub async fn call<'a, T, E, Fut>(
+        &'a self,
+        operation: impl FnOnce(&'a generated::Client) -> Fut,
+    ) -> Result<Response<T::Data>, Error>
+    where
+        T: Envelope,
+        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+    {
+        self.call_with(CallOptions::default(), operation).await
+    }
+
+    /// [`call`](Self::call) with per-call options (e.g. opting in to retrying a run).
+    pub async fn call_with<'a, T, E, Fut>(
+        &'a self,
+        options: CallOptions,
+        operation: impl FnOnce(&'a generated::Client) -> Fut,
+    ) -> Result<Response<T::Data>, Error>
+    where
+        T: Envelope,
+        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+    {
+        let response = crate::call::run(Api::Agentiv, options, operation(&self.generated)).await?;
+        Ok(response.map(Envelope::into_data))
+    }
+
+    /// The generated client, already wired to this client's runtime (credentials, retries,
+    /// pacing). Its errors are the generated ones; prefer [`call`](Self::call) for typed errors.
+    pub fn generated(&self) -> &generated::Client {
+        &self.generated
+    }
+
+    /// The latest rate-limit state any response reported.
+    pub fn rate_limit(&self) -> RateLimit {
+        self.generated.inner().rate_limit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        for code in [
+            "UNAUTHORIZED",
+            "FORBIDDEN",
+            "NOT_FOUND",
+            "RATE_LIMITED",
+            "INVALID_INPUT",
+            "INTEGRATION_NOT_CONNECTED",
+            "EXECUTION_FAILED",
+            "SOMETHING_NEW",
+        ] {
+            assert_eq!(ErrorCode::parse(code).as_str(), code);
+        }
+        assert_eq!(
+            ErrorCode::parse("SOMETHING_NEW"),
+            ErrorCode::Unknown("SOMETHING_NEW".into())
+        );
+        assert_eq!(ErrorCode::ExecutionFailed.retryable(), Some(true));
+        assert_eq!(ErrorCode::NotFound.retryable(), Some(false));
+    }
+
+    #[test]
+    fn from_env_needs_a_key_and_never_prints_it() {
+        let none = Client::from_lookup(&|_| None);
+        assert!(matches!(none, Err(Error::InvalidConfig(_))));
+        let client = Client::from_lookup(&|name| match name {
+            ENV_API_KEY => Some("ak_live_SECRET".into()),
+            ENV_BASE_URL => Some("http://127.0.0.1:9".into()),
+            _ => None,
+        })
+        .expect("valid settings");
+        let shown = format!("{client:?}");
+        assert!(shown.contains("127.0.0.1:9") && !shown.contains("SECRET"), "{shown}");
+    }
+}

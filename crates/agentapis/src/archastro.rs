@@ -1,0 +1,243 @@
+//! ArchAstro: agent platform (`developers.archastro.ai`).
+//!
+//! Operations accept a secret key (`sk_…`, server side), a publishable key (`pk_…`, identifies
+//! the app) in the `x-archastro-api-key` header, and/or a user's bearer token, depending on the
+//! operation. A client carries at most one key and at most one token and sends what it has.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), agentapis::Error> {
+//! let client = agentapis::archastro::Client::builder().secret_key("sk_live_…").build()?;
+//! let agents = client.call(|api| api.list_agents().page_size(20).send()).await?;
+//! println!("{:?}", agents.rate_limit());
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+use std::future::Future;
+
+use agentapis_runtime::{Auth, CallOptions, RateLimit, Secret};
+use progenitor_client::{ClientInfo as _, ResponseValue};
+
+pub use archastro_client as generated;
+
+use crate::config::{check_credential, env_value};
+use crate::error::Api;
+use crate::{Error, Response};
+
+/// The production server.
+pub const DEFAULT_BASE_URL: &str = "https://developers.archastro.ai";
+/// Header that carries secret and publishable keys.
+pub const KEY_HEADER: &str = "x-archastro-api-key";
+/// Environment variable holding a secret key (`sk_…`).
+pub const ENV_SECRET_KEY: &str = "ARCHASTRO_SECRET_KEY";
+/// Environment variable holding a publishable key (`pk_…`).
+pub const ENV_PUBLISHABLE_KEY: &str = "ARCHASTRO_PUBLISHABLE_KEY";
+/// Environment variable holding a user's bearer token.
+pub const ENV_TOKEN: &str = "ARCHASTRO_TOKEN";
+/// Environment variable that overrides the base URL.
+pub const ENV_BASE_URL: &str = "ARCHASTRO_BASE_URL";
+
+/// Which kind of key a client holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// `sk_…`: server-side, admin-level.
+    Secret,
+    /// `pk_…`: identifies the app; safe to ship in a front end.
+    Publishable,
+}
+
+impl KeyKind {
+    fn prefix(self) -> &'static str {
+        match self {
+            KeyKind::Secret => "sk_",
+            KeyKind::Publishable => "pk_",
+        }
+    }
+}
+
+/// ArchAstro's credentials.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    key: Option<(KeyKind, Secret)>,
+    token: Option<Secret>,
+}
+
+/// Builds an ArchAstro [`Client`].
+pub type ClientBuilder = crate::ClientBuilder<Credentials>;
+
+impl ClientBuilder {
+    /// A secret key (`sk_…`); replaces any key set before.
+    pub fn secret_key(mut self, key: impl Into<String>) -> Self {
+        self.credentials.key = Some((KeyKind::Secret, Secret::new(key)));
+        self
+    }
+
+    /// A publishable key (`pk_…`); replaces any key set before.
+    pub fn publishable_key(mut self, key: impl Into<String>) -> Self {
+        self.credentials.key = Some((KeyKind::Publishable, Secret::new(key)));
+        self
+    }
+
+    /// A user's access token, sent as `Authorization: Bearer …`.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.credentials.token = Some(Secret::new(token));
+        self
+    }
+
+    /// Checks the settings (a key must carry the prefix of its kind) and builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let mut auth = Vec::new();
+        if let Some((kind, key)) = &self.credentials.key {
+            check_credential("ArchAstro key", key.expose())?;
+            if !key.expose().starts_with(kind.prefix()) {
+                return Err(Error::InvalidConfig(format!(
+                    "an ArchAstro {kind:?} key must start with {:?}",
+                    kind.prefix()
+                )));
+            }
+            auth.push(Auth::Header {
+                name: KEY_HEADER,
+                value: key.clone(),
+            });
+        }
+        if let Some(token) = &self.credentials.token {
+            check_credential("ArchAstro token", token.expose())?;
+            auth.push(Auth::Bearer(token.clone()));
+        }
+        if auth.is_empty() {
+            return Err(Error::InvalidConfig(format!(
+                "no ArchAstro credentials (set a key or token, or {ENV_SECRET_KEY} / {ENV_PUBLISHABLE_KEY} / {ENV_TOKEN})"
+            )));
+        }
+        let key_kind = self.credentials.key.as_ref().map(|(kind, _)| *kind);
+        let parts = self.finish(Api::ArchAstro, DEFAULT_BASE_URL, Auth::All(auth), generated::OPERATIONS)?;
+        Ok(Client {
+            generated: generated::Client::new_with_client(&parts.base_url, parts.http, parts.runtime),
+            key_kind,
+        })
+    }
+}
+
+/// An ArchAstro client. Cheap to clone; clones share connections and rate-limit state.
+#[derive(Clone)]
+pub struct Client {
+    generated: generated::Client,
+    key_kind: Option<KeyKind>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("archastro::Client")
+            .field("base_url", &self.generated.baseurl())
+            .field("key_kind", &self.key_kind)
+            .field("runtime", self.generated.inner())
+            .finish()
+    }
+}
+
+impl Client {
+    /// A builder with the defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::with_credentials(Credentials::default())
+    }
+
+    /// A client from the environment: `ARCHASTRO_SECRET_KEY` or `ARCHASTRO_PUBLISHABLE_KEY`
+    /// (the secret key wins when both are set), `ARCHASTRO_TOKEN`, and `ARCHASTRO_BASE_URL`.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    pub(crate) fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let mut builder = Self::builder();
+        if let Some(key) = env_value(lookup, ENV_SECRET_KEY) {
+            builder = builder.secret_key(key);
+        } else if let Some(key) = env_value(lookup, ENV_PUBLISHABLE_KEY) {
+            builder = builder.publishable_key(key);
+        }
+        if let Some(token) = env_value(lookup, ENV_TOKEN) {
+            builder = builder.token(token);
+        }
+        if let Some(url) = env_value(lookup, ENV_BASE_URL) {
+            builder = builder.base_url(url);
+        }
+        builder.build()
+    }
+
+    /// The kind of key this client sends, if any.
+    pub fn key_kind(&self) -> Option<KeyKind> {
+        self.key_kind
+    }
+
+    /// Runs one generated operation through the runtime.
+    ///
+    /// `operation` gets the generated client and returns a filled-in builder's `send()`.
+    pub async fn call<'a, T, E, Fut>(
+        &'a self,
+        operation: impl FnOnce(&'a generated::Client) -> Fut,
+    ) -> Result<Response<T>, Error>
+    where
+        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+    {
+        self.call_with(CallOptions::default(), operation).await
+    }
+
+    /// [`call`](Self::call) with per-call options.
+    pub async fn call_with<'a, T, E, Fut>(
+        &'a self,
+        options: CallOptions,
+        operation: impl FnOnce(&'a generated::Client) -> Fut,
+    ) -> Result<Response<T>, Error>
+    where
+        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+    {
+        crate::call::run(Api::ArchAstro, options, operation(&self.generated)).await
+    }
+
+    /// The generated client, already wired to this client's runtime (credentials, retries,
+    /// pacing). Its errors are the generated ones; prefer [`call`](Self::call) for typed errors.
+    pub fn generated(&self) -> &generated::Client {
+        &self.generated
+    }
+
+    /// The latest rate-limit state any response reported.
+    pub fn rate_limit(&self) -> RateLimit {
+        self.generated.inner().rate_limit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_prefix_is_checked_without_echoing_the_key() {
+        assert!(Client::builder().secret_key("sk_abc").build().is_ok());
+        assert!(Client::builder().publishable_key("pk_abc").token("jwt").build().is_ok());
+        assert!(Client::builder().token("jwt").build().is_ok());
+        let Err(e) = Client::builder().secret_key("pk_WRONGKIND").build() else {
+            panic!("a pk_ key accepted as secret")
+        };
+        assert!(
+            matches!(e, Error::InvalidConfig(_)) && !e.to_string().contains("WRONGKIND"),
+            "{e}"
+        );
+        assert!(matches!(Client::builder().build(), Err(Error::InvalidConfig(_))));
+    }
+
+    #[test]
+    fn from_env_prefers_the_secret_key() {
+        let client = Client::from_lookup(&|name| match name {
+            ENV_SECRET_KEY => Some("sk_SECRET".into()),
+            ENV_PUBLISHABLE_KEY => Some("pk_PUBLIC".into()),
+            ENV_TOKEN => Some("TOKEN".into()),
+            _ => None,
+        })
+        .expect("valid settings");
+        assert_eq!(client.key_kind(), Some(KeyKind::Secret));
+        let shown = format!("{client:?}");
+        assert!(
+            !shown.contains("SECRET") && !shown.contains("TOKEN") && !shown.contains("PUBLIC"),
+            "{shown}"
+        );
+    }
+}

@@ -1,0 +1,34 @@
+//! The one path every facade call takes: run the generated operation inside a runtime scope, then
+//! turn its result and the runtime's record into a [`Response`] or a typed [`Error`].
+
+use std::future::Future;
+use std::time::SystemTime;
+
+use agentapis_runtime::{call, CallOptions, RateLimit};
+use progenitor_client::ResponseValue;
+
+use crate::error::{from_generated, Api};
+use crate::{Error, Response};
+
+/// Runs `operation` (a generated builder's `send()` future) with `options`.
+pub(crate) async fn run<T, E, Fut>(api: Api, options: CallOptions, operation: Fut) -> Result<Response<T>, Error>
+where
+    Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+{
+    let (result, record) = call::scope(options, operation).await;
+    match result {
+        Ok(value) => {
+            let status = value.status();
+            let headers = value.headers().clone();
+            let rate_limit = RateLimit::from_headers(&headers, SystemTime::now());
+            Ok(Response {
+                data: value.into_inner(),
+                status,
+                headers,
+                rate_limit,
+                attempts: record.attempts.max(1),
+            })
+        }
+        Err(error) => Err(from_generated(api, error, &record)),
+    }
+}

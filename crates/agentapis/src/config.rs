@@ -1,0 +1,245 @@
+//! Settings shared by every API's client builder: base URL, retries, timeouts, pacing and
+//! client-side limits. Each API adds its credentials in its own module.
+
+use std::time::Duration;
+
+use agentapis_runtime::{Auth, ClientLimits, OperationMeta, Pacing, RetryPolicy, Runtime, Timeouts};
+use reqwest::Url;
+
+use crate::error::Api;
+use crate::Error;
+
+/// Builds a client. `C` holds the API's credentials; the per-API modules add the methods that
+/// set them (`api_key`, `org`, `token`, ...) and `build`.
+#[derive(Debug, Clone)]
+pub struct ClientBuilder<C> {
+    pub(crate) credentials: C,
+    base_url: Option<String>,
+    retry: RetryPolicy,
+    timeouts: Timeouts,
+    pacing: Pacing,
+    limits: ClientLimits,
+    user_agent: Option<String>,
+}
+
+/// What a finished builder hands to the per-API `build`.
+pub(crate) struct Parts {
+    pub(crate) base_url: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) runtime: Runtime,
+}
+
+impl<C> ClientBuilder<C> {
+    pub(crate) fn with_credentials(credentials: C) -> Self {
+        Self {
+            credentials,
+            base_url: None,
+            retry: RetryPolicy::default(),
+            timeouts: Timeouts::default(),
+            pacing: Pacing::default(),
+            limits: ClientLimits::default(),
+            user_agent: None,
+        }
+    }
+
+    /// Sends requests to `url` instead of the vendor's production server. It must be `https://`,
+    /// except on a loopback host (`localhost`, `127.0.0.1`, `[::1]`), which may be `http://`.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The whole retry policy (default: [`RetryPolicy::default`]).
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Total attempts per call including the first (1 disables retries; default 3).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.retry.max_attempts = attempts;
+        self
+    }
+
+    /// All time limits at once (default: [`Timeouts::default`]).
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// Limit on opening a connection (default 10 s).
+    pub fn connect_timeout(mut self, limit: Duration) -> Self {
+        self.timeouts.connect = limit;
+        self
+    }
+
+    /// Limit on one attempt, from sending to the end of the body (default 60 s).
+    pub fn attempt_timeout(mut self, limit: Duration) -> Self {
+        self.timeouts.per_attempt = limit;
+        self
+    }
+
+    /// Limit on a whole call across attempts and waits (default 120 s; `None`: no limit).
+    pub fn deadline(mut self, limit: Option<Duration>) -> Self {
+        self.timeouts.overall = limit;
+        self
+    }
+
+    /// What to do when the server says no requests remain (default: wait for the reset).
+    pub fn pacing(mut self, pacing: Pacing) -> Self {
+        self.pacing = pacing;
+        self
+    }
+
+    /// Client-side request-rate and concurrency limits (default: none).
+    pub fn limits(mut self, limits: ClientLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The `User-Agent` header (default `agentapis/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// Checks the settings and builds the HTTP client and runtime.
+    pub(crate) fn finish(
+        self,
+        api: Api,
+        default_base_url: &str,
+        auth: Auth,
+        operations: &'static [OperationMeta],
+    ) -> Result<Parts, Error> {
+        let base_url = check_base_url(self.base_url.as_deref().unwrap_or(default_base_url))?;
+        if self.retry.max_attempts == 0 {
+            return Err(Error::InvalidConfig("max_attempts must be at least 1".into()));
+        }
+        if self.timeouts.per_attempt.is_zero() || self.timeouts.connect.is_zero() {
+            return Err(Error::InvalidConfig("timeouts must be longer than zero".into()));
+        }
+        if self.limits.per_minute == Some(0) || self.limits.concurrency == Some(0) {
+            return Err(Error::InvalidConfig("client-side limits must be at least 1".into()));
+        }
+        let user_agent = self
+            .user_agent
+            .unwrap_or_else(|| concat!("agentapis/", env!("CARGO_PKG_VERSION")).to_owned());
+        let http = reqwest::Client::builder()
+            .connect_timeout(self.timeouts.connect)
+            .user_agent(user_agent)
+            // None of the APIs redirects; following one could carry a key in a custom header
+            // (which reqwest does not strip) to another host.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
+        let runtime = Runtime::builder(api.name(), auth, operations)
+            .retry(self.retry)
+            .timeouts(self.timeouts)
+            .pacing(self.pacing)
+            .limits(self.limits)
+            .build();
+        Ok(Parts {
+            base_url,
+            http,
+            runtime,
+        })
+    }
+}
+
+/// Accepts `https://` URLs, and `http://` only on loopback hosts; no credentials, query or
+/// fragment. Returns the URL without a trailing slash (the generated code appends paths).
+pub(crate) fn check_base_url(raw: &str) -> Result<String, Error> {
+    let url = Url::parse(raw.trim()).map_err(|e| Error::InvalidConfig(format!("base URL {raw:?}: {e}")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(Error::InvalidConfig(format!(
+                "base URL {raw:?}: plain http is allowed only on loopback hosts; use https"
+            )))
+        }
+        other => {
+            return Err(Error::InvalidConfig(format!(
+                "base URL {raw:?}: unsupported scheme {other:?}"
+            )))
+        }
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        // Not echoing `raw`: it holds the credentials.
+        return Err(Error::InvalidConfig(
+            "base URL must not contain a user name or password".into(),
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::InvalidConfig(format!(
+            "base URL {raw:?} must not have a query or fragment"
+        )));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// A credential from the environment, or `None` when unset or blank.
+pub(crate) fn env_value(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// Checks a key or token before it is used in a header.
+pub(crate) fn check_credential(what: &str, value: &str) -> Result<(), Error> {
+    if value.trim().is_empty() {
+        return Err(Error::InvalidConfig(format!("{what} is empty")));
+    }
+    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        // The value itself is never echoed.
+        return Err(Error::InvalidConfig(format!(
+            "{what} contains whitespace or control characters"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls() {
+        assert_eq!(
+            check_base_url("https://api.example.com/").ok().as_deref(),
+            Some("https://api.example.com")
+        );
+        assert_eq!(check_base_url("https://h/v1/").ok().as_deref(), Some("https://h/v1"));
+        for ok in ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9"] {
+            assert!(check_base_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://api.example.com",
+            "ftp://h",
+            "not a url",
+            "https://h/?a=1",
+            "https://h/#x",
+        ] {
+            assert!(matches!(check_base_url(bad), Err(Error::InvalidConfig(_))), "{bad}");
+        }
+        let Err(e) = check_base_url("https://user:hunter2@h") else {
+            panic!("userinfo accepted")
+        };
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn credentials_are_checked_without_echo() {
+        assert!(check_credential("key", "sk_abc").is_ok());
+        for bad in ["", "  ", "sk_a b", "sk_\n"] {
+            let Err(e) = check_credential("key", bad) else {
+                panic!("accepted {bad:?}")
+            };
+            assert!(!bad.trim().is_empty() && !e.to_string().contains(bad.trim()) || bad.trim().is_empty());
+        }
+    }
+}
