@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::apis::Api;
 use crate::error::SpecError;
 use crate::pagination;
+use crate::paging_glue;
 use crate::rules::{self, walk, Report};
 use crate::spec::LoadedSpec;
 
@@ -79,10 +80,40 @@ pub fn generate_code(file: &str, doc: &Value) -> Result<String, SpecError> {
         Err(Failure::Error(e)) => return Err(e),
     };
     let operations = operations_table(doc);
-    let source = format!("{tokens}\n{operations}");
+    let progenitor_ast = syn::parse_file(&tokens)
+        .map_err(|e| SpecError::new(file, "", format!("progenitor produced code that does not parse: {e}")))?;
+    let paging = paging_module(doc, &progenitor_ast);
+    let source = format!("{tokens}\n{operations}\n{paging}");
     let file_ast = syn::parse_file(&source)
         .map_err(|e| SpecError::new(file, "", format!("progenitor produced code that does not parse: {e}")))?;
     Ok(prettyplease::unparse(&file_ast))
+}
+
+/// The `paging` module: a `Paginated` impl per paginated operation (see [`paging_glue`]).
+fn paging_module(doc: &Value, ast: &syn::File) -> String {
+    let mut impls = Vec::new();
+    let mut skipped = Vec::new();
+    for glue in paging_glue::emit(doc, ast) {
+        match glue {
+            paging_glue::Glue::Code(code) => impls.push(code),
+            paging_glue::Glue::Skipped { operation, reason } => skipped.push(format!("`{operation}` ({reason})")),
+        }
+    }
+    let mut doc_lines = vec![format!(
+        "Pagination glue: how the facade's pager drives each of the {} paginated operations.",
+        impls.len()
+    )];
+    if !skipped.is_empty() {
+        doc_lines.push(format!(
+            "Paginated by parameters but not walkable: {}.",
+            skipped.join("; ")
+        ));
+    }
+    let docs: String = doc_lines.iter().map(|l| format!("#[doc = {l:?}]")).collect();
+    format!(
+        "{docs} pub mod paging {{ #[allow(unused_imports)] use super::types::*; #[allow(unused_imports)] use super::{{builder, types}}; {} }}",
+        impls.join("\n")
+    )
 }
 
 enum Failure {

@@ -42,8 +42,8 @@ pub fn summary(root: &Path) -> (String, bool) {
     let mut ok = true;
     let _ = writeln!(
         out,
-        "{:<10} {:>5} {:>5} {:>7} {:>9}  {:<36} auth schemes",
-        "api", "paths", "ops", "schemas", "paginated", "pagination styles"
+        "{:<10} {:>5} {:>5} {:>7} {:>9} {:>7}  {:<36} auth schemes",
+        "api", "paths", "ops", "schemas", "paginated", "streams", "pagination styles"
     );
     let mut problems = String::new();
     for api in APIS {
@@ -71,14 +71,19 @@ pub fn summary(root: &Path) -> (String, bool) {
                     .and_then(Value::as_object)
                     .map(|m| m.keys().cloned().collect::<Vec<_>>().join(", "))
                     .unwrap_or_default();
+                // Streams: the pagination glue the last regen actually emitted.
+                let streams = std::fs::read_to_string(root.join(api.output))
+                    .map(|code| code.matches("const BACKWARD: bool").count())
+                    .unwrap_or(0);
                 let _ = writeln!(
                     out,
-                    "{:<10} {:>5} {:>5} {:>7} {:>9}  {:<36} {}",
+                    "{:<10} {:>5} {:>5} {:>7} {:>9} {:>7}  {:<36} {}",
                     api.name,
                     count("/paths"),
                     ops,
                     count("/components/schemas"),
                     paginated,
+                    streams,
                     styles,
                     schemes
                 );

@@ -7,6 +7,7 @@ pub mod error;
 pub mod generate;
 pub mod index;
 pub mod pagination;
+pub mod paging_glue;
 pub mod regen;
 pub mod rules;
 pub mod spec;

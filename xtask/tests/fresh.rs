@@ -75,3 +75,26 @@ fn operations_table_names_match_what_the_client_reports() {
         );
     }
 }
+
+#[test]
+fn every_paginated_operation_has_a_stream() {
+    let root = workspace_root();
+    let mut total = 0;
+    for api in APIS {
+        let text = std::fs::read_to_string(root.join(api.output)).expect("generated file exists");
+        let paginated = text.matches("paging: Some(agentapis_runtime::Paging::").count();
+        let streams = text.matches("const BACKWARD: bool").count();
+        assert_eq!(
+            streams, paginated,
+            "{}: {paginated} operations are paginated but {streams} have pagination glue",
+            api.name
+        );
+        assert!(
+            !text.contains("not walkable"),
+            "{}: an operation's page shape was not understood",
+            api.name
+        );
+        total += streams;
+    }
+    assert_eq!(total, 26, "archastro 6 + invent 20 (update when a spec changes)");
+}

@@ -12,6 +12,7 @@ pub mod call;
 mod execute;
 pub mod multipart;
 mod operation;
+pub mod paging;
 mod policy;
 pub mod query;
 pub mod rate_limit;

@@ -24,6 +24,8 @@ pub use invent_client as generated;
 
 use crate::config::{check_credential, env_value};
 use crate::error::Api;
+
+const API: Api = Api::Invent;
 use crate::{Error, Response};
 
 /// The production server.
@@ -160,6 +162,35 @@ impl Client {
         Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
     {
         crate::call::run(Api::Invent, options, operation(&self.generated)).await
+    }
+
+    /// Walks a paginated operation page by page. `request` fills in the generated builder
+    /// (filters, path parameters); the pager sets the page or cursor on each request.
+    pub fn pages<'a, P>(
+        &'a self,
+        request: impl FnOnce(&'a generated::Client) -> P,
+        options: crate::PageOptions,
+    ) -> crate::PageStream<'a, P>
+    where
+        P: crate::Paginated + 'a,
+        P::Page: Send + 'a,
+        P::Error: Send + 'a,
+    {
+        crate::PageStream::new(API, request(&self.generated), options)
+    }
+
+    /// Walks a paginated operation entry by entry (see [`pages`](Self::pages)).
+    pub fn items<'a, P>(
+        &'a self,
+        request: impl FnOnce(&'a generated::Client) -> P,
+        options: crate::PageOptions,
+    ) -> crate::ItemStream<'a, P>
+    where
+        P: crate::Paginated + 'a,
+        P::Page: Send + 'a,
+        P::Error: Send + 'a,
+    {
+        crate::ItemStream::new(self.pages(request, options))
     }
 
     /// The generated client, already wired to this client's runtime (credentials, retries,

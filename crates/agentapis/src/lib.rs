@@ -40,6 +40,7 @@
 mod call;
 mod config;
 pub mod error;
+pub mod pages;
 mod response;
 
 #[cfg(feature = "agentiv")]
@@ -49,7 +50,9 @@ pub mod archastro;
 #[cfg(feature = "invent")]
 pub mod invent;
 
+pub use agentapis_runtime::paging::{Paginated, Position};
 pub use agentapis_runtime::{CallOptions, ClientLimits, Pacing, RateLimit, RetryPolicy, Secret, StopReason, Timeouts};
 pub use config::ClientBuilder;
 pub use error::{Api, ApiError, Error, ErrorCode, Phase, StatusClass};
+pub use pages::{Direction, ItemStream, Page, PageOptions, PageStream};
 pub use response::Response;

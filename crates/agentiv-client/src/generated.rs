@@ -3168,3 +3168,10 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
 ];
+///Pagination glue: how the facade's pager drives each of the 0 paginated operations.
+pub mod paging {
+    #[allow(unused_imports)]
+    use super::types::*;
+    #[allow(unused_imports)]
+    use super::{builder, types};
+}

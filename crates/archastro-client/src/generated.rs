@@ -72730,3 +72730,246 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
 ];
+///Pagination glue: how the facade's pager drives each of the 6 paginated operations.
+pub mod paging {
+    #[allow(unused_imports)]
+    use super::types::*;
+    #[allow(unused_imports)]
+    use super::{builder, types};
+    impl<'a> ::agentapis_runtime::paging::Paginated for builder::GetActivityFeed<'a> {
+        type Page = types::GetActivityFeedResponse;
+        type Item = GetActivityFeedResponseDataItem;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::Cursor;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = None;
+        const BACKWARD: bool = true;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::After(c) => {
+                    self.after_cursor(c.clone())
+                }
+                ::agentapis_runtime::paging::Position::Before(c) => {
+                    self.before_cursor(c.clone())
+                }
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.limit(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            let mut meta = ::agentapis_runtime::paging::PageMeta::default();
+            meta.read("after_cursor", &page.after_cursor);
+            meta.read("before_cursor", &page.before_cursor);
+            meta.read("has_more", &page.has_more);
+            (page.data, meta)
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated for builder::ListAgents<'a> {
+        type Page = types::AgentListResponse;
+        type Item = Agent;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageSize;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = None;
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.page_size(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            let mut meta = ::agentapis_runtime::paging::PageMeta::default();
+            meta.read("has_next", &page.has_next);
+            meta.read("page", &page.page);
+            meta.read("total_pages", &page.total_pages);
+            meta.read("total_entries", &page.total_entries);
+            (page.data, meta)
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated
+    for builder::GetAgentWorkingMemory<'a> {
+        type Page = types::WorkingMemoryEntryListResponse;
+        type Item = WorkingMemoryEntry;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageSize;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = None;
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.page_size(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            let mut meta = ::agentapis_runtime::paging::PageMeta::default();
+            meta.read("has_next", &page.has_next);
+            meta.read("page", &page.page);
+            meta.read("total_pages", &page.total_pages);
+            meta.read("total_entries", &page.total_entries);
+            (page.data, meta)
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated
+    for builder::ListSlackChannelBindings<'a> {
+        type Page = types::SlackChannelBindingListResponse;
+        type Item = SlackChannelBinding;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PerPage;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = None;
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.per_page(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            let mut meta = ::agentapis_runtime::paging::PageMeta::default();
+            meta.read("page", &page.page);
+            meta.read("total_pages", &page.total_pages);
+            meta.read("total_count", &page.total_count);
+            (page.data, meta)
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated for builder::ListTeams<'a> {
+        type Page = types::ListTeamsResponse;
+        type Item = ListTeamsResponseDataItem;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageSize;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = None;
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.page_size(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            let mut meta = ::agentapis_runtime::paging::PageMeta::default();
+            meta.read("has_next", &page.has_next);
+            meta.read("page", &page.page);
+            meta.read("total_pages", &page.total_pages);
+            meta.read("total_entries", &page.total_entries);
+            (page.data, meta)
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated for builder::ListThreadMessages<'a> {
+        type Page = types::ListThreadMessagesResponse;
+        type Item = ListThreadMessagesResponseDataMessagesItem;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::Cursor;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = None;
+        const BACKWARD: bool = true;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::After(c) => {
+                    self.after_cursor(c.clone())
+                }
+                ::agentapis_runtime::paging::Position::Before(c) => {
+                    self.before_cursor(c.clone())
+                }
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.limit(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            let mut meta = ::agentapis_runtime::paging::PageMeta::default();
+            meta.read("after_cursor", &page.data.after_cursor);
+            meta.read("before_cursor", &page.data.before_cursor);
+            (page.data.messages, meta)
+        }
+    }
+}

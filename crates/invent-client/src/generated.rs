@@ -37590,3 +37590,678 @@ pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[
         multipart: false,
     },
 ];
+///Pagination glue: how the facade's pager drives each of the 20 paginated operations.
+pub mod paging {
+    #[allow(unused_imports)]
+    use super::types::*;
+    #[allow(unused_imports)]
+    use super::{builder, types};
+    impl<'a> ::agentapis_runtime::paging::Paginated for builder::ListChatFiles<'a> {
+        type Page = ::std::vec::Vec<types::FileAttachment>;
+        type Item = types::FileAttachment;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageTake;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = Some(100);
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.take(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            (page, ::agentapis_runtime::paging::PageMeta::default())
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated
+    for builder::ListConversationSummaries<'a> {
+        type Page = ::std::vec::Vec<types::ConversationSummary>;
+        type Item = types::ConversationSummary;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageTake;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = Some(100);
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.take(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            (page, ::agentapis_runtime::paging::PageMeta::default())
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated for builder::ListChatMessages<'a> {
+        type Page = ::std::vec::Vec<types::ChatMessage>;
+        type Item = types::ChatMessage;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageTake;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = Some(100);
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.take(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            (page, ::agentapis_runtime::paging::PageMeta::default())
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated for builder::ListAssistants<'a> {
+        type Page = ::std::vec::Vec<types::Assistant>;
+        type Item = types::Assistant;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageTake;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = Some(100);
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.take(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            (page, ::agentapis_runtime::paging::PageMeta::default())
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated
+    for builder::ListAssistantActions<'a> {
+        type Page = ::std::vec::Vec<types::AssistantAction>;
+        type Item = types::AssistantAction;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageTake;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = Some(100);
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.take(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            (page, ::agentapis_runtime::paging::PageMeta::default())
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated for builder::ListBroadcasts<'a> {
+        type Page = ::std::vec::Vec<types::Broadcast>;
+        type Item = types::Broadcast;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageTake;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = Some(100);
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.take(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            (page, ::agentapis_runtime::paging::PageMeta::default())
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated
+    for builder::ListBroadcastRecipients<'a> {
+        type Page = ::std::vec::Vec<types::BroadcastRecipient>;
+        type Item = types::BroadcastRecipient;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageTake;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = Some(100);
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.take(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            (page, ::agentapis_runtime::paging::PageMeta::default())
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated for builder::ListOrgChats<'a> {
+        type Page = ::std::vec::Vec<types::Chat>;
+        type Item = types::Chat;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageTake;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = Some(100);
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.take(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            (page, ::agentapis_runtime::paging::PageMeta::default())
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated for builder::ListConnections<'a> {
+        type Page = ::std::vec::Vec<types::Connection>;
+        type Item = types::Connection;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageTake;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = Some(100);
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.take(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            (page, ::agentapis_runtime::paging::PageMeta::default())
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated for builder::ListContacts<'a> {
+        type Page = ::std::vec::Vec<types::Contact>;
+        type Item = types::Contact;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageTake;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = Some(100);
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.take(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            (page, ::agentapis_runtime::paging::PageMeta::default())
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated
+    for builder::ListDuplicateContactGroups<'a> {
+        type Page = ::std::vec::Vec<types::DuplicateContactGroup>;
+        type Item = types::DuplicateContactGroup;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageTake;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = Some(100);
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.take(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            (page, ::agentapis_runtime::paging::PageMeta::default())
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated for builder::ListContactFields<'a> {
+        type Page = ::std::vec::Vec<types::ContactField>;
+        type Item = types::ContactField;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageTake;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = Some(100);
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.take(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            (page, ::agentapis_runtime::paging::PageMeta::default())
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated for builder::ListContactFiles<'a> {
+        type Page = ::std::vec::Vec<types::ContactFile>;
+        type Item = types::ContactFile;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageTake;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = Some(100);
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.take(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            (page, ::agentapis_runtime::paging::PageMeta::default())
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated
+    for builder::ListContactMemories<'a> {
+        type Page = ::std::vec::Vec<types::ContactMemory>;
+        type Item = types::ContactMemory;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageTake;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = Some(100);
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.take(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            (page, ::agentapis_runtime::paging::PageMeta::default())
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated for builder::ListContactNotes<'a> {
+        type Page = ::std::vec::Vec<types::ContactNote>;
+        type Item = types::ContactNote;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageTake;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = Some(100);
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.take(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            (page, ::agentapis_runtime::paging::PageMeta::default())
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated
+    for builder::ListContactSegments<'a> {
+        type Page = ::std::vec::Vec<types::Segment>;
+        type Item = types::Segment;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageTake;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = Some(100);
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.take(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            (page, ::agentapis_runtime::paging::PageMeta::default())
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated for builder::ListFiles<'a> {
+        type Page = ::std::vec::Vec<types::FileAttachment>;
+        type Item = types::FileAttachment;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageTake;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = Some(100);
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.take(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            (page, ::agentapis_runtime::paging::PageMeta::default())
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated
+    for builder::ListSubOrganizations<'a> {
+        type Page = ::std::vec::Vec<types::SubOrganization>;
+        type Item = types::SubOrganization;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageTake;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = Some(100);
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.take(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            (page, ::agentapis_runtime::paging::PageMeta::default())
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated
+    for builder::GetSubOrganizationsUsage<'a> {
+        type Page = ::std::vec::Vec<types::UsageBucket>;
+        type Item = types::UsageBucket;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageTake;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = Some(100);
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.take(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            (page, ::agentapis_runtime::paging::PageMeta::default())
+        }
+    }
+    impl<'a> ::agentapis_runtime::paging::Paginated for builder::ListSegments<'a> {
+        type Page = ::std::vec::Vec<types::SegmentWithBoards>;
+        type Item = types::SegmentWithBoards;
+        type Error = ::serde_json::Value;
+        const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageTake;
+        const MAX_PAGE_SIZE: ::std::option::Option<u64> = Some(100);
+        const BACKWARD: bool = false;
+        fn at(self, position: &::agentapis_runtime::paging::Position) -> Self {
+            #[allow(unreachable_patterns)]
+            match position {
+                ::agentapis_runtime::paging::Position::Page(n) => self.page(*n),
+                _ => self,
+            }
+        }
+        fn with_page_size(self, size: u64) -> Self {
+            self.take(size)
+        }
+        fn send_page(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<Self::Page>,
+                ::progenitor_client::Error<Self::Error>,
+            >,
+        > + Send {
+            self.send()
+        }
+        fn split(
+            page: Self::Page,
+        ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
+            (page, ::agentapis_runtime::paging::PageMeta::default())
+        }
+    }
+}

@@ -99,6 +99,17 @@ pub enum Error {
         /// The whole body.
         body: Bytes,
     },
+    /// A paginated walk cannot go on: the server repeated a cursor or answered a different page
+    /// than asked. `position` is the request that got the bad answer.
+    #[error("{api}: pagination stopped at {position}: {reason}")]
+    Pagination {
+        /// The API called.
+        api: Api,
+        /// The position whose answer was wrong.
+        position: agentapis_runtime::paging::Position,
+        /// What was wrong.
+        reason: String,
+    },
     /// The client is configured wrongly (a bad base URL, a malformed or missing key).
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
