@@ -18,8 +18,9 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
+use std::hash::{BuildHasher as _, RandomState};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -132,6 +133,10 @@ pub struct Page<T> {
     pub attempts: u32,
 }
 
+/// How many recent cursors a walk remembers: a loop shorter than this is reported; memory stays
+/// constant however long the walk (page-numbered walks need none: the page number must advance).
+const CURSOR_MEMORY: usize = 1024;
+
 type Fetch<'a, T> = Pin<Box<dyn Future<Output = (Position, Result<Response<T>, Error>)> + Send + 'a>>;
 
 /// A stream of pages (see the [module docs](self)).
@@ -152,7 +157,9 @@ pub struct PageStream<'a, P: Paginated> {
     /// The last page number, once the server has told (page styles).
     last_page: Option<u64>,
     items_out: u64,
-    seen: HashSet<Position>,
+    /// Hashes of the last [`CURSOR_MEMORY`] cursors followed, to catch a server that loops.
+    seen: VecDeque<u64>,
+    hasher: RandomState,
     finished: bool,
 }
 
@@ -180,7 +187,8 @@ where
             pages_arrived: 0,
             last_page: None,
             items_out: 0,
-            seen: HashSet::new(),
+            seen: VecDeque::new(),
+            hasher: RandomState::new(),
             finished: false,
         };
         if let Err(e) = stream.check(&start) {
@@ -291,8 +299,15 @@ where
             response.attempts(),
         );
         let (mut items, meta) = P::split(response.into_inner());
-        if !self.seen.insert(position.clone()) {
-            return self.fail(self.broken(&position, "the server led back to a page already walked"));
+        if let Position::After(_) | Position::Before(_) = position {
+            let hash = self.hasher.hash_one(&position);
+            if self.seen.contains(&hash) {
+                return self.fail(self.broken(&position, "the server led back to a page already walked"));
+            }
+            if self.seen.len() == CURSOR_MEMORY {
+                self.seen.pop_front();
+            }
+            self.seen.push_back(hash);
         }
         if let (Position::Page(_), Some(total)) = (&position, self.total_pages(&meta, &rate_limit)) {
             self.last_page = Some(total);
@@ -374,7 +389,7 @@ where
                 Direction::Backward => meta.before_cursor.clone().map(Position::Before),
             };
             return match cursor {
-                Some(next) if &next == position || self.seen.contains(&next) => {
+                Some(next) if &next == position || self.seen.contains(&self.hasher.hash_one(&next)) => {
                     Err(format!("the server repeated cursor {next}"))
                 }
                 next => Ok(next),
