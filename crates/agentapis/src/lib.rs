@@ -56,3 +56,8 @@ pub use config::ClientBuilder;
 pub use error::{Api, ApiError, Error, ErrorCode, Phase, StatusClass};
 pub use pages::{Direction, ItemStream, Page, PageOptions, PageStream};
 pub use response::Response;
+
+/// The workspace README's examples, compiled as doctests so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeExamples;
