@@ -1,86 +1,16 @@
 //! Pagination streams against a scripted local server: every paging style, end detection,
 //! broken servers, retries per page, resume after failure, and prefetch overlap.
 
+mod scripted;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use agentapis::{archastro, invent, Direction, Error, PageOptions, Position, RetryPolicy};
 use futures::{StreamExt as _, TryStreamExt as _};
+use scripted::{Reply, Req, Script};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpListener;
-
-/// What the server answers: status, extra headers, JSON body.
-type Reply = (u16, Vec<(&'static str, String)>, Value);
-type Handler = dyn Fn(&str, &HashMap<String, String>, usize) -> Reply + Send + Sync;
-
-/// A keep-alive HTTP/1.1 server that answers GETs with `handler(path, query, nth request)` and
-/// records every request line with its arrival time.
-struct Script {
-    base: String,
-    seen: Arc<Mutex<Vec<(String, Instant)>>>,
-}
-
-impl Script {
-    async fn start(handler: impl Fn(&str, &HashMap<String, String>, usize) -> Reply + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let seen: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
-        let handler: Arc<Handler> = Arc::new(handler);
-        let log = Arc::clone(&seen);
-        tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
-                let (handler, log) = (Arc::clone(&handler), Arc::clone(&log));
-                tokio::spawn(async move {
-                    let mut buf = Vec::new();
-                    loop {
-                        let head_end = loop {
-                            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                                break i + 4;
-                            }
-                            let mut chunk = [0u8; 4096];
-                            match socket.read(&mut chunk).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                            }
-                        };
-                        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-                        buf.drain(..head_end);
-                        let target = head.split(' ').nth(1).unwrap_or("/").to_owned();
-                        let n = {
-                            let mut log = log.lock().expect("log");
-                            log.push((target.clone(), Instant::now()));
-                            log.len() - 1
-                        };
-                        let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-                        let query: HashMap<String, String> =
-                            url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-                        let (status, headers, body) = handler(path, &query, n);
-                        let body = body.to_string();
-                        let mut out = format!(
-                            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
-                            body.len()
-                        );
-                        for (k, v) in headers {
-                            out.push_str(&format!("{k}: {v}\r\n"));
-                        }
-                        out.push_str("\r\n");
-                        out.push_str(&body);
-                        if socket.write_all(out.as_bytes()).await.is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        Self { base, seen }
-    }
-
-    fn requests(&self) -> Vec<String> {
-        self.seen.lock().expect("log").iter().map(|(t, _)| t.clone()).collect()
-    }
-}
 
 fn q<'a>(query: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
     query.get(key).map(String::as_str)
@@ -122,8 +52,9 @@ fn invent_client(base: &str) -> invent::Client {
 }
 
 /// ArchAstro `page` + `page_size`, `total` entries, with totals in the body.
-fn page_size_server(total: u64, with_totals: bool) -> impl Fn(&str, &HashMap<String, String>, usize) -> Reply {
-    move |_, query, _| {
+fn page_size_server(total: u64, with_totals: bool) -> impl Fn(&Req) -> Reply {
+    move |req: &Req| {
+        let query = &req.query;
         let size: u64 = q(query, "page_size").and_then(|s| s.parse().ok()).unwrap_or(10);
         let page = page_of(query);
         let from = ((page - 1) * size).min(total);
@@ -215,7 +146,8 @@ async fn empty_first_page_yields_one_empty_page_and_no_items() {
 
 #[tokio::test]
 async fn per_page_style_uses_per_page_and_total_pages() {
-    let server = Script::start(|_, query, _| {
+    let server = Script::start(|req: &Req| {
+        let query = &req.query;
         let per: u64 = q(query, "per_page").and_then(|s| s.parse().ok()).unwrap_or(10);
         let page = page_of(query);
         let total = 7u64;
@@ -249,8 +181,9 @@ async fn per_page_style_uses_per_page_and_total_pages() {
 }
 
 /// Invent: bare arrays, totals in `pagination-*` headers.
-fn invent_server(total: u64) -> impl Fn(&str, &HashMap<String, String>, usize) -> Reply {
-    move |_, query, _| {
+fn invent_server(total: u64) -> impl Fn(&Req) -> Reply {
+    move |req: &Req| {
+        let query = &req.query;
         let take: u64 = q(query, "take").and_then(|s| s.parse().ok()).unwrap_or(20);
         let page = page_of(query);
         let (from, to) = (((page - 1) * take).min(total), (page * take).min(total));
@@ -284,7 +217,10 @@ async fn invent_headers_tell_the_last_page() {
     assert_eq!(pages[0].total_items, Some(4));
     // With prefetch 3 pages 3 and 4 may have been asked for before page 1 arrived, but never
     // beyond what was scheduled; the walk itself ends at page 2.
-    assert!(server.requests().iter().all(|r| r.starts_with("/orgs/c/assistants")));
+    assert!(server
+        .requests()
+        .iter()
+        .all(|r| r.starts_with("GET /orgs/c/assistants")));
 }
 
 #[tokio::test]
@@ -306,8 +242,9 @@ async fn take_above_the_documented_maximum_is_rejected_before_sending() {
 }
 
 /// ArchAstro activity feed: cursors both ways over entries 0..total (newest first).
-fn feed_server(total: u64, repeat_cursor: bool) -> impl Fn(&str, &HashMap<String, String>, usize) -> Reply {
-    move |_, query, _| {
+fn feed_server(total: u64, repeat_cursor: bool) -> impl Fn(&Req) -> Reply {
+    move |req: &Req| {
+        let query = &req.query;
         let limit: u64 = q(query, "limit").and_then(|s| s.parse().ok()).unwrap_or(2);
         let at = |c: &str| c.trim_start_matches("c").parse::<u64>().unwrap_or(0);
         let (from, to) = if let Some(c) = q(query, "before_cursor") {
@@ -381,16 +318,17 @@ async fn a_repeated_cursor_is_an_error_not_a_loop() {
 #[tokio::test]
 async fn a_page_that_fails_twice_is_retried_by_the_runtime() {
     let inner = page_size_server(6, true);
-    let server = Script::start(move |path, query, n| {
+    let server = Script::start(move |req: &Req| {
+        let query = &req.query;
         // Requests 1 and 2 (page 2's first two attempts) fail.
-        if page_of(query) == 2 && (1..=2).contains(&n) {
+        if page_of(query) == 2 && (1..=2).contains(&req.n) {
             return (
                 503,
                 vec![],
                 json!({"error": {"code": "unavailable", "message": "busy"}}),
             );
         }
-        inner(path, query, n)
+        inner(req)
     })
     .await;
     let client = archastro_client(&server.base);
@@ -409,11 +347,12 @@ async fn a_page_that_fails_for_good_can_be_resumed() {
     let broken = Arc::new(Mutex::new(true));
     let flag = Arc::clone(&broken);
     let inner = page_size_server(6, true);
-    let server = Script::start(move |path, query, n| {
+    let server = Script::start(move |req: &Req| {
+        let query = &req.query;
         if page_of(query) == 2 && *flag.lock().expect("flag") {
             return (500, vec![], json!({"error": "internal", "message": "down"}));
         }
-        inner(path, query, n)
+        inner(req)
     })
     .await;
     let client = archastro_client(&server.base);
@@ -500,7 +439,7 @@ async fn max_items_and_max_pages_stop_early() {
 #[tokio::test]
 async fn a_server_answering_the_wrong_page_is_an_error() {
     let server =
-        Script::start(|_, _, _| (200, vec![], json!({"data": agents(0..2), "page": 1, "total_pages": 9}))).await;
+        Script::start(|_: &Req| (200, vec![], json!({"data": agents(0..2), "page": 1, "total_pages": 9}))).await;
     let client = archastro_client(&server.base);
     let result: Result<Vec<_>, _> = client
         .items(|api| api.list_agents(), PageOptions::new().page_size(2).prefetch(0))

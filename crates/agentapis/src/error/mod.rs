@@ -110,6 +110,14 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
+    /// An Agentiv run finished with status `failed`.
+    #[error("agentiv: execution {execution_id} failed{}", summary.as_deref().map(|s| format!(": {s}")).unwrap_or_default())]
+    ExecutionFailed {
+        /// The execution id, to look the run up later.
+        execution_id: String,
+        /// The run's one-line summary, when it has one.
+        summary: Option<String>,
+    },
     /// The client is configured wrongly (a bad base URL, a malformed or missing key).
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),

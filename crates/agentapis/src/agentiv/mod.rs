@@ -19,7 +19,12 @@ use agentapis_runtime::{Auth, CallOptions, RateLimit, Secret};
 use progenitor_client::{ClientInfo as _, ResponseValue};
 
 pub use agentiv_client as generated;
+
+mod runs;
+pub mod webhook;
+
 use generated::types;
+pub use runs::{slug, ExecutionHandle, Plan, WaitOptions};
 
 use crate::config::{check_credential, env_value};
 use crate::error::Api;

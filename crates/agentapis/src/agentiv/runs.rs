@@ -1,0 +1,278 @@
+//! Running agents: synchronous runs, asynchronous runs with an execution handle that waits for
+//! the result, and the documented agent slugs and plans.
+
+use std::time::{Duration, Instant};
+
+use agentapis_runtime::ClientLimits;
+use serde::Serialize;
+
+use super::generated::types::{Execution, ExecutionStatus, ExecutionStatusString, RunRequest, RunResult};
+use super::Client;
+use crate::error::Api;
+use crate::{Error, Response};
+
+/// The agent slugs Agentiv documents. Any other slug is sent as given.
+pub mod slug {
+    /// Sorts and labels an inbox.
+    pub const EMAIL_TRIAGE: &str = "email-triage";
+    /// Drafts proposals.
+    pub const PROPOSAL_AI: &str = "proposal-ai";
+    /// Processes expenses.
+    pub const EXPENSE_AI: &str = "expense-ai";
+    /// Chases invoices.
+    pub const INVOICE_LION: &str = "invoice-lion";
+    /// Writes outbound emails.
+    pub const COLD_EMAIL_AI: &str = "cold-email-ai";
+    /// Prepares meeting briefs.
+    pub const MEETING_PREP: &str = "meeting-prep";
+    /// Redlines contracts.
+    pub const CONTRACT_REDLINE: &str = "contract-redline";
+    /// Writes ad copy.
+    pub const AD_COPY_FORGE: &str = "ad-copy-forge";
+    /// Transcribes videos.
+    pub const VIDEO_SCRIBE: &str = "video-scribe";
+    /// Schedules social posts.
+    pub const SOCIAL_SCHEDULER: &str = "social-scheduler";
+    /// Forecasts inventory.
+    pub const INVENTORY_PREDICT: &str = "inventory-predict";
+    /// All eleven.
+    pub const ALL: [&str; 11] = [
+        EMAIL_TRIAGE,
+        PROPOSAL_AI,
+        EXPENSE_AI,
+        INVOICE_LION,
+        COLD_EMAIL_AI,
+        MEETING_PREP,
+        CONTRACT_REDLINE,
+        AD_COPY_FORGE,
+        VIDEO_SCRIBE,
+        SOCIAL_SCHEDULER,
+        INVENTORY_PREDICT,
+    ];
+}
+
+/// Agentiv plans, as client-side limits (the documented request rates and concurrency).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Plan {
+    /// 30 requests/min, 1 at a time.
+    Starter,
+    /// 120 requests/min, 5 at a time.
+    Pro,
+    /// Negotiated limits: none applied client-side.
+    Enterprise,
+}
+
+impl Plan {
+    /// The limits to apply client-side.
+    pub fn limits(self) -> ClientLimits {
+        match self {
+            Plan::Starter => ClientLimits {
+                per_minute: Some(30),
+                concurrency: Some(1),
+            },
+            Plan::Pro => ClientLimits {
+                per_minute: Some(120),
+                concurrency: Some(5),
+            },
+            Plan::Enterprise => ClientLimits::default(),
+        }
+    }
+}
+
+impl super::ClientBuilder {
+    /// Applies a plan's documented limits client-side.
+    pub fn plan(self, plan: Plan) -> Self {
+        self.limits(plan.limits())
+    }
+}
+
+/// How [`ExecutionHandle::wait`] polls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitOptions {
+    /// Give up after this long (default 10 min).
+    pub timeout: Duration,
+    /// First poll delay when the server gave no estimate (default 1 s).
+    pub first_poll: Duration,
+    /// Longest gap between polls (default 15 s).
+    pub max_interval: Duration,
+}
+
+impl Default for WaitOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(600),
+            first_poll: Duration::from_secs(1),
+            max_interval: Duration::from_secs(15),
+        }
+    }
+}
+
+/// A run started with [`Client::run_async`].
+#[derive(Debug, Clone)]
+pub struct ExecutionHandle<'a> {
+    client: &'a Client,
+    id: String,
+    estimated: Option<Duration>,
+}
+
+fn is_terminal(status: &ExecutionStatus) -> Option<bool> {
+    match status {
+        ExecutionStatus::String(ExecutionStatusString::Success) => Some(true),
+        ExecutionStatus::String(ExecutionStatusString::Failed) => Some(false),
+        _ => None,
+    }
+}
+
+fn to_object(input: impl Serialize) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+    match serde_json::to_value(input) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(other) => Err(Error::InvalidArgument(format!(
+            "agent input must be a JSON object, not {}",
+            match other {
+                serde_json::Value::Array(_) => "an array",
+                serde_json::Value::Null => "null",
+                _ => "a scalar",
+            }
+        ))),
+        Err(e) => Err(Error::InvalidArgument(format!("agent input does not serialize: {e}"))),
+    }
+}
+
+impl Client {
+    async fn start(
+        &self,
+        slug: &str,
+        input: impl Serialize,
+        asynchronous: bool,
+        webhook_url: Option<&str>,
+    ) -> Result<Response<RunResult>, Error> {
+        let body = RunRequest {
+            async_: asynchronous,
+            input_payload: to_object(input)?,
+            webhook_url: webhook_url.map(str::to_owned),
+        };
+        self.call(|api| api.run_agent().agent_slug(slug).body(body).send())
+            .await
+    }
+
+    /// Runs an agent and waits server-side for the result. A failed run is
+    /// [`Error::ExecutionFailed`]. `input` is any JSON object (e.g. `EmailTriageInput`).
+    ///
+    /// The run is sent once: running an agent is not idempotent.
+    pub async fn run(&self, slug: &str, input: impl Serialize) -> Result<Response<RunResult>, Error> {
+        let result = self.start(slug, input, false, None).await?;
+        let run: &RunResult = &result;
+        if is_terminal(&run.status) == Some(false) {
+            return Err(Error::ExecutionFailed {
+                execution_id: run.execution_id.clone(),
+                summary: run.summary.clone(),
+            });
+        }
+        Ok(result)
+    }
+
+    /// Starts an agent run and returns at once with a handle to wait on. With `webhook_url`,
+    /// Agentiv also notifies that URL when the run ends.
+    pub async fn run_async(
+        &self,
+        slug: &str,
+        input: impl Serialize,
+        webhook_url: Option<&str>,
+    ) -> Result<ExecutionHandle<'_>, Error> {
+        let result = self.start(slug, input, true, webhook_url).await?;
+        Ok(ExecutionHandle {
+            client: self,
+            id: result.execution_id.clone(),
+            estimated: result
+                .estimated_duration_ms
+                .and_then(|ms| u64::try_from(ms).ok())
+                .map(Duration::from_millis),
+        })
+    }
+
+    /// A handle for an execution started elsewhere (e.g. by a schedule).
+    pub fn execution(&self, id: impl Into<String>) -> ExecutionHandle<'_> {
+        ExecutionHandle {
+            client: self,
+            id: id.into(),
+            estimated: None,
+        }
+    }
+}
+
+impl ExecutionHandle<'_> {
+    /// The execution id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Fetches the execution's current state once.
+    pub async fn poll(&self) -> Result<Execution, Error> {
+        let id = self.id.as_str();
+        Ok(self
+            .client
+            .call(|api| api.get_execution().execution_id(id).send())
+            .await?
+            .into_inner())
+    }
+
+    /// Polls until the execution succeeds (its final state) or fails ([`Error::ExecutionFailed`]),
+    /// or `options.timeout` passes ([`Error::Timeout`]). The first poll waits for the server's
+    /// estimate; later ones back off by half again up to `max_interval`.
+    ///
+    /// Cancellation-safe: it only reads, so dropping the future (e.g. in `select!`) leaves the
+    /// run going and the handle reusable.
+    pub async fn wait(&self, options: WaitOptions) -> Result<Execution, Error> {
+        let started = Instant::now();
+        let mut delay = self.estimated.unwrap_or(options.first_poll).min(options.max_interval);
+        let mut polls = 0u32;
+        loop {
+            let remaining = options.timeout.saturating_sub(started.elapsed());
+            if remaining.is_zero() {
+                return Err(Error::Timeout {
+                    api: Api::Agentiv,
+                    attempts: polls,
+                    elapsed: started.elapsed(),
+                    deadline: true,
+                });
+            }
+            tokio::time::sleep(delay.min(remaining)).await;
+            polls += 1;
+            let execution = self.poll().await?;
+            match is_terminal(&execution.status) {
+                Some(true) => return Ok(execution),
+                Some(false) => {
+                    return Err(Error::ExecutionFailed {
+                        execution_id: execution.id,
+                        summary: execution.summary,
+                    })
+                }
+                None => {
+                    delay = delay
+                        .mul_f64(1.5)
+                        .clamp(Duration::from_millis(50), options.max_interval)
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_must_be_an_object() {
+        assert!(to_object(serde_json::json!({"rules": ["x"]})).is_ok());
+        assert!(matches!(to_object([1, 2]), Err(Error::InvalidArgument(_))));
+        assert!(matches!(to_object(()), Err(Error::InvalidArgument(_))));
+    }
+
+    #[test]
+    fn plans_match_the_documented_limits() {
+        assert_eq!(Plan::Starter.limits().per_minute, Some(30));
+        assert_eq!(Plan::Pro.limits().concurrency, Some(5));
+        assert_eq!(Plan::Enterprise.limits(), ClientLimits::default());
+    }
+}
