@@ -21,10 +21,12 @@ use progenitor_client::{ClientInfo as _, ResponseValue};
 pub use agentiv_client as generated;
 
 mod runs;
+mod schedules;
 pub mod webhook;
 
 use generated::types;
 pub use runs::{slug, ExecutionHandle, Plan, WaitOptions};
+pub use schedules::{check_cron, check_timezone, NewSchedule};
 
 use crate::config::{check_credential, env_value};
 use crate::error::Api;

@@ -124,7 +124,7 @@ fn is_terminal(status: &ExecutionStatus) -> Option<bool> {
     }
 }
 
-fn to_object(input: impl Serialize) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+pub(super) fn to_object(input: impl Serialize) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
     match serde_json::to_value(input) {
         Ok(serde_json::Value::Object(map)) => Ok(map),
         Ok(other) => Err(Error::InvalidArgument(format!(
