@@ -141,10 +141,13 @@ fn decode(raw_body: &[u8]) -> Result<Event, WebhookError> {
     })
 }
 
+/// A replay check: true when the event was already handled.
+type SeenHook = Box<dyn Fn(&Event) -> bool + Send + Sync>;
+
 /// [`verify`] with a fixed secret and an optional replay check.
 pub struct Verifier {
     secret: agentapis_runtime::Secret,
-    seen: Option<Box<dyn Fn(&Event) -> bool + Send + Sync>>,
+    seen: Option<SeenHook>,
 }
 
 impl fmt::Debug for Verifier {
