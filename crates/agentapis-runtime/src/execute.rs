@@ -65,12 +65,24 @@ impl Runtime {
             operation = operation_id,
             method = %request.method(),
             path = self.operation(operation_id).map_or("", |op| op.path),
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
         );
         let result = self
             .attempts(client, request, started, deadline, safe_anyway)
-            .instrument(span)
+            .instrument(span.clone())
             .await;
-        call::update(|r| r.elapsed = started.elapsed());
+        let elapsed = started.elapsed();
+        call::update(|r| r.elapsed = elapsed);
+        // The span's outcome fields: what a log line for the whole call needs.
+        span.record("duration_ms", elapsed.as_millis() as u64);
+        if let Ok(response) = &result {
+            span.record("status", response.status().as_u16());
+        }
+        call::update(|r| {
+            span.record("attempts", r.attempts);
+        });
         result
     }
 

@@ -165,6 +165,11 @@ impl Client {
         builder.build()
     }
 
+    /// The signed-in user (`GET /api/v1/users/me`; needs a user's token).
+    pub async fn me(&self) -> Result<Response<generated::types::User>, Error> {
+        self.call(|api| api.get_users_me().send()).await
+    }
+
     /// The kind of key this client sends, if any.
     pub fn key_kind(&self) -> Option<KeyKind> {
         self.key_kind

@@ -44,6 +44,18 @@ pub const DOCUMENTED_LIMITS: ClientLimits = ClientLimits {
     concurrency: None,
 };
 
+/// An org id fit for a path segment (progenitor percent-encodes it, but a `/` or an empty id
+/// would still address a different route).
+fn checked_org(org_id: &str) -> Result<String, Error> {
+    let org = org_id.trim();
+    if org.is_empty() || org.contains('/') || org.chars().any(char::is_control) {
+        return Err(Error::InvalidArgument(format!(
+            "Invent org id {org:?} is not a path segment"
+        )));
+    }
+    Ok(org.to_owned())
+}
+
 /// Invent's credentials and org scope.
 #[derive(Debug, Clone)]
 pub struct Credentials {
@@ -75,12 +87,7 @@ impl ClientBuilder {
             .clone()
             .ok_or_else(|| Error::InvalidConfig(format!("no Invent API key (set one, or {ENV_API_KEY})")))?;
         check_credential("Invent API key", key.expose())?;
-        let org = self.credentials.org.trim().to_owned();
-        if org.is_empty() || org.contains('/') {
-            return Err(Error::InvalidConfig(format!(
-                "Invent org id {org:?} is not a path segment"
-            )));
-        }
+        let org = checked_org(&self.credentials.org).map_err(|e| Error::InvalidConfig(e.to_string()))?;
         let parts = self.finish(Api::Invent, DEFAULT_BASE_URL, Auth::Bearer(key), generated::OPERATIONS)?;
         Ok(Client {
             generated: generated::Client::new_with_client(&parts.base_url, parts.http, parts.runtime),
@@ -132,6 +139,24 @@ impl Client {
             builder = builder.org(org);
         }
         builder.build()
+    }
+
+    /// A view of this client acting on another organization (a sub-organization, with a parent
+    /// organization's key). It shares connections, credentials and rate-limit state; nothing is
+    /// rebuilt.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: agentapis::invent::Client) -> Result<(), agentapis::Error> {
+    /// let sub = client.org("org_sub_42")?;
+    /// let assistants = sub.call(|api| api.list_assistants().org_id(sub.org_id()).send()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn org(&self, org_id: &str) -> Result<Client, Error> {
+        let org = checked_org(org_id)?;
+        Ok(Client {
+            generated: self.generated.clone(),
+            org: org.into(),
+        })
     }
 
     /// The organization this client acts on.
@@ -219,6 +244,9 @@ mod tests {
             Client::builder().api_key("k").org("a/b").build(),
             Err(Error::InvalidConfig(_))
         ));
+        let sub = client.org("sub_9").expect("valid");
+        assert_eq!((sub.org_id(), client.org_id()), ("sub_9", "org_123"));
+        assert!(matches!(client.org(""), Err(Error::InvalidArgument(_))));
     }
 
     #[test]
