@@ -2,7 +2,11 @@
 
 use std::fmt;
 
+use std::sync::Arc;
+
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
+
+use crate::token::TokenStore;
 
 /// A credential. `Debug` and `Display` print a redaction, never the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -33,7 +37,7 @@ impl fmt::Display for Secret {
 }
 
 /// How requests authenticate.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Auth {
     /// No credentials (public operations, tests).
     None,
@@ -46,11 +50,22 @@ pub enum Auth {
         /// Header value.
         value: Secret,
     },
+    /// A bearer token that may change (sign-in, refresh); nothing is sent while it is empty.
+    Token(Arc<TokenStore>),
     /// Several credentials at once (e.g. ArchAstro's app key plus a user's token).
     All(Vec<Auth>),
 }
 
 impl Auth {
+    /// The replaceable token, if these credentials include one.
+    pub fn token_store(&self) -> Option<&Arc<TokenStore>> {
+        match self {
+            Auth::Token(store) => Some(store),
+            Auth::All(all) => all.iter().find_map(Auth::token_store),
+            _ => None,
+        }
+    }
+
     /// Sets the credential header on `headers`, marked sensitive so HTTP-level logging hides it.
     /// A credential that is not a valid header value is not sent (the server then answers 401);
     /// configuration code validates credentials up front so this does not happen in practice.
@@ -61,6 +76,10 @@ impl Auth {
                 all.iter().for_each(|auth| auth.apply(headers));
                 return;
             }
+            Auth::Token(store) => match store.current().1 {
+                Some(token) => (AUTHORIZATION, format!("Bearer {}", token.expose())),
+                None => return,
+            },
             Auth::Bearer(token) => (AUTHORIZATION, format!("Bearer {}", token.expose())),
             Auth::Header { name, value } => match HeaderName::from_bytes(name.as_bytes()) {
                 Ok(name) => (name, value.expose().to_owned()),

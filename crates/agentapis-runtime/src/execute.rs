@@ -54,6 +54,12 @@ impl Runtime {
         mut request: Request,
         operation_id: &str,
     ) -> reqwest::Result<Response> {
+        // The token generation this request goes out with, to refresh at most once on a 401.
+        let token = self
+            .inner
+            .auth
+            .token_store()
+            .map(|store| (std::sync::Arc::clone(store), store.current().0));
         self.prepare(&mut request, operation_id);
         let started = Instant::now();
         let deadline = self.inner.timeouts.overall.map(|d| started + d);
@@ -70,7 +76,7 @@ impl Runtime {
             duration_ms = tracing::field::Empty,
         );
         let result = self
-            .attempts(client, request, started, deadline, safe_anyway)
+            .attempts(client, request, started, deadline, safe_anyway, token)
             .instrument(span.clone())
             .await;
         let elapsed = started.elapsed();
@@ -89,10 +95,11 @@ impl Runtime {
     async fn attempts(
         &self,
         client: &reqwest::Client,
-        request: Request,
+        mut request: Request,
         started: Instant,
         deadline: Option<Instant>,
         safe_anyway: bool,
+        mut token: Option<(std::sync::Arc<crate::TokenStore>, u64)>,
     ) -> reqwest::Result<Response> {
         let policy = self.inner.retry;
         let mut attempt: u32 = 0;
@@ -152,6 +159,18 @@ impl Runtime {
                         total_ms = started.elapsed().as_millis() as u64,
                         "response"
                     );
+                    // A rejected token: refresh once (single flight across calls) and resend.
+                    // The server refused the request, so resending cannot do it twice.
+                    if status == StatusCode::UNAUTHORIZED {
+                        if let Some((store, seen)) = token.take().filter(|(store, _)| store.can_refresh()) {
+                            if store.refresh_after(seen).await {
+                                self.inner.auth.apply(request.headers_mut());
+                                tracing::info!(attempt, "retrying with a refreshed token");
+                                attempt -= 1;
+                                continue;
+                            }
+                        }
+                    }
                     if !retryable_status(status) {
                         call::update(|r| r.stop = Some(StopReason::Final));
                         return into_result(outcome);

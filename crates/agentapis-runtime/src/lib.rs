@@ -16,12 +16,14 @@ pub mod paging;
 mod policy;
 pub mod query;
 pub mod rate_limit;
+pub mod token;
 
 pub use auth::{Auth, Secret};
 pub use call::{CallOptions, CallRecord, StopReason};
 pub use operation::{OperationMeta, Paging};
 pub use policy::{ClientLimits, Pacing, RetryPolicy, Timeouts};
 pub use rate_limit::RateLimit;
+pub use token::TokenStore;
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -137,6 +139,17 @@ impl Runtime {
             pacing: Pacing::default(),
             limits: ClientLimits::default(),
         }
+    }
+
+    /// A runtime with the same policies but other credentials and no client-side limits, for
+    /// side calls such as a token refresh (which must not wait behind, or recurse into, the
+    /// calls that triggered it).
+    pub fn with_auth(&self, auth: Auth) -> Runtime {
+        Runtime::builder(self.inner.api, auth, self.inner.operations)
+            .retry(self.inner.retry)
+            .timeouts(self.inner.timeouts)
+            .pacing(self.inner.pacing)
+            .build()
     }
 
     /// The API name this runtime serves.

@@ -15,7 +15,10 @@
 use std::fmt;
 use std::future::Future;
 
-use agentapis_runtime::{Auth, CallOptions, RateLimit, Secret};
+use std::sync::{Arc, RwLock};
+
+use agentapis_runtime::token::Refresher;
+use agentapis_runtime::{Auth, CallOptions, RateLimit, Secret, TokenStore};
 use progenitor_client::{ClientInfo as _, ResponseValue};
 
 pub use archastro_client as generated;
@@ -62,6 +65,30 @@ impl KeyKind {
 pub struct Credentials {
     key: Option<(KeyKind, Secret)>,
     token: Option<Secret>,
+    refresh_token: Option<Secret>,
+}
+
+/// Posts the refresh token to `/api/v1/auth/refresh`, keeps the rotated refresh token and
+/// returns the new access token.
+fn refresher(auth_client: generated::Client, refresh_token: Arc<RwLock<Option<Secret>>>) -> Refresher {
+    Arc::new(move || {
+        let (client, store) = (auth_client.clone(), Arc::clone(&refresh_token));
+        Box::pin(async move {
+            let current = store.read().ok().and_then(|r| r.clone()).ok_or("no refresh token")?;
+            let body = generated::types::AuthRefreshBody {
+                refresh_token: current.expose().to_owned(),
+            };
+            let (result, record) =
+                agentapis_runtime::call::scope(CallOptions::default(), client.auth_refresh().body(body).send()).await;
+            let tokens = result
+                .map_err(|e| crate::error::from_generated(Api::ArchAstro, e, &record).to_string())?
+                .into_inner();
+            if let Ok(mut slot) = store.write() {
+                *slot = Some(Secret::new(tokens.refresh_token));
+            }
+            Ok(Secret::new(tokens.token))
+        })
+    })
 }
 
 /// Builds an ArchAstro [`Client`].
@@ -77,6 +104,13 @@ impl ClientBuilder {
     /// A publishable key (`pk_…`); replaces any key set before.
     pub fn publishable_key(mut self, key: impl Into<String>) -> Self {
         self.credentials.key = Some((KeyKind::Publishable, Secret::new(key)));
+        self
+    }
+
+    /// A refresh token: when a call gets a 401, the client exchanges it for a new access token
+    /// (once, shared by all calls that saw the 401) and retries the call.
+    pub fn refresh_token(mut self, token: impl Into<String>) -> Self {
+        self.credentials.refresh_token = Some(Secret::new(token));
         self
     }
 
@@ -102,19 +136,37 @@ impl ClientBuilder {
                 value: key.clone(),
             });
         }
+        let key_auth = auth.clone();
+        let tokens = TokenStore::new();
         if let Some(token) = &self.credentials.token {
             check_credential("ArchAstro token", token.expose())?;
-            auth.push(Auth::Bearer(token.clone()));
+            tokens.set(token.clone());
         }
-        if auth.is_empty() {
+        if let Some(refresh) = &self.credentials.refresh_token {
+            check_credential("ArchAstro refresh token", refresh.expose())?;
+        }
+        if auth.is_empty() && self.credentials.token.is_none() {
             return Err(Error::InvalidConfig(format!(
                 "no ArchAstro credentials (set a key or token, or {ENV_SECRET_KEY} / {ENV_PUBLISHABLE_KEY} / {ENV_TOKEN})"
             )));
         }
         let key_kind = self.credentials.key.as_ref().map(|(kind, _)| *kind);
+        let refresh_token = Arc::new(RwLock::new(self.credentials.refresh_token.clone()));
+        auth.push(Auth::Token(Arc::clone(&tokens)));
         let parts = self.finish(Api::ArchAstro, DEFAULT_BASE_URL, Auth::All(auth), generated::OPERATIONS)?;
+        // Sign-in and refresh go through a client that sends only the app key: a refresh must
+        // never trigger another refresh.
+        let auth_client = generated::Client::new_with_client(
+            &parts.base_url,
+            parts.http.clone(),
+            parts.runtime.with_auth(Auth::All(key_auth)),
+        );
+        tokens.set_refresher(refresher(auth_client.clone(), Arc::clone(&refresh_token)));
         Ok(Client {
             generated: generated::Client::new_with_client(&parts.base_url, parts.http, parts.runtime),
+            auth_client,
+            tokens,
+            refresh_token,
             key_kind,
         })
     }
@@ -124,6 +176,10 @@ impl ClientBuilder {
 #[derive(Clone)]
 pub struct Client {
     generated: generated::Client,
+    /// Sends only the app key: sign-in and refresh.
+    auth_client: generated::Client,
+    tokens: Arc<TokenStore>,
+    refresh_token: Arc<RwLock<Option<Secret>>>,
     key_kind: Option<KeyKind>,
 }
 
@@ -132,6 +188,7 @@ impl fmt::Debug for Client {
         f.debug_struct("archastro::Client")
             .field("base_url", &self.generated.baseurl())
             .field("key_kind", &self.key_kind)
+            .field("tokens", &self.tokens)
             .field("runtime", self.generated.inner())
             .finish()
     }
@@ -163,6 +220,31 @@ impl Client {
             builder = builder.base_url(url);
         }
         builder.build()
+    }
+
+    /// Signs a user in with email and password (needs the app's publishable key); later calls
+    /// send the user's token, and a 401 refreshes it with the refresh token received here.
+    pub async fn login(&self, email: &str, password: &str) -> Result<Response<generated::types::AuthTokens>, Error> {
+        let body = generated::types::AuthLoginBody {
+            email: email.to_owned(),
+            password: password.to_owned(),
+        };
+        let tokens = crate::call::run(
+            API,
+            CallOptions::default(),
+            self.auth_client.auth_login().body(body).send(),
+        )
+        .await?;
+        self.set_tokens(&tokens.token, Some(&tokens.refresh_token));
+        Ok(tokens)
+    }
+
+    /// Replaces the user's access token (and refresh token, when given) for later calls.
+    pub fn set_tokens(&self, access_token: &str, refresh_token: Option<&str>) {
+        self.tokens.set(Secret::new(access_token));
+        if let (Some(refresh), Ok(mut slot)) = (refresh_token, self.refresh_token.write()) {
+            *slot = Some(Secret::new(refresh));
+        }
     }
 
     /// The signed-in user (`GET /api/v1/users/me`; needs a user's token).
