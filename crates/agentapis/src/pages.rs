@@ -154,6 +154,8 @@ pub struct PageStream<'a, P: Paginated> {
     resume: Option<Position>,
     pages_sent: u64,
     pages_arrived: u64,
+    /// Entries received (before `max_items` truncation), to stop when a total is reached.
+    items_seen: u64,
     /// The last page number, once the server has told (page styles).
     last_page: Option<u64>,
     items_out: u64,
@@ -185,6 +187,7 @@ where
             resume: Some(start.clone()),
             pages_sent: 0,
             pages_arrived: 0,
+            items_seen: 0,
             last_page: None,
             items_out: 0,
             seen: VecDeque::new(),
@@ -316,6 +319,7 @@ where
             Ok(next) => next,
             Err(reason) => return self.fail(self.broken(&position, &reason)),
         };
+        self.items_seen += items.len() as u64;
         if let Some(max) = self.options.max_items {
             let room = max.saturating_sub(self.items_out);
             items.truncate(usize::try_from(room).unwrap_or(usize::MAX));
@@ -405,7 +409,12 @@ where
         }
         let total_pages = self.total_pages(meta, rate_limit);
         let short = self.options.page_size.is_some_and(|size| (count as u64) < size);
-        let done = meta.has_next == Some(false) || total_pages.is_some_and(|total| n >= total) || short;
+        // Every entry the server counted has arrived (Invent's `pagination-count`, or a body total).
+        let all_seen = meta
+            .total_items
+            .or(rate_limit.page_count)
+            .is_some_and(|total| self.items_seen + count as u64 >= total);
+        let done = meta.has_next == Some(false) || total_pages.is_some_and(|total| n >= total) || short || all_seen;
         Ok((!done).then_some(Position::Page(n + 1)))
     }
 }

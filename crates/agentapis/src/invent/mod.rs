@@ -22,6 +22,8 @@ use progenitor_client::{ClientInfo as _, ResponseValue};
 
 pub use invent_client as generated;
 
+pub mod chats;
+
 use crate::config::{check_credential, env_value};
 use crate::error::Api;
 
@@ -38,6 +40,10 @@ pub const ENV_BASE_URL: &str = "INVENT_BASE_URL";
 pub const ENV_ORG_ID: &str = "INVENT_ORG_ID";
 /// The org id that means "the key's own organization".
 pub const OWN_ORG: &str = "c";
+/// Invent's documented limit on creating assistants: 10 per hour. The server answers the
+/// eleventh with 429, which arrives as [`Error::RateLimited`] (`retry_after` when the server
+/// says how long).
+pub const ASSISTANT_CREATIONS_PER_HOUR: u32 = 10;
 /// Invent's documented limit: 500 requests per minute per IP address.
 pub const DOCUMENTED_LIMITS: ClientLimits = ClientLimits {
     per_minute: Some(500),
