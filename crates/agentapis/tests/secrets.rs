@@ -1,0 +1,101 @@
+//! Secrets never reach `Debug`, `Display`, errors or traces. In its own test binary: tracing's
+//! callsite cache is process-wide, so a subscriber scoped to one test must not race other tests.
+
+mod faulty;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use agentapis::{archastro, Error, RetryPolicy};
+use faulty::{ok, Act, Faulty};
+
+fn fast() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(40),
+        max_retry_after: Duration::from_secs(10),
+    }
+}
+
+fn client(base: &str) -> archastro::Client {
+    archastro::Client::builder()
+        .secret_key("sk_live_SUPERSECRET123")
+        .base_url(base)
+        .retry(fast())
+        .build()
+        .expect("client")
+}
+
+async fn get_agent(client: &archastro::Client) -> Result<String, Error> {
+    client
+        .call(|api| api.get_agent().agent("agt_1").send())
+        .await
+        .map(|agent| agent.id.clone())
+}
+
+/// Collects everything a tracing subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("capture").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn secrets_never_reach_debug_display_errors_or_traces() {
+    const KEY: &str = "sk_live_SUPERSECRET123";
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = Faulty::start(vec![
+        ok(),
+        Act::Reply(401, vec![], r#"{"error":"unauthorized","message":"bad key"}"#.into()),
+        Act::Reset,
+    ])
+    .await;
+    let client = client(&server.base);
+    let mut shown = vec![format!("{client:?}")];
+    get_agent(&client).await.expect("ok");
+    for _ in 0..2 {
+        let err = get_agent(&client).await.expect_err("401, then a reset");
+        shown.push(format!("{err:?}"));
+        shown.push(format!("{err}"));
+    }
+    let refused = archastro::Client::builder()
+        .secret_key(KEY)
+        .base_url("http://127.0.0.1:9")
+        .retry(fast())
+        .build()
+        .expect("client");
+    let err = get_agent(&refused).await.expect_err("refused");
+    shown.push(format!("{err:?} {err}"));
+    let bad = archastro::Client::builder()
+        .secret_key("pk_SUPERSECRET123")
+        .build()
+        .expect_err("wrong kind");
+    shown.push(format!("{bad:?} {bad}"));
+
+    let traces = String::from_utf8_lossy(&captured.0.lock().expect("capture")).to_string();
+    assert!(
+        traces.contains("operation=\"get_agent\"") || traces.contains("operation=get_agent"),
+        "traces are captured: {traces}"
+    );
+    for text in shown.iter().chain(std::iter::once(&traces)) {
+        assert!(!text.contains("SUPERSECRET"), "secret leaked: {text}");
+    }
+    let heads = server.heads.lock().expect("heads");
+    assert!(heads.iter().all(|h| h.contains(KEY)), "the key did reach the server");
+}
