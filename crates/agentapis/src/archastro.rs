@@ -42,6 +42,15 @@ pub const ENV_TOKEN: &str = "ARCHASTRO_TOKEN";
 /// Environment variable that overrides the base URL.
 pub const ENV_BASE_URL: &str = "ARCHASTRO_BASE_URL";
 
+/// How to name an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentRef<'a> {
+    /// Its id (`agt_…`).
+    Id(&'a str),
+    /// Its `lookup_key`, the stable slug set at creation.
+    LookupKey(&'a str),
+}
+
 /// Which kind of key a client holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyKind {
@@ -250,6 +259,19 @@ impl Client {
     /// The signed-in user (`GET /api/v1/users/me`; needs a user's token).
     pub async fn me(&self) -> Result<Response<generated::types::User>, Error> {
         self.call(|api| api.get_users_me().send()).await
+    }
+
+    /// One agent, by id or by its `lookup_key` (the server takes either in the same place).
+    pub async fn agent(&self, agent: AgentRef<'_>) -> Result<Response<generated::types::Agent>, Error> {
+        let key = match agent {
+            AgentRef::Id(id) | AgentRef::LookupKey(id) => id,
+        };
+        if key.trim().is_empty() || key.contains('/') {
+            return Err(Error::InvalidArgument(format!(
+                "{agent:?} is not an agent id or lookup key"
+            )));
+        }
+        self.call(|api| api.get_agent().agent(key).send()).await
     }
 
     /// The kind of key this client sends, if any.

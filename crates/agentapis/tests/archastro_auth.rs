@@ -118,3 +118,35 @@ async fn login_stores_the_tokens_for_later_calls() {
     assert_eq!(refreshes.load(Ordering::SeqCst), 0);
     assert!(!format!("{client:?}").contains("at1"));
 }
+
+#[tokio::test]
+async fn agents_by_id_or_lookup_key() {
+    let server = Script::start(|req: &Req| {
+        let id = req.path.rsplit('/').next().unwrap_or_default().to_owned();
+        (
+            200,
+            vec![],
+            json!({"id": if id.starts_with("agt_") { id } else { "agt_9".into() }, "lookup_key": "support-bot"}),
+        )
+    })
+    .await;
+    let client = archastro::Client::builder()
+        .secret_key("sk_x")
+        .base_url(&server.base)
+        .build()
+        .expect("client");
+    let by_id = client.agent(archastro::AgentRef::Id("agt_9")).await.expect("by id");
+    let by_key = client
+        .agent(archastro::AgentRef::LookupKey("support-bot"))
+        .await
+        .expect("by key");
+    assert_eq!((by_id.id.as_str(), by_key.id.as_str()), ("agt_9", "agt_9"));
+    assert_eq!(
+        server.requests(),
+        ["GET /api/v1/agents/agt_9", "GET /api/v1/agents/support-bot"]
+    );
+    assert!(matches!(
+        client.agent(archastro::AgentRef::LookupKey("a/b")).await,
+        Err(Error::InvalidArgument(_))
+    ));
+}

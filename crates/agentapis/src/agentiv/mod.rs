@@ -54,7 +54,8 @@ pub enum ErrorCode {
     /// `INVALID_INPUT` (400).
     InvalidInput,
     /// `INTEGRATION_NOT_CONNECTED` (400): connect the integration named in the error's
-    /// `integrationSlug` detail (see [`integration_slug`]) in the dashboard's connections page.
+    /// `integrationSlug` detail (see [`integration_slug`]) on the dashboard's `/connections` page;
+    /// the error's message says so too.
     IntegrationNotConnected,
     /// `EXECUTION_FAILED` (500): the agent ran and failed. Retrying runs the agent again, so the
     /// runtime never does it on its own; opt in per call with [`CallOptions::retry_unsafe`].
