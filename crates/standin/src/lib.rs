@@ -1,0 +1,215 @@
+//! A local stand-in for the Invent, Agentiv and ArchAstro APIs, serving the bundled specs on
+//! `127.0.0.1:<free port>`: for the README's tour, for this workspace's tests, and for users who
+//! want to exercise their integration without keys or network.
+//!
+//! What it does, for every operation of a spec:
+//! - routes by the spec's path templates and methods (literal segments win); unknown route →
+//!   404, known path with another method → 405, in the vendor's error shape;
+//! - checks auth the way the API does (bearer key; ArchAstro: `x-archastro-api-key` with the
+//!   `sk_`/`pk_` prefix the operation's security names, or a bearer token) → 401;
+//! - checks required query parameters and that a JSON body parses → 400 (Agentiv
+//!   `INVALID_INPUT`) or 422;
+//! - answers with deterministic values generated from the success schema, so they decode into
+//!   the generated types, echoing path ids into `id`;
+//! - pages over `collection_size` entries in each API's style (ArchAstro cursors both ways,
+//!   `page`+`page_size`, `page`+`per_page`; Invent `page`+`take` with `pagination-*` headers);
+//! - optionally rate-limits with `X-RateLimit-*` headers and 429 + `Retry-After`;
+//! - plays scripted faults per operation ([`Fault`]);
+//! - Agentiv: runs move `queued` → `running` → `success` (or `failed`) over time; agents can be
+//!   marked as needing an unconnected integration.
+//!
+//! What it does not model: full JSON-Schema validation of bodies (only that they parse), state for
+//! anything but Agentiv executions, webhooks delivery, realtime channels, and the vendors'
+//! business rules.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use agentapis_standin::{Api, Fault, Standin};
+//! let server = Standin::builder(Api::ArchAstro).collection_size(12).start().await?;
+//! server.fault("list_agents", Fault::Status { status: 503, times: 1 });
+//! println!("ArchAstro stand-in at {}", server.base_url());
+//! # Ok(()) }
+//! ```
+
+mod data;
+mod server;
+mod spec;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Which API to stand in for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Api {
+    /// Invent.
+    Invent,
+    /// Agentiv.
+    Agentiv,
+    /// ArchAstro.
+    ArchAstro,
+}
+
+/// A scripted misbehaviour of one operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer `status` (vendor error shape) the next `times` requests.
+    Status {
+        /// The status to answer.
+        status: u16,
+        /// How many requests.
+        times: u32,
+    },
+    /// Answer 429 with `Retry-After: retry_after_secs` the next `times` requests.
+    RateLimited {
+        /// Seconds in `Retry-After`.
+        retry_after_secs: u64,
+        /// How many requests.
+        times: u32,
+    },
+    /// Wait this long before answering (every request until cleared).
+    Delay(Duration),
+    /// Close the connection without answering the next `times` requests.
+    Drop {
+        /// How many requests.
+        times: u32,
+    },
+}
+
+/// Builds a stand-in.
+#[derive(Debug, Clone)]
+pub struct StandinBuilder {
+    api: Api,
+    seed: u64,
+    collection_size: u64,
+    rate_limit: Option<(u64, Duration)>,
+    run_step: Duration,
+    failing_agents: Vec<String>,
+    unconnected_agents: Vec<(String, String)>,
+}
+
+/// Entry point.
+pub struct Standin;
+
+impl Standin {
+    /// A builder for a stand-in of `api`.
+    pub fn builder(api: Api) -> StandinBuilder {
+        StandinBuilder {
+            api,
+            seed: 1,
+            collection_size: 25,
+            rate_limit: None,
+            run_step: Duration::from_millis(150),
+            failing_agents: Vec::new(),
+            unconnected_agents: Vec::new(),
+        }
+    }
+}
+
+impl StandinBuilder {
+    /// Seed for generated values (default 1).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Entries in every paginated collection (default 25).
+    pub fn collection_size(mut self, size: u64) -> Self {
+        self.collection_size = size;
+        self
+    }
+
+    /// Allow `requests` per `window`; then 429 with `Retry-After` until the window ends.
+    pub fn rate_limit(mut self, requests: u64, window: Duration) -> Self {
+        self.rate_limit = Some((requests, window));
+        self
+    }
+
+    /// Agentiv: how long a run stays in each of `queued` and `running` (default 150 ms).
+    pub fn run_step(mut self, step: Duration) -> Self {
+        self.run_step = step;
+        self
+    }
+
+    /// Agentiv: runs of this agent end `failed`.
+    pub fn failing_agent(mut self, slug: &str) -> Self {
+        self.failing_agents.push(slug.to_owned());
+        self
+    }
+
+    /// Agentiv: runs of this agent are refused with `INTEGRATION_NOT_CONNECTED` naming
+    /// `integration`.
+    pub fn unconnected_agent(mut self, slug: &str, integration: &str) -> Self {
+        self.unconnected_agents.push((slug.to_owned(), integration.to_owned()));
+        self
+    }
+
+    /// Binds `127.0.0.1:0` and serves until the returned [`Running`] is dropped.
+    pub async fn start(self) -> std::io::Result<Running> {
+        self.start_on(0).await
+    }
+
+    /// Binds `127.0.0.1:port` (0: any free port).
+    pub async fn start_on(self, port: u16) -> std::io::Result<Running> {
+        let spec = spec::Spec::load(self.api).map_err(std::io::Error::other)?;
+        let state = Arc::new(server::State::new(self, spec));
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(server::serve(listener, Arc::clone(&state)));
+        Ok(Running {
+            base_url: format!("http://{addr}"),
+            state,
+            task,
+        })
+    }
+}
+
+/// A running stand-in. Dropping it stops the server.
+pub struct Running {
+    base_url: String,
+    state: Arc<server::State>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Scripts `fault` for the operation with this `operationId` (as in the spec, or the
+    /// generated client's method name).
+    pub fn fault(&self, operation: &str, fault: Fault) {
+        if let Ok(mut faults) = self.state.faults.lock() {
+            faults.insert(normalize(operation), fault);
+        }
+    }
+
+    /// Removes the fault of `operation`.
+    pub fn clear_fault(&self, operation: &str) {
+        if let Ok(mut faults) = self.state.faults.lock() {
+            faults.remove(&normalize(operation));
+        }
+    }
+
+    /// `"METHOD /path?query"` of every request so far.
+    pub fn requests(&self) -> Vec<String> {
+        self.state.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Operation names compare without case and separators (`listAgents` = `list_agents`).
+pub(crate) fn normalize(name: &str) -> String {
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+pub(crate) type Faults = Mutex<HashMap<String, Fault>>;

@@ -1,0 +1,224 @@
+//! The bundled specs, read into what the server needs: operations with their path templates,
+//! auth, parameters, success schema and paging style.
+
+use serde_json::{Map, Value};
+
+use crate::Api;
+
+/// One operation of a spec.
+#[derive(Debug, Clone)]
+pub(crate) struct Operation {
+    pub(crate) id: String,
+    pub(crate) method: String,
+    pub(crate) template: String,
+    pub(crate) segments: Vec<Segment>,
+    /// Alternatives; each a list of scheme names that must all be present. Empty: no auth.
+    pub(crate) security: Vec<Vec<String>>,
+    pub(crate) required_query: Vec<String>,
+    pub(crate) has_body: bool,
+    pub(crate) success_status: u16,
+    pub(crate) success_schema: Option<Value>,
+    pub(crate) paging: Option<Paging>,
+}
+
+/// Path parameters of a matched route, in template order.
+pub(crate) type PathParams = Vec<(String, String)>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Segment {
+    Literal(String),
+    Param(String),
+}
+
+/// How an operation pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Paging {
+    Cursor,
+    PageSize,
+    PerPage,
+    PageTake,
+}
+
+/// A loaded spec.
+pub(crate) struct Spec {
+    pub(crate) doc: Value,
+    pub(crate) operations: Vec<Operation>,
+}
+
+fn text(api: Api) -> &'static str {
+    match api {
+        Api::Invent => include_str!("../../../specs/invent/openapi.json"),
+        Api::Agentiv => include_str!("../../../specs/agentiv/openapi.json"),
+        Api::ArchAstro => include_str!("../../../specs/archastro/openapi.json"),
+    }
+}
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+impl Spec {
+    /// Loads the bundled spec of `api`. The specs are checked by the xtask, so a failure here is
+    /// a build defect, reported as an error rather than a panic.
+    pub(crate) fn load(api: Api) -> Result<Self, String> {
+        let doc: Value = serde_json::from_str(text(api)).map_err(|e| format!("bundled {api:?} spec: {e}"))?;
+        let mut operations = Vec::new();
+        let global_security = doc.get("security").cloned().unwrap_or(Value::Array(vec![]));
+        let paths = doc.get("paths").and_then(Value::as_object).cloned().unwrap_or_default();
+        for (template, item) in &paths {
+            let shared = item
+                .get("parameters")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for method in METHODS {
+                let Some(op) = item.get(method).and_then(Value::as_object) else {
+                    continue;
+                };
+                operations.push(Self::operation(&doc, template, method, op, &shared, &global_security));
+            }
+        }
+        Ok(Self { doc, operations })
+    }
+
+    fn operation(
+        doc: &Value,
+        template: &str,
+        method: &str,
+        op: &Map<String, Value>,
+        shared: &[Value],
+        global_security: &Value,
+    ) -> Operation {
+        let params: Vec<Value> = shared
+            .iter()
+            .chain(op.get("parameters").and_then(Value::as_array).into_iter().flatten())
+            .map(|p| resolve(doc, p).clone())
+            .collect();
+        let query: Vec<(String, bool)> = params
+            .iter()
+            .filter(|p| p.get("in").and_then(Value::as_str) == Some("query"))
+            .filter_map(|p| {
+                let name = p.get("name")?.as_str()?.trim_end_matches("[]").to_owned();
+                Some((name, p.get("required").and_then(Value::as_bool).unwrap_or(false)))
+            })
+            .collect();
+        let has = |n: &str| query.iter().any(|(q, _)| q == n);
+        let paging = if method != "get" {
+            None
+        } else if has("before_cursor") || has("after_cursor") {
+            Some(Paging::Cursor)
+        } else if has("page") && has("page_size") {
+            Some(Paging::PageSize)
+        } else if has("page") && has("per_page") {
+            Some(Paging::PerPage)
+        } else if has("page") && has("take") {
+            Some(Paging::PageTake)
+        } else {
+            None
+        };
+        let responses = op
+            .get("responses")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let (success_status, success) = responses
+            .iter()
+            .filter_map(|(code, r)| {
+                code.parse::<u16>()
+                    .ok()
+                    .filter(|c| (200..300).contains(c))
+                    .map(|c| (c, r))
+            })
+            .min_by_key(|(c, _)| *c)
+            .map(|(c, r)| (c, Some(resolve(doc, r).clone())))
+            .unwrap_or((200, None));
+        let success_schema = success
+            .as_ref()
+            .and_then(|r| r.pointer("/content/application~1json/schema"))
+            .cloned();
+        let security = op
+            .get("security")
+            .unwrap_or(global_security)
+            .as_array()
+            .map(|alternatives| {
+                alternatives
+                    .iter()
+                    .filter_map(Value::as_object)
+                    .map(|req| req.keys().cloned().collect())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Operation {
+            id: op
+                .get("operationId")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            method: method.to_uppercase(),
+            template: template.to_owned(),
+            segments: template
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .map(|s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some(name) => Segment::Param(name.to_owned()),
+                    None => Segment::Literal(s.to_owned()),
+                })
+                .collect(),
+            security,
+            required_query: query.into_iter().filter(|(_, r)| *r).map(|(n, _)| n).collect(),
+            has_body: op.get("requestBody").is_some(),
+            success_status,
+            success_schema,
+            paging,
+        }
+    }
+
+    /// The operation for `method` and `path`, with its path parameters; literal segments win
+    /// over parameters. `Err(true)` when the path exists under another method.
+    pub(crate) fn route(&self, method: &str, path: &str) -> Result<(&Operation, PathParams), bool> {
+        let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let mut best: Option<(&Operation, PathParams, usize)> = None;
+        let mut other_method = false;
+        for op in &self.operations {
+            if op.segments.len() != parts.len() {
+                continue;
+            }
+            let mut params = Vec::new();
+            let mut literals = 0;
+            let matched = op.segments.iter().zip(&parts).all(|(seg, part)| match seg {
+                Segment::Literal(l) => {
+                    literals += 1;
+                    l == part
+                }
+                Segment::Param(name) => {
+                    params.push((name.clone(), (*part).to_owned()));
+                    true
+                }
+            });
+            if !matched {
+                continue;
+            }
+            if op.method != method {
+                other_method = true;
+                continue;
+            }
+            if best.as_ref().is_none_or(|(_, _, l)| literals > *l) {
+                best = Some((op, params, literals));
+            }
+        }
+        best.map(|(op, params, _)| (op, params)).ok_or(other_method)
+    }
+}
+
+/// Follows a local `$ref` (one or more hops); anything else is returned as is.
+pub(crate) fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+    let mut current = value;
+    for _ in 0..16 {
+        let Some(target) = current.get("$ref").and_then(Value::as_str) else {
+            return current;
+        };
+        match target.strip_prefix('#').and_then(|p| doc.pointer(p)) {
+            Some(next) => current = next,
+            None => return current,
+        }
+    }
+    current
+}
