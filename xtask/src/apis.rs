@@ -11,6 +11,8 @@ pub struct Api {
     pub spec: &'static str,
     /// The generated file, relative to the workspace root.
     pub output: &'static str,
+    /// The generated contract test (every operation against the stand-in).
+    pub contract: &'static str,
     /// Switches for rules that depend on the server.
     pub options: Options,
 }
@@ -21,12 +23,14 @@ pub const APIS: &[Api] = &[
         name: "agentiv",
         spec: "specs/agentiv/openapi.json",
         output: "crates/agentiv-client/src/generated.rs",
+        contract: "tests/contract/agentiv.rs",
         options: Options { plug_query: false },
     },
     Api {
         name: "archastro",
         spec: "specs/archastro/openapi.json",
         output: "crates/archastro-client/src/generated.rs",
+        contract: "tests/contract/archastro.rs",
         // ArchAstro's backend is Phoenix/Plug (its realtime API is Phoenix channels).
         options: Options { plug_query: true },
     },
@@ -34,6 +38,7 @@ pub const APIS: &[Api] = &[
         name: "invent",
         spec: "specs/invent/openapi.json",
         output: "crates/invent-client/src/generated.rs",
+        contract: "tests/contract/invent.rs",
         options: Options { plug_query: false },
     },
 ];

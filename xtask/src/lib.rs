@@ -3,6 +3,7 @@
 //! checked-in output is fresh. `cargo xtask --help` lists the commands.
 
 pub mod apis;
+pub mod contract;
 pub mod error;
 pub mod generate;
 pub mod index;

@@ -24,17 +24,24 @@ pub fn regen_one(root: &Path, api: &'static Api, lock: &spec::Lock) -> Result<Ou
     let loaded: LoadedSpec = spec::load(root, api.spec)?;
     spec::check_lock(lock, api.name, &loaded)?;
     let generated = generate(api, &loaded)?;
-    let current = std::fs::read_to_string(root.join(api.output)).unwrap_or_default();
-    let diff = (current != generated.code).then(|| {
-        TextDiff::from_lines(&current, &generated.code)
-            .unified_diff()
-            .context_radius(3)
-            .header(
-                &format!("{} (checked in)", api.output),
-                &format!("{} (regenerated)", api.output),
-            )
-            .to_string()
-    });
+    let diff_of = |path: &str, fresh: &str| {
+        let current = std::fs::read_to_string(root.join(path)).unwrap_or_default();
+        (current != fresh).then(|| {
+            TextDiff::from_lines(current.as_str(), fresh)
+                .unified_diff()
+                .context_radius(3)
+                .header(&format!("{path} (checked in)"), &format!("{path} (regenerated)"))
+                .to_string()
+        })
+    };
+    let diffs: Vec<String> = [
+        diff_of(api.output, &generated.code),
+        diff_of(api.contract, &generated.contract),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let diff = (!diffs.is_empty()).then(|| diffs.join("\n"));
     Ok(Outcome { api, generated, diff })
 }
 
@@ -43,8 +50,18 @@ pub fn write(root: &Path, outcome: &Outcome) -> Result<bool, SpecError> {
     if outcome.diff.is_none() {
         return Ok(false);
     }
-    spec::write_atomic(&root.join(outcome.api.output), outcome.generated.code.as_bytes())
-        .map_err(|e| SpecError::new(outcome.api.output, "", format!("cannot write: {e}")))?;
+    for (path, code) in [
+        (outcome.api.output, &outcome.generated.code),
+        (outcome.api.contract, &outcome.generated.contract),
+    ] {
+        if let Some(dir) = root.join(path).parent() {
+            std::fs::create_dir_all(dir).map_err(|e| SpecError::new(path, "", format!("cannot create: {e}")))?;
+        }
+        if std::fs::read_to_string(root.join(path)).ok().as_deref() != Some(code.as_str()) {
+            spec::write_atomic(&root.join(path), code.as_bytes())
+                .map_err(|e| SpecError::new(path, "", format!("cannot write: {e}")))?;
+        }
+    }
     Ok(true)
 }
 

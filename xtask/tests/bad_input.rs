@@ -11,6 +11,7 @@ const API: Api = Api {
     name: "fixture",
     spec: "fixture.json",
     output: "unused.rs",
+    contract: "unused_contract.rs",
     options: Options { plug_query: false },
 };
 

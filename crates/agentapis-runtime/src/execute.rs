@@ -281,6 +281,11 @@ async fn send_buffered(client: &reqwest::Client, request: Request) -> Outcome {
         Err(e) => return Outcome::Error(e),
     };
     let status = response.status();
+    if status == StatusCode::SWITCHING_PROTOCOLS {
+        // An upgraded connection is handed over as is: it has no body to buffer, and only the
+        // original response can be upgraded.
+        return Outcome::Response(response, bytes::Bytes::new());
+    }
     let version = response.version();
     let headers = response.headers().clone();
     match response.bytes().await {

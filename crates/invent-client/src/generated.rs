@@ -3,7 +3,7 @@
 // spec: specs/invent/openapi.json
 // spec-sha256: 0d1b8b4fa1fcba0a489b7f2c78cb0d6cfcf7470eb98fd1539845d22239657535
 // generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime)
-// rules fired: set-openapi-3.0×3, reject-unsupported-3.1-keywords×1, const-to-enum×1, null-branch-to-nullable×4, type-array-to-nullable×127, examples-to-example×46, inline-component-refs×443, open-enum-untagged×25, multipart-body-as-bytes×1, error-responses-keep-body×263
+// rules fired: set-openapi-3.0×3, reject-unsupported-3.1-keywords×1, const-to-enum×1, null-branch-to-nullable×4, type-array-to-nullable×127, examples-to-example×46, inline-component-refs×443, open-enum-untagged×25, multipart-body-as-bytes×1, error-responses-keep-body×263, websocket-upgrade×2
 
 #[allow(unused_imports)]
 pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
@@ -31026,7 +31026,21 @@ pub mod builder {
                     ),
                 );
             #[allow(unused_mut)]
-            let mut request = client.client.get(url).headers(header_map).build()?;
+            let mut request = client
+                .client
+                .get(url)
+                .headers(header_map)
+                .header(::reqwest::header::CONNECTION, "Upgrade")
+                .header(::reqwest::header::UPGRADE, "websocket")
+                .header(::reqwest::header::SEC_WEBSOCKET_VERSION, "13")
+                .header(
+                    ::reqwest::header::SEC_WEBSOCKET_KEY,
+                    ::base64::Engine::encode(
+                        &::base64::engine::general_purpose::STANDARD,
+                        ::rand::random::<[u8; 16]>(),
+                    ),
+                )
+                .build()?;
             let info = OperationInfo {
                 operation_id: "chat_org_web_socket",
             };
@@ -34592,7 +34606,21 @@ pub mod builder {
                     ),
                 );
             #[allow(unused_mut)]
-            let mut request = client.client.get(url).headers(header_map).build()?;
+            let mut request = client
+                .client
+                .get(url)
+                .headers(header_map)
+                .header(::reqwest::header::CONNECTION, "Upgrade")
+                .header(::reqwest::header::UPGRADE, "websocket")
+                .header(::reqwest::header::SEC_WEBSOCKET_VERSION, "13")
+                .header(
+                    ::reqwest::header::SEC_WEBSOCKET_KEY,
+                    ::base64::Engine::encode(
+                        &::base64::engine::general_purpose::STANDARD,
+                        ::rand::random::<[u8; 16]>(),
+                    ),
+                )
+                .build()?;
             let info = OperationInfo {
                 operation_id: "chat_org_inbox_web_socket",
             };

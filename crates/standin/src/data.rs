@@ -23,6 +23,11 @@ impl Generator<'_> {
         self.at(schema, n, 0, "")
     }
 
+    /// A value for a schema that belongs to a field or parameter called `name`.
+    pub(crate) fn value_named(&self, schema: &Value, name: &str) -> Value {
+        self.at(schema, 0, 0, name)
+    }
+
     fn at(&self, schema: &Value, n: u64, depth: usize, name: &str) -> Value {
         let schema = resolve(self.doc, schema);
         if depth > MAX_DEPTH {
@@ -133,6 +138,11 @@ impl Generator<'_> {
             _ if name == "id" || name.ends_with("_id") => format!("{}_{}", prefix(name), n + self.seed),
             _ => format!("{name} {n}").trim().to_owned(),
         };
+        if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
+            if let Some(fit) = fitting(pattern, &base, name) {
+                return Value::String(fit);
+            }
+        }
         let min = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
         let max = schema
             .get("maxLength")
@@ -144,6 +154,29 @@ impl Generator<'_> {
         }
         Value::String(s.chars().take(max.max(1)).collect())
     }
+}
+
+/// A string matching `pattern` (checked with `regress`, the engine the generated types use):
+/// the usual value if it fits, else the first of a few common shapes that does.
+fn fitting(pattern: &str, usual: &str, name: &str) -> Option<String> {
+    let regex = regress::Regex::new(pattern).ok()?;
+    let hex = "0".repeat(64);
+    let candidates = [
+        usual.to_owned(),
+        name.to_owned(),
+        name.to_ascii_uppercase(),
+        "a".into(),
+        "A".into(),
+        "x1".into(),
+        "A1".into(),
+        "1".into(),
+        "2025-01-15".into(),
+        format!("sha256={hex}"),
+        hex,
+    ];
+    candidates
+        .into_iter()
+        .find(|c| regex.find(c).is_some_and(|m| m.range() == (0..c.len())))
 }
 
 fn prefix(name: &str) -> &str {

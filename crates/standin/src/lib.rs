@@ -39,6 +39,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// Agentiv: the id of a finished run every stand-in starts with.
+pub const SEEDED_EXECUTION: &str = "exec_example";
+
 /// Which API to stand in for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Api {
@@ -213,3 +216,83 @@ pub(crate) fn normalize(name: &str) -> String {
 }
 
 pub(crate) type Faults = Mutex<HashMap<String, Fault>>;
+
+fn cached(api: Api) -> Option<&'static spec::Spec> {
+    use std::sync::OnceLock;
+    static SPECS: [OnceLock<Option<spec::Spec>>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let slot = match api {
+        Api::Invent => &SPECS[0],
+        Api::Agentiv => &SPECS[1],
+        Api::ArchAstro => &SPECS[2],
+    };
+    slot.get_or_init(|| spec::Spec::load(api).ok()).as_ref()
+}
+
+fn find_operation(spec: &spec::Spec, operation: &str) -> Option<serde_json::Value> {
+    let (method, template) = operation.split_once(' ')?;
+    spec.doc
+        .pointer(&format!(
+            "/paths/{}/{}",
+            template.replace('~', "~0").replace('/', "~1"),
+            method.to_lowercase()
+        ))
+        .cloned()
+}
+
+/// An example value for parameter `name` of `operation` (`"GET /api/v1/agents/{agent}"`),
+/// generated from its schema the way the stand-in generates answers.
+pub fn example_param(api: Api, operation: &str, name: &str) -> Option<serde_json::Value> {
+    let spec = cached(api)?;
+    let op = find_operation(spec, operation)?;
+    let (_, template) = operation.split_once(' ')?;
+    let shared = spec
+        .doc
+        .pointer(&format!(
+            "/paths/{}/parameters",
+            template.replace('~', "~0").replace('/', "~1")
+        ))
+        .and_then(serde_json::Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let param = op
+        .get("parameters")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .chain(shared.iter())
+        .map(|p| spec::resolve(&spec.doc, p))
+        .find(|p| p.get("name").and_then(serde_json::Value::as_str) == Some(name));
+    let Some(param) = param else {
+        // A path parameter the spec uses in the template but never declares.
+        return template
+            .contains(&format!("{{{name}}}"))
+            .then(|| serde_json::Value::from(format!("{name}_1")));
+    };
+    if api == Api::Agentiv && name == "executionId" {
+        return Some(serde_json::Value::from(SEEDED_EXECUTION));
+    }
+    let schema = param
+        .get("schema")
+        .cloned()
+        .unwrap_or(serde_json::json!({"type": "string"}));
+    let generator = data::Generator {
+        doc: &spec.doc,
+        seed: 1,
+    };
+    Some(generator.value_named(&schema, name))
+}
+
+/// An example JSON request body for `operation`, generated from its schema.
+pub fn example_body(api: Api, operation: &str) -> Option<serde_json::Value> {
+    let spec = cached(api)?;
+    let op = find_operation(spec, operation)?;
+    let body = spec::resolve(&spec.doc, op.get("requestBody")?);
+    let schema = body.pointer("/content/application~1json/schema")?;
+    Some(
+        data::Generator {
+            doc: &spec.doc,
+            seed: 1,
+        }
+        .value(schema, 0),
+    )
+}

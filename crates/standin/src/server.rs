@@ -40,7 +40,16 @@ impl State {
             faults: Mutex::default(),
             log: Mutex::default(),
             window: Mutex::new((Instant::now(), 0)),
-            executions: Mutex::default(),
+            // One finished run exists from the start, so its id can be fetched (see `SEEDED_EXECUTION`).
+            executions: Mutex::new(HashMap::from([(
+                crate::SEEDED_EXECUTION.to_owned(),
+                Execution {
+                    slug: "email-triage".to_owned(),
+                    started: Instant::now()
+                        .checked_sub(Duration::from_secs(3600))
+                        .unwrap_or_else(Instant::now),
+                },
+            )])),
         }
     }
 }
@@ -55,6 +64,7 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, state: Arc<State>) 
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .with_upgrades()
                 .await;
         });
     }
@@ -100,7 +110,49 @@ impl std::fmt::Display for Dropped {
 
 impl std::error::Error for Dropped {}
 
-async fn handle(state: &State, req: Request<hyper::body::Incoming>) -> Result<Reply, Dropped> {
+async fn handle(state: &State, mut req: Request<hyper::body::Incoming>) -> Result<Reply, Dropped> {
+    // A WebSocket route: accept the upgrade, then close; frames are not modelled.
+    let upgrade = req
+        .headers()
+        .get(hyper::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let upgrade_op = upgrade
+        .then(|| state.spec.route(req.method().as_str(), req.uri().path()).ok())
+        .flatten()
+        .map(|(op, _)| op);
+    if let Some(op) = upgrade_op {
+        if let Ok(mut log) = state.log.lock() {
+            log.push(format!("{} {} (upgrade)", req.method(), req.uri()));
+        }
+        if let Some(r) = play_fault(state, op).await? {
+            return Ok(r);
+        }
+        if !authorized(state.api, op, req.headers()) {
+            return Ok(error(
+                state.api,
+                401,
+                "UNAUTHORIZED",
+                "missing or invalid credentials",
+                &[],
+            ));
+        }
+        let on_upgrade = hyper::upgrade::on(&mut req);
+        tokio::spawn(async move {
+            drop(on_upgrade.await);
+        });
+        let mut response = Response::new(Full::new(Bytes::new()));
+        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        response.headers_mut().insert(
+            hyper::header::UPGRADE,
+            hyper::header::HeaderValue::from_static("websocket"),
+        );
+        response.headers_mut().insert(
+            hyper::header::CONNECTION,
+            hyper::header::HeaderValue::from_static("upgrade"),
+        );
+        return Ok(response);
+    }
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let query: Vec<(String, String)> = url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())

@@ -51,6 +51,11 @@ pub const RULES: &[Rule] = &[
         apply: error_responses_keep_body,
     },
     Rule {
+        name: "websocket-upgrade",
+        doc: "Marks an operation whose only success is `101 Switching Protocols` with `x-dropshot-websocket`, so progenitor sends the WebSocket upgrade headers and hands back the upgraded connection (without it the request is a plain GET and the 101 is \"unexpected\").",
+        apply: websocket_upgrade,
+    },
+    Rule {
         name: "rest-operation-names",
         doc: "Renames path-shaped operation ids such as `get_api_v1_agents__agent` to REST-style names (`get_agent`, `list_agents`, `create_agent`, `upgrade_agent`); an `x-sdk-name` wins; the original id is kept in `x-original-operation-id`.",
         apply: rest_operation_names,
@@ -352,6 +357,24 @@ fn error_responses_keep_body(doc: &mut Value, _: &Options) -> Result<usize, Rule
     Ok(n)
 }
 
+fn websocket_upgrade(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
+    let mut n = 0;
+    walk::operations(doc, &mut |op, _, _, _| {
+        let Some(responses) = op.get("responses").and_then(Value::as_object) else {
+            return;
+        };
+        let successes: Vec<&String> = responses
+            .keys()
+            .filter(|c| c.starts_with('1') || c.starts_with('2'))
+            .collect();
+        if successes == ["101"] && !op.contains_key("x-dropshot-websocket") {
+            op.insert("x-dropshot-websocket".into(), json!({}));
+            n += 1;
+        }
+    });
+    Ok(n)
+}
+
 /// The operation id a path-shaped generator would give `method path`:
 /// `get /api/v1/agents/{agent}` → `get_api_v1_agents__agent`.
 fn path_shaped_id(method: &str, path: &str) -> String {
@@ -634,6 +657,26 @@ mod tests {
             json!({"type": "object"})
         );
         assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn switching_protocols_marks_a_websocket() {
+        let ws = op(
+            "/ws",
+            "get",
+            json!({"responses": {"101": {"description": "upgraded"}, "401": {"description": "no"}}}),
+        );
+        let (doc, n) = run("websocket-upgrade", ws, Options::default());
+        assert_eq!(doc["paths"]["/ws"]["get"]["x-dropshot-websocket"], json!({}));
+        assert_eq!(n, 1);
+        let plain = op(
+            "/a",
+            "get",
+            json!({"responses": {"200": {"description": "ok"}, "101": {"description": "maybe"}}}),
+        );
+        let (doc, n) = run("websocket-upgrade", plain, Options::default());
+        assert!(doc["paths"]["/a"]["get"].get("x-dropshot-websocket").is_none());
+        assert_eq!(n, 0);
     }
 
     #[test]
