@@ -34,6 +34,7 @@
 mod data;
 mod server;
 mod spec;
+mod store;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -10,7 +10,8 @@ use hyper::{Request, Response, StatusCode};
 use serde_json::{json, Value};
 
 use crate::data::Generator;
-use crate::spec::{Operation, Paging, Spec};
+use crate::spec::{Operation, Paging, Segment, Spec};
+use crate::store::Store;
 use crate::{normalize, Api, Fault, Faults, StandinBuilder};
 
 type Reply = Response<Full<Bytes>>;
@@ -29,6 +30,7 @@ pub(crate) struct State {
     pub(crate) log: Mutex<Vec<String>>,
     window: Mutex<(Instant, u64)>,
     executions: Mutex<HashMap<String, Execution>>,
+    store: Store,
 }
 
 impl State {
@@ -41,6 +43,7 @@ impl State {
             log: Mutex::default(),
             window: Mutex::new((Instant::now(), 0)),
             // One finished run exists from the start, so its id can be fetched (see `SEEDED_EXECUTION`).
+            store: Store::default(),
             executions: Mutex::new(HashMap::from([(
                 crate::SEEDED_EXECUTION.to_owned(),
                 Execution {
@@ -71,7 +74,8 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, state: Arc<State>) 
 }
 
 fn reply(status: u16, body: &Value, headers: &[(&str, String)]) -> Reply {
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    let text = if status == 204 { String::new() } else { body.to_string() };
+    let mut response = Response::new(Full::new(Bytes::from(text)));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = response.headers_mut();
     h.insert(
@@ -226,7 +230,77 @@ async fn handle(state: &State, mut req: Request<hyper::body::Incoming>) -> Resul
             return Ok(r);
         }
     }
-    Ok(success(state, op, &path_params, &query, limit_headers))
+    Ok(stateful(
+        state,
+        op,
+        &path,
+        &path_params,
+        &query,
+        json_body.as_ref(),
+        limit_headers,
+    ))
+}
+
+/// Routes create / read / update / delete / list through the [`Store`], falling back to the
+/// schema-generated answer.
+fn stateful(
+    state: &State,
+    op: &Operation,
+    path: &str,
+    params: &[(String, String)],
+    query: &[(String, String)],
+    body: Option<&Value>,
+    headers: Vec<(&'static str, String)>,
+) -> Reply {
+    let on_item = matches!(op.segments.last(), Some(Segment::Param(_)));
+    let (collection, id) = match path.trim_end_matches('/').rsplit_once('/') {
+        Some((c, i)) if on_item => (c.to_owned(), i.to_owned()),
+        _ => (path.trim_end_matches('/').to_owned(), String::new()),
+    };
+    let has_item_route =
+        |template: &str| {
+            state.spec.operations.iter().any(|o| {
+                o.method == "GET" && o.template.starts_with(template) && o.segments.len() == op.segments.len() + 1
+            })
+        };
+    match (op.method.as_str(), on_item) {
+        ("GET", true) => match state.store.get(&collection, &id) {
+            Err(()) => return error(state.api, 404, "NOT_FOUND", "deleted", &headers),
+            Ok(Some(item)) => return reply(200, &item, &headers),
+            Ok(None) => {}
+        },
+        ("PATCH" | "PUT", true) => {
+            if let Some(item) = state.store.update(&collection, &id, body) {
+                return reply(op.success_status, &item, &headers);
+            }
+        }
+        ("DELETE", true) => state.store.delete(&collection, &id),
+        ("POST", false) if has_item_route(&op.template) => {
+            let mut answer = generated(state, op, params, query, &mut Vec::new());
+            state.store.create(&collection, &mut answer, body);
+            return reply(op.success_status, &answer, &headers);
+        }
+        _ => {}
+    }
+    let mut headers = headers;
+    let mut answer = generated(state, op, params, query, &mut headers);
+    if op.method == "GET" && !on_item {
+        let first_page = lookup(query, "page").is_none_or(|p| p == "1")
+            && lookup(query, "after_cursor").is_none()
+            && lookup(query, "before_cursor").is_none();
+        let kept = state.store.list(&collection);
+        if first_page && !kept.is_empty() {
+            let list = if answer.is_array() {
+                Some(&mut answer)
+            } else {
+                answer.get_mut("data").filter(|d| d.is_array())
+            };
+            if let Some(Value::Array(items)) = list {
+                items.splice(0..0, kept);
+            }
+        }
+    }
+    reply(op.success_status, &answer, &headers)
 }
 
 /// A query value by name, accepting Plug's `name[]` form too.
@@ -430,25 +504,22 @@ fn agentiv(
     }
 }
 
-/// The schema-generated answer, paged when the operation pages.
-fn success(
+/// The schema-generated answer, paged when the operation pages (paging headers are added to
+/// `headers`).
+fn generated(
     state: &State,
     op: &Operation,
     params: &[(String, String)],
     query: &[(String, String)],
-    mut headers: Vec<(&'static str, String)>,
-) -> Reply {
+    headers: &mut Vec<(&'static str, String)>,
+) -> Value {
     let q = |name: &str| lookup(query, name);
     let generator = Generator {
         doc: &state.spec.doc,
         seed: state.settings.seed,
     };
     let Some(schema) = &op.success_schema else {
-        let mut r = reply(op.success_status, &json!({}), &headers);
-        if op.success_status == 204 {
-            *r.body_mut() = Full::new(Bytes::new());
-        }
-        return r;
+        return json!({});
     };
     let mut body = generator.value(schema, 0);
     // Echo path ids, so `get_x(id)` returns x with that id.
@@ -542,7 +613,7 @@ fn success(
             }
         }
     }
-    reply(op.success_status, &body, &headers)
+    body
 }
 
 fn set(body: &mut Value, key: &str, value: Value) {

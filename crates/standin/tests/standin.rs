@@ -253,3 +253,59 @@ async fn agentiv_runs_move_from_queued_to_success() {
     );
     assert_eq!(get(&server, "/api/executions/exec_9999", &[BEARER]).await.0, 404);
 }
+
+#[tokio::test]
+async fn created_resources_can_be_read_listed_updated_and_deleted() {
+    let server = start(Api::ArchAstro).await;
+    let http = reqwest::Client::new();
+    let url = |p: &str| format!("{}{p}", server.base_url());
+    let created: Value = http
+        .post(url("/api/v1/agents"))
+        .header(PK.0, PK.1)
+        .json(&json!({"name": "Support bot", "lookup_key": "support-bot"}))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let id = created["id"].as_str().expect("an id").to_owned();
+    assert_eq!(created["name"], "Support bot");
+    let (status, _, fetched) = get(&server, &format!("/api/v1/agents/{id}"), &[PK]).await;
+    assert_eq!((status, &fetched["name"]), (200, &json!("Support bot")));
+    let (_, _, listed) = get(&server, "/api/v1/agents?page=1&page_size=5", &[PK]).await;
+    assert_eq!(listed["data"][0]["id"], json!(id), "the new agent is listed first");
+    let updated: Value = http
+        .patch(url(&format!("/api/v1/agents/{id}")))
+        .header(PK.0, PK.1)
+        .json(&json!({"name": "Renamed"}))
+        .send()
+        .await
+        .expect("update")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(updated["name"], "Renamed");
+    let deleted = http
+        .delete(url(&format!("/api/v1/agents/{id}")))
+        .header(PK.0, PK.1)
+        .send()
+        .await
+        .expect("delete");
+    assert!(deleted.status().is_success());
+    assert_eq!(get(&server, &format!("/api/v1/agents/{id}"), &[PK]).await.0, 404);
+
+    let invent = start(Api::Invent).await;
+    let created: Value = http
+        .post(format!("{}/orgs/c/contacts", invent.base_url()))
+        .header(BEARER.0, BEARER.1)
+        .json(&json!({"name": "Ada"}))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let (_, _, listed) = get(&invent, "/orgs/c/contacts", &[BEARER]).await;
+    assert_eq!(listed[0]["id"], created["id"]);
+}
