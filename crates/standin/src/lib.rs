@@ -7,8 +7,9 @@
 //!   404, known path with another method → 405, in the vendor's error shape;
 //! - checks auth the way the API does (bearer key; ArchAstro: `x-archastro-api-key` with the
 //!   `sk_`/`pk_` prefix the operation's security names, or a bearer token) → 401;
-//! - checks required query parameters and that a JSON body parses → 400 (Agentiv
-//!   `INVALID_INPUT`) or 422;
+//! - checks path and query parameters and JSON bodies against the spec's schemas (with the
+//!   `jsonschema` crate; OpenAPI 3.0 `nullable` translated) → 400 for parameters, and 400
+//!   (Agentiv `INVALID_INPUT`) or 422 for bodies;
 //! - answers with deterministic values generated from the success schema, so they decode into
 //!   the generated types, echoing path ids into `id`;
 //! - pages over `collection_size` entries in each API's style (ArchAstro cursors both ways,
@@ -18,9 +19,12 @@
 //! - Agentiv: runs move `queued` → `running` → `success` (or `failed`) over time; agents can be
 //!   marked as needing an unconnected integration.
 //!
-//! What it does not model: full JSON-Schema validation of bodies (only that they parse), state for
-//! anything but Agentiv executions, webhooks delivery, realtime channels, and the vendors'
-//! business rules.
+//! - keeps light state: items created under a collection (`POST /api/v1/agents`,
+//!   `POST /orgs/c/assistants`) can be read, updated, listed and deleted (then 404).
+//!
+//! What it does not model: header parameters and formats (not asserted), webhook delivery,
+//! realtime channels and WebSocket frames (an upgrade is accepted, then closed), and the
+//! vendors' business rules.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -35,6 +39,7 @@ mod data;
 mod server;
 mod spec;
 mod store;
+mod validate;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

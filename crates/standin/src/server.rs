@@ -31,6 +31,7 @@ pub(crate) struct State {
     window: Mutex<(Instant, u64)>,
     executions: Mutex<HashMap<String, Execution>>,
     store: Store,
+    validators: crate::validate::Validators,
 }
 
 impl State {
@@ -44,6 +45,7 @@ impl State {
             window: Mutex::new((Instant::now(), 0)),
             // One finished run exists from the start, so its id can be fetched (see `SEEDED_EXECUTION`).
             store: Store::default(),
+            validators: crate::validate::Validators::default(),
             executions: Mutex::new(HashMap::from([(
                 crate::SEEDED_EXECUTION.to_owned(),
                 Execution {
@@ -208,16 +210,35 @@ async fn handle(state: &State, mut req: Request<hyper::body::Incoming>) -> Resul
             &limit_headers,
         ));
     }
+    let invalid_status = if state.api == Api::Agentiv { 400 } else { 422 };
+    // Parameters against their schemas (scalars only: arrays and objects travel pre-encoded).
+    for (name, location, schema) in &op.params {
+        let raw = match location.as_str() {
+            "path" => path_params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()),
+            _ => lookup(&query, name),
+        };
+        let scalar = schema
+            .get("type")
+            .is_some_and(|t| t.as_str() != Some("array") && t.as_str() != Some("object"));
+        let (Some(raw), true) = (raw, scalar) else { continue };
+        let key = format!("{} {} {location} {name}", op.method, op.template);
+        let value = crate::validate::typed(raw, schema);
+        let errors = state.validators.check(state.api, &state.spec.doc, &key, schema, &value);
+        if !errors.is_empty() {
+            let message = format!("{location} parameter `{name}`: {}", errors.join("; "));
+            return Ok(error(state.api, 400, "INVALID_INPUT", &message, &limit_headers));
+        }
+    }
     let json_body: Option<Value> = if op.has_body && !body.is_empty() && is_json(&headers) {
         match serde_json::from_slice(&body) {
             Ok(v) => Some(v),
             Err(e) => {
-                let status = if state.api == Api::Agentiv { 400 } else { 422 };
+                let message = format!("body is not JSON: {e}");
                 return Ok(error(
                     state.api,
-                    status,
+                    invalid_status,
                     "INVALID_INPUT",
-                    &format!("body is not JSON: {e}"),
+                    &message,
                     &limit_headers,
                 ));
             }
@@ -225,6 +246,22 @@ async fn handle(state: &State, mut req: Request<hyper::body::Incoming>) -> Resul
     } else {
         None
     };
+    if let (Some(instance), Some(schema)) = (&json_body, &op.body_schema) {
+        let key = format!("{} {} body", op.method, op.template);
+        let errors = state
+            .validators
+            .check(state.api, &state.spec.doc, &key, schema, instance);
+        if !errors.is_empty() {
+            let message = format!("invalid body: {}", errors.join("; "));
+            return Ok(error(
+                state.api,
+                invalid_status,
+                "INVALID_INPUT",
+                &message,
+                &limit_headers,
+            ));
+        }
+    }
     if state.api == Api::Agentiv {
         if let Some(r) = agentiv(state, op, &path_params, json_body.as_ref(), &limit_headers) {
             return Ok(r);

@@ -15,7 +15,11 @@ pub(crate) struct Operation {
     /// Alternatives; each a list of scheme names that must all be present. Empty: no auth.
     pub(crate) security: Vec<Vec<String>>,
     pub(crate) required_query: Vec<String>,
+    /// Query and path parameters: name (without `[]`), location, schema.
+    pub(crate) params: Vec<(String, String, Value)>,
     pub(crate) has_body: bool,
+    /// The JSON request body's schema, if the operation takes one.
+    pub(crate) body_schema: Option<Value>,
     pub(crate) success_status: u16,
     pub(crate) success_schema: Option<Value>,
     pub(crate) paging: Option<Paging>,
@@ -164,7 +168,27 @@ impl Spec {
                 .collect(),
             security,
             required_query: query.into_iter().filter(|(_, r)| *r).map(|(n, _)| n).collect(),
+            params: params
+                .iter()
+                .filter_map(|p| {
+                    let location = p.get("in")?.as_str()?;
+                    if !matches!(location, "query" | "path") {
+                        return None;
+                    }
+                    let name = p.get("name")?.as_str()?.trim_end_matches("[]").to_owned();
+                    Some((
+                        name,
+                        location.to_owned(),
+                        p.get("schema").cloned().unwrap_or(Value::Null),
+                    ))
+                })
+                .collect(),
             has_body: op.get("requestBody").is_some(),
+            body_schema: op
+                .get("requestBody")
+                .map(|b| resolve(doc, b))
+                .and_then(|b| b.pointer("/content/application~1json/schema"))
+                .cloned(),
             success_status,
             success_schema,
             paging,

@@ -309,3 +309,28 @@ async fn created_resources_can_be_read_listed_updated_and_deleted() {
     let (_, _, listed) = get(&invent, "/orgs/c/contacts", &[BEARER]).await;
     assert_eq!(listed[0]["id"], created["id"]);
 }
+
+#[tokio::test]
+async fn bodies_and_parameters_are_validated_against_the_schemas() {
+    let agentiv = start(Api::Agentiv).await;
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/agents/email-triage/run", agentiv.base_url()))
+        .header(BEARER.0, BEARER.1)
+        .json(&json!({"async": "yes"}))
+        .send()
+        .await
+        .expect("response");
+    assert_eq!(resp.status().as_u16(), 400);
+    let body: Value = resp.json().await.expect("json");
+    let message = body["error"]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.starts_with("invalid body"), "{message}");
+
+    let archastro = start(Api::ArchAstro).await;
+    let (status, _, body) = get(&archastro, "/api/v1/agents?page=abc", &[PK]).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"].as_str().is_some_and(|m| m.contains("page")),
+        "{body}"
+    );
+    assert_eq!(get(&archastro, "/api/v1/agents?page=2", &[PK]).await.0, 200);
+}
