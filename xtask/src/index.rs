@@ -42,8 +42,8 @@ pub fn summary(root: &Path) -> (String, bool) {
     let mut ok = true;
     let _ = writeln!(
         out,
-        "{:<10} {:>5} {:>5} {:>7} {:>9} {:>7}  {:<36} auth schemes",
-        "api", "paths", "ops", "schemas", "paginated", "streams", "pagination styles"
+        "{:<10} {:>5} {:>5} {:>7} {:>9} {:>7} {:>9}  {:<36} auth schemes",
+        "api", "paths", "ops", "schemas", "paginated", "streams", "contract", "pagination styles"
     );
     let mut problems = String::new();
     for api in APIS {
@@ -75,15 +75,20 @@ pub fn summary(root: &Path) -> (String, bool) {
                 let streams = std::fs::read_to_string(root.join(api.output))
                     .map(|code| code.matches("const BACKWARD: bool").count())
                     .unwrap_or(0);
+                // Contract: operations the generated contract test calls (one boxed block each).
+                let contract = std::fs::read_to_string(root.join(api.contract))
+                    .map(|code| code.matches("Box::pin(async").count())
+                    .unwrap_or(0);
                 let _ = writeln!(
                     out,
-                    "{:<10} {:>5} {:>5} {:>7} {:>9} {:>7}  {:<36} {}",
+                    "{:<10} {:>5} {:>5} {:>7} {:>9} {:>7} {:>9}  {:<36} {}",
                     api.name,
                     count("/paths"),
                     ops,
                     count("/components/schemas"),
                     paginated,
                     streams,
+                    format!("{contract}/{ops}"),
                     styles,
                     schemes
                 );

@@ -98,3 +98,15 @@ fn every_paginated_operation_has_a_stream() {
     }
     assert_eq!(total, 26, "archastro 6 + invent 20 (update when a spec changes)");
 }
+
+#[test]
+fn every_operation_has_a_contract_test() {
+    let root = workspace_root();
+    for api in APIS {
+        let client = std::fs::read_to_string(root.join(api.output)).expect("generated file exists");
+        let contract = std::fs::read_to_string(root.join(api.contract)).expect("contract test exists");
+        let operations = client.matches("agentapis_runtime::OperationMeta {").count();
+        let covered = contract.matches("Box::pin(async").count();
+        assert_eq!(covered, operations, "{}: {covered} of {operations} operations have a contract check", api.name);
+    }
+}
