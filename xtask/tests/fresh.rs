@@ -107,6 +107,10 @@ fn every_operation_has_a_contract_test() {
         let contract = std::fs::read_to_string(root.join(api.contract)).expect("contract test exists");
         let operations = client.matches("agentapis_runtime::OperationMeta {").count();
         let covered = contract.matches("Box::pin(async").count();
-        assert_eq!(covered, operations, "{}: {covered} of {operations} operations have a contract check", api.name);
+        assert_eq!(
+            covered, operations,
+            "{}: {covered} of {operations} operations have a contract check",
+            api.name
+        );
     }
 }
