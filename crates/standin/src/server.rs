@@ -312,6 +312,11 @@ fn stateful(
             }
         }
         ("DELETE", true) => state.store.delete(&collection, &id),
+        ("POST" | "PUT", true) if !has_item_get(state, op) => {
+            let mut answer = generated(state, op, params, query, &mut Vec::new());
+            state.store.upsert(&collection, &id, &mut answer, body);
+            return reply(op.success_status, &answer, &headers);
+        }
         ("POST", false) if has_item_route(&op.template) => {
             let mut answer = generated(state, op, params, query, &mut Vec::new());
             state.store.create(&collection, &mut answer, body);
@@ -539,6 +544,15 @@ fn agentiv(
         }
         _ => None,
     }
+}
+
+/// Whether the item `op` writes can also be read with a `GET` on the same template.
+fn has_item_get(state: &State, op: &Operation) -> bool {
+    state
+        .spec
+        .operations
+        .iter()
+        .any(|o| o.method == "GET" && o.template == op.template)
 }
 
 /// The schema-generated answer, paged when the operation pages (paging headers are added to

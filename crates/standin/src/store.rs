@@ -58,6 +58,17 @@ impl Store {
         }
     }
 
+    /// `POST`/`PUT <collection>/<id>` where the item has no `GET` of its own (an upsert keyed by
+    /// the path, e.g. Agentiv's schedule per agent): keeps the answer under `id`, replacing any.
+    pub(crate) fn upsert(&self, collection: &str, id: &str, answer: &mut Value, request: Option<&Value>) {
+        merge(answer, request);
+        if let Ok(mut items) = self.items.lock() {
+            let list = items.entry(collection.to_owned()).or_default();
+            list.retain(|(i, _)| i != id);
+            list.push((id.to_owned(), answer.clone()));
+        }
+    }
+
     /// `GET <collection>/<id>`: the kept item, `Err` when deleted, `Ok(None)` when never seen.
     pub(crate) fn get(&self, collection: &str, id: &str) -> Result<Option<Value>, ()> {
         if self

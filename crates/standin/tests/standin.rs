@@ -334,3 +334,28 @@ async fn bodies_and_parameters_are_validated_against_the_schemas() {
     );
     assert_eq!(get(&archastro, "/api/v1/agents?page=2", &[PK]).await.0, 200);
 }
+
+#[tokio::test]
+async fn agentiv_schedules_are_kept_per_agent() {
+    let server = start(Api::Agentiv).await;
+    let http = reqwest::Client::new();
+    for cron in ["0 6 * * 1-5", "0 7 * * 1-5"] {
+        let resp = http
+            .post(format!("{}/api/schedules/email-triage", server.base_url()))
+            .header(BEARER.0, BEARER.1)
+            .json(&json!({"cron_expr": cron, "timezone": "Asia/Kolkata", "enabled": true}))
+            .send()
+            .await
+            .expect("upsert");
+        assert_eq!(resp.status().as_u16(), 200);
+    }
+    let (_, _, listed) = get(&server, "/api/schedules", &[BEARER]).await;
+    let kept: Vec<&Value> = listed["data"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|s| s["timezone"] == "Asia/Kolkata")
+        .collect();
+    assert_eq!(kept.len(), 1, "an upsert replaces: {listed}");
+    assert_eq!(kept[0]["cron_expr"], "0 7 * * 1-5");
+}
