@@ -312,7 +312,7 @@ fn stateful(
             }
         }
         ("DELETE", true) => state.store.delete(&collection, &id),
-        ("POST" | "PUT", true) if !has_item_get(state, op) => {
+        ("POST", true) if !has_item_get(state, op) => {
             let mut answer = generated(state, op, params, query, &mut Vec::new());
             state.store.upsert(&collection, &id, &mut answer, body);
             return reply(op.success_status, &answer, &headers);

@@ -58,7 +58,7 @@ impl Store {
         }
     }
 
-    /// `POST`/`PUT <collection>/<id>` where the item has no `GET` of its own (an upsert keyed by
+    /// `POST <collection>/<id>` where the item has no `GET` of its own (an upsert keyed by
     /// the path, e.g. Agentiv's schedule per agent): keeps the answer under `id`, replacing any.
     pub(crate) fn upsert(&self, collection: &str, id: &str, answer: &mut Value, request: Option<&Value>) {
         merge(answer, request);
