@@ -11,8 +11,9 @@ use crate::rate_limit::RateLimit;
 use crate::Runtime;
 use tracing::Instrument;
 
-/// Statuses worth another attempt (when the request is safe to repeat).
-fn retryable_status(status: StatusCode) -> bool {
+/// Statuses worth another attempt (when the request is safe to repeat): the one rule the
+/// runtime retries by and the facade reports as `retryable`.
+pub fn retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
 }
 

@@ -19,6 +19,7 @@ pub mod rate_limit;
 pub mod token;
 
 pub use auth::{Auth, Secret};
+pub use execute::retryable_status;
 pub use call::{CallOptions, CallRecord, StopReason};
 pub use operation::{OperationMeta, Paging};
 pub use policy::{ClientLimits, Pacing, RetryPolicy, Timeouts};

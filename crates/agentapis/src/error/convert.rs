@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use agentapis_runtime::{CallRecord, RateLimit, StopReason};
+use agentapis_runtime::{retryable_status, CallRecord, RateLimit, StopReason};
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
@@ -11,11 +11,6 @@ use super::{body, Api, ApiError, Error, ErrorCode, Phase, StatusClass};
 
 /// How many bytes of an undecodable body an error quotes.
 const SNIPPET_CHARS: usize = 200;
-
-/// Statuses for which trying again later can succeed.
-fn retryable_status(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
-}
 
 /// Maps every variant of the generated client's error. `record` holds what the runtime saw,
 /// which fills in what the variant lacks (e.g. the status behind an undecodable error body).
