@@ -19,8 +19,8 @@ pub mod rate_limit;
 pub mod token;
 
 pub use auth::{Auth, Secret};
-pub use execute::retryable_status;
 pub use call::{CallOptions, CallRecord, StopReason};
+pub use execute::retryable_status;
 pub use operation::{OperationMeta, Paging};
 pub use policy::{ClientLimits, Pacing, RetryPolicy, Timeouts};
 pub use rate_limit::RateLimit;

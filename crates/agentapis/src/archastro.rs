@@ -87,10 +87,9 @@ fn refresher(auth_client: generated::Client, refresh_token: Arc<RwLock<Option<Se
             let body = generated::types::AuthRefreshBody {
                 refresh_token: current.expose().to_owned(),
             };
-            let (result, record) =
-                agentapis_runtime::call::scope(CallOptions::default(), client.auth_refresh().body(body).send()).await;
-            let tokens = result
-                .map_err(|e| crate::error::from_generated(Api::ArchAstro, e, &record).to_string())?
+            let tokens = crate::call::run(API, CallOptions::default(), client.auth_refresh().body(body).send())
+                .await
+                .map_err(|e| e.to_string())?
                 .into_inner();
             if let Ok(mut slot) = store.write() {
                 *slot = Some(Secret::new(tokens.refresh_token));
