@@ -6,36 +6,12 @@
 
 use quote::ToTokens;
 use serde_json::Value;
-use syn::{Fields, GenericArgument, ImplItem, Item, PathArguments, Type};
+use syn::{ImplItem, Item, Type};
 
 use crate::apis::Api;
 use crate::generate::progenitor_name;
 use crate::rules::walk;
-
-fn generic_arg(ty: &Type, outer: &str) -> Option<Type> {
-    let Type::Path(p) = ty else { return None };
-    let last = p.path.segments.last()?;
-    if last.ident != outer {
-        return None;
-    }
-    let PathArguments::AngleBracketed(args) = &last.arguments else {
-        return None;
-    };
-    args.args.iter().find_map(|a| match a {
-        GenericArgument::Type(t) => Some(t.clone()),
-        _ => None,
-    })
-}
-
-fn module<'a>(ast: &'a syn::File, name: &str) -> &'a [Item] {
-    ast.items
-        .iter()
-        .find_map(|item| match item {
-            Item::Mod(m) if m.ident == name => m.content.as_ref().map(|(_, items)| items.as_slice()),
-            _ => None,
-        })
-        .unwrap_or(&[])
-}
+use crate::syntax::{generic_arg, module, named_fields};
 
 /// The Rust name of the client crate for `api`.
 fn crate_name(api: &Api) -> String {
@@ -46,7 +22,7 @@ fn crate_name(api: &Api) -> String {
 pub fn emit(api: &Api, doc: &Value, ast: &syn::File) -> String {
     use heck::ToUpperCamelCase;
     let krate = crate_name(api);
-    let builder = module(ast, "builder");
+    let builder = module(ast, "builder").unwrap_or(&[]);
     let mut blocks = Vec::new();
     let mut operations = 0usize;
     let mut statuses = 0usize;
@@ -62,22 +38,11 @@ pub fn emit(api: &Api, doc: &Value, ast: &syn::File) -> String {
             .flatten()
             .filter_map(|p| p.get("name").and_then(Value::as_str).map(str::to_owned))
             .collect();
-        let fields: Vec<(String, Type)> = builder
-            .iter()
-            .find_map(|item| match item {
-                Item::Struct(s) if s.ident == struct_name => match &s.fields {
-                    Fields::Named(named) => Some(
-                        named
-                            .named
-                            .iter()
-                            .filter_map(|f| Some((f.ident.as_ref()?.to_string(), f.ty.clone())))
-                            .collect(),
-                    ),
-                    _ => None,
-                },
-                _ => None,
-            })
-            .unwrap_or_default();
+        let fields: Vec<(String, Type)> = named_fields(builder, &struct_name)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|f| Some((f.ident.as_ref()?.to_string(), f.ty.clone())))
+            .collect();
         let body_bound: Option<String> = builder
             .iter()
             .filter_map(|item| match item {

@@ -12,6 +12,7 @@ pub mod paging_glue;
 pub mod regen;
 pub mod rules;
 pub mod spec;
+pub mod syntax;
 pub mod validate;
 
 use std::path::PathBuf;

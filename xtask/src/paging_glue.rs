@@ -3,13 +3,13 @@
 //! one generic pager walks it. The types involved (page body, entry, error body) are read from
 //! progenitor's own output, not guessed.
 
-use quote::ToTokens;
 use serde_json::Value;
 use syn::{Fields, GenericArgument, Item, PathArguments, ReturnType, Type};
 
 use crate::generate::progenitor_name;
 use crate::pagination::{self, Style};
 use crate::rules::walk;
+use crate::syntax::{find_field, generic_arg, last_ident, module, named_fields, tokens};
 
 /// Fields of a page body the pager reads (see `PageMeta::read`).
 const META_FIELDS: [&str; 8] = [
@@ -67,55 +67,6 @@ pub fn emit(doc: &Value, ast: &syn::File) -> Vec<Glue> {
     out
 }
 
-fn module<'a>(ast: &'a syn::File, name: &str) -> Option<&'a [Item]> {
-    ast.items.iter().find_map(|item| match item {
-        Item::Mod(m) if m.ident == name => m.content.as_ref().map(|(_, items)| items.as_slice()),
-        _ => None,
-    })
-}
-
-/// The single generic argument of a path type's last segment (`Vec<T>` → `T`).
-fn generic_arg(ty: &Type, outer: &str) -> Option<Type> {
-    let Type::Path(p) = ty else { return None };
-    let last = p.path.segments.last()?;
-    if last.ident != outer {
-        return None;
-    }
-    let PathArguments::AngleBracketed(args) = &last.arguments else {
-        return None;
-    };
-    args.args.iter().find_map(|a| match a {
-        GenericArgument::Type(t) => Some(t.clone()),
-        _ => None,
-    })
-}
-
-fn last_ident(ty: &Type) -> Option<String> {
-    let Type::Path(p) = ty else { return None };
-    p.path.segments.last().map(|s| s.ident.to_string())
-}
-
-fn named_fields<'a>(types: &'a [Item], name: &str) -> Result<Vec<&'a syn::Field>, String> {
-    let fields = types
-        .iter()
-        .find_map(|item| match item {
-            Item::Struct(s) if s.ident == name => Some(&s.fields),
-            _ => None,
-        })
-        .ok_or_else(|| format!("`{name}` is not a struct"))?;
-    match fields {
-        Fields::Named(named) => Ok(named.named.iter().collect()),
-        _ => Err(format!("`{name}` has no named fields")),
-    }
-}
-
-fn find_field<'a>(fields: &[&'a syn::Field], name: &str) -> Option<&'a syn::Field> {
-    fields
-        .iter()
-        .find(|f| f.ident.as_ref().is_some_and(|i| i == name))
-        .copied()
-}
-
 /// `meta.read(..)` calls for the paging fields among `fields`, reached through `base`.
 fn meta_reads(fields: &[&syn::Field], base: &str) -> String {
     META_FIELDS
@@ -123,10 +74,6 @@ fn meta_reads(fields: &[&syn::Field], base: &str) -> String {
         .filter(|f| find_field(fields, f).is_some())
         .map(|f| format!("meta.read({f:?}, &{base}.{f});"))
         .collect()
-}
-
-fn tokens(ty: &Type) -> String {
-    ty.to_token_stream().to_string()
 }
 
 fn one(ast: &syn::File, operation_id: &str, style: Style, params: &[(String, Option<u64>)]) -> Result<String, String> {
