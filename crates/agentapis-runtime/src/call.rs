@@ -5,6 +5,7 @@
 //! each call inside [`scope`]; the runtime writes into the scope's [`CallRecord`], and the
 //! facade reads it to build a typed error. Outside a scope nothing is recorded.
 
+use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,6 +17,7 @@ use crate::rate_limit::RateLimit;
 
 /// Why the runtime stopped trying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StopReason {
     /// The last attempt succeeded, or failed in a way retrying cannot fix (e.g. 404).
     Final,
@@ -32,6 +34,103 @@ pub enum StopReason {
     PacedFailFast,
     /// The body could not be cloned for another attempt (a stream).
     BodyNotReplayable,
+    /// The client-wide retry budget is spent: the server has been failing for many calls.
+    RetryBudgetExhausted,
+    /// The runtime refused to send or to read on (see [`CallRecord::refusal`]).
+    Refused,
+}
+
+/// Something the runtime refused to do, with what a typed error needs. It is recorded in the
+/// call's [`CallRecord`] for the facade, and attached to the stand-in response handed to the
+/// generated code so the client hooks turn it into `progenitor_client::Error::Custom` for callers
+/// of the generated clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The server said no requests remain until a reset, and pacing would not wait that long
+    /// (fail-fast mode, or the wait is longer than the deadline or `max_retry_after`).
+    Paced {
+        /// How long until requests may be sent again.
+        wait: Duration,
+    },
+    /// The call's deadline passed before the request could be sent.
+    Deadline {
+        /// What the call was waiting for.
+        waiting_for: Waiting,
+    },
+    /// A path parameter would have changed the route (empty, `.`, `..`, or holding `\`).
+    PathParameter {
+        /// The operation.
+        operation: &'static str,
+        /// Its path template.
+        template: &'static str,
+    },
+    /// A response body was larger than the configured limit; nothing past the limit was read.
+    BodyTooLarge {
+        /// The response status.
+        status: StatusCode,
+        /// The limit, in bytes.
+        limit: u64,
+        /// The `Content-Length` the server declared, when it declared one.
+        declared: Option<u64>,
+    },
+}
+
+/// What a call was waiting for when its deadline passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Waiting {
+    /// A client-side concurrency slot.
+    ConcurrencySlot,
+    /// The client-side request-rate limiter.
+    RateLimiter,
+    /// The server's rate-limit reset (pacing).
+    RateLimitReset,
+    /// A token refresh (possibly run by another call).
+    TokenRefresh,
+}
+
+impl fmt::Display for Waiting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Waiting::ConcurrencySlot => "a concurrency slot",
+            Waiting::RateLimiter => "the client-side rate limiter",
+            Waiting::RateLimitReset => "the rate-limit reset",
+            Waiting::TokenRefresh => "a token refresh",
+        })
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Paced { wait } => write!(f, "not sent: no requests remain until the rate-limit reset in {wait:?}"),
+            Refusal::Deadline { waiting_for } => write!(
+                f,
+                "not sent: the call's deadline passed while waiting for {waiting_for}"
+            ),
+            Refusal::PathParameter { operation, template } => write!(
+                f,
+                "not sent: a path parameter of {operation} ({template}) is empty, \".\", \"..\" or \
+                 holds a backslash, which would change the route"
+            ),
+            Refusal::BodyTooLarge {
+                status,
+                limit,
+                declared,
+            } => {
+                write!(
+                    f,
+                    "the {} response body is larger than the {limit}-byte limit",
+                    status.as_u16()
+                )?;
+                if let Some(declared) = declared {
+                    write!(f, " (Content-Length {declared})")?;
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Facts about one call.
@@ -45,14 +144,17 @@ pub struct CallRecord {
     pub status: Option<StatusCode>,
     /// Headers of the last response, if any.
     pub headers: Option<HeaderMap>,
-    /// Rate-limit state from the last response.
+    /// Rate-limit state from the last response, parsed once by the runtime.
     pub rate_limit: RateLimit,
+    /// What the runtime refused to do, when a refusal ended the call.
+    pub refusal: Option<Refusal>,
     /// The wait the server asked for, when that ended the call.
     pub retry_after: Option<Duration>,
     /// Whether any attempt may have reached the server (for transport errors).
     pub sent: bool,
-    /// The body of the last response when its status was an error (4xx/5xx), kept so a typed
-    /// error can show what the server said even when the body does not match the spec.
+    /// The body of the last response when its status was an error (4xx/5xx), at most
+    /// `BodyLimits::error` bytes of it, kept so a typed error can show what the server said even
+    /// when the body does not match the spec.
     pub error_body: Option<bytes::Bytes>,
     /// Time from the first attempt to the end of the call.
     pub elapsed: Duration,

@@ -1,154 +1,163 @@
-//! The attempt loop: pacing, client-side limits, per-attempt and overall timeouts, retries with
-//! full-jitter backoff, and the rule that nothing unsafe is sent twice.
+//! The attempt loop: it waits for pacing, the concurrency slot and the client-side limiter
+//! (each within the call's deadline), sends one attempt with a bounded body read, asks
+//! [`decide`](crate::decide) what next, and does it. Facts for a typed error go to the call's
+//! [`CallRecord`](crate::CallRecord).
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::{Method, Request, Response, StatusCode};
-
-use crate::call::{self, StopReason};
-use crate::policy::Pacing;
-use crate::rate_limit::RateLimit;
-use crate::Runtime;
+use bytes::Bytes;
+use reqwest::header::HeaderMap;
+use reqwest::{Request, Response, StatusCode};
 use tracing::Instrument;
 
-/// Statuses worth another attempt (when the request is safe to repeat): the one rule the
-/// runtime retries by and the facade reports as `retryable`.
-pub fn retryable_status(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+use crate::body::{read_limited, Read};
+use crate::call::{self, Refusal, StopReason, Waiting};
+use crate::decide::{decide, Decision, Outcome, State};
+use crate::pacing::millis;
+use crate::policy::{has_idempotency_key, idempotent_method, Pacing};
+use crate::rate_limit::RateLimit;
+use crate::token::{RefreshOutcome, TokenStore};
+use crate::Runtime;
+
+/// One attempt's result.
+enum Sent {
+    /// A response, rebuilt around its buffered body (kept here too, for error records).
+    Answer(Response, Bytes),
+    /// A success body over the limit (nothing past the limit was read).
+    TooLarge {
+        status: StatusCode,
+        headers: HeaderMap,
+        limit: u64,
+        declared: Option<u64>,
+    },
+    Failed(reqwest::Error),
 }
 
-fn idempotent_method(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
-    )
+/// The fixed facts of one call.
+struct Call {
+    operation: &'static str,
+    started: Instant,
+    deadline: Option<Instant>,
+    safe_to_repeat: bool,
+    /// The token store and the generation the request goes out with (to refresh once on 401).
+    token: Option<(Arc<TokenStore>, u64)>,
 }
 
-/// True when the request carries an idempotency key: an `Idempotency-Key` header, or an
-/// `idempotency_key` field at the top of a JSON body (ArchAstro message posts).
-pub(crate) fn has_idempotency_key(request: &Request) -> bool {
-    if request.headers().contains_key("idempotency-key") {
-        return true;
+/// Waits for `future`, but not past `deadline`.
+async fn within<F: Future>(deadline: Option<Instant>, future: F) -> Option<F::Output> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline.into(), future).await.ok(),
+        None => Some(future.await),
     }
-    let Some(bytes) = request.body().and_then(reqwest::Body::as_bytes) else {
-        return false;
-    };
-    serde_json::from_slice::<serde_json::Value>(bytes)
-        .ok()
-        .and_then(|v| v.get("idempotency_key").map(|k| !k.is_null()))
-        .unwrap_or(false)
-}
-
-enum Outcome {
-    /// A response, and its body (already inside the response; kept here for error records).
-    Response(Response, bytes::Bytes),
-    Error(reqwest::Error),
 }
 
 impl Runtime {
     /// Sends `request` (prepared with credentials and query encoding) with `client`, retrying
     /// what is safe to retry. Returns the last response or transport error; the facts a typed
-    /// error needs (attempts, why it stopped) go to the enclosing [`call::scope`].
+    /// error needs (attempts, why it stopped, a refusal) go to the enclosing [`call::scope`].
+    ///
+    /// When the runtime refuses (pacing, the deadline, an oversized body), the response handed
+    /// back carries the [`Refusal`] in its extensions; [`refusal_of`](crate::refusal_of) finds it.
     pub async fn execute(
         &self,
         client: &reqwest::Client,
         mut request: Request,
         operation_id: &str,
     ) -> reqwest::Result<Response> {
-        // The token generation this request goes out with, to refresh at most once on a 401.
+        let meta = self.operation(operation_id);
         let token = self
             .inner
             .auth
             .token_store()
-            .map(|store| (std::sync::Arc::clone(store), store.current().0));
+            .map(|store| (Arc::clone(store), store.current().0));
         self.prepare(&mut request, operation_id);
         let started = Instant::now();
-        let deadline = self.inner.timeouts.overall.map(|d| started + d);
-        let safe_anyway =
-            idempotent_method(request.method()) || has_idempotency_key(&request) || call::options().retry_unsafe;
+        let call = Call {
+            operation: meta.map_or("", |op| op.id),
+            started,
+            // A limit too large to add to now is no limit.
+            deadline: self.inner.timeouts.overall.and_then(|d| started.checked_add(d)),
+            safe_to_repeat: idempotent_method(request.method())
+                || has_idempotency_key(&request)
+                || call::options().retry_unsafe,
+            token,
+        };
         let span = tracing::info_span!(
             "request",
             api = self.inner.api,
             operation = operation_id,
             method = %request.method(),
-            path = self.operation(operation_id).map_or("", |op| op.path),
+            path = meta.map_or("", |op| op.path),
             status = tracing::field::Empty,
             attempts = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
         );
-        let result = self
-            .attempts(client, request, started, deadline, safe_anyway, token)
-            .instrument(span.clone())
-            .await;
+        let result = self.attempts(client, request, &call).instrument(span.clone()).await;
         let elapsed = started.elapsed();
-        call::update(|r| r.elapsed = elapsed);
-        // The span's outcome fields: what a log line for the whole call needs.
-        span.record("duration_ms", elapsed.as_millis() as u64);
+        span.record("duration_ms", millis(elapsed));
         if let Ok(response) = &result {
             span.record("status", response.status().as_u16());
         }
         call::update(|r| {
+            r.elapsed = elapsed;
             span.record("attempts", r.attempts);
         });
         result
     }
 
-    async fn attempts(
-        &self,
-        client: &reqwest::Client,
-        mut request: Request,
-        started: Instant,
-        deadline: Option<Instant>,
-        safe_anyway: bool,
-        mut token: Option<(std::sync::Arc<crate::TokenStore>, u64)>,
-    ) -> reqwest::Result<Response> {
+    async fn attempts(&self, client: &reqwest::Client, mut request: Request, call: &Call) -> reqwest::Result<Response> {
         let policy = self.inner.retry;
         let mut attempt: u32 = 0;
+        let mut free_resend = false;
+        let mut token = call.token.clone();
         loop {
-            attempt += 1;
-            if let Some(stop) = self.pace(deadline).await {
-                call::update(|r| {
-                    r.stop = Some(stop.0);
-                    r.retry_after = Some(stop.1);
-                    r.status = Some(StatusCode::TOO_MANY_REQUESTS);
-                    r.error_body = Some(bytes::Bytes::from_static(PACED_BODY.as_bytes()));
-                });
-                return Ok(synthesized_429(stop.1));
+            if let Err(refusal) = self.pace(call).await {
+                return Ok(self.refuse(refusal));
             }
-            let Some(mut this) = request.try_clone() else {
-                // A streaming body: one attempt only.
-                call::update(|r| r.stop = Some(StopReason::BodyNotReplayable));
-                return client.execute(request).await;
-            };
-            let mut per_attempt = self.inner.timeouts.per_attempt;
-            if let Some(deadline) = deadline {
-                per_attempt = per_attempt.min(deadline.saturating_duration_since(Instant::now()));
-            }
-            *this.timeout_mut() = Some(per_attempt);
-            let attempt_started = Instant::now();
-            let outcome = {
-                let _permit = match &self.inner.concurrency {
-                    Some(sem) => sem.acquire().await.ok(),
-                    None => None,
-                };
-                if let Some(limiter) = &self.inner.limiter {
-                    limiter.until_ready().await;
+            // A body that cannot be cloned (a stream) gets one attempt: every decision after it
+            // returns, so the placeholder left behind is never sent.
+            let (this, replayable) = match request.try_clone() {
+                Some(copy) => (copy, true),
+                None => {
+                    let placeholder = Request::new(request.method().clone(), request.url().clone());
+                    (std::mem::replace(&mut request, placeholder), false)
                 }
-                send_buffered(client, this).await
             };
-            call::update(|r| r.attempts = attempt);
-            // Why another attempt is wanted, and how long the server asked us to wait.
-            let (reason, server_wait, may_have_reached_server) = match &outcome {
-                Outcome::Response(resp, body) => {
-                    let rl = RateLimit::from_headers(resp.headers(), SystemTime::now());
-                    if let Ok(mut shared) = self.inner.rate_limit.lock() {
-                        shared.merge(&rl);
+            let permit = match &self.inner.concurrency {
+                Some(slots) => match within(call.deadline, slots.acquire()).await {
+                    Some(permit) => permit.ok(),
+                    None => {
+                        return Ok(self.refuse(Refusal::Deadline {
+                            waiting_for: Waiting::ConcurrencySlot,
+                        }))
                     }
-                    let status = resp.status();
+                },
+                None => None,
+            };
+            if let Some(limiter) = &self.inner.limiter {
+                if within(call.deadline, limiter.until_ready()).await.is_none() {
+                    return Ok(self.refuse(Refusal::Deadline {
+                        waiting_for: Waiting::RateLimiter,
+                    }));
+                }
+            }
+            if !std::mem::take(&mut free_resend) {
+                attempt = attempt.saturating_add(1);
+            }
+            let attempt_started = Instant::now();
+            let sent = self.send_once(client, this, call.deadline).await;
+            drop(permit);
+            call::update(|r| r.attempts = attempt);
+            let outcome = match &sent {
+                Sent::Answer(response, body) => {
+                    let status = response.status();
+                    let rate_limit = self.observe(call.operation, response.headers());
                     call::update(|r| {
                         r.status = Some(status);
-                        r.headers = Some(resp.headers().clone());
-                        r.rate_limit = rl;
+                        r.headers = Some(response.headers().clone());
+                        r.rate_limit = rate_limit;
                         r.sent = true;
                         r.error_body =
                             Some(body.clone()).filter(|_| status.is_client_error() || status.is_server_error());
@@ -156,171 +165,219 @@ impl Runtime {
                     tracing::debug!(
                         attempt,
                         status = status.as_u16(),
-                        attempt_ms = attempt_started.elapsed().as_millis() as u64,
-                        total_ms = started.elapsed().as_millis() as u64,
+                        attempt_ms = millis(attempt_started.elapsed()),
+                        total_ms = millis(call.started.elapsed()),
                         "response"
                     );
-                    // A rejected token: refresh once (single flight across calls) and resend.
-                    // The server refused the request, so resending cannot do it twice.
-                    if status == StatusCode::UNAUTHORIZED {
-                        if let Some((store, seen)) = token.take().filter(|(store, _)| store.can_refresh()) {
-                            if store.refresh_after(seen).await {
-                                self.inner.auth.apply(request.headers_mut());
-                                tracing::info!(attempt, "retrying with a refreshed token");
-                                attempt -= 1;
-                                continue;
-                            }
-                        }
-                    }
-                    if !retryable_status(status) {
-                        call::update(|r| r.stop = Some(StopReason::Final));
-                        return into_result(outcome);
-                    }
-                    // A 429 means the server refused the request: repeating it is safe.
-                    let safe = safe_anyway || status == StatusCode::TOO_MANY_REQUESTS;
-                    let wait = if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
-                        rl.wait(SystemTime::now())
+                    let server_wait = if matches!(status.as_u16(), 429 | 503) {
+                        rate_limit.wait(SystemTime::now())
                     } else {
-                        rl.retry_after
+                        rate_limit.retry_after
                     };
-                    (format!("status {status}"), wait, !safe)
+                    Outcome::Answered { status, server_wait }
                 }
-                Outcome::Error(e) => {
+                Sent::TooLarge {
+                    status,
+                    headers,
+                    limit,
+                    declared,
+                } => {
+                    let rate_limit = self.observe(call.operation, headers);
+                    call::update(|r| {
+                        r.status = Some(*status);
+                        r.headers = Some(headers.clone());
+                        r.rate_limit = rate_limit;
+                        r.sent = true;
+                    });
+                    return Ok(self.refuse(Refusal::BodyTooLarge {
+                        status: *status,
+                        limit: *limit,
+                        declared: *declared,
+                    }));
+                }
+                Sent::Failed(e) => {
                     let before_send = e.is_connect();
                     call::update(|r| r.sent |= !before_send);
                     tracing::debug!(attempt, error = %e, connect = before_send, "transport error");
-                    (
-                        if e.is_timeout() {
-                            "timeout".to_owned()
-                        } else {
-                            format!("transport: {e}")
-                        },
-                        None,
-                        !(safe_anyway || before_send),
-                    )
+                    Outcome::Failed {
+                        before_send,
+                        timeout: e.is_timeout(),
+                    }
                 }
             };
-            if may_have_reached_server {
-                tracing::info!(attempt, reason, "not retrying: request is not idempotent");
-                call::update(|r| r.stop = Some(StopReason::NotIdempotent));
-                return into_result(outcome);
+            let state = State {
+                attempt,
+                safe_to_repeat: call.safe_to_repeat,
+                can_refresh: replayable && token.as_ref().is_some_and(|(store, _)| store.can_refresh()),
+                time_left: call.deadline.map(|d| d.saturating_duration_since(Instant::now())),
+                jitter: rand::random::<f64>(),
+            };
+            match decide(outcome, state, &policy) {
+                Decision::RefreshThenResend => {
+                    let Some((store, seen)) = token.take() else {
+                        return finish(sent);
+                    };
+                    match store.refresh_after(seen, call.deadline).await {
+                        RefreshOutcome::Refreshed => {
+                            self.inner.auth.apply(request.headers_mut());
+                            tracing::info!(attempt, "resending with a refreshed token");
+                            free_resend = true;
+                        }
+                        RefreshOutcome::Failed => {
+                            call::update(|r| r.stop = Some(StopReason::Final));
+                            return finish(sent);
+                        }
+                        RefreshOutcome::DeadlinePassed => {
+                            return Ok(self.refuse(Refusal::Deadline {
+                                waiting_for: Waiting::TokenRefresh,
+                            }))
+                        }
+                    }
+                }
+                Decision::Stop { reason, retry_after } => {
+                    tracing::info!(attempt, ?reason, "done");
+                    if matches!(&sent, Sent::Answer(r, _) if r.status().is_success()) {
+                        self.inner.budget.refund();
+                    }
+                    call::update(|r| {
+                        r.stop = Some(reason);
+                        r.retry_after = retry_after;
+                    });
+                    return finish(sent);
+                }
+                Decision::Retry { .. } if !replayable => {
+                    call::update(|r| r.stop = Some(StopReason::BodyNotReplayable));
+                    return finish(sent);
+                }
+                Decision::Retry { delay, after_timeout } => {
+                    if !self.inner.budget.withdraw(after_timeout) {
+                        tracing::warn!(attempt, "not retrying: the client's retry budget is spent");
+                        call::update(|r| r.stop = Some(StopReason::RetryBudgetExhausted));
+                        return finish(sent);
+                    }
+                    tracing::info!(attempt, delay_ms = millis(delay), "retrying");
+                    tokio::time::sleep(delay).await;
+                }
             }
-            if attempt >= policy.max_attempts {
-                tracing::info!(attempt, reason, "not retrying: attempts exhausted");
-                call::update(|r| {
-                    r.stop = Some(StopReason::AttemptsExhausted);
-                    r.retry_after = server_wait;
-                });
-                return into_result(outcome);
-            }
-            let delay = server_wait.unwrap_or_else(|| policy.backoff(attempt + 1));
-            let past_deadline = deadline.is_some_and(|d| Instant::now() + delay >= d);
-            if server_wait.is_some_and(|w| w > policy.max_retry_after) || (server_wait.is_some() && past_deadline) {
-                tracing::info!(
-                    attempt,
-                    reason,
-                    delay_ms = delay.as_millis() as u64,
-                    "not retrying: server asks for a longer wait than allowed"
-                );
-                call::update(|r| {
-                    r.stop = Some(StopReason::RetryAfterTooLong);
-                    r.retry_after = Some(delay);
-                });
-                return into_result(outcome);
-            }
-            if past_deadline {
-                tracing::info!(attempt, reason, "not retrying: overall deadline reached");
-                call::update(|r| r.stop = Some(StopReason::Deadline));
-                return into_result(outcome);
-            }
-            tracing::info!(attempt, reason, delay_ms = delay.as_millis() as u64, "retrying");
-            tokio::time::sleep(delay).await;
         }
     }
 
-    /// Waits while the server says nothing remains until a reset; `Some` when it will not wait.
-    async fn pace(&self, deadline: Option<Instant>) -> Option<(StopReason, Duration)> {
-        let wait = {
-            let shared = self.inner.rate_limit.lock().ok()?;
-            match (shared.remaining, shared.reset_at) {
-                (Some(0), Some(reset)) => reset.duration_since(SystemTime::now()).ok()?,
-                _ => return None,
-            }
+    /// Parses a response's rate-limit headers once, for the client-wide snapshot and pacing.
+    fn observe(&self, operation: &'static str, headers: &HeaderMap) -> RateLimit {
+        let rate_limit = RateLimit::from_headers(headers, SystemTime::now());
+        if let Ok(mut shared) = self.inner.rate_limit.lock() {
+            shared.merge(&rate_limit);
+        }
+        self.inner.pacer.observe(operation, &rate_limit);
+        rate_limit
+    }
+
+    /// Waits while the server says nothing remains until a reset (never past the deadline, never
+    /// longer than the probe interval); `Err` when pacing will not wait.
+    async fn pace(&self, call: &Call) -> Result<(), Refusal> {
+        let probe_interval = self.inner.retry.max_retry_after;
+        let Some(wait) = self.inner.pacer.wait(call.operation, probe_interval) else {
+            return Ok(());
         };
-        let too_long = wait > self.inner.retry.max_retry_after || deadline.is_some_and(|d| Instant::now() + wait >= d);
-        if self.inner.pacing == Pacing::FailFast || too_long {
+        let past_deadline = call
+            .deadline
+            .is_some_and(|d| wait >= d.saturating_duration_since(Instant::now()));
+        if self.inner.pacing == Pacing::FailFast || past_deadline {
             tracing::info!(
-                wait_ms = wait.as_millis() as u64,
+                wait_ms = millis(wait),
                 "not sending: no requests remain until the rate-limit reset"
             );
-            return Some((StopReason::PacedFailFast, wait));
+            return Err(Refusal::Paced { wait });
         }
-        tracing::info!(
-            wait_ms = wait.as_millis() as u64,
-            "pacing: waiting for the rate-limit reset"
-        );
+        tracing::info!(wait_ms = millis(wait), "pacing: waiting for the rate-limit reset");
         tokio::time::sleep(wait).await;
-        if let Ok(mut shared) = self.inner.rate_limit.lock() {
-            shared.remaining = None;
+        Ok(())
+    }
+
+    /// Sends one attempt and reads its body under the body limits, all within the attempt's
+    /// timeout (so a connection dropped mid-body is a transport error of this attempt).
+    async fn send_once(&self, client: &reqwest::Client, mut request: Request, deadline: Option<Instant>) -> Sent {
+        let mut limit = self.inner.timeouts.per_attempt;
+        if let Some(deadline) = deadline {
+            limit = limit.min(deadline.saturating_duration_since(Instant::now()));
         }
-        None
-    }
-}
-
-fn into_result(outcome: Outcome) -> reqwest::Result<Response> {
-    match outcome {
-        Outcome::Response(r, _) => Ok(r),
-        Outcome::Error(e) => Err(e),
-    }
-}
-
-/// Sends and reads the whole body within the attempt, so a connection dropped mid-body is a
-/// transport error of this attempt (and can be retried) rather than a failure after we return.
-async fn send_buffered(client: &reqwest::Client, request: Request) -> Outcome {
-    let response = match client.execute(request).await {
-        Ok(r) => r,
-        Err(e) => return Outcome::Error(e),
-    };
-    let status = response.status();
-    if status == StatusCode::SWITCHING_PROTOCOLS {
-        // An upgraded connection is handed over as is: it has no body to buffer, and only the
-        // original response can be upgraded.
-        return Outcome::Response(response, bytes::Bytes::new());
-    }
-    let version = response.version();
-    let headers = response.headers().clone();
-    match response.bytes().await {
-        Ok(bytes) => {
-            let mut rebuilt = http::Response::new(bytes.clone());
-            *rebuilt.status_mut() = status;
-            *rebuilt.version_mut() = version;
-            *rebuilt.headers_mut() = headers;
-            Outcome::Response(Response::from(rebuilt), bytes)
+        *request.timeout_mut() = Some(limit.max(Duration::from_millis(1)));
+        let response = match client.execute(request).await {
+            Ok(r) => r,
+            Err(e) => return Sent::Failed(e),
+        };
+        let (status, version) = (response.status(), response.version());
+        if status == StatusCode::SWITCHING_PROTOCOLS {
+            // An upgraded connection is handed over as is: only the original can be upgraded.
+            return Sent::Answer(response, Bytes::new());
         }
-        Err(e) => Outcome::Error(e),
+        let headers = response.headers().clone();
+        match read_limited(response, &self.inner.body_limits).await {
+            Ok(Read::Body(bytes)) => {
+                let mut rebuilt = http::Response::new(bytes.clone());
+                *rebuilt.status_mut() = status;
+                *rebuilt.version_mut() = version;
+                *rebuilt.headers_mut() = headers;
+                if rebuilt.headers().contains_key(http::header::CONTENT_LENGTH) {
+                    // An error body may have been cut to a prefix: its length header follows.
+                    rebuilt
+                        .headers_mut()
+                        .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(bytes.len()));
+                }
+                Sent::Answer(Response::from(rebuilt), bytes)
+            }
+            Ok(Read::TooLarge { limit, declared }) => Sent::TooLarge {
+                status,
+                headers,
+                limit,
+                declared,
+            },
+            Err(e) => Sent::Failed(e),
+        }
+    }
+
+    /// Records `refusal` and returns the stand-in response that carries it to the client hooks.
+    fn refuse(&self, refusal: Refusal) -> Response {
+        let (status, stop) = match &refusal {
+            Refusal::Paced { .. } => (StatusCode::TOO_MANY_REQUESTS, StopReason::PacedFailFast),
+            Refusal::Deadline { .. } => (StatusCode::REQUEST_TIMEOUT, StopReason::Deadline),
+            Refusal::BodyTooLarge { status, .. } => (*status, StopReason::Refused),
+            Refusal::PathParameter { .. } => (StatusCode::BAD_REQUEST, StopReason::Refused),
+        };
+        tracing::info!(%refusal, "refused");
+        if let Refusal::Paced { wait } = &refusal {
+            let wait = *wait;
+            call::update(|r| {
+                r.retry_after = Some(wait);
+                r.status.get_or_insert(StatusCode::TOO_MANY_REQUESTS);
+            });
+        }
+        call::update(|r| {
+            r.stop = Some(stop);
+            r.refusal = Some(refusal.clone());
+        });
+        let mut response = http::Response::new(Bytes::new());
+        *response.status_mut() = status;
+        if let Refusal::Paced { wait } = &refusal {
+            let secs = wait.as_secs().saturating_add(u64::from(wait.subsec_nanos() > 0));
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+        }
+        response.extensions_mut().insert(refusal);
+        Response::from(response)
     }
 }
 
-/// Body of the 429 the runtime answers itself when pacing refuses to send.
-const PACED_BODY: &str =
-    r#"{"error":{"code":"client_rate_limited","message":"no requests remain until the rate-limit reset"}}"#;
-
-/// The response handed back when pacing refuses to send: a 429 with the wait as `Retry-After`,
-/// so callers outside the facade see a rate-limit response too.
-fn synthesized_429(wait: Duration) -> Response {
-    let mut r = http::Response::new(bytes_of(PACED_BODY));
-    *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    if let Ok(v) = http::HeaderValue::from_str(&secs.to_string()) {
-        r.headers_mut().insert(http::header::RETRY_AFTER, v);
+fn finish(sent: Sent) -> reqwest::Result<Response> {
+    match sent {
+        Sent::Answer(response, _) => Ok(response),
+        Sent::Failed(e) => Err(e),
+        // Handled before deciding; kept total for the compiler.
+        Sent::TooLarge { status, .. } => {
+            let mut response = http::Response::new(Bytes::new());
+            *response.status_mut() = status;
+            Ok(Response::from(response))
+        }
     }
-    r.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    Response::from(r)
-}
-
-fn bytes_of(s: &'static str) -> Vec<u8> {
-    s.as_bytes().to_vec()
 }

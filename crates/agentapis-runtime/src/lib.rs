@@ -8,21 +8,28 @@
 //! parameters) come from the `OPERATIONS` table each generated file carries.
 
 mod auth;
+mod body;
+mod budget;
 pub mod call;
+mod decide;
 mod execute;
+mod hooks;
 pub mod multipart;
 mod operation;
+mod pacing;
 pub mod paging;
+mod path;
 mod policy;
 pub mod query;
 pub mod rate_limit;
 pub mod token;
 
 pub use auth::{Auth, Secret};
-pub use call::{CallOptions, CallRecord, StopReason};
-pub use execute::retryable_status;
+pub use call::{CallOptions, CallRecord, Refusal, StopReason, Waiting};
+pub use hooks::refusal_of;
 pub use operation::{OperationMeta, Paging};
-pub use policy::{ClientLimits, Pacing, RetryPolicy, Timeouts};
+pub use pacing::LimitScope;
+pub use policy::{retryable_status, BodyLimits, ClientLimits, Pacing, RetryBudget, RetryPolicy, Timeouts};
 pub use rate_limit::RateLimit;
 pub use token::TokenStore;
 
@@ -42,9 +49,12 @@ struct Inner {
     retry: RetryPolicy,
     timeouts: Timeouts,
     pacing: Pacing,
+    body_limits: BodyLimits,
     limiter: Option<governor::DefaultDirectRateLimiter>,
     concurrency: Option<tokio::sync::Semaphore>,
     rate_limit: Mutex<RateLimit>,
+    pacer: pacing::Pacer,
+    budget: budget::Bucket,
 }
 
 impl fmt::Debug for Runtime {
@@ -55,6 +65,8 @@ impl fmt::Debug for Runtime {
             .field("retry", &self.inner.retry)
             .field("timeouts", &self.inner.timeouts)
             .field("pacing", &self.inner.pacing)
+            .field("body_limits", &self.inner.body_limits)
+            .field("retry_budget_left", &self.inner.budget.available())
             .finish_non_exhaustive()
     }
 }
@@ -69,6 +81,8 @@ pub struct RuntimeBuilder {
     timeouts: Timeouts,
     pacing: Pacing,
     limits: ClientLimits,
+    body_limits: BodyLimits,
+    scope: LimitScope,
 }
 
 impl RuntimeBuilder {
@@ -96,6 +110,18 @@ impl RuntimeBuilder {
         self
     }
 
+    /// How much of a response body is buffered (default [`BodyLimits::default`]).
+    pub fn body_limits(mut self, limits: BodyLimits) -> Self {
+        self.body_limits = limits;
+        self
+    }
+
+    /// Where the server's rate-limit headers apply (default [`LimitScope::Client`]).
+    pub fn limit_scope(mut self, scope: LimitScope) -> Self {
+        self.scope = scope;
+        self
+    }
+
     /// Finishes the runtime.
     pub fn build(self) -> Runtime {
         let limiter = self
@@ -103,10 +129,13 @@ impl RuntimeBuilder {
             .per_minute
             .and_then(std::num::NonZeroU32::new)
             .map(|n| governor::RateLimiter::direct(governor::Quota::per_minute(n)));
-        let concurrency = self
-            .limits
-            .concurrency
-            .map(|n| tokio::sync::Semaphore::new(n.max(1) as usize));
+        let concurrency = self.limits.concurrency.map(|n| {
+            tokio::sync::Semaphore::new(
+                usize::try_from(n.max(1))
+                    .unwrap_or(usize::MAX)
+                    .min(tokio::sync::Semaphore::MAX_PERMITS),
+            )
+        });
         Runtime {
             inner: Arc::new(Inner {
                 api: self.api,
@@ -115,9 +144,12 @@ impl RuntimeBuilder {
                 retry: self.retry,
                 timeouts: self.timeouts,
                 pacing: self.pacing,
+                body_limits: self.body_limits,
                 limiter,
                 concurrency,
                 rate_limit: Mutex::new(RateLimit::default()),
+                pacer: pacing::Pacer::new(self.scope),
+                budget: budget::Bucket::new(self.retry.budget),
             }),
         }
     }
@@ -139,6 +171,8 @@ impl Runtime {
             timeouts: Timeouts::default(),
             pacing: Pacing::default(),
             limits: ClientLimits::default(),
+            body_limits: BodyLimits::default(),
+            scope: LimitScope::default(),
         }
     }
 
@@ -150,6 +184,7 @@ impl Runtime {
             .retry(self.inner.retry)
             .timeouts(self.inner.timeouts)
             .pacing(self.inner.pacing)
+            .body_limits(self.inner.body_limits)
             .build()
     }
 
@@ -171,6 +206,27 @@ impl Runtime {
     /// What the generated table says about `operation_id`.
     pub fn operation(&self, operation_id: &str) -> Option<&'static OperationMeta> {
         self.inner.operations.iter().find(|op| op.id == operation_id)
+    }
+
+    /// Checks a request before anything is sent: every path parameter must be exactly one
+    /// segment (see the `path` module). A refusal is recorded in the call's record too.
+    pub fn check_request(&self, request: &reqwest::Request, operation_id: &str, base_url: &str) -> Result<(), Refusal> {
+        let Some(op) = self.operation(operation_id) else {
+            return Ok(());
+        };
+        if path::matches_template(request.url(), base_url, op.path) {
+            return Ok(());
+        }
+        let refusal = Refusal::PathParameter {
+            operation: op.id,
+            template: op.path,
+        };
+        tracing::info!(operation = op.id, %refusal, "refused");
+        call::update(|r| {
+            r.stop = Some(StopReason::Refused);
+            r.refusal = Some(refusal.clone());
+        });
+        Err(refusal)
     }
 
     /// Everything done to a request before the first attempt.

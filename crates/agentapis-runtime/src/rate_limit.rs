@@ -72,26 +72,46 @@ impl RateLimit {
     }
 }
 
-/// `Retry-After`: delay-seconds or an HTTP-date. Negative or garbage → `None`; huge → clamped.
+/// `Retry-After`: delay-seconds or an HTTP-date. Negative or garbage → `None`; huge (even too
+/// large for a `u64`) → clamped to 24 h, so it reads as "too long to wait", not as garbage.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        let secs = value.parse::<u64>().unwrap_or(u64::MAX);
         return Some(Duration::from_secs(secs).min(ABSURD));
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or_default().min(ABSURD))
 }
 
-/// `X-RateLimit-Reset`: the vendors do not document the unit. Values above 10⁹ are read as Unix
-/// epoch seconds (the common convention), smaller ones as seconds from now.
+/// Below this, an `X-RateLimit-Reset` value is a number of seconds from now.
+const EPOCH_SECONDS_FROM: u64 = 1_000_000_000;
+/// From here on, the value is a Unix time in milliseconds (10¹¹ s would be the year 5138).
+const EPOCH_MILLIS_FROM: u64 = 100_000_000_000;
+/// From here on, the value is ignored (10¹⁴ ms would be the year 5138 too).
+const IGNORED_FROM: u64 = 100_000_000_000_000;
+
+/// `X-RateLimit-Reset`. The vendors do not document the unit, so it is decided by magnitude:
+///
+/// | value `n` | read as |
+/// |---|---|
+/// | `n < 10⁹` | seconds from now |
+/// | `10⁹ ≤ n < 10¹¹` | Unix time in seconds (2001 to 5138) |
+/// | `10¹¹ ≤ n < 10¹⁴` | Unix time in milliseconds (1973 to 5138) |
+/// | larger, negative, not a number | ignored (`None`) |
+///
+/// The result is clamped to `[now, now + 24 h]`; pacing caps how long it holds requests back
+/// anyway (see `RetryPolicy::max_retry_after`).
 pub fn parse_reset(value: &str, now: SystemTime) -> Option<SystemTime> {
     let n: u64 = value.trim().parse().ok()?;
-    let at = if n > 1_000_000_000 {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(n)
-    } else {
-        now + Duration::from_secs(n)
-    };
-    Some(at.min(now + ABSURD))
+    let at = match n {
+        n if n < EPOCH_SECONDS_FROM => now.checked_add(Duration::from_secs(n)),
+        n if n < EPOCH_MILLIS_FROM => SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(n)),
+        n if n < IGNORED_FROM => SystemTime::UNIX_EPOCH.checked_add(Duration::from_millis(n)),
+        _ => return None,
+    }?;
+    let latest = now.checked_add(ABSURD).unwrap_or(now);
+    Some(at.clamp(now, latest))
 }
 
 #[cfg(test)]
@@ -105,6 +125,7 @@ mod tests {
         assert_eq!(parse_retry_after("-1", now), None);
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("999999999", now), Some(ABSURD));
+        assert_eq!(parse_retry_after("99999999999999999999999999", now), Some(ABSURD));
         let date = httpdate::fmt_http_date(now + Duration::from_secs(5));
         assert_eq!(parse_retry_after(&date, now), Some(Duration::from_secs(5)));
         let past = httpdate::fmt_http_date(now - Duration::from_secs(5));
@@ -117,5 +138,12 @@ mod tests {
         assert_eq!(parse_reset("30", now), Some(now + Duration::from_secs(30)));
         assert_eq!(parse_reset("1700000010", now), Some(now + Duration::from_secs(10)));
         assert_eq!(parse_reset("x", now), None);
+        // Epoch milliseconds are not read as seconds (which would lock the client out).
+        assert_eq!(parse_reset("1700000010000", now), Some(now + Duration::from_secs(10)));
+        // Past resets mean "now"; absurd ones are ignored or clamped, never overflow.
+        assert_eq!(parse_reset("1600000000", now), Some(now));
+        assert_eq!(parse_reset("9223372036854775808", now), None);
+        assert_eq!(parse_reset("18446744073709551615", now), None);
+        assert_eq!(parse_reset("99999999999", now), Some(now + ABSURD));
     }
 }

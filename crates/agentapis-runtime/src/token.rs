@@ -1,11 +1,16 @@
 //! A bearer token that changes while a client runs (sign-in, refresh), with a single-flight
-//! refresh: when several calls see a 401 at once, one refresh runs and all of them retry once
-//! with the new token.
+//! refresh: when several calls see a 401 for one token, one refresh runs and every one of them
+//! shares its result. A failed refresh is not repeated for the same token: the next refresh
+//! happens only once the token has changed (a new sign-in or `set`), so a broken refresh
+//! endpoint sees one request per token, not one per waiting call.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use tokio::sync::watch;
 
 use crate::Secret;
 
@@ -20,12 +25,29 @@ struct State {
     token: Option<Secret>,
 }
 
+/// The one refresh of one token generation: `None` while it runs, then whether it succeeded.
+struct Flight {
+    generation: u64,
+    done: watch::Receiver<Option<bool>>,
+}
+
+/// How a wait for a refresh ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// A newer token is available: resend with it.
+    Refreshed,
+    /// The refresh failed (now or earlier for this token), or no refresher is installed.
+    Failed,
+    /// The caller's deadline passed first (the refresh goes on for the others).
+    DeadlinePassed,
+}
+
 /// Shared, replaceable bearer token. `Debug` never shows it.
 #[derive(Default)]
 pub struct TokenStore {
     state: RwLock<State>,
     refresher: RwLock<Option<Refresher>>,
-    flight: tokio::sync::Mutex<()>,
+    flight: Mutex<Option<Flight>>,
 }
 
 impl fmt::Debug for TokenStore {
@@ -52,7 +74,7 @@ impl TokenStore {
     /// Replaces the token.
     pub fn set(&self, token: Secret) {
         if let Ok(mut s) = self.state.write() {
-            s.generation += 1;
+            s.generation = s.generation.wrapping_add(1);
             s.token = Some(token);
         }
     }
@@ -77,28 +99,66 @@ impl TokenStore {
         self.refresher.read().map(|r| r.is_some()).unwrap_or(false)
     }
 
-    /// Called when a request sent with token generation `seen` got a 401. Runs the refresher
-    /// unless another call already replaced the token since; true when a newer token is
-    /// available to retry with.
-    pub async fn refresh_after(&self, seen: u64) -> bool {
-        let _flight = self.flight.lock().await;
-        if self.current().0 != seen {
-            return true; // someone else refreshed while we waited
-        }
-        let Some(refresher) = self.refresher.read().ok().and_then(|r| r.clone()) else {
-            return false;
+    /// Called when a request sent with token generation `seen` got a 401. Starts the refresh of
+    /// that generation unless one already ran or runs, then waits for its result until
+    /// `deadline`. The refresh runs as its own task, so a caller that gives up at its deadline
+    /// does not cancel it for the others.
+    pub async fn refresh_after(self: &Arc<Self>, seen: u64, deadline: Option<Instant>) -> RefreshOutcome {
+        let Some(mut done) = self.join_or_start(seen) else {
+            return RefreshOutcome::Refreshed; // someone else already replaced the token
         };
-        match refresher().await {
-            Ok(token) => {
-                tracing::info!("access token refreshed after a 401");
-                self.set(token);
-                true
-            }
-            Err(message) => {
-                tracing::warn!(%message, "token refresh failed");
-                false
-            }
+        let finished = done.wait_for(Option::is_some);
+        let result = match deadline {
+            Some(deadline) => match tokio::time::timeout_at(deadline.into(), finished).await {
+                Ok(result) => result.map(|r| *r),
+                Err(_) => return RefreshOutcome::DeadlinePassed,
+            },
+            None => finished.await.map(|r| *r),
+        };
+        match result {
+            Ok(Some(true)) => RefreshOutcome::Refreshed,
+            _ => RefreshOutcome::Failed,
         }
+    }
+
+    /// The receiver of generation `seen`'s refresh, starting it if needed; `None` when the token
+    /// has changed since `seen`.
+    fn join_or_start(self: &Arc<Self>, seen: u64) -> Option<watch::Receiver<Option<bool>>> {
+        let Ok(mut flight) = self.flight.lock() else {
+            let (_, done) = watch::channel(Some(false));
+            return Some(done);
+        };
+        if self.current().0 != seen {
+            return None;
+        }
+        if let Some(running) = flight.as_ref().filter(|f| f.generation == seen) {
+            return Some(running.done.clone());
+        }
+        let (report, done) = watch::channel(None);
+        *flight = Some(Flight {
+            generation: seen,
+            done: done.clone(),
+        });
+        let refresher = self.refresher.read().ok().and_then(|r| r.clone());
+        let store = Arc::clone(self);
+        tokio::spawn(async move {
+            let ok = match refresher {
+                None => false,
+                Some(refresher) => match refresher().await {
+                    Ok(token) => {
+                        tracing::info!("access token refreshed after a 401");
+                        store.set(token);
+                        true
+                    }
+                    Err(message) => {
+                        tracing::warn!(%message, "token refresh failed; not retried for this token");
+                        false
+                    }
+                },
+            };
+            let _ = report.send(Some(ok));
+        });
+        Some(done)
     }
 }
 
@@ -129,11 +189,64 @@ mod tests {
         assert!(!format!("{store:?}").contains("new"));
     }
 
+    #[tokio::test]
+    async fn a_failed_refresh_is_shared_and_not_repeated_for_the_same_token() {
+        let store = TokenStore::new();
+        store.set(Secret::new("old"));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&calls);
+        store.set_refresher(Arc::new(move || {
+            let counter = Arc::clone(&counter);
+            Box::pin(async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                Err("refresh endpoint answered 500".to_owned())
+            })
+        }));
+        let (seen, _) = store.current();
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move { store.refresh_after(seen, None).await })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.ok(), Some(RefreshOutcome::Failed));
+        }
+        // A later 401 for the same token shares the failure too.
+        assert_eq!(store.refresh_after(seen, None).await, RefreshOutcome::Failed);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // A new token (a new sign-in) may be refreshed again.
+        store.set(Secret::new("signed-in-again"));
+        assert_eq!(
+            store.refresh_after(store.current().0, None).await,
+            RefreshOutcome::Failed
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_hanging_refresh_ends_at_the_callers_deadline() {
+        let store = TokenStore::new();
+        store.set(Secret::new("old"));
+        store.set_refresher(Arc::new(|| {
+            Box::pin(async {
+                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                Ok(Secret::new("never"))
+            })
+        }));
+        let started = std::time::Instant::now();
+        let deadline = started + std::time::Duration::from_millis(100);
+        let outcome = store.refresh_after(store.current().0, Some(deadline)).await;
+        assert_eq!(outcome, RefreshOutcome::DeadlinePassed);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+
     async fn futures_join(store: &Arc<TokenStore>, seen: u64) -> Vec<bool> {
         let tasks: Vec<_> = (0..5)
             .map(|_| {
                 let store = Arc::clone(store);
-                tokio::spawn(async move { store.refresh_after(seen).await })
+                tokio::spawn(async move { store.refresh_after(seen, None).await == RefreshOutcome::Refreshed })
             })
             .collect();
         let mut out = Vec::new();

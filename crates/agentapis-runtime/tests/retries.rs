@@ -9,11 +9,11 @@ const OPS: &[OperationMeta] = &[];
 
 fn runtime() -> Runtime {
     Runtime::builder("test", Auth::None, OPS)
-        .retry(RetryPolicy {
-            base_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(20),
-            ..RetryPolicy::default()
-        })
+        .retry(
+            RetryPolicy::default()
+                .base_delay(Duration::from_millis(5))
+                .max_delay(Duration::from_millis(20)),
+        )
         .build()
 }
 
@@ -111,10 +111,7 @@ async fn retry_after_seconds_is_honoured() {
         .await;
     let started = Instant::now();
     let rt = Runtime::builder("test", Auth::None, OPS)
-        .retry(RetryPolicy {
-            max_attempts: 2,
-            ..RetryPolicy::default()
-        })
+        .retry(RetryPolicy::default().max_attempts(2))
         .build();
     let (_, record) = send(&rt, reqwest::Method::GET, server.url("/x"), None).await;
     assert_eq!(record.attempts, 2);

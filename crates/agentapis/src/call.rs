@@ -2,9 +2,8 @@
 //! turn its result and the runtime's record into a [`Response`] or a typed [`Error`].
 
 use std::future::Future;
-use std::time::SystemTime;
 
-use agentapis_runtime::{call, CallOptions, RateLimit};
+use agentapis_runtime::{call, CallOptions};
 use progenitor_client::ResponseValue;
 
 use crate::error::{from_generated, Api};
@@ -20,12 +19,12 @@ where
         Ok(value) => {
             let status = value.status();
             let headers = value.headers().clone();
-            let rate_limit = RateLimit::from_headers(&headers, SystemTime::now());
             Ok(Response {
                 data: value.into_inner(),
                 status,
                 headers,
-                rate_limit,
+                // Parsed once, by the runtime, from this very response.
+                rate_limit: record.rate_limit,
                 attempts: record.attempts.max(1),
             })
         }

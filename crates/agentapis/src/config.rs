@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use agentapis_runtime::{Auth, ClientLimits, OperationMeta, Pacing, RetryPolicy, Runtime, Timeouts};
+use agentapis_runtime::{Auth, BodyLimits, ClientLimits, OperationMeta, Pacing, RetryPolicy, Runtime, Timeouts};
 use reqwest::Url;
 
 use crate::error::Api;
@@ -19,6 +19,7 @@ pub struct ClientBuilder<C> {
     timeouts: Timeouts,
     pacing: Pacing,
     limits: ClientLimits,
+    body_limits: BodyLimits,
     user_agent: Option<String>,
 }
 
@@ -38,6 +39,7 @@ impl<C> ClientBuilder<C> {
             timeouts: Timeouts::default(),
             pacing: Pacing::default(),
             limits: ClientLimits::default(),
+            body_limits: BodyLimits::default(),
             user_agent: None,
         }
     }
@@ -97,6 +99,13 @@ impl<C> ClientBuilder<C> {
         self
     }
 
+    /// How much of a response body is buffered (default: 32 MiB of a success body, the first
+    /// 64 KiB of an error body; see [`BodyLimits`]).
+    pub fn body_limits(mut self, limits: BodyLimits) -> Self {
+        self.body_limits = limits;
+        self
+    }
+
     /// The `User-Agent` header (default `agentapis/<version>`).
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = Some(user_agent.into());
@@ -121,6 +130,11 @@ impl<C> ClientBuilder<C> {
         if self.limits.per_minute == Some(0) || self.limits.concurrency == Some(0) {
             return Err(Error::InvalidConfig("client-side limits must be at least 1".into()));
         }
+        if self.body_limits.success == 0 {
+            return Err(Error::InvalidConfig(
+                "the success body limit must be at least 1 byte".into(),
+            ));
+        }
         let user_agent = self
             .user_agent
             .unwrap_or_else(|| concat!("agentapis/", env!("CARGO_PKG_VERSION")).to_owned());
@@ -137,6 +151,8 @@ impl<C> ClientBuilder<C> {
             .timeouts(self.timeouts)
             .pacing(self.pacing)
             .limits(self.limits)
+            .body_limits(self.body_limits)
+            .limit_scope(api.limit_scope())
             .build();
         Ok(Parts {
             base_url,
@@ -149,7 +165,9 @@ impl<C> ClientBuilder<C> {
 /// Accepts `https://` URLs, and `http://` only on loopback hosts; no credentials, query or
 /// fragment. Returns the URL without a trailing slash (the generated code appends paths).
 pub(crate) fn check_base_url(raw: &str) -> Result<String, Error> {
-    let url = Url::parse(raw.trim()).map_err(|e| Error::InvalidConfig(format!("base URL {raw:?}: {e}")))?;
+    // Every message below quotes `shown`, never `raw`: a URL's userinfo is a credential.
+    let shown = without_userinfo(raw);
+    let url = Url::parse(raw.trim()).map_err(|e| Error::InvalidConfig(format!("base URL {shown:?}: {e}")))?;
     let loopback = match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -161,12 +179,12 @@ pub(crate) fn check_base_url(raw: &str) -> Result<String, Error> {
         "http" if loopback => {}
         "http" => {
             return Err(Error::InvalidConfig(format!(
-                "base URL {raw:?}: plain http is allowed only on loopback hosts; use https"
+                "base URL {shown:?}: plain http is allowed only on loopback hosts; use https"
             )))
         }
         other => {
             return Err(Error::InvalidConfig(format!(
-                "base URL {raw:?}: unsupported scheme {other:?}"
+                "base URL {shown:?}: unsupported scheme {other:?}"
             )))
         }
     }
@@ -178,10 +196,24 @@ pub(crate) fn check_base_url(raw: &str) -> Result<String, Error> {
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::InvalidConfig(format!(
-            "base URL {raw:?} must not have a query or fragment"
+            "base URL {shown:?} must not have a query or fragment"
         )));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// `raw` with anything between the scheme and the last `@` before the path replaced by `***`,
+/// whether or not `raw` parses as a URL.
+fn without_userinfo(raw: &str) -> String {
+    let raw = raw.trim();
+    let after_scheme = raw.find("://").map_or(0, |i| i + 3);
+    let authority_end = raw[after_scheme..]
+        .find(['/', '?', '#'])
+        .map_or(raw.len(), |i| after_scheme + i);
+    match raw[after_scheme..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &raw[..after_scheme], &raw[after_scheme + at..]),
+        None => raw.to_owned(),
+    }
 }
 
 /// A credential from the environment, or `None` when unset or blank.
@@ -226,10 +258,19 @@ mod tests {
         ] {
             assert!(matches!(check_base_url(bad), Err(Error::InvalidConfig(_))), "{bad}");
         }
-        let Err(e) = check_base_url("https://user:hunter2@h") else {
-            panic!("userinfo accepted")
-        };
-        assert!(!e.to_string().contains("hunter2"), "{e}");
+        for with_userinfo in [
+            "https://user:hunter2@h",
+            "http://user:hunter2@api.example.com",
+            "ftp://user:hunter2@h",
+            "https://user:hunter2@h:notaport",
+            "https://user:hunter2@h/?q=1",
+            "user:hunter2@h",
+        ] {
+            let Err(e) = check_base_url(with_userinfo) else {
+                panic!("userinfo accepted: {with_userinfo}")
+            };
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
     }
 
     #[test]

@@ -137,6 +137,9 @@ pub struct Page<T> {
 /// constant however long the walk (page-numbered walks need none: the page number must advance).
 const CURSOR_MEMORY: usize = 1024;
 
+/// Empty cursor pages in a row (each saying more remain) after which a walk is called broken.
+const MAX_EMPTY_PAGES: u32 = 16;
+
 type Fetch<'a, T> = Pin<Box<dyn Future<Output = (Position, Result<Response<T>, Error>)> + Send + 'a>>;
 
 /// A stream of pages (see the [module docs](self)).
@@ -161,6 +164,7 @@ pub struct PageStream<'a, P: Paginated> {
     items_out: u64,
     /// Hashes of the last [`CURSOR_MEMORY`] cursors followed, to catch a server that loops.
     seen: VecDeque<u64>,
+    empty_run: u32,
     hasher: RandomState,
     finished: bool,
 }
@@ -191,6 +195,7 @@ where
             last_page: None,
             items_out: 0,
             seen: VecDeque::new(),
+            empty_run: 0,
             hasher: RandomState::new(),
             finished: false,
         };
@@ -262,10 +267,10 @@ where
                 self.next_to_send = Some(position);
                 return;
             }
-            self.pages_sent += 1;
+            self.pages_sent = self.pages_sent.saturating_add(1);
             // Page numbers are known ahead; a cursor only once its page has arrived.
             if let Position::Page(n) = position {
-                self.next_to_send = Some(Position::Page(n + 1));
+                self.next_to_send = n.checked_add(1).map(Position::Page);
             }
             let mut request = self.request.clone().at(&position);
             if let Some(size) = self.options.page_size {
@@ -302,6 +307,11 @@ where
             response.attempts(),
         );
         let (mut items, meta) = P::split(response.into_inner());
+        self.empty_run = if items.is_empty() {
+            self.empty_run.saturating_add(1)
+        } else {
+            0
+        };
         if let Position::After(_) | Position::Before(_) = position {
             let hash = self.hasher.hash_one(&position);
             if self.seen.contains(&hash) {
@@ -319,12 +329,12 @@ where
             Ok(next) => next,
             Err(reason) => return self.fail(self.broken(&position, &reason)),
         };
-        self.items_seen += items.len() as u64;
+        self.items_seen = self.items_seen.saturating_add(items.len() as u64);
         if let Some(max) = self.options.max_items {
             let room = max.saturating_sub(self.items_out);
             items.truncate(usize::try_from(room).unwrap_or(usize::MAX));
         }
-        self.items_out += items.len() as u64;
+        self.items_out = self.items_out.saturating_add(items.len() as u64);
         let limit_reached = self.options.max_items.is_some_and(|max| self.items_out >= max);
         let next = next.filter(|_| !limit_reached);
         match &next {
@@ -336,7 +346,7 @@ where
                 self.inflight = FuturesOrdered::new();
             }
         }
-        self.pages_arrived += 1;
+        self.pages_arrived = self.pages_arrived.saturating_add(1);
         let last = next.is_none();
         let empty_tail = items.is_empty() && self.pages_arrived > 1;
         if !(empty_tail && last) {
@@ -381,9 +391,6 @@ where
         rate_limit: &RateLimit,
         count: usize,
     ) -> Result<Option<Position>, String> {
-        if count == 0 {
-            return Ok(None);
-        }
         if P::STYLE == Paging::Cursor {
             if meta.has_more == Some(false) {
                 return Ok(None);
@@ -396,8 +403,21 @@ where
                 Some(next) if &next == position || self.seen.contains(&self.hasher.hash_one(&next)) => {
                     Err(format!("the server repeated cursor {next}"))
                 }
-                next => Ok(next),
+                // An empty page ends the walk unless the server says more remain (a filtered
+                // feed may have empty stretches); too many empty pages in a row is a loop.
+                Some(_) if count == 0 && meta.has_more != Some(true) => Ok(None),
+                Some(_) if self.empty_run > MAX_EMPTY_PAGES => Err(format!(
+                    "{MAX_EMPTY_PAGES} empty pages in a row although the server says more entries remain"
+                )),
+                Some(next) => Ok(Some(next)),
+                None if meta.has_more == Some(true) => {
+                    Err("the server says more entries remain but sent no cursor to reach them".to_owned())
+                }
+                None => Ok(None),
             };
+        }
+        if count == 0 {
+            return Ok(None);
         }
         let Position::Page(n) = *position else {
             return Err(format!("page-numbered operation at {position}"));
@@ -413,9 +433,10 @@ where
         let all_seen = meta
             .total_items
             .or(rate_limit.page_count)
-            .is_some_and(|total| self.items_seen + count as u64 >= total);
+            .is_some_and(|total| self.items_seen.saturating_add(count as u64) >= total);
         let done = meta.has_next == Some(false) || total_pages.is_some_and(|total| n >= total) || short || all_seen;
-        Ok((!done).then_some(Position::Page(n + 1)))
+        // The largest page number has no next page.
+        Ok(n.checked_add(1).filter(|_| !done).map(Position::Page))
     }
 }
 

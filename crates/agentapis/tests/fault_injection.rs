@@ -12,12 +12,11 @@ use agentapis::{
 use faulty::{ok, status, Act, Faulty};
 
 fn fast() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(40),
-        max_retry_after: Duration::from_secs(10),
-    }
+    RetryPolicy::default()
+        .max_attempts(3)
+        .base_delay(Duration::from_millis(10))
+        .max_delay(Duration::from_millis(40))
+        .max_retry_after(Duration::from_secs(10))
 }
 
 fn archastro_at(base: &str) -> archastro::ClientBuilder {

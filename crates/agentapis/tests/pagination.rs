@@ -25,12 +25,10 @@ fn agents(ids: std::ops::Range<u64>) -> Value {
 }
 
 fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(20),
-        ..RetryPolicy::default()
-    }
+    RetryPolicy::default()
+        .max_attempts(3)
+        .base_delay(Duration::from_millis(5))
+        .max_delay(Duration::from_millis(20))
 }
 
 fn archastro_client(base: &str) -> archastro::Client {
@@ -247,6 +245,7 @@ fn feed_server(total: u64, repeat_cursor: bool) -> impl Fn(&Req) -> Reply {
         let query = &req.query;
         let limit: u64 = q(query, "limit").and_then(|s| s.parse().ok()).unwrap_or(2);
         let at = |c: &str| c.trim_start_matches("c").parse::<u64>().unwrap_or(0);
+        let backward = q(query, "before_cursor").is_some();
         let (from, to) = if let Some(c) = q(query, "before_cursor") {
             let end = at(c);
             (end.saturating_sub(limit), end)
@@ -262,7 +261,8 @@ fn feed_server(total: u64, repeat_cursor: bool) -> impl Fn(&Req) -> Reply {
         };
         let body = json!({
             "data": data,
-            "has_more": to < total || from > 0,
+            // As documented: more entries beyond this page *in the requested direction*.
+            "has_more": if backward { from > 0 } else { to < total },
             "after_cursor": if to < total { Value::from(after) } else { Value::Null },
             "before_cursor": if from > 0 { Value::from(format!("c{from}")) } else { Value::Null },
         });

@@ -19,13 +19,5 @@ mod generated;
 
 pub use generated::*;
 
-impl progenitor_client::ClientHooks<agentapis_runtime::Runtime> for Client {
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &progenitor_client::OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        use progenitor_client::ClientInfo as _;
-        self.inner().execute(self.client(), request, info.operation_id).await
-    }
-}
+// Path checks, the runtime's attempt loop and its refusals: the same for every API.
+agentapis_runtime::client_hooks!(Client);

@@ -67,14 +67,8 @@ impl Plan {
     /// The limits to apply client-side.
     pub fn limits(self) -> ClientLimits {
         match self {
-            Plan::Starter => ClientLimits {
-                per_minute: Some(30),
-                concurrency: Some(1),
-            },
-            Plan::Pro => ClientLimits {
-                per_minute: Some(120),
-                concurrency: Some(5),
-            },
+            Plan::Starter => ClientLimits::new().per_minute(30).concurrency(1),
+            Plan::Pro => ClientLimits::new().per_minute(120).concurrency(5),
             Plan::Enterprise => ClientLimits::default(),
         }
     }
@@ -116,13 +110,27 @@ pub struct ExecutionHandle<'a> {
     estimated: Option<Duration>,
 }
 
-fn is_terminal(status: &ExecutionStatus) -> Option<bool> {
+/// Where an execution stands, for waiting on it.
+enum Stage {
+    /// `queued` or `running`: poll again.
+    Pending,
+    Succeeded,
+    Failed,
+    /// A status this SDK does not know (e.g. `cancelled`): waiting would never end.
+    Unknown(String),
+}
+
+fn stage(status: &ExecutionStatus) -> Stage {
     match status {
-        ExecutionStatus::String(ExecutionStatusString::Success) => Some(true),
-        ExecutionStatus::String(ExecutionStatusString::Failed) => Some(false),
-        _ => None,
+        ExecutionStatus::String(ExecutionStatusString::Queued | ExecutionStatusString::Running) => Stage::Pending,
+        ExecutionStatus::String(ExecutionStatusString::Success) => Stage::Succeeded,
+        ExecutionStatus::String(ExecutionStatusString::Failed) => Stage::Failed,
+        ExecutionStatus::Other(other) => Stage::Unknown(other.clone()),
     }
 }
+
+/// The shortest gap between polls, whatever the options say.
+const MIN_POLL_INTERVAL: Duration = Duration::from_millis(50);
 
 pub(super) fn to_object(input: impl Serialize) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
     match serde_json::to_value(input) {
@@ -163,7 +171,7 @@ impl Client {
     pub async fn run(&self, slug: &str, input: impl Serialize) -> Result<Response<RunResult>, Error> {
         let result = self.start(slug, input, false, None).await?;
         let run: &RunResult = &result;
-        if is_terminal(&run.status) == Some(false) {
+        if matches!(stage(&run.status), Stage::Failed) {
             return Err(Error::ExecutionFailed {
                 execution_id: run.execution_id.clone(),
                 summary: run.summary.clone(),
@@ -218,14 +226,16 @@ impl ExecutionHandle<'_> {
     }
 
     /// Polls until the execution succeeds (its final state) or fails ([`Error::ExecutionFailed`]),
-    /// or `options.timeout` passes ([`Error::Timeout`]). The first poll waits for the server's
-    /// estimate; later ones back off by half again up to `max_interval`.
+    /// reaches a status this SDK does not know ([`Error::UnknownExecutionStatus`], at once), or
+    /// `options.timeout` passes ([`Error::Timeout`]). The first poll waits for the server's
+    /// estimate; later ones back off by half again up to `max_interval` (never below 50 ms).
     ///
     /// Cancellation-safe: it only reads, so dropping the future (e.g. in `select!`) leaves the
     /// run going and the handle reusable.
     pub async fn wait(&self, options: WaitOptions) -> Result<Execution, Error> {
         let started = Instant::now();
-        let mut delay = self.estimated.unwrap_or(options.first_poll).min(options.max_interval);
+        let max_interval = options.max_interval.max(MIN_POLL_INTERVAL);
+        let mut delay = self.estimated.unwrap_or(options.first_poll).min(max_interval);
         let mut polls = 0u32;
         loop {
             let remaining = options.timeout.saturating_sub(started.elapsed());
@@ -235,24 +245,27 @@ impl ExecutionHandle<'_> {
                     attempts: polls,
                     elapsed: started.elapsed(),
                     deadline: true,
+                    waiting_for: None,
                 });
             }
             tokio::time::sleep(delay.min(remaining)).await;
-            polls += 1;
+            polls = polls.saturating_add(1);
             let execution = self.poll().await?;
-            match is_terminal(&execution.status) {
-                Some(true) => return Ok(execution),
-                Some(false) => {
+            match stage(&execution.status) {
+                Stage::Succeeded => return Ok(execution),
+                Stage::Failed => {
                     return Err(Error::ExecutionFailed {
                         execution_id: execution.id,
                         summary: execution.summary,
                     })
                 }
-                None => {
-                    delay = delay
-                        .mul_f64(1.5)
-                        .clamp(Duration::from_millis(50), options.max_interval)
+                Stage::Unknown(status) => {
+                    return Err(Error::UnknownExecutionStatus {
+                        execution_id: execution.id,
+                        status,
+                    })
                 }
+                Stage::Pending => delay = delay.saturating_add(delay / 2).clamp(MIN_POLL_INTERVAL, max_interval),
             }
         }
     }

@@ -11,7 +11,7 @@ mod convert;
 use std::fmt;
 use std::time::Duration;
 
-use agentapis_runtime::StopReason;
+use agentapis_runtime::{StopReason, Waiting};
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
@@ -32,6 +32,17 @@ pub enum Api {
 }
 
 impl Api {
+    /// Where the API's rate-limit headers apply, and so where pacing state is kept: Agentiv
+    /// limits per API key (its plans) and Invent per IP address (500 requests/min), so both pace
+    /// client-wide; ArchAstro documents no scope, so an exhausted budget on one operation does
+    /// not hold back the others.
+    pub fn limit_scope(self) -> agentapis_runtime::LimitScope {
+        match self {
+            Api::Invent | Api::Agentiv => agentapis_runtime::LimitScope::Client,
+            Api::ArchAstro => agentapis_runtime::LimitScope::Operation,
+        }
+    }
+
     /// Lower-case name, as used in tracing spans.
     pub fn name(self) -> &'static str {
         match self {
@@ -59,9 +70,11 @@ pub enum Error {
     /// how long to wait when known.
     #[error("rate limited: {0}")]
     RateLimited(Box<ApiError>),
-    /// No answer in time: one attempt ran past its timeout on the last try, or the overall
-    /// deadline left no room for another attempt.
-    #[error("{api}: timed out after {attempts} attempt(s) ({elapsed:?}{})", if *.deadline { ", overall deadline" } else { "" })]
+    /// No answer in time: one attempt ran past its timeout on the last try, the overall
+    /// deadline left no room for another attempt, or it passed while the call waited to send.
+    #[error("{api}: timed out after {attempts} attempt(s) ({elapsed:?}{}{})",
+        if *.deadline { ", overall deadline" } else { "" },
+        waiting_for.map(|w| format!(", waiting for {w}")).unwrap_or_default())]
     Timeout {
         /// The API called.
         api: Api,
@@ -71,6 +84,23 @@ pub enum Error {
         elapsed: Duration,
         /// True when the overall deadline (not one attempt's timeout) ended the call.
         deadline: bool,
+        /// What the call was waiting for when the deadline passed, if it had not sent yet
+        /// (a concurrency slot, the rate limiter, a rate-limit reset, a token refresh).
+        waiting_for: Option<Waiting>,
+    },
+    /// A response body was larger than the client's limit (see `ClientBuilder::body_limits`);
+    /// reading stopped at the limit, so the answer is lost but memory is not.
+    #[error("{api}: the {} response body is larger than the {limit}-byte limit{}", status.as_u16(),
+        declared.map(|n| format!(" (Content-Length {n})")).unwrap_or_default())]
+    BodyTooLarge {
+        /// The API called.
+        api: Api,
+        /// Status of the response.
+        status: StatusCode,
+        /// The limit that was passed, in bytes.
+        limit: u64,
+        /// The length the server declared, when it declared one.
+        declared: Option<u64>,
     },
     /// The connection failed.
     #[error("{api}: transport error {phase} after {attempts} attempt(s): {source}")]
@@ -96,12 +126,12 @@ pub enum Error {
         reason: String,
         /// The first bytes of the body, lossily as text.
         snippet: String,
-        /// The whole body.
+        /// The body, or its first 64 KiB when it is longer.
         body: Bytes,
     },
     /// A paginated walk cannot go on: the server repeated a cursor or answered a different page
     /// than asked. `position` is the request that got the bad answer.
-    #[error("{api}: pagination stopped at {position}: {reason}")]
+    #[error("{api}: pagination stopped at {}: {}", printable(&position.to_string()), printable(reason))]
     Pagination {
         /// The API called.
         api: Api,
@@ -111,12 +141,26 @@ pub enum Error {
         reason: String,
     },
     /// An Agentiv run finished with status `failed`.
-    #[error("agentiv: execution {execution_id} failed{}", summary.as_deref().map(|s| format!(": {s}")).unwrap_or_default())]
+    #[error("agentiv: execution {} failed{}", printable(execution_id),
+        summary.as_deref().map(|s| format!(": {}", printable(s))).unwrap_or_default())]
     ExecutionFailed {
         /// The execution id, to look the run up later.
         execution_id: String,
         /// The run's one-line summary, when it has one.
         summary: Option<String>,
+    },
+    /// An Agentiv execution reached a status this SDK does not know (e.g. `cancelled`), so
+    /// waiting for success or failure would never end.
+    #[error(
+        "agentiv: execution {} is {:?}, a status this SDK does not know",
+        printable(execution_id),
+        status
+    )]
+    UnknownExecutionStatus {
+        /// The execution id.
+        execution_id: String,
+        /// The status as sent.
+        status: String,
     },
     /// The client is configured wrongly (a bad base URL, a malformed or missing key).
     #[error("invalid configuration: {0}")]
@@ -212,8 +256,8 @@ impl fmt::Display for ApiError {
             "{} {}: {} ({})",
             self.api,
             self.status.as_u16(),
-            self.message,
-            self.code
+            printable(&self.message),
+            printable(&self.code.to_string())
         )?;
         if let Some(id) = &self.request_id {
             write!(f, " [request id {id}]")?;
@@ -226,6 +270,29 @@ impl fmt::Display for ApiError {
         }
         Ok(())
     }
+}
+
+/// Server-provided text made safe to print: control characters (newlines, escape sequences)
+/// are escaped, so a hostile server cannot forge log lines or terminal output, and very long
+/// text is cut.
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    const MAX_CHARS: usize = 1000;
+    if !text.chars().any(char::is_control) && text.len() <= MAX_CHARS {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len().min(MAX_CHARS * 2));
+    for (i, c) in text.chars().enumerate() {
+        if i == MAX_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// The vendor's name for what went wrong.

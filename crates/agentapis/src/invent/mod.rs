@@ -45,10 +45,7 @@ pub const OWN_ORG: &str = "c";
 /// says how long).
 pub const ASSISTANT_CREATIONS_PER_HOUR: u32 = 10;
 /// Invent's documented limit: 500 requests per minute per IP address.
-pub const DOCUMENTED_LIMITS: ClientLimits = ClientLimits {
-    per_minute: Some(500),
-    concurrency: None,
-};
+pub const DOCUMENTED_LIMITS: ClientLimits = ClientLimits::new().per_minute(500);
 
 /// An org id fit for a path segment (progenitor percent-encodes it, but a `/` or an empty id
 /// would still address a different route).

@@ -1,0 +1,53 @@
+//! The progenitor client hooks every generated client implements the same way, written once.
+
+use crate::call::Refusal;
+
+/// The runtime's refusal carried by a response the runtime made up instead of sending or
+/// reading on (see [`Runtime::execute`](crate::Runtime::execute)).
+pub fn refusal_of(result: &reqwest::Result<reqwest::Response>) -> Option<&Refusal> {
+    result.as_ref().ok()?.extensions().get::<Refusal>()
+}
+
+/// Implements `progenitor_client::ClientHooks<Runtime>` for a generated `Client`:
+/// `pre` refuses a request whose path parameters would change its route, `exec` sends through
+/// [`Runtime::execute`](crate::Runtime::execute), and `post` turns a runtime refusal into
+/// `progenitor_client::Error::Custom` (its typed form is in the call record).
+#[macro_export]
+macro_rules! client_hooks {
+    ($client:ty) => {
+        impl ::progenitor_client::ClientHooks<$crate::Runtime> for $client {
+            async fn pre<E>(
+                &self,
+                request: &mut ::reqwest::Request,
+                info: &::progenitor_client::OperationInfo,
+            ) -> ::std::result::Result<(), ::progenitor_client::Error<E>> {
+                use ::progenitor_client::ClientInfo as _;
+                self.inner()
+                    .check_request(request, info.operation_id, self.baseurl())
+                    .map_err(|refusal| ::progenitor_client::Error::Custom(refusal.to_string()))
+            }
+
+            async fn exec(
+                &self,
+                request: ::reqwest::Request,
+                info: &::progenitor_client::OperationInfo,
+            ) -> ::reqwest::Result<::reqwest::Response> {
+                use ::progenitor_client::ClientInfo as _;
+                self.inner()
+                    .execute(self.client(), request, info.operation_id)
+                    .await
+            }
+
+            async fn post<E>(
+                &self,
+                result: &::reqwest::Result<::reqwest::Response>,
+                _info: &::progenitor_client::OperationInfo,
+            ) -> ::std::result::Result<(), ::progenitor_client::Error<E>> {
+                match $crate::refusal_of(result) {
+                    Some(refusal) => Err(::progenitor_client::Error::Custom(refusal.to_string())),
+                    None => Ok(()),
+                }
+            }
+        }
+    };
+}
