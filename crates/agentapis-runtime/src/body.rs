@@ -1,6 +1,6 @@
 //! Reading a response body without letting the server choose how much memory it takes.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use reqwest::Response;
 
 use crate::policy::BodyLimits;
@@ -29,19 +29,37 @@ pub(crate) async fn read_limited(mut response: Response, limits: &BodyLimits) ->
     if !keep_prefix && declared.is_some_and(|n| n > limit) {
         return Ok(Read::TooLarge { limit, declared });
     }
-    // Pre-size for a declared length (within the limit), never for more.
-    let capacity = declared.unwrap_or(0).min(limit).min(1024 * 1024);
-    let mut buffer = BytesMut::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    // Pre-size for a declared length (within the limit, never more), so the buffer is not
+    // regrown and copied on the way.
+    let capacity = declared.unwrap_or(0).min(limit);
+    let limit_bytes = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut buffer: Vec<u8> = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
     while let Some(chunk) = response.chunk().await? {
-        let room = limit.saturating_sub(buffer.len() as u64);
-        if (chunk.len() as u64) > room {
-            if keep_prefix {
-                buffer.extend_from_slice(&chunk[..usize::try_from(room).unwrap_or(0)]);
-                break;
+        let room = limit_bytes.saturating_sub(buffer.len());
+        let take = if chunk.len() > room {
+            if !keep_prefix {
+                return Ok(Read::TooLarge { limit, declared });
             }
-            return Ok(Read::TooLarge { limit, declared });
+            room
+        } else {
+            chunk.len()
+        };
+        grow(&mut buffer, take, limit_bytes);
+        buffer.extend_from_slice(&chunk[..take]);
+        if take < chunk.len() {
+            break;
         }
-        buffer.extend_from_slice(&chunk);
     }
-    Ok(Read::Body(buffer.freeze()))
+    Ok(Read::Body(Bytes::from(buffer)))
+}
+
+/// Makes room for `more` bytes: doubling, but never past `limit`, so the buffer's capacity (and
+/// the peak while it grows) stays within the limit.
+fn grow(buffer: &mut Vec<u8>, more: usize, limit: usize) {
+    let needed = buffer.len().saturating_add(more);
+    if needed <= buffer.capacity() {
+        return;
+    }
+    let target = needed.max(buffer.capacity().saturating_mul(2)).min(limit.max(needed));
+    buffer.reserve_exact(target - buffer.len());
 }

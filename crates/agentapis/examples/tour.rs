@@ -56,10 +56,7 @@ async fn offline() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     println!("   started {} (queued)", handle.id());
     let done = handle
-        .wait(WaitOptions {
-            first_poll: Duration::from_millis(200),
-            ..WaitOptions::default()
-        })
+        .wait(WaitOptions::default().first_poll(Duration::from_millis(200)))
         .await?;
     println!(
         "   finished: {:?}, summary: {}",

@@ -51,7 +51,10 @@ pub mod archastro;
 pub mod invent;
 
 pub use agentapis_runtime::paging::{Paginated, Position};
-pub use agentapis_runtime::{CallOptions, ClientLimits, Pacing, RateLimit, RetryPolicy, Secret, StopReason, Timeouts};
+pub use agentapis_runtime::{
+    BodyLimits, CallOptions, ClientLimits, LimitScope, Pacing, RateLimit, RetryBudget, RetryPolicy, Secret, StopReason,
+    Timeouts, Waiting,
+};
 pub use config::ClientBuilder;
 pub use error::{Api, ApiError, Error, ErrorCode, Phase, StatusClass};
 pub use pages::{Direction, ItemStream, Page, PageOptions, PageStream};

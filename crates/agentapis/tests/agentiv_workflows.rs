@@ -30,11 +30,10 @@ fn execution(status: &str) -> serde_json::Value {
 }
 
 fn quick_wait() -> WaitOptions {
-    WaitOptions {
-        timeout: Duration::from_secs(5),
-        first_poll: Duration::from_millis(10),
-        max_interval: Duration::from_millis(50),
-    }
+    WaitOptions::default()
+        .timeout(Duration::from_secs(5))
+        .first_poll(Duration::from_millis(10))
+        .max_interval(Duration::from_millis(50))
 }
 
 #[tokio::test]
@@ -114,10 +113,7 @@ async fn wait_gives_up_at_its_timeout() {
     let started = Instant::now();
     let result = client
         .execution("exec_1")
-        .wait(WaitOptions {
-            timeout: Duration::from_millis(300),
-            ..quick_wait()
-        })
+        .wait(quick_wait().timeout(Duration::from_millis(300)))
         .await;
     assert!(
         matches!(result, Err(Error::Timeout { deadline: true, attempts, .. }) if attempts >= 2),

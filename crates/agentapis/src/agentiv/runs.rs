@@ -81,8 +81,9 @@ impl super::ClientBuilder {
     }
 }
 
-/// How [`ExecutionHandle::wait`] polls.
+/// How [`ExecutionHandle::wait`] polls. Build it from `default()` and the setters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WaitOptions {
     /// Give up after this long (default 10 min).
     pub timeout: Duration,
@@ -99,6 +100,26 @@ impl Default for WaitOptions {
             first_poll: Duration::from_secs(1),
             max_interval: Duration::from_secs(15),
         }
+    }
+}
+
+impl WaitOptions {
+    /// Sets [`timeout`](Self::timeout).
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = limit;
+        self
+    }
+
+    /// Sets [`first_poll`](Self::first_poll).
+    pub fn first_poll(mut self, delay: Duration) -> Self {
+        self.first_poll = delay;
+        self
+    }
+
+    /// Sets [`max_interval`](Self::max_interval) (values under 50 ms act as 50 ms).
+    pub fn max_interval(mut self, gap: Duration) -> Self {
+        self.max_interval = gap;
+        self
     }
 }
 

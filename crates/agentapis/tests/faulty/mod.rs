@@ -21,6 +21,9 @@ pub enum Act {
     CutBody,
     /// Wait, then answer 200 `{"id":"agt_1"}`.
     Slow(Duration),
+    /// Answer `status` with a body of `bytes` spaces, declared by `Content-Length` or sent
+    /// chunked; written until done or the client hangs up.
+    Big { status: u16, bytes: u64, chunked: bool },
 }
 
 pub fn ok() -> Act {
@@ -42,6 +45,8 @@ pub struct Faulty {
     pub base: String,
     hits: Arc<AtomicUsize>,
     pub heads: Arc<Mutex<Vec<String>>>,
+    /// When each request arrived.
+    pub arrivals: Arc<Mutex<Vec<std::time::Instant>>>,
 }
 
 impl Faulty {
@@ -50,14 +55,20 @@ impl Faulty {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let hits = Arc::new(AtomicUsize::new(0));
         let heads: Arc<Mutex<Vec<String>>> = Arc::default();
-        let (h, log) = (Arc::clone(&hits), Arc::clone(&heads));
+        let arrivals: Arc<Mutex<Vec<std::time::Instant>>> = Arc::default();
+        let (h, log, times) = (Arc::clone(&hits), Arc::clone(&heads), Arc::clone(&arrivals));
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                let (h, log, acts) = (Arc::clone(&h), Arc::clone(&log), acts.clone());
-                tokio::spawn(async move { serve(socket, h, log, acts).await });
+                let (h, log, times, acts) = (Arc::clone(&h), Arc::clone(&log), Arc::clone(&times), acts.clone());
+                tokio::spawn(async move { serve(socket, h, log, times, acts).await });
             }
         });
-        Self { base, hits, heads }
+        Self {
+            base,
+            hits,
+            heads,
+            arrivals,
+        }
     }
 
     pub fn hits(&self) -> usize {
@@ -65,7 +76,13 @@ impl Faulty {
     }
 }
 
-async fn serve(mut socket: TcpStream, hits: Arc<AtomicUsize>, log: Arc<Mutex<Vec<String>>>, acts: Vec<Act>) {
+async fn serve(
+    mut socket: TcpStream,
+    hits: Arc<AtomicUsize>,
+    log: Arc<Mutex<Vec<String>>>,
+    times: Arc<Mutex<Vec<std::time::Instant>>>,
+    acts: Vec<Act>,
+) {
     let mut buf = Vec::new();
     loop {
         let end = loop {
@@ -98,6 +115,7 @@ async fn serve(mut socket: TcpStream, hits: Arc<AtomicUsize>, log: Arc<Mutex<Vec
         buf.drain(..end + length);
         let n = hits.fetch_add(1, Ordering::SeqCst);
         log.lock().expect("log").push(head);
+        times.lock().expect("times").push(std::time::Instant::now());
         let act = acts.get(n).or(acts.last()).cloned().unwrap_or_else(ok);
         let (code, headers, body) = match act {
             Act::Reset => {
@@ -118,6 +136,10 @@ async fn serve(mut socket: TcpStream, hits: Arc<AtomicUsize>, log: Arc<Mutex<Vec
                 (200, vec![], r#"{"id":"agt_1"}"#.to_owned())
             }
             Act::Reply(code, headers, body) => (code, headers, body),
+            Act::Big { status, bytes, chunked } => {
+                write_big(&mut socket, status, bytes, chunked).await;
+                return;
+            }
         };
         let mut out = format!("HTTP/1.1 {code} X\r\ncontent-length: {}\r\n", body.len());
         if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
@@ -131,5 +153,39 @@ async fn serve(mut socket: TcpStream, hits: Arc<AtomicUsize>, log: Arc<Mutex<Vec
         if socket.write_all(out.as_bytes()).await.is_err() {
             return;
         }
+    }
+}
+
+/// Writes a `bytes`-long body of spaces from one reused 64 KiB buffer (the server side must not
+/// be what uses the memory a test measures).
+async fn write_big(socket: &mut TcpStream, status: u16, bytes: u64, chunked: bool) {
+    let framing = if chunked {
+        "transfer-encoding: chunked".to_owned()
+    } else {
+        format!("content-length: {bytes}")
+    };
+    let head = format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n{framing}\r\n\r\n");
+    if socket.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    let block = vec![b' '; 64 * 1024];
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(block.len() as u64) as usize;
+        let written = if chunked {
+            let mut framed = format!("{n:x}\r\n").into_bytes();
+            framed.extend_from_slice(&block[..n]);
+            framed.extend_from_slice(b"\r\n");
+            socket.write_all(&framed).await
+        } else {
+            socket.write_all(&block[..n]).await
+        };
+        if written.is_err() {
+            return;
+        }
+        left -= n as u64;
+    }
+    if chunked {
+        let _ = socket.write_all(b"0\r\n\r\n").await;
     }
 }

@@ -1,0 +1,555 @@
+//! The runtime against a hostile server and a careless caller (issue 9): no panic from any header
+//! or setting, no path parameter that changes the route, every wait inside the deadline, one
+//! refresh per token, rate-limit headers that cannot lock a client out, jitter on server waits,
+//! and a retry budget. Each case is bounded in time.
+
+mod faulty;
+mod scripted;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use agentapis::{
+    agentiv, archastro, invent, ClientLimits, Error, Pacing, PageOptions, Position, RetryBudget, RetryPolicy,
+    StopReason,
+};
+use faulty::{ok, Act, Faulty};
+use futures::TryStreamExt as _;
+use scripted::{Req, Script};
+use serde_json::json;
+
+const BOUND: Duration = Duration::from_secs(5);
+
+fn fast() -> RetryPolicy {
+    RetryPolicy::default()
+        .base_delay(Duration::from_millis(10))
+        .max_delay(Duration::from_millis(40))
+        .max_retry_after(Duration::from_secs(10))
+}
+
+fn archastro_at(base: &str) -> archastro::ClientBuilder {
+    archastro::Client::builder()
+        .secret_key("sk_live_SUPERSECRET123")
+        .base_url(base)
+        .retry(fast())
+}
+
+async fn get_agent(client: &archastro::Client) -> Result<String, Error> {
+    client
+        .call(|api| api.get_agent().agent("agt_1").send())
+        .await
+        .map(|agent| agent.id.clone())
+}
+
+fn reply_with(headers: Vec<(&'static str, String)>) -> Act {
+    Act::Reply(200, headers, r#"{"id":"agt_1"}"#.into())
+}
+
+// 1. Panics from server input.
+
+#[tokio::test]
+async fn huge_reset_values_do_not_panic() {
+    for reset in ["9223372036854775808", "18446744073709551615", "99999999999999999999999"] {
+        let server = Faulty::start(vec![reply_with(vec![
+            ("x-ratelimit-remaining", "0".into()),
+            ("x-ratelimit-reset", reset.into()),
+        ])])
+        .await;
+        let client = archastro_at(&server.base).build().expect("client");
+        assert_eq!(get_agent(&client).await.expect("first"), "agt_1");
+        // The second call reads the stored reset: still no panic, and no lock-out.
+        let second = get_agent(&client).await;
+        assert!(second.is_ok(), "{reset}: {second:?}");
+    }
+}
+
+// 2. Panics from caller input.
+
+#[tokio::test]
+async fn extreme_durations_are_accepted_and_saturate() {
+    let server = Faulty::start(vec![ok()]).await;
+    let client = archastro_at(&server.base)
+        .deadline(Some(Duration::MAX))
+        .attempt_timeout(Duration::MAX)
+        .connect_timeout(Duration::MAX)
+        .build()
+        .expect("client");
+    assert_eq!(get_agent(&client).await.expect("ok"), "agt_1");
+
+    // Backoff of Duration::MAX: the retry's wait is bounded by the deadline, not a panic.
+    let server = Faulty::start(vec![Act::Reply(503, vec![], "{}".into()), ok()]).await;
+    let client = archastro_at(&server.base)
+        .retry(
+            RetryPolicy::default()
+                .base_delay(Duration::MAX)
+                .max_delay(Duration::MAX)
+                .max_retry_after(Duration::MAX),
+        )
+        .deadline(Some(Duration::from_millis(300)))
+        .build()
+        .expect("client");
+    let started = Instant::now();
+    for _ in 0..20 {
+        let _ = get_agent(&client).await;
+    }
+    assert!(started.elapsed() < BOUND);
+}
+
+#[tokio::test]
+async fn the_largest_page_number_ends_the_walk() {
+    let server = Script::start(|_req: &Req| (200, vec![], json!({"data": [{"id": "agt_1"}], "has_next": true}))).await;
+    let client = archastro_at(&server.base).build().expect("client");
+    // A resume position past what the operation's page parameter holds: a clear error.
+    let resumed: Position = "page:18446744073709551615".parse().expect("a position");
+    assert_eq!(resumed, Position::Page(u64::MAX));
+    let result: Result<Vec<_>, _> = client
+        .pages(|api| api.list_agents(), PageOptions::new().start(resumed))
+        .try_collect()
+        .await;
+    assert!(matches!(result, Err(Error::InvalidArgument(_))), "{result:?}");
+    // The largest page it holds arrives; the page after it cannot be asked for, and says so.
+    let mut pages = client.pages(
+        |api| api.list_agents(),
+        PageOptions::new().start(Position::Page(i64::MAX as u64)),
+    );
+    assert_eq!(pages.try_next().await.expect("the page").expect("one").items.len(), 1);
+    assert!(matches!(pages.try_next().await, Err(Error::InvalidArgument(_))));
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn wait_with_a_tiny_max_interval_polls_without_panicking() {
+    let server = Script::start(|req: &Req| {
+        let status = if req.n < 3 { "running" } else { "success" };
+        (
+            200,
+            vec![],
+            json!({"success": true, "data": {"id": "exe_1", "status": status, "agent_slug": "email-triage"}}),
+        )
+    })
+    .await;
+    let client = agentiv::Client::builder()
+        .api_key("ak_x")
+        .base_url(&server.base)
+        .build()
+        .expect("client");
+    let options = agentiv::WaitOptions::default()
+        .first_poll(Duration::from_millis(1))
+        .max_interval(Duration::from_millis(1));
+    let done = client.execution("exe_1").wait(options).await.expect("success");
+    assert_eq!(done.id, "exe_1");
+}
+
+// 3. Path traversal through ids.
+
+#[tokio::test]
+async fn path_parameters_never_change_the_route() {
+    let server = Faulty::start(vec![ok()]).await;
+    let arch = archastro_at(&server.base).build().expect("client");
+    for id in ["..", ".", "", "..\\..\\teams", "a\\b"] {
+        let err = arch.agent(archastro::AgentRef::Id(id)).await.expect_err("refused");
+        assert!(matches!(err, Error::InvalidArgument(_)), "{id:?}: {err:?}");
+        // The generated client (the escape hatch) is refused by the same hook.
+        let raw = arch.generated().get_agent().agent(id).send().await;
+        assert!(matches!(raw, Err(progenitor_client::Error::Custom(_))), "{id:?}");
+    }
+
+    let inv = invent::Client::builder()
+        .api_key("inv_x")
+        .base_url(&server.base)
+        .build()
+        .expect("client");
+    for org in ["..", "x\\..\\..\\admin", "."] {
+        let sub = inv.org(org).expect("a view");
+        let err = sub
+            .call(|api| api.list_assistants().org_id(sub.org_id()).send())
+            .await
+            .expect_err("refused");
+        assert!(matches!(err, Error::InvalidArgument(_)), "{org:?}: {err:?}");
+    }
+
+    let agv = agentiv::Client::builder()
+        .api_key("ak_x")
+        .base_url(&server.base)
+        .build()
+        .expect("client");
+    for slug in ["..", "", "a\\..\\..\\x"] {
+        let err = agv.run(slug, json!({})).await.expect_err("refused");
+        assert!(matches!(err, Error::InvalidArgument(_)), "{slug:?}: {err:?}");
+    }
+    assert_eq!(server.hits(), 0, "{:?}", server.heads.lock().map(|h| h.clone()));
+
+    // Proper ids still go out, encoded as one segment.
+    arch.call(|api| api.get_agent().agent("a/..").send())
+        .await
+        .expect("a slash is encoded");
+    let heads = server.heads.lock().map(|h| h.clone()).unwrap_or_default();
+    assert!(heads[0].starts_with("GET /api/v1/agents/a%2F.. "), "{heads:?}");
+}
+
+// 5. The deadline covers every wait.
+
+#[tokio::test]
+async fn a_concurrency_slot_wait_ends_at_the_deadline() {
+    let server = Faulty::start(vec![Act::Slow(Duration::from_secs(30))]).await;
+    let client = archastro_at(&server.base)
+        .limits(ClientLimits::new().concurrency(1))
+        .deadline(Some(Duration::from_millis(500)))
+        .build()
+        .expect("client");
+    let started = Instant::now();
+    let calls: Vec<_> = (0..5)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { (get_agent(&client).await, started.elapsed()) })
+        })
+        .collect();
+    let mut waited_for_slot = 0;
+    for call in calls {
+        let (result, took) = call.await.expect("task");
+        assert!(took < Duration::from_millis(1500), "{took:?}");
+        match result {
+            Err(Error::Timeout {
+                deadline: true,
+                waiting_for,
+                ..
+            }) => waited_for_slot += usize::from(waiting_for.is_some()),
+            Err(Error::Timeout { .. }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    // The calls behind the first wait for the slot; the one that gets it as the first call
+    // times out may have no time left to send.
+    assert!(waited_for_slot >= 3, "{waited_for_slot}");
+}
+
+#[tokio::test]
+async fn a_client_side_rate_limit_wait_ends_at_the_deadline() {
+    let server = Faulty::start(vec![ok()]).await;
+    let client = archastro_at(&server.base)
+        .limits(ClientLimits::new().per_minute(2))
+        .deadline(Some(Duration::from_millis(500)))
+        .build()
+        .expect("client");
+    get_agent(&client).await.expect("first");
+    get_agent(&client).await.expect("second");
+    let started = Instant::now();
+    let third = get_agent(&client).await;
+    assert!(started.elapsed() < Duration::from_millis(1500));
+    assert!(
+        matches!(
+            third,
+            Err(Error::Timeout {
+                waiting_for: Some(agentapis::Waiting::RateLimiter),
+                ..
+            })
+        ),
+        "{third:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_hanging_refresh_ends_at_the_deadline() {
+    let unauthorized = Act::Reply(401, vec![], r#"{"error":"unauthorized"}"#.into());
+    let server = Faulty::start(vec![unauthorized, Act::Slow(Duration::from_secs(60))]).await;
+    let client = archastro::Client::builder()
+        .publishable_key("pk_app")
+        .token("at-expired")
+        .refresh_token("rt1")
+        .base_url(&server.base)
+        .deadline(Some(Duration::from_secs(1)))
+        .build()
+        .expect("client");
+    let started = Instant::now();
+    let err = client.me().await.expect_err("no refresh in time");
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                waiting_for: Some(agentapis::Waiting::TokenRefresh),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+// 6. Refresh failure is single-flight too.
+
+#[tokio::test]
+async fn twenty_401s_with_a_failing_refresh_send_one_refresh() {
+    for refresh_status in [401u16, 500] {
+        let refreshes = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&refreshes);
+        let server = Script::start(move |req: &Req| match req.path.as_str() {
+            "/api/v1/auth/refresh" => {
+                counter.fetch_add(1, Ordering::SeqCst);
+                (refresh_status, vec![], json!({"error": "invalid_refresh_token"}))
+            }
+            _ => (
+                401,
+                vec![],
+                json!({"error": {"code": "unauthorized", "message": "expired"}}),
+            ),
+        })
+        .await;
+        let client = archastro::Client::builder()
+            .publishable_key("pk_app")
+            .token("at-expired")
+            .refresh_token("rt1")
+            .base_url(&server.base)
+            .build()
+            .expect("client");
+        let calls: Vec<_> = (0..20)
+            .map(|_| {
+                let client = client.clone();
+                tokio::spawn(async move { client.me().await })
+            })
+            .collect();
+        for call in calls {
+            let err = call.await.expect("task").expect_err("401");
+            assert_eq!(err.status().map(|s| s.as_u16()), Some(401), "{err:?}");
+        }
+        assert_eq!(refreshes.load(Ordering::SeqCst), 1, "refresh answered {refresh_status}");
+    }
+}
+
+// 7. Rate-limit headers never lock the client out.
+
+#[tokio::test]
+async fn a_reset_in_epoch_milliseconds_is_read_as_milliseconds() {
+    let reset_ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis()
+        + 1_000;
+    let server = Faulty::start(vec![
+        reply_with(vec![
+            ("x-ratelimit-remaining", "0".into()),
+            ("x-ratelimit-reset", reset_ms.to_string()),
+        ]),
+        ok(),
+    ])
+    .await;
+    let client = archastro_at(&server.base)
+        .pacing(Pacing::FailFast)
+        .build()
+        .expect("client");
+    get_agent(&client).await.expect("first");
+    let err = get_agent(&client).await.expect_err("paced");
+    let wait = err.retry_after().expect("a wait");
+    assert!(wait <= Duration::from_secs(2), "read as seconds: {wait:?}");
+    tokio::time::sleep(wait).await;
+    get_agent(&client).await.expect("after the reset");
+}
+
+#[tokio::test]
+async fn a_distant_reset_is_probed_instead_of_locking_the_client_out() {
+    let far = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+        + 20 * 3600;
+    let server = Faulty::start(vec![
+        reply_with(vec![
+            ("x-ratelimit-remaining", "0".into()),
+            ("x-ratelimit-reset", far.to_string()),
+        ]),
+        ok(),
+    ])
+    .await;
+    // Probe interval = max_retry_after = 300 ms.
+    let client = archastro_at(&server.base)
+        .retry(fast().max_retry_after(Duration::from_millis(300)))
+        .build()
+        .expect("client");
+    get_agent(&client).await.expect("first");
+    let started = Instant::now();
+    get_agent(&client).await.expect("the probe goes out and succeeds");
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(250) && waited < BOUND, "{waited:?}");
+    // The probe's answer (requests remain) cleared the window.
+    let started = Instant::now();
+    get_agent(&client).await.expect("third");
+    assert!(started.elapsed() < Duration::from_millis(250));
+    assert_eq!(server.hits(), 3);
+}
+
+#[tokio::test]
+async fn a_retry_after_too_large_for_u64_is_too_long_not_garbage() {
+    let server = Faulty::start(vec![Act::Reply(
+        429,
+        vec![("retry-after", "99999999999999999999999999".into())],
+        "{}".into(),
+    )])
+    .await;
+    let client = archastro_at(&server.base).build().expect("client");
+    let started = Instant::now();
+    let err = get_agent(&client).await.expect_err("rate limited");
+    assert!(started.elapsed() < BOUND);
+    let Error::RateLimited(e) = &err else { panic!("{err:?}") };
+    assert_eq!(e.stop, Some(StopReason::RetryAfterTooLong));
+    assert_eq!(e.retry_after, Some(Duration::from_secs(24 * 3600)));
+    assert_eq!(server.hits(), 1);
+}
+
+#[tokio::test]
+async fn archastro_paces_per_operation() {
+    let far = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+        + 30;
+    let server = Script::start(move |req: &Req| {
+        if req.path.starts_with("/api/v1/agents/") {
+            (
+                200,
+                vec![
+                    ("x-ratelimit-remaining", "0".into()),
+                    ("x-ratelimit-reset", far.to_string()),
+                ],
+                json!({"id": "agt_1"}),
+            )
+        } else {
+            (200, vec![], json!({"data": [], "has_next": false}))
+        }
+    })
+    .await;
+    let client = archastro_at(&server.base)
+        .pacing(Pacing::FailFast)
+        .build()
+        .expect("client");
+    get_agent(&client).await.expect("first");
+    assert!(matches!(get_agent(&client).await, Err(Error::RateLimited(_))));
+    // Another operation is not held back by get_agent's exhausted budget.
+    client
+        .call(|api| api.list_agents().send())
+        .await
+        .expect("list_agents is paced apart");
+}
+
+// 8. No synchronized herds, and a retry budget.
+
+#[tokio::test]
+async fn retries_after_a_shared_retry_after_are_spread_out() {
+    let limited = Act::Reply(429, vec![("retry-after", "1".into())], "{}".into());
+    let acts: Vec<Act> = std::iter::repeat_n(limited, 100).chain([ok()]).collect();
+    let server = Faulty::start(acts).await;
+    let client = archastro_at(&server.base)
+        .retry(RetryPolicy::default().max_attempts(2))
+        .build()
+        .expect("client");
+    let calls: Vec<_> = (0..100)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { get_agent(&client).await })
+        })
+        .collect();
+    for call in calls {
+        call.await.expect("task").expect("the retry succeeds");
+    }
+    let arrivals = server.arrivals.lock().map(|a| a.clone()).unwrap_or_default();
+    let retries = &arrivals[100..];
+    let first = retries.iter().min().copied().expect("retries");
+    let last = retries.iter().max().copied().expect("retries");
+    // Full jitter of up to 0.5 s on top of the 1 s wait: not one wave.
+    assert!(
+        last.duration_since(first) > Duration::from_millis(200),
+        "{:?}",
+        last.duration_since(first)
+    );
+}
+
+#[tokio::test]
+async fn the_retry_budget_bounds_retry_traffic_to_a_failing_server() {
+    let server = Faulty::start(vec![Act::Reply(503, vec![], "{}".into())]).await;
+    let client = archastro_at(&server.base)
+        .retry(
+            fast()
+                .max_attempts(5)
+                .budget(RetryBudget::default().capacity(50).retry_cost(5)),
+        )
+        .build()
+        .expect("client");
+    let calls: Vec<_> = (0..40)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { get_agent(&client).await })
+        })
+        .collect();
+    let mut spent = 0;
+    for call in calls {
+        let err = call.await.expect("task").expect_err("503");
+        if err.api_error().and_then(|e| e.stop) == Some(StopReason::RetryBudgetExhausted) {
+            spent += 1;
+        }
+    }
+    // 40 first attempts plus at most 50 / 5 = 10 retries (without a budget: 40 × 5 = 200).
+    assert_eq!(server.hits(), 50);
+    assert!(spent > 0);
+}
+
+// 9. Smaller items.
+
+#[tokio::test]
+async fn an_agentiv_failure_envelope_with_status_200_is_an_api_error() {
+    let server = Script::start(|_req: &Req| {
+        (
+            200,
+            vec![],
+            json!({"success": false, "error": {"code": "FORBIDDEN", "message": "plan does not allow this"}}),
+        )
+    })
+    .await;
+    let client = agentiv::Client::builder()
+        .api_key("ak_x")
+        .base_url(&server.base)
+        .build()
+        .expect("client");
+    let err = client.call(|api| api.list_agents().send()).await.expect_err("failure");
+    assert_eq!(
+        agentiv::error_code(&err),
+        Some(&agentiv::ErrorCode::Forbidden),
+        "{err:?}"
+    );
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(200));
+}
+
+#[tokio::test]
+async fn wait_returns_at_once_on_an_unknown_status() {
+    let server = Script::start(|_req: &Req| {
+        (
+            200,
+            vec![],
+            json!({"success": true, "data": {"id": "exe_1", "status": "cancelled", "agent_slug": "email-triage"}}),
+        )
+    })
+    .await;
+    let client = agentiv::Client::builder()
+        .api_key("ak_x")
+        .base_url(&server.base)
+        .build()
+        .expect("client");
+    let started = Instant::now();
+    let options = agentiv::WaitOptions::default().first_poll(Duration::from_millis(10));
+    let err = client.execution("exe_1").wait(options).await.expect_err("unknown");
+    assert!(
+        matches!(&err, Error::UnknownExecutionStatus { status, .. } if status == "cancelled"),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn server_text_in_display_has_control_characters_escaped() {
+    let body = json!({"error": {"code": "bad\u{1b}[31mcode", "message": "line one\nFAKE LOG LINE\r\u{7}"}});
+    let server = Faulty::start(vec![Act::Reply(400, vec![], body.to_string())]).await;
+    let client = archastro_at(&server.base).build().expect("client");
+    let err = get_agent(&client).await.expect_err("400");
+    let shown = err.to_string();
+    assert!(!shown.chars().any(char::is_control), "{shown:?}");
+    assert!(shown.contains("line one\\nFAKE LOG LINE"), "{shown}");
+}
