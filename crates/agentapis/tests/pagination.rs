@@ -316,6 +316,79 @@ async fn a_repeated_cursor_is_an_error_not_a_loop() {
 }
 
 #[tokio::test]
+async fn empty_cursor_pages_that_say_more_remain_are_walked_through() {
+    // Pages 1 and 2 are empty (a filter matched nothing there) but more remain.
+    let server = Script::start(|req: &Req| {
+        let at: u64 = req
+            .q("after_cursor")
+            .and_then(|c| c.trim_start_matches('c').parse().ok())
+            .unwrap_or(0);
+        let data: Vec<Value> = if at == 3 { vec![json!({"id": "ev_3"})] } else { vec![] };
+        let more = at < 3;
+        let cursor = if more {
+            Value::from(format!("c{}", at + 1))
+        } else {
+            Value::Null
+        };
+        (
+            200,
+            vec![],
+            json!({"data": data, "has_more": more, "after_cursor": cursor}),
+        )
+    })
+    .await;
+    let client = archastro_client(&server.base);
+    let ids: Vec<String> = client
+        .items(|api| api.get_activity_feed(), PageOptions::new())
+        .map_ok(|e| e.id)
+        .try_collect()
+        .await
+        .expect("walk");
+    assert_eq!(ids, ["ev_3"]);
+    assert_eq!(server.requests().len(), 4);
+}
+
+#[tokio::test]
+async fn endless_empty_cursor_pages_are_an_error_not_a_loop() {
+    let server = Script::start(|req: &Req| {
+        let next = format!("c{}", req.n + 1);
+        (200, vec![], json!({"data": [], "has_more": true, "after_cursor": next}))
+    })
+    .await;
+    let client = archastro_client(&server.base);
+    let result: Result<Vec<_>, _> = client
+        .items(|api| api.get_activity_feed(), PageOptions::new())
+        .try_collect()
+        .await;
+    assert!(
+        matches!(result, Err(Error::Pagination { ref reason, .. }) if reason.contains("empty pages")),
+        "{result:?}"
+    );
+    assert!(server.requests().len() <= 20, "{}", server.requests().len());
+}
+
+#[tokio::test]
+async fn more_remaining_without_a_cursor_is_an_error() {
+    let server = Script::start(|_req: &Req| {
+        (
+            200,
+            vec![],
+            json!({"data": [{"id": "ev_0"}], "has_more": true, "after_cursor": null}),
+        )
+    })
+    .await;
+    let client = archastro_client(&server.base);
+    let result: Result<Vec<_>, _> = client
+        .items(|api| api.get_activity_feed(), PageOptions::new())
+        .try_collect()
+        .await;
+    assert!(
+        matches!(result, Err(Error::Pagination { ref reason, .. }) if reason.contains("no cursor")),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_page_that_fails_twice_is_retried_by_the_runtime() {
     let inner = page_size_server(6, true);
     let server = Script::start(move |req: &Req| {

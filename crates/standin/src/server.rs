@@ -229,6 +229,11 @@ async fn handle(state: &State, mut req: Request<hyper::body::Incoming>) -> Resul
             return Ok(error(state.api, 400, "INVALID_INPUT", &message, &limit_headers));
         }
     }
+    if let Some(paging) = op.paging {
+        if let Err(message) = page_window(&query, paging) {
+            return Ok(error(state.api, 400, "INVALID_INPUT", &message, &limit_headers));
+        }
+    }
     let json_body: Option<Value> = if op.has_body && !body.is_empty() && is_json(&headers) {
         match serde_json::from_slice(&body) {
             Ok(v) => Some(v),
@@ -557,6 +562,28 @@ fn has_item_get(state: &State, op: &Operation) -> bool {
 
 /// The schema-generated answer, paged when the operation pages (paging headers are added to
 /// `headers`).
+/// Refuses a page whose first entry's offset does not fit in 64 bits (a real server's database
+/// would refuse it too), instead of overflowing.
+fn page_window(query: &[(String, String)], paging: Paging) -> Result<(), String> {
+    let size_name = match paging {
+        Paging::PageTake => "take",
+        Paging::PageSize => "page_size",
+        Paging::PerPage => "per_page",
+        Paging::Cursor => return Ok(()),
+    };
+    let number = |name: &str, default: u64| {
+        lookup(query, name)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(default)
+    };
+    let (page, size) = (number("page", 1).max(1), number(size_name, 20).max(1));
+    let offset = (page - 1).checked_mul(size).filter(|o| i64::try_from(*o).is_ok());
+    match offset {
+        Some(_) => Ok(()),
+        None => Err(format!("page {page} with {size_name} {size} is out of range")),
+    }
+}
+
 fn generated(
     state: &State,
     op: &Operation,
@@ -593,8 +620,8 @@ fn generated(
         match paging {
             Paging::PageTake => {
                 let (page, take) = (number("page", 1).max(1), number("take", 20).clamp(1, 100));
-                let from = ((page - 1) * take).min(total);
-                body = Value::Array(make(from..(from + take).min(total)));
+                let from = (page - 1).saturating_mul(take).min(total);
+                body = Value::Array(make(from..from.saturating_add(take).min(total)));
                 headers.push(("pagination-count", total.to_string()));
                 headers.push(("pagination-page", page.to_string()));
                 headers.push(("pagination-take", take.to_string()));
@@ -606,9 +633,13 @@ fn generated(
                     "per_page"
                 };
                 let (page, size) = (number("page", 1).max(1), number(size_name, 20).max(1));
-                let from = ((page - 1) * size).min(total);
+                let from = (page - 1).saturating_mul(size).min(total);
                 let pages = total.div_ceil(size);
-                set(&mut body, "data", Value::Array(make(from..(from + size).min(total))));
+                set(
+                    &mut body,
+                    "data",
+                    Value::Array(make(from..from.saturating_add(size).min(total))),
+                );
                 for (k, v) in [
                     ("page", json!(page)),
                     (size_name, json!(size)),

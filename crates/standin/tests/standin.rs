@@ -85,6 +85,18 @@ async fn invalid_input_is_refused() {
     assert_eq!(body["error"]["code"], "INVALID_INPUT");
 }
 
+#[tokio::test]
+async fn a_page_past_any_offset_is_a_400_not_a_dropped_connection() {
+    let archastro = start(Api::ArchAstro).await;
+    let auth = [PK];
+    for page in ["9223372036854775807", "18446744073709551615"] {
+        let (status, _, body) = get(&archastro, &format!("/api/v1/agents?page={page}&page_size=100"), &auth).await;
+        assert_eq!(status, 400, "page {page}: {body}");
+    }
+    let (status, _, _) = get(&archastro, "/api/v1/agents?page=2&page_size=100", &auth).await;
+    assert_eq!(status, 200);
+}
+
 async fn walk(
     server: &Running,
     first: &str,
