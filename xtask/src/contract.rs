@@ -26,6 +26,7 @@ pub fn emit(api: &Api, doc: &Value, ast: &syn::File) -> String {
     let mut blocks = Vec::new();
     let mut operations = 0usize;
     let mut statuses = 0usize;
+    let mut path_cases = 0usize;
     let mut scratch = doc.clone();
     walk::operations(&mut scratch, &mut |op, method, path, _| {
         let id = progenitor_name(op.get("operationId").and_then(Value::as_str).unwrap_or_default());
@@ -37,6 +38,14 @@ pub fn emit(api: &Api, doc: &Value, ast: &syn::File) -> String {
             .into_iter()
             .flatten()
             .filter_map(|p| p.get("name").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        let path_params: Vec<&str> = op
+            .get("parameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|p| p.get("in").and_then(Value::as_str) == Some("path"))
+            .filter_map(|p| p.get("name").and_then(Value::as_str))
             .collect();
         let fields: Vec<(String, Type)> = named_fields(builder, &struct_name)
             .unwrap_or_default()
@@ -55,6 +64,8 @@ pub fn emit(api: &Api, doc: &Value, ast: &syn::File) -> String {
                 _ => None,
             });
         let mut setters = Vec::new();
+        // Path parameters: (index in `setters`, field, Rust type, spec name).
+        let mut path_setters: Vec<(usize, String, String, String)> = Vec::new();
         for (field, ty) in &fields {
             if field == "client" {
                 continue;
@@ -88,6 +99,9 @@ pub fn emit(api: &Api, doc: &Value, ast: &syn::File) -> String {
                 .to_token_stream()
                 .to_string()
                 .replace("types ::", &format!("{krate} :: types ::"));
+            if path_params.contains(&name.as_str()) {
+                path_setters.push((setters.len(), field.clone(), ty.clone(), name.clone()));
+            }
             setters.push(format!(
                 ".{field}(serde_json::from_value::<{ty}>(standin::example_param(API, {key:?}, {name:?}).expect(\"a parameter example\")).expect(\"the example parameter decodes\"))"
             ));
@@ -102,6 +116,26 @@ pub fn emit(api: &Api, doc: &Value, ast: &syn::File) -> String {
             .collect();
         operations += 1;
         statuses += errors.len();
+        path_cases += path_setters.len();
+        // Each path parameter set to values that would change the route (where its type takes
+        // them) must be refused by the client hooks before anything is sent.
+        let path_checks: String = path_setters
+            .iter()
+            .map(|(index, field, ty, name)| {
+                let mut bad_setters = setters.clone();
+                bad_setters[*index] = format!(".{field}(value)");
+                format!(
+                    "for bad in TRAVERSALS {{
+                        let Ok(value) = serde_json::from_value::<{ty}>(serde_json::json!(bad)) else {{ continue }};
+                        match client.{id}(){bad}.send().await {{
+                            Err(progenitor_client::Error::Custom(_)) => {{}}
+                            other => failures.push(format!(\"{{}} ({id}): path parameter {name} = {{bad:?}} was not refused: {{:?}}\", {key:?}, other.map(|_| ()))),
+                        }}
+                    }}",
+                    bad = bad_setters.join(""),
+                )
+            })
+            .collect();
         let client = match (api.name, security_needs_secret_key(op, doc)) {
             ("archastro", true) => "&secret",
             _ => "&client",
@@ -116,6 +150,7 @@ pub fn emit(api: &Api, doc: &Value, ast: &syn::File) -> String {
                     Ok(_) => {{}}
                     Err(e) => failures.push(format!(\"{{}} ({id}): {{e:?}}\", {key:?})),
                 }}
+                {path_checks}
                 for status in {errors:?} {{
                     server.fault({key:?}, standin::Fault::Status {{ status, times: 1 }});
                     match make().send().await {{
@@ -134,11 +169,16 @@ pub fn emit(api: &Api, doc: &Value, ast: &syn::File) -> String {
     };
     format!(
         "//! Contract test for {name}: all {operations} operations against the stand-in, each must
-         //! decode its typed success, and {statuses} documented error statuses must come back typed.
+         //! decode its typed success, {statuses} documented error statuses must come back typed, and
+         //! each of {path_cases} path parameters must be refused, before anything is sent, when its
+         //! value would change the route.
          //! Included by `tests/contract_{name}.rs`, which keeps rustfmt off this generated file.
          use agentapis_runtime::{{Auth, RetryPolicy, Runtime, Secret}};
          use agentapis_standin as standin;
          const API: standin::Api = standin::Api::{api_variant};
+         /// Path parameter values that would change a route if sent as they are.
+         #[allow(dead_code)]
+         const TRAVERSALS: [&str; 5] = [\"\", \".\", \"..\", \"..\\\\..\\\\teams\", \"x\\\\..\\\\..\\\\admin\"];
          fn client(base: &str, auth: Auth) -> {krate}::Client {{
              let runtime = Runtime::builder({name:?}, auth, {krate}::OPERATIONS).retry(RetryPolicy::none()).build();
              {krate}::Client::new_with_client(base, reqwest::Client::new(), runtime)
@@ -154,7 +194,7 @@ pub fn emit(api: &Api, doc: &Value, ast: &syn::File) -> String {
              let secret = client_with_secret(server.base_url());
              let mut failures: Vec<String> = Vec::new();
              {blocks}
-             println!(\"contract {name}: {operations} operations, {statuses} error statuses, {{}} failures\", failures.len());
+             println!(\"contract {name}: {operations} operations, {statuses} error statuses, {path_cases} path parameters, {{}} failures\", failures.len());
              assert!(failures.is_empty(), \"{{}} contract failures:\\n{{}}\", failures.len(), failures.join(\"\\n\"));
          }}
          fn client_with_secret(base: &str) -> {krate}::Client {{
