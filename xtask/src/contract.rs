@@ -176,9 +176,10 @@ pub fn emit(api: &Api, doc: &Value, ast: &syn::File) -> String {
          use agentapis_runtime::{{Auth, RetryPolicy, Runtime, Secret}};
          use agentapis_standin as standin;
          const API: standin::Api = standin::Api::{api_variant};
-         /// Path parameter values that would change a route if sent as they are.
+         /// Path parameter values that no encoding keeps from changing a route (a backslash is
+         /// encoded instead: see `agentapis_runtime::encode_segment`).
          #[allow(dead_code)]
-         const TRAVERSALS: [&str; 5] = [\"\", \".\", \"..\", \"..\\\\..\\\\teams\", \"x\\\\..\\\\..\\\\admin\"];
+         const TRAVERSALS: [&str; 3] = [\"\", \".\", \"..\"];
          fn client(base: &str, auth: Auth) -> {krate}::Client {{
              let runtime = Runtime::builder({name:?}, auth, {krate}::OPERATIONS).retry(RetryPolicy::none()).build();
              {krate}::Client::new_with_client(base, reqwest::Client::new(), runtime)

@@ -17,6 +17,10 @@ pub const PROGENITOR_VERSION: &str = "0.15.1";
 /// The Rust path of the runtime type every generated client carries as its inner value.
 const INNER_TYPE: &str = "agentapis_runtime::Runtime";
 
+/// The function path parameters are encoded with instead of progenitor's `encode_path`, which
+/// leaves `\` alone (a URL parser then reads it as `/`): see `agentapis_runtime::encode_segment`.
+const SEGMENT_ENCODER: &str = "agentapis_runtime::encode_segment";
+
 /// A generated client, ready to write.
 pub struct Generated {
     /// The whole file, header included.
@@ -69,7 +73,8 @@ fn header(api: &Api, spec: &LoadedSpec, report: &Report) -> String {
          // normalization rule and regenerate.\n\
          // spec: {path}\n\
          // spec-sha256: {sha}\n\
-         // generator: progenitor {PROGENITOR_VERSION} (builder interface, hooks expected, inner type {INNER_TYPE})\n\
+         // generator: progenitor {PROGENITOR_VERSION} (builder interface, hooks expected, inner type {INNER_TYPE}, \
+         path parameters encoded by {SEGMENT_ENCODER})\n\
          // rules fired: {fired}\n\n",
         name = api.name,
         path = spec.path,
@@ -94,6 +99,7 @@ pub fn generate_code(file: &str, doc: &Value) -> Result<String, SpecError> {
         }
         Err(Failure::Error(e)) => return Err(e),
     };
+    let tokens = encode_segments_with_runtime(&tokens);
     let operations = operations_table(doc);
     let progenitor_ast = syn::parse_file(&tokens)
         .map_err(|e| SpecError::new(file, "", format!("progenitor produced code that does not parse: {e}")))?;
@@ -102,6 +108,13 @@ pub fn generate_code(file: &str, doc: &Value) -> Result<String, SpecError> {
     let file_ast = syn::parse_file(&source)
         .map_err(|e| SpecError::new(file, "", format!("progenitor produced code that does not parse: {e}")))?;
     Ok(prettyplease::unparse(&file_ast))
+}
+
+/// Points every path-parameter encoding call of progenitor's output at [`SEGMENT_ENCODER`]
+/// (progenitor's tokens print as `encode_path (`; its `use` of `encode_path` is left unused).
+fn encode_segments_with_runtime(tokens: &str) -> String {
+    let encoder = SEGMENT_ENCODER.replace("::", " :: ");
+    tokens.replace("encode_path (", &format!("{encoder} ("))
 }
 
 /// The `paging` module: a `Paginated` impl per paginated operation (see [`paging_glue`]).
@@ -236,4 +249,25 @@ fn operations_table(doc: &Value) -> String {
          pub const OPERATIONS: &[agentapis_runtime::OperationMeta] = &[{}];",
         rows.join("\n")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_parameters_are_encoded_by_the_runtime() {
+        let tokens = "use progenitor_client :: { encode_path , ClientHooks } ; \
+                      let url = format ! (\"{}/a/{}\" , client . baseurl , encode_path (& id . to_string ()) ,) ;";
+        let rewritten = encode_segments_with_runtime(tokens);
+        assert!(
+            rewritten.contains("agentapis_runtime :: encode_segment (& id . to_string ())"),
+            "{rewritten}"
+        );
+        assert!(!rewritten.contains("encode_path ("), "{rewritten}");
+        assert!(
+            rewritten.contains("{ encode_path , ClientHooks }"),
+            "the import is left as is"
+        );
+    }
 }

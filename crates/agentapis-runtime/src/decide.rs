@@ -293,4 +293,53 @@ mod tests {
             }
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn decisions_are_total_and_keep_their_promises(
+            status in 100u16..600,
+            server_wait in proptest::option::of(0u64..u64::MAX),
+            before_send in proptest::bool::ANY,
+            timeout in proptest::bool::ANY,
+            answered in proptest::bool::ANY,
+            attempt in 1u32..u32::MAX,
+            max_attempts in 0u32..10,
+            safe in proptest::bool::ANY,
+            can_refresh in proptest::bool::ANY,
+            time_left in proptest::option::of(0u64..u64::MAX),
+            jitter in 0.0f64..1.0,
+            base in 0u64..u64::MAX,
+        ) {
+            let outcome = if answered {
+                let status = StatusCode::from_u16(status).expect("100..600 is a status");
+                Outcome::Answered { status, server_wait: server_wait.map(Duration::from_nanos) }
+            } else {
+                Outcome::Failed { before_send, timeout }
+            };
+            let state = State {
+                attempt,
+                safe_to_repeat: safe,
+                can_refresh,
+                time_left: time_left.map(Duration::from_nanos),
+                jitter,
+            };
+            let policy = RetryPolicy::default()
+                .max_attempts(max_attempts)
+                .base_delay(Duration::from_nanos(base))
+                .max_delay(Duration::MAX);
+            match decide(outcome, state, &policy) {
+                Decision::Retry { delay, .. } => {
+                    proptest::prop_assert!(attempt < max_attempts);
+                    proptest::prop_assert!(state.time_left.is_none_or(|left| delay < left));
+                    let may_repeat = safe || match outcome {
+                        Outcome::Answered { status, .. } => status == StatusCode::TOO_MANY_REQUESTS,
+                        Outcome::Failed { before_send, .. } => before_send,
+                    };
+                    proptest::prop_assert!(may_repeat, "an unsafe request would be sent twice");
+                }
+                Decision::RefreshThenResend => proptest::prop_assert!(can_refresh),
+                Decision::Stop { .. } => {}
+            }
+        }
+    }
 }

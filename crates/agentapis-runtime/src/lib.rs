@@ -29,6 +29,7 @@ pub use call::{CallOptions, CallRecord, Refusal, StopReason, Waiting};
 pub use hooks::refusal_of;
 pub use operation::{OperationMeta, Paging};
 pub use pacing::LimitScope;
+pub use path::encode_segment;
 pub use policy::{retryable_status, BodyLimits, ClientLimits, Pacing, RetryBudget, RetryPolicy, Timeouts};
 pub use rate_limit::RateLimit;
 pub use token::TokenStore;

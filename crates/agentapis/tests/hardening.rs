@@ -147,7 +147,7 @@ async fn wait_with_a_tiny_max_interval_polls_without_panicking() {
 async fn path_parameters_never_change_the_route() {
     let server = Faulty::start(vec![ok()]).await;
     let arch = archastro_at(&server.base).build().expect("client");
-    for id in ["..", ".", "", "..\\..\\teams", "a\\b"] {
+    for id in ["..", ".", ""] {
         let err = arch.agent(archastro::AgentRef::Id(id)).await.expect_err("refused");
         assert!(matches!(err, Error::InvalidArgument(_)), "{id:?}: {err:?}");
         // The generated client (the escape hatch) is refused by the same hook.
@@ -160,7 +160,7 @@ async fn path_parameters_never_change_the_route() {
         .base_url(&server.base)
         .build()
         .expect("client");
-    for org in ["..", "x\\..\\..\\admin", "."] {
+    for org in ["..", "."] {
         let sub = inv.org(org).expect("a view");
         let err = sub
             .call(|api| api.list_assistants().org_id(sub.org_id()).send())
@@ -174,18 +174,30 @@ async fn path_parameters_never_change_the_route() {
         .base_url(&server.base)
         .build()
         .expect("client");
-    for slug in ["..", "", "a\\..\\..\\x"] {
+    for slug in ["..", ""] {
         let err = agv.run(slug, json!({})).await.expect_err("refused");
         assert!(matches!(err, Error::InvalidArgument(_)), "{slug:?}: {err:?}");
     }
     assert_eq!(server.hits(), 0, "{:?}", server.heads.lock().map(|h| h.clone()));
 
-    // Proper ids still go out, encoded as one segment.
+    // Slashes and backslashes are part of the value: encoded, one segment, same route.
     arch.call(|api| api.get_agent().agent("a/..").send())
         .await
         .expect("a slash is encoded");
+    arch.agent(archastro::AgentRef::Id("..\\..\\teams"))
+        .await
+        .expect("a backslash is encoded");
+    let sub = inv.org("x\\..\\..\\admin").expect("a view");
+    sub.call(|api| api.list_assistants().org_id(sub.org_id()).send())
+        .await
+        .expect_err("the fake server's answer is no assistant list");
     let heads = server.heads.lock().map(|h| h.clone()).unwrap_or_default();
     assert!(heads[0].starts_with("GET /api/v1/agents/a%2F.. "), "{heads:?}");
+    assert!(heads[1].starts_with("GET /api/v1/agents/..%5C..%5Cteams "), "{heads:?}");
+    assert!(
+        heads[2].starts_with("GET /orgs/x%5C..%5C..%5Cadmin/assistants "),
+        "{heads:?}"
+    );
 }
 
 // 5. The deadline covers every wait.

@@ -2,7 +2,7 @@
 // normalization rule and regenerate.
 // spec: specs/agentiv/openapi.json
 // spec-sha256: de4ba84de32b5b1d6a66607464077edcfca1a90d9f0942911ecc72388a5da584
-// generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime)
+// generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment)
 // rules fired: set-openapi-3.0×2, const-to-enum×6, null-branch-to-nullable×1, type-array-to-nullable×16, inline-component-refs×76, open-enum-untagged×5
 
 #[allow(unused_imports)]
@@ -2734,8 +2734,8 @@ pub mod builder {
                 .and_then(|v| types::RunRequest::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/agents/{}/run", client.baseurl, encode_path(& agent_slug
-                .to_string()),
+                "{}/api/agents/{}/run", client.baseurl,
+                agentapis_runtime::encode_segment(& agent_slug.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -2848,8 +2848,8 @@ pub mod builder {
             let Self { client, execution_id } = self;
             let execution_id = execution_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/executions/{}", client.baseurl, encode_path(& execution_id
-                .to_string()),
+                "{}/api/executions/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& execution_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -3050,8 +3050,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/schedules/{}", client.baseurl, encode_path(& agent_slug
-                .to_string()),
+                "{}/api/schedules/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& agent_slug.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map

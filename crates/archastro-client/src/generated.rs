@@ -2,7 +2,7 @@
 // normalization rule and regenerate.
 // spec: specs/archastro/openapi.json
 // spec-sha256: cafc7b32797db97c633e6ac01330a5d5b4ffd8a737068ccd1bcb4e4fc57de83d
-// generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime)
+// generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment)
 // rules fired: declare-missing-path-params×2, deep-query-as-encoded-string×2, plug-bracket-array-query×14, error-responses-keep-body×274, rest-operation-names×89
 
 #[allow(unused_imports)]
@@ -62624,7 +62624,8 @@ pub mod builder {
             let Self { client, agent } = self;
             let agent = agent.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/agents/{}", client.baseurl, encode_path(& agent.to_string()),
+                "{}/api/v1/agents/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& agent.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -62712,7 +62713,8 @@ pub mod builder {
             let Self { client, agent } = self;
             let agent = agent.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/agents/{}", client.baseurl, encode_path(& agent.to_string()),
+                "{}/api/v1/agents/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& agent.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -62831,7 +62833,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/agents/{}", client.baseurl, encode_path(& agent.to_string()),
+                "{}/api/v1/agents/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& agent.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -62930,8 +62933,8 @@ pub mod builder {
             let Self { client, agent } = self;
             let agent = agent.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/agents/{}/agent_computers", client.baseurl, encode_path(&
-                agent.to_string()),
+                "{}/api/v1/agents/{}/agent_computers", client.baseurl,
+                agentapis_runtime::encode_segment(& agent.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -63053,8 +63056,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/agents/{}/agent_computers", client.baseurl, encode_path(&
-                agent.to_string()),
+                "{}/api/v1/agents/{}/agent_computers", client.baseurl,
+                agentapis_runtime::encode_segment(& agent.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -63153,8 +63156,8 @@ pub mod builder {
             let Self { client, agent } = self;
             let agent = agent.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/agents/{}/agent_env_vars", client.baseurl, encode_path(& agent
-                .to_string()),
+                "{}/api/v1/agents/{}/agent_env_vars", client.baseurl,
+                agentapis_runtime::encode_segment(& agent.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -63278,8 +63281,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/agents/{}/agent_env_vars", client.baseurl, encode_path(& agent
-                .to_string()),
+                "{}/api/v1/agents/{}/agent_env_vars", client.baseurl,
+                agentapis_runtime::encode_segment(& agent.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -63426,8 +63429,8 @@ pub mod builder {
             let source = source.map_err(Error::InvalidRequest)?;
             let status = status.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/agents/{}/agent_health_actions", client.baseurl, encode_path(&
-                agent.to_string()),
+                "{}/api/v1/agents/{}/agent_health_actions", client.baseurl,
+                agentapis_runtime::encode_segment(& agent.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -63521,8 +63524,8 @@ pub mod builder {
             let Self { client, agent } = self;
             let agent = agent.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/agents/{}/agent_installations", client.baseurl, encode_path(&
-                agent.to_string()),
+                "{}/api/v1/agents/{}/agent_installations", client.baseurl,
+                agentapis_runtime::encode_segment(& agent.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -63645,8 +63648,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/agents/{}/agent_installations", client.baseurl, encode_path(&
-                agent.to_string()),
+                "{}/api/v1/agents/{}/agent_installations", client.baseurl,
+                agentapis_runtime::encode_segment(& agent.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -63746,7 +63749,7 @@ pub mod builder {
             let agent = agent.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/v1/agents/{}/agent_installations/kinds", client.baseurl,
-                encode_path(& agent.to_string()),
+                agentapis_runtime::encode_segment(& agent.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -63860,8 +63863,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/agents/{}/agent_routines", client.baseurl, encode_path(& agent
-                .to_string()),
+                "{}/api/v1/agents/{}/agent_routines", client.baseurl,
+                agentapis_runtime::encode_segment(& agent.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -63976,8 +63979,8 @@ pub mod builder {
             let agent = agent.map_err(Error::InvalidRequest)?;
             let kind = kind.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/agents/{}/agent_tools", client.baseurl, encode_path(& agent
-                .to_string()),
+                "{}/api/v1/agents/{}/agent_tools", client.baseurl,
+                agentapis_runtime::encode_segment(& agent.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -64097,8 +64100,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/agents/{}/agent_tools", client.baseurl, encode_path(& agent
-                .to_string()),
+                "{}/api/v1/agents/{}/agent_tools", client.baseurl,
+                agentapis_runtime::encode_segment(& agent.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -64239,8 +64242,8 @@ pub mod builder {
             let page_size = page_size.map_err(Error::InvalidRequest)?;
             let search = search.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/agents/{}/agent_working_memory", client.baseurl, encode_path(&
-                agent.to_string()),
+                "{}/api/v1/agents/{}/agent_working_memory", client.baseurl,
+                agentapis_runtime::encode_segment(& agent.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -64346,8 +64349,8 @@ pub mod builder {
             let agent = agent.map_err(Error::InvalidRequest)?;
             let remove_identity = remove_identity.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/agents/{}/export", client.baseurl, encode_path(& agent
-                .to_string()),
+                "{}/api/v1/agents/{}/export", client.baseurl,
+                agentapis_runtime::encode_segment(& agent.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -64441,8 +64444,8 @@ pub mod builder {
             let Self { client, agent } = self;
             let agent = agent.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/agents/{}/health", client.baseurl, encode_path(& agent
-                .to_string()),
+                "{}/api/v1/agents/{}/health", client.baseurl,
+                agentapis_runtime::encode_segment(& agent.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -64549,8 +64552,8 @@ pub mod builder {
             let agent = agent.map_err(Error::InvalidRequest)?;
             let status = status.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/agents/{}/schedules", client.baseurl, encode_path(& agent
-                .to_string()),
+                "{}/api/v1/agents/{}/schedules", client.baseurl,
+                agentapis_runtime::encode_segment(& agent.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -64654,8 +64657,9 @@ pub mod builder {
             let agent = agent.map_err(Error::InvalidRequest)?;
             let schedule = schedule.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/agents/{}/schedules/{}", client.baseurl, encode_path(& agent
-                .to_string()), encode_path(& schedule.to_string()),
+                "{}/api/v1/agents/{}/schedules/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& agent.to_string()),
+                agentapis_runtime::encode_segment(& schedule.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -64777,8 +64781,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/agents/{}/search", client.baseurl, encode_path(& agent
-                .to_string()),
+                "{}/api/v1/agents/{}/search", client.baseurl,
+                agentapis_runtime::encode_segment(& agent.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -64900,8 +64904,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/agents/{}/threads", client.baseurl, encode_path(& agent
-                .to_string()),
+                "{}/api/v1/agents/{}/threads", client.baseurl,
+                agentapis_runtime::encode_segment(& agent.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -65031,8 +65035,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/agents/{}/upgrade", client.baseurl, encode_path(& agent
-                .to_string()),
+                "{}/api/v1/agents/{}/upgrade", client.baseurl,
+                agentapis_runtime::encode_segment(& agent.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -66152,8 +66156,8 @@ pub mod builder {
             let file = file.map_err(Error::InvalidRequest)?;
             let token = token.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/files/{}/avatar", client.baseurl, encode_path(& file
-                .to_string()),
+                "{}/api/v1/files/{}/avatar", client.baseurl,
+                agentapis_runtime::encode_segment(& file.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -66538,8 +66542,8 @@ pub mod builder {
             let channel = channel.map_err(Error::InvalidRequest)?;
             let slack_team_id = slack_team_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/slack_channel_bindings/{}", client.baseurl, encode_path(&
-                channel.to_string()),
+                "{}/api/v1/slack_channel_bindings/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& channel.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -66647,8 +66651,8 @@ pub mod builder {
             let Self { client, channel } = self;
             let channel = channel.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/slack_channel_bindings/{}", client.baseurl, encode_path(&
-                channel.to_string()),
+                "{}/api/v1/slack_channel_bindings/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& channel.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -67116,7 +67120,8 @@ pub mod builder {
             let Self { client, team } = self;
             let team = team.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/teams/{}", client.baseurl, encode_path(& team.to_string()),
+                "{}/api/v1/teams/{}", client.baseurl, agentapis_runtime::encode_segment(&
+                team.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -67204,7 +67209,8 @@ pub mod builder {
             let Self { client, team } = self;
             let team = team.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/teams/{}", client.baseurl, encode_path(& team.to_string()),
+                "{}/api/v1/teams/{}", client.baseurl, agentapis_runtime::encode_segment(&
+                team.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -67323,7 +67329,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/teams/{}", client.baseurl, encode_path(& team.to_string()),
+                "{}/api/v1/teams/{}", client.baseurl, agentapis_runtime::encode_segment(&
+                team.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -67422,8 +67429,8 @@ pub mod builder {
             let Self { client, team } = self;
             let team = team.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/teams/{}/artifacts", client.baseurl, encode_path(& team
-                .to_string()),
+                "{}/api/v1/teams/{}/artifacts", client.baseurl,
+                agentapis_runtime::encode_segment(& team.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -67537,8 +67544,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/teams/{}/artifacts", client.baseurl, encode_path(& team
-                .to_string()),
+                "{}/api/v1/teams/{}/artifacts", client.baseurl,
+                agentapis_runtime::encode_segment(& team.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -67719,8 +67726,8 @@ pub mod builder {
             let sort_key = sort_key.map_err(Error::InvalidRequest)?;
             let type_ = type_.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/teams/{}/custom_objects", client.baseurl, encode_path(& team
-                .to_string()),
+                "{}/api/v1/teams/{}/custom_objects", client.baseurl,
+                agentapis_runtime::encode_segment(& team.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -67842,8 +67849,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/teams/{}/custom_objects", client.baseurl, encode_path(& team
-                .to_string()),
+                "{}/api/v1/teams/{}/custom_objects", client.baseurl,
+                agentapis_runtime::encode_segment(& team.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -67932,8 +67939,8 @@ pub mod builder {
             let Self { client, team } = self;
             let team = team.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/teams/{}/invite", client.baseurl, encode_path(& team
-                .to_string()),
+                "{}/api/v1/teams/{}/invite", client.baseurl,
+                agentapis_runtime::encode_segment(& team.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -68024,8 +68031,8 @@ pub mod builder {
             let Self { client, team } = self;
             let team = team.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/teams/{}/invites", client.baseurl, encode_path(& team
-                .to_string()),
+                "{}/api/v1/teams/{}/invites", client.baseurl,
+                agentapis_runtime::encode_segment(& team.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -68135,8 +68142,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/teams/{}/join", client.baseurl, encode_path(& team
-                .to_string()),
+                "{}/api/v1/teams/{}/join", client.baseurl,
+                agentapis_runtime::encode_segment(& team.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -68232,8 +68239,8 @@ pub mod builder {
             let Self { client, team } = self;
             let team = team.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/teams/{}/leave", client.baseurl, encode_path(& team
-                .to_string()),
+                "{}/api/v1/teams/{}/leave", client.baseurl,
+                agentapis_runtime::encode_segment(& team.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -68331,8 +68338,8 @@ pub mod builder {
             let Self { client, team } = self;
             let team = team.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/teams/{}/members", client.baseurl, encode_path(& team
-                .to_string()),
+                "{}/api/v1/teams/{}/members", client.baseurl,
+                agentapis_runtime::encode_segment(& team.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -68446,8 +68453,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/teams/{}/members", client.baseurl, encode_path(& team
-                .to_string()),
+                "{}/api/v1/teams/{}/members", client.baseurl,
+                agentapis_runtime::encode_segment(& team.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -68536,8 +68543,8 @@ pub mod builder {
             let Self { client, team } = self;
             let team = team.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/teams/{}/members", client.baseurl, encode_path(& team
-                .to_string()),
+                "{}/api/v1/teams/{}/members", client.baseurl,
+                agentapis_runtime::encode_segment(& team.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -68680,8 +68687,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/teams/{}/members/{}", client.baseurl, encode_path(& team
-                .to_string()), encode_path(& user.to_string()),
+                "{}/api/v1/teams/{}/members/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& team.to_string()),
+                agentapis_runtime::encode_segment(& user.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -68787,8 +68795,8 @@ pub mod builder {
             let Self { client, team } = self;
             let team = team.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/teams/{}/threads", client.baseurl, encode_path(& team
-                .to_string()),
+                "{}/api/v1/teams/{}/threads", client.baseurl,
+                agentapis_runtime::encode_segment(& team.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -68902,8 +68910,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/teams/{}/threads", client.baseurl, encode_path(& team
-                .to_string()),
+                "{}/api/v1/teams/{}/threads", client.baseurl,
+                agentapis_runtime::encode_segment(& team.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -68992,8 +69000,8 @@ pub mod builder {
             let Self { client, thread } = self;
             let thread = thread.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/threads/{}", client.baseurl, encode_path(& thread
-                .to_string()),
+                "{}/api/v1/threads/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& thread.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -69112,8 +69120,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/threads/{}", client.baseurl, encode_path(& thread
-                .to_string()),
+                "{}/api/v1/threads/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& thread.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -69209,8 +69217,8 @@ pub mod builder {
             let Self { client, thread } = self;
             let thread = thread.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/threads/{}", client.baseurl, encode_path(& thread
-                .to_string()),
+                "{}/api/v1/threads/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& thread.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -69301,8 +69309,8 @@ pub mod builder {
             let Self { client, thread } = self;
             let thread = thread.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/threads/{}/agents", client.baseurl, encode_path(& thread
-                .to_string()),
+                "{}/api/v1/threads/{}/agents", client.baseurl,
+                agentapis_runtime::encode_segment(& thread.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -69393,8 +69401,8 @@ pub mod builder {
             let Self { client, thread } = self;
             let thread = thread.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/threads/{}/artifacts", client.baseurl, encode_path(& thread
-                .to_string()),
+                "{}/api/v1/threads/{}/artifacts", client.baseurl,
+                agentapis_runtime::encode_segment(& thread.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -69513,8 +69521,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/threads/{}/mark_read", client.baseurl, encode_path(& thread
-                .to_string()),
+                "{}/api/v1/threads/{}/mark_read", client.baseurl,
+                agentapis_runtime::encode_segment(& thread.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -69606,8 +69614,8 @@ pub mod builder {
             let Self { client, thread } = self;
             let thread = thread.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/threads/{}/members", client.baseurl, encode_path(& thread
-                .to_string()),
+                "{}/api/v1/threads/{}/members", client.baseurl,
+                agentapis_runtime::encode_segment(& thread.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -69728,8 +69736,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/threads/{}/members", client.baseurl, encode_path(& thread
-                .to_string()),
+                "{}/api/v1/threads/{}/members", client.baseurl,
+                agentapis_runtime::encode_segment(& thread.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -69818,8 +69826,8 @@ pub mod builder {
             let Self { client, thread } = self;
             let thread = thread.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/threads/{}/members", client.baseurl, encode_path(& thread
-                .to_string()),
+                "{}/api/v1/threads/{}/members", client.baseurl,
+                agentapis_runtime::encode_segment(& thread.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -69978,8 +69986,8 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/threads/{}/messages", client.baseurl, encode_path(& thread
-                .to_string()),
+                "{}/api/v1/threads/{}/messages", client.baseurl,
+                agentapis_runtime::encode_segment(& thread.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -70114,8 +70122,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/threads/{}/picture", client.baseurl, encode_path(& thread
-                .to_string()),
+                "{}/api/v1/threads/{}/picture", client.baseurl,
+                agentapis_runtime::encode_segment(& thread.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -70227,8 +70235,8 @@ pub mod builder {
             let thread = thread.map_err(Error::InvalidRequest)?;
             let user = user.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/threads/{}/read_status", client.baseurl, encode_path(& thread
-                .to_string()),
+                "{}/api/v1/threads/{}/read_status", client.baseurl,
+                agentapis_runtime::encode_segment(& thread.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -70350,8 +70358,8 @@ pub mod builder {
             let q = q.map_err(Error::InvalidRequest)?;
             let type_ = type_.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/threads/{}/search", client.baseurl, encode_path(& thread
-                .to_string()),
+                "{}/api/v1/threads/{}/search", client.baseurl,
+                agentapis_runtime::encode_segment(& thread.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -70444,8 +70452,8 @@ pub mod builder {
             let Self { client, thread } = self;
             let thread = thread.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/threads/{}/settings", client.baseurl, encode_path(& thread
-                .to_string()),
+                "{}/api/v1/threads/{}/settings", client.baseurl,
+                agentapis_runtime::encode_segment(& thread.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -70567,8 +70575,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/threads/{}/settings", client.baseurl, encode_path(& thread
-                .to_string()),
+                "{}/api/v1/threads/{}/settings", client.baseurl,
+                agentapis_runtime::encode_segment(& thread.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -70719,7 +70727,8 @@ pub mod builder {
             let Self { client, user } = self;
             let user = user.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/users/{}", client.baseurl, encode_path(& user.to_string()),
+                "{}/api/v1/users/{}", client.baseurl, agentapis_runtime::encode_segment(&
+                user.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -70803,8 +70812,8 @@ pub mod builder {
             let Self { client, user } = self;
             let user = user.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/users/{}/artifacts", client.baseurl, encode_path(& user
-                .to_string()),
+                "{}/api/v1/users/{}/artifacts", client.baseurl,
+                agentapis_runtime::encode_segment(& user.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -70918,8 +70927,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/users/{}/artifacts", client.baseurl, encode_path(& user
-                .to_string()),
+                "{}/api/v1/users/{}/artifacts", client.baseurl,
+                agentapis_runtime::encode_segment(& user.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -71041,8 +71050,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/users/{}/invites", client.baseurl, encode_path(& user
-                .to_string()),
+                "{}/api/v1/users/{}/invites", client.baseurl,
+                agentapis_runtime::encode_segment(& user.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -71148,8 +71157,8 @@ pub mod builder {
             let Self { client, user } = self;
             let user = user.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/users/{}/orgs", client.baseurl, encode_path(& user
-                .to_string()),
+                "{}/api/v1/users/{}/orgs", client.baseurl,
+                agentapis_runtime::encode_segment(& user.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -71256,8 +71265,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/users/{}/profile", client.baseurl, encode_path(& user
-                .to_string()),
+                "{}/api/v1/users/{}/profile", client.baseurl,
+                agentapis_runtime::encode_segment(& user.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -71374,8 +71383,8 @@ pub mod builder {
             let agent = agent.map_err(Error::InvalidRequest)?;
             let filter = filter.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/users/{}/threads", client.baseurl, encode_path(& user
-                .to_string()),
+                "{}/api/v1/users/{}/threads", client.baseurl,
+                agentapis_runtime::encode_segment(& user.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -71491,8 +71500,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/v1/users/{}/threads", client.baseurl, encode_path(& user
-                .to_string()),
+                "{}/api/v1/users/{}/threads", client.baseurl,
+                agentapis_runtime::encode_segment(& user.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map

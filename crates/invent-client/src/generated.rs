@@ -2,7 +2,7 @@
 // normalization rule and regenerate.
 // spec: specs/invent/openapi.json
 // spec-sha256: 0d1b8b4fa1fcba0a489b7f2c78cb0d6cfcf7470eb98fd1539845d22239657535
-// generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime)
+// generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment)
 // rules fired: set-openapi-3.0×3, reject-unsupported-3.1-keywords×1, const-to-enum×1, null-branch-to-nullable×4, type-array-to-nullable×127, examples-to-example×46, inline-component-refs×443, open-enum-untagged×25, multipart-body-as-bytes×1, error-responses-keep-body×263, websocket-upgrade×2
 
 #[allow(unused_imports)]
@@ -26920,7 +26920,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/chats/{}", client.baseurl, encode_path(& chat_id.to_string()),
+                "{}/chats/{}", client.baseurl, agentapis_runtime::encode_segment(&
+                chat_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -27098,7 +27099,8 @@ pub mod builder {
             let search = search.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/chats/{}/files", client.baseurl, encode_path(& chat_id.to_string()),
+                "{}/chats/{}/files", client.baseurl, agentapis_runtime::encode_segment(&
+                chat_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -27249,8 +27251,8 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/chats/{}/memories", client.baseurl, encode_path(& chat_id
-                .to_string()),
+                "{}/chats/{}/memories", client.baseurl,
+                agentapis_runtime::encode_segment(& chat_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -27348,8 +27350,8 @@ pub mod builder {
             let Self { client, chat_id } = self;
             let chat_id = chat_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/chats/{}/memories", client.baseurl, encode_path(& chat_id
-                .to_string()),
+                "{}/chats/{}/memories", client.baseurl,
+                agentapis_runtime::encode_segment(& chat_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -27452,8 +27454,9 @@ pub mod builder {
             let chat_id = chat_id.map_err(Error::InvalidRequest)?;
             let memory_id = memory_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/chats/{}/memories/{}", client.baseurl, encode_path(& chat_id
-                .to_string()), encode_path(& memory_id.to_string()),
+                "{}/chats/{}/memories/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& chat_id.to_string()),
+                agentapis_runtime::encode_segment(& memory_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -27608,8 +27611,8 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/chats/{}/messages", client.baseurl, encode_path(& chat_id
-                .to_string()),
+                "{}/chats/{}/messages", client.baseurl,
+                agentapis_runtime::encode_segment(& chat_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -27741,8 +27744,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/chats/{}/messages", client.baseurl, encode_path(& chat_id
-                .to_string()),
+                "{}/chats/{}/messages", client.baseurl,
+                agentapis_runtime::encode_segment(& chat_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -27853,8 +27856,9 @@ pub mod builder {
             let chat_id = chat_id.map_err(Error::InvalidRequest)?;
             let message_id = message_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/chats/{}/messages/{}", client.baseurl, encode_path(& chat_id
-                .to_string()), encode_path(& message_id.to_string()),
+                "{}/chats/{}/messages/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& chat_id.to_string()),
+                agentapis_runtime::encode_segment(& message_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -27957,8 +27961,9 @@ pub mod builder {
             let chat_id = chat_id.map_err(Error::InvalidRequest)?;
             let message_id = message_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/chats/{}/messages/{}", client.baseurl, encode_path(& chat_id
-                .to_string()), encode_path(& message_id.to_string()),
+                "{}/chats/{}/messages/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& chat_id.to_string()),
+                agentapis_runtime::encode_segment(& message_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -28092,8 +28097,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/chats/{}/messages/{}", client.baseurl, encode_path(& chat_id
-                .to_string()), encode_path(& message_id.to_string()),
+                "{}/chats/{}/messages/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& chat_id.to_string()),
+                agentapis_runtime::encode_segment(& message_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -28252,9 +28258,10 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/chats/{}/messages/{}/approvals/{}", client.baseurl, encode_path(&
-                chat_id.to_string()), encode_path(& message_id.to_string()),
-                encode_path(& tool_call_id.to_string()),
+                "{}/chats/{}/messages/{}/approvals/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& chat_id.to_string()),
+                agentapis_runtime::encode_segment(& message_id.to_string()),
+                agentapis_runtime::encode_segment(& tool_call_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -28381,7 +28388,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/chats/{}/state", client.baseurl, encode_path(& chat_id.to_string()),
+                "{}/chats/{}/state", client.baseurl, agentapis_runtime::encode_segment(&
+                chat_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -28510,8 +28518,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/chats/{}/state/assign", client.baseurl, encode_path(& chat_id
-                .to_string()),
+                "{}/chats/{}/state/assign", client.baseurl,
+                agentapis_runtime::encode_segment(& chat_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -28607,8 +28615,8 @@ pub mod builder {
             let Self { client, chat_id } = self;
             let chat_id = chat_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/chats/{}/state/info", client.baseurl, encode_path(& chat_id
-                .to_string()),
+                "{}/chats/{}/state/info", client.baseurl,
+                agentapis_runtime::encode_segment(& chat_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -28696,8 +28704,8 @@ pub mod builder {
             let Self { client, chat_id } = self;
             let chat_id = chat_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/chats/{}/state/unseen", client.baseurl, encode_path(& chat_id
-                .to_string()),
+                "{}/chats/{}/state/unseen", client.baseurl,
+                agentapis_runtime::encode_segment(& chat_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -28836,8 +28844,8 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/assistants", client.baseurl, encode_path(& org_id
-                .to_string()),
+                "{}/orgs/{}/assistants", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -28966,8 +28974,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/assistants", client.baseurl, encode_path(& org_id
-                .to_string()),
+                "{}/orgs/{}/assistants", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -29078,8 +29086,9 @@ pub mod builder {
             let org_id = org_id.map_err(Error::InvalidRequest)?;
             let assistant_id = assistant_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/assistants/{}", client.baseurl, encode_path(& org_id
-                .to_string()), encode_path(& assistant_id.to_string()),
+                "{}/orgs/{}/assistants/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& assistant_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -29213,8 +29222,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/assistants/{}", client.baseurl, encode_path(& org_id
-                .to_string()), encode_path(& assistant_id.to_string()),
+                "{}/orgs/{}/assistants/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& assistant_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -29376,8 +29386,9 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/assistants/{}/actions", client.baseurl, encode_path(& org_id
-                .to_string()), encode_path(& assistant_id.to_string()),
+                "{}/orgs/{}/assistants/{}/actions", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& assistant_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -29525,8 +29536,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/assistants/{}/actions", client.baseurl, encode_path(& org_id
-                .to_string()), encode_path(& assistant_id.to_string()),
+                "{}/orgs/{}/assistants/{}/actions", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& assistant_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -29723,8 +29735,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/assistants/{}/actions/reorder", client.baseurl, encode_path(&
-                org_id.to_string()), encode_path(& assistant_id.to_string()),
+                "{}/orgs/{}/assistants/{}/actions/reorder", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& assistant_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -29853,9 +29866,10 @@ pub mod builder {
             let assistant_id = assistant_id.map_err(Error::InvalidRequest)?;
             let action_id = action_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/assistants/{}/actions/{}", client.baseurl, encode_path(&
-                org_id.to_string()), encode_path(& assistant_id.to_string()),
-                encode_path(& action_id.to_string()),
+                "{}/orgs/{}/assistants/{}/actions/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& assistant_id.to_string()),
+                agentapis_runtime::encode_segment(& action_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -30008,9 +30022,10 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/assistants/{}/actions/{}", client.baseurl, encode_path(&
-                org_id.to_string()), encode_path(& assistant_id.to_string()),
-                encode_path(& action_id.to_string()),
+                "{}/orgs/{}/assistants/{}/actions/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& assistant_id.to_string()),
+                agentapis_runtime::encode_segment(& action_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -30172,8 +30187,8 @@ pub mod builder {
             let status = status.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/broadcasts", client.baseurl, encode_path(& org_id
-                .to_string()),
+                "{}/orgs/{}/broadcasts", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -30303,8 +30318,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/broadcasts", client.baseurl, encode_path(& org_id
-                .to_string()),
+                "{}/orgs/{}/broadcasts", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -30454,8 +30469,8 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/orgs/{}/broadcasts/{}/properties/entries/dry", client.baseurl,
-                encode_path(& org_id.to_string()), encode_path(& broadcast_id
-                .to_string()),
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& broadcast_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -30617,8 +30632,9 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/broadcasts/{}/recipients", client.baseurl, encode_path(&
-                org_id.to_string()), encode_path(& broadcast_id.to_string()),
+                "{}/orgs/{}/broadcasts/{}/recipients", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& broadcast_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -30769,8 +30785,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/broadcasts/{}/send", client.baseurl, encode_path(& org_id
-                .to_string()), encode_path(& broadcast_id.to_string()),
+                "{}/orgs/{}/broadcasts/{}/send", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& broadcast_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -30917,7 +30934,8 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/chats", client.baseurl, encode_path(& org_id.to_string()),
+                "{}/orgs/{}/chats", client.baseurl, agentapis_runtime::encode_segment(&
+                org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -31015,7 +31033,8 @@ pub mod builder {
             let Self { client, org_id } = self;
             let org_id = org_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/chats/ws", client.baseurl, encode_path(& org_id.to_string()),
+                "{}/orgs/{}/chats/ws", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -31160,8 +31179,8 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/connections", client.baseurl, encode_path(& org_id
-                .to_string()),
+                "{}/orgs/{}/connections", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -31274,8 +31293,9 @@ pub mod builder {
             let org_id = org_id.map_err(Error::InvalidRequest)?;
             let connection_id = connection_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/connections/{}", client.baseurl, encode_path(& org_id
-                .to_string()), encode_path(& connection_id.to_string()),
+                "{}/orgs/{}/connections/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& connection_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -31585,7 +31605,8 @@ pub mod builder {
             let user_id = user_id.map_err(Error::InvalidRequest)?;
             let username = username.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/contacts", client.baseurl, encode_path(& org_id.to_string()),
+                "{}/orgs/{}/contacts", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -31736,7 +31757,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/contacts", client.baseurl, encode_path(& org_id.to_string()),
+                "{}/orgs/{}/contacts", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -31869,8 +31891,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/contacts/bulk/dry", client.baseurl, encode_path(& org_id
-                .to_string()),
+                "{}/orgs/{}/contacts/bulk/dry", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -32017,8 +32039,8 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/contacts/duplicates", client.baseurl, encode_path(& org_id
-                .to_string()),
+                "{}/orgs/{}/contacts/duplicates", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -32167,8 +32189,8 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/contacts/fields", client.baseurl, encode_path(& org_id
-                .to_string()),
+                "{}/orgs/{}/contacts/fields", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -32312,8 +32334,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/contacts/{}", client.baseurl, encode_path(& org_id
-                .to_string()), encode_path(& contact_id.to_string()),
+                "{}/orgs/{}/contacts/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& contact_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -32473,9 +32496,10 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/contacts/{}/channels/{}", client.baseurl, encode_path(&
-                org_id.to_string()), encode_path(& contact_id.to_string()), encode_path(&
-                channel_id.to_string()),
+                "{}/orgs/{}/contacts/{}/channels/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& contact_id.to_string()),
+                agentapis_runtime::encode_segment(& channel_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -32636,9 +32660,10 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/contacts/{}/channels/{}/chats", client.baseurl, encode_path(&
-                org_id.to_string()), encode_path(& contact_id.to_string()), encode_path(&
-                channel_id.to_string()),
+                "{}/orgs/{}/contacts/{}/channels/{}/chats", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& contact_id.to_string()),
+                agentapis_runtime::encode_segment(& channel_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -32852,10 +32877,12 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/orgs/{}/contacts/{}/channels/{}/chats/{}/messages/{}/approvals/{}",
-                client.baseurl, encode_path(& org_id.to_string()), encode_path(&
-                contact_id.to_string()), encode_path(& channel_id.to_string()),
-                encode_path(& chat_id.to_string()), encode_path(& message_id
-                .to_string()), encode_path(& tool_call_id.to_string()),
+                client.baseurl, agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& contact_id.to_string()),
+                agentapis_runtime::encode_segment(& channel_id.to_string()),
+                agentapis_runtime::encode_segment(& chat_id.to_string()),
+                agentapis_runtime::encode_segment(& message_id.to_string()),
+                agentapis_runtime::encode_segment(& tool_call_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -33071,10 +33098,12 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/orgs/{}/contacts/{}/channels/{}/chats/{}/messages/{}/tools/{}/respond",
-                client.baseurl, encode_path(& org_id.to_string()), encode_path(&
-                contact_id.to_string()), encode_path(& channel_id.to_string()),
-                encode_path(& chat_id.to_string()), encode_path(& message_id
-                .to_string()), encode_path(& tool_call_id.to_string()),
+                client.baseurl, agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& contact_id.to_string()),
+                agentapis_runtime::encode_segment(& channel_id.to_string()),
+                agentapis_runtime::encode_segment(& chat_id.to_string()),
+                agentapis_runtime::encode_segment(& message_id.to_string()),
+                agentapis_runtime::encode_segment(& tool_call_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -33234,9 +33263,10 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/contacts/{}/chats/{}/messages", client.baseurl, encode_path(&
-                org_id.to_string()), encode_path(& contact_id.to_string()), encode_path(&
-                chat_id.to_string()),
+                "{}/orgs/{}/contacts/{}/chats/{}/messages", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& contact_id.to_string()),
+                agentapis_runtime::encode_segment(& chat_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -33439,8 +33469,9 @@ pub mod builder {
             let search = search.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/contacts/{}/files", client.baseurl, encode_path(& org_id
-                .to_string()), encode_path(& contact_id.to_string()),
+                "{}/orgs/{}/contacts/{}/files", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& contact_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -33588,8 +33619,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/contacts/{}/files", client.baseurl, encode_path(& org_id
-                .to_string()), encode_path(& contact_id.to_string()),
+                "{}/orgs/{}/contacts/{}/files", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& contact_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -33751,8 +33783,9 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/contacts/{}/memories", client.baseurl, encode_path(& org_id
-                .to_string()), encode_path(& contact_id.to_string()),
+                "{}/orgs/{}/contacts/{}/memories", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& contact_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -33899,8 +33932,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/contacts/{}/merge", client.baseurl, encode_path(& org_id
-                .to_string()), encode_path(& contact_id.to_string()),
+                "{}/orgs/{}/contacts/{}/merge", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& contact_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -34062,8 +34096,9 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/contacts/{}/notes", client.baseurl, encode_path(& org_id
-                .to_string()), encode_path(& contact_id.to_string()),
+                "{}/orgs/{}/contacts/{}/notes", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& contact_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -34227,8 +34262,9 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/contacts/{}/segments", client.baseurl, encode_path(& org_id
-                .to_string()), encode_path(& contact_id.to_string()),
+                "{}/orgs/{}/contacts/{}/segments", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& contact_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -34356,9 +34392,10 @@ pub mod builder {
             let contact_id = contact_id.map_err(Error::InvalidRequest)?;
             let segment_id = segment_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/contacts/{}/segments/{}", client.baseurl, encode_path(&
-                org_id.to_string()), encode_path(& contact_id.to_string()), encode_path(&
-                segment_id.to_string()),
+                "{}/orgs/{}/contacts/{}/segments/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& contact_id.to_string()),
+                agentapis_runtime::encode_segment(& segment_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -34497,7 +34534,8 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/files", client.baseurl, encode_path(& org_id.to_string()),
+                "{}/orgs/{}/files", client.baseurl, agentapis_runtime::encode_segment(&
+                org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -34595,7 +34633,8 @@ pub mod builder {
             let Self { client, org_id } = self;
             let org_id = org_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/inbox/ws", client.baseurl, encode_path(& org_id.to_string()),
+                "{}/orgs/{}/inbox/ws", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -34740,7 +34779,8 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/orgs", client.baseurl, encode_path(& org_id.to_string()),
+                "{}/orgs/{}/orgs", client.baseurl, agentapis_runtime::encode_segment(&
+                org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -34858,7 +34898,8 @@ pub mod builder {
             let org_id = org_id.map_err(Error::InvalidRequest)?;
             let body = body.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/orgs", client.baseurl, encode_path(& org_id.to_string()),
+                "{}/orgs/{}/orgs", client.baseurl, agentapis_runtime::encode_segment(&
+                org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -35078,8 +35119,8 @@ pub mod builder {
             let to_date = to_date.map_err(Error::InvalidRequest)?;
             let type_ = type_.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/orgs/usage", client.baseurl, encode_path(& org_id
-                .to_string()),
+                "{}/orgs/{}/orgs/usage", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -35231,8 +35272,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/orgs/{}", client.baseurl, encode_path(& org_id.to_string()),
-                encode_path(& sub_org_id.to_string()),
+                "{}/orgs/{}/orgs/{}", client.baseurl, agentapis_runtime::encode_segment(&
+                org_id.to_string()), agentapis_runtime::encode_segment(& sub_org_id
+                .to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -35377,8 +35419,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/orgs/{}/join", client.baseurl, encode_path(& org_id
-                .to_string()), encode_path(& sub_org_id.to_string()),
+                "{}/orgs/{}/orgs/{}/join", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& sub_org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -35565,7 +35608,8 @@ pub mod builder {
             let search = search.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/segments", client.baseurl, encode_path(& org_id.to_string()),
+                "{}/orgs/{}/segments", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -35719,8 +35763,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/segments/{}", client.baseurl, encode_path(& org_id
-                .to_string()), encode_path(& segment_id.to_string()),
+                "{}/orgs/{}/segments/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& segment_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -35850,7 +35895,8 @@ pub mod builder {
             let search = search.map_err(Error::InvalidRequest)?;
             let type_ = type_.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/tables", client.baseurl, encode_path(& org_id.to_string()),
+                "{}/orgs/{}/tables", client.baseurl, agentapis_runtime::encode_segment(&
+                org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -35978,7 +36024,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/tables", client.baseurl, encode_path(& org_id.to_string()),
+                "{}/orgs/{}/tables", client.baseurl, agentapis_runtime::encode_segment(&
+                org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -36122,8 +36169,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/tables/{}/fields/move", client.baseurl, encode_path(& org_id
-                .to_string()), encode_path(& table_id.to_string()),
+                "{}/orgs/{}/tables/{}/fields/move", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& table_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -36282,9 +36330,10 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/tables/{}/fields/{}", client.baseurl, encode_path(& org_id
-                .to_string()), encode_path(& table_id.to_string()), encode_path(&
-                field_id.to_string()),
+                "{}/orgs/{}/tables/{}/fields/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& table_id.to_string()),
+                agentapis_runtime::encode_segment(& field_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -36412,8 +36461,9 @@ pub mod builder {
             let table_id = table_id.map_err(Error::InvalidRequest)?;
             let body = body.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/tables/{}/records/import", client.baseurl, encode_path(&
-                org_id.to_string()), encode_path(& table_id.to_string()),
+                "{}/orgs/{}/tables/{}/records/import", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& table_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -36614,8 +36664,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/tables/{}/views/positions", client.baseurl, encode_path(&
-                org_id.to_string()), encode_path(& table_id.to_string()),
+                "{}/orgs/{}/tables/{}/views/positions", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& table_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -36760,8 +36811,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/views/{}", client.baseurl, encode_path(& org_id.to_string()),
-                encode_path(& view_id.to_string()),
+                "{}/orgs/{}/views/{}", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& view_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -36860,8 +36912,8 @@ pub mod builder {
             let Self { client, org_id } = self;
             let org_id = org_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/workflows/runs", client.baseurl, encode_path(& org_id
-                .to_string()),
+                "{}/orgs/{}/workflows/runs", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -36995,8 +37047,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/workflows/{}/runs", client.baseurl, encode_path(& org_id
-                .to_string()), encode_path(& workflow_id.to_string()),
+                "{}/orgs/{}/workflows/{}/runs", client.baseurl,
+                agentapis_runtime::encode_segment(& org_id.to_string()),
+                agentapis_runtime::encode_segment(& workflow_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
