@@ -13,6 +13,12 @@ pub struct Api {
     pub output: &'static str,
     /// The generated contract test (every operation against the stand-in).
     pub contract: &'static str,
+    /// The client crate's manifest (its version carries the spec version as build metadata).
+    pub manifest: &'static str,
+    /// The client crate's package name (as in `Cargo.lock`).
+    pub package: &'static str,
+    /// The client crate's changelog, appended to by `cargo xtask spec import`.
+    pub changelog: &'static str,
     /// Switches for rules that depend on the server.
     pub options: Options,
 }
@@ -24,6 +30,9 @@ pub const APIS: &[Api] = &[
         spec: "specs/agentiv/openapi.json",
         output: "crates/agentiv-client/src/generated.rs",
         contract: "tests/contract/agentiv.rs",
+        manifest: "crates/agentiv-client/Cargo.toml",
+        package: "agentiv-client",
+        changelog: "crates/agentiv-client/CHANGELOG.md",
         options: Options { plug_query: false },
     },
     Api {
@@ -31,6 +40,9 @@ pub const APIS: &[Api] = &[
         spec: "specs/archastro/openapi.json",
         output: "crates/archastro-client/src/generated.rs",
         contract: "tests/contract/archastro.rs",
+        manifest: "crates/archastro-client/Cargo.toml",
+        package: "archastro-client",
+        changelog: "crates/archastro-client/CHANGELOG.md",
         // ArchAstro's backend is Phoenix/Plug (its realtime API is Phoenix channels).
         options: Options { plug_query: true },
     },
@@ -39,6 +51,9 @@ pub const APIS: &[Api] = &[
         spec: "specs/invent/openapi.json",
         output: "crates/invent-client/src/generated.rs",
         contract: "tests/contract/invent.rs",
+        manifest: "crates/invent-client/Cargo.toml",
+        package: "invent-client",
+        changelog: "crates/invent-client/CHANGELOG.md",
         options: Options { plug_query: false },
     },
 ];

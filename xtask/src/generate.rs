@@ -32,7 +32,7 @@ pub struct Generated {
 }
 
 /// Validates, normalizes and generates the client for `api` from `spec`.
-pub fn generate(api: &Api, spec: &LoadedSpec) -> Result<Generated, SpecError> {
+pub fn generate(api: &Api, spec: &LoadedSpec, label: &str) -> Result<Generated, SpecError> {
     let findings = crate::validate::check(&spec.path, &spec.doc);
     if let Some(first) = findings.errors.into_iter().next() {
         return Err(first);
@@ -42,6 +42,13 @@ pub fn generate(api: &Api, spec: &LoadedSpec) -> Result<Generated, SpecError> {
         rules::apply_all(&mut doc, &api.options).map_err(|e| SpecError::new(&spec.path, e.pointer, e.message))?;
     let body = generate_code(&spec.path, &doc)?;
     let header = header(api, spec, &report);
+    let constants = format!(
+        "/// The version label of the spec this client was generated from.\n\
+         pub const SPEC_VERSION: &str = {label:?};\n\
+         /// The sha256 of that spec file.\n\
+         pub const SPEC_SHA256: &str = {sha:?};\n\n",
+        sha = spec.sha256,
+    );
     let ast = syn::parse_file(&body)
         .map_err(|e| SpecError::new(&spec.path, "", format!("generated code does not parse: {e}")))?;
     let contract_source = crate::contract::emit(api, &doc, &ast);
@@ -55,7 +62,7 @@ pub fn generate(api: &Api, spec: &LoadedSpec) -> Result<Generated, SpecError> {
         sha = spec.sha256,
     );
     Ok(Generated {
-        code: format!("{header}{body}"),
+        code: format!("{header}{constants}{body}"),
         contract,
         report,
     })

@@ -4,8 +4,11 @@
 
 pub mod apis;
 pub mod contract;
+pub mod diff;
 pub mod error;
+pub mod gate;
 pub mod generate;
+pub mod import;
 pub mod index;
 pub mod pagination;
 pub mod paging_glue;
@@ -14,6 +17,7 @@ pub mod rules;
 pub mod spec;
 pub mod syntax;
 pub mod validate;
+pub mod versions;
 
 use std::path::PathBuf;
 

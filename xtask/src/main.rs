@@ -25,10 +25,52 @@ enum Command {
     },
     /// Check every spec and print a summary table.
     Specs,
-    /// Pin the current sha256 of the given specs (default: all) in the lock file.
+    /// Pin specs that have no lock entry yet (default: all); a changed spec is refused (use
+    /// `spec import`).
     Lock { apis: Vec<String> },
+    /// Spec versions: import a vendor document, diff two versions, the semver gate.
+    Spec {
+        #[command(subcommand)]
+        command: SpecCommand,
+    },
     /// List the normalization rules with their docs.
     Rules,
+}
+
+#[derive(Subcommand)]
+enum SpecCommand {
+    /// Accept a new document (JSON or YAML) as the current spec of an API: validate, normalize
+    /// and generate first; then keep the old version, record provenance, bump the client crate as
+    /// the diff requires, regenerate and append to the changelog. On failure nothing is written.
+    Import {
+        /// The API.
+        api: String,
+        /// The document (`.json`, `.yaml` or `.yml`).
+        file: std::path::PathBuf,
+        /// Version label (default: the document's `info.version`).
+        #[arg(long = "version")]
+        label: Option<String>,
+        /// Where the document came from (default: the file name).
+        #[arg(long)]
+        source: Option<String>,
+    },
+    /// What changed between two versions (labels from the lock, or files), classified for a
+    /// consumer of the generated client. Without OLD/NEW: the previous version → the current one.
+    Diff {
+        /// The API (default with --check: all).
+        api: Option<String>,
+        /// The old version: a label or a file.
+        old: Option<String>,
+        /// The new version: a label or a file.
+        new: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// The semver gate: fail when a client crate's version bump is smaller than its spec
+        /// change needs, or its build metadata does not name the current spec.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 fn select(names: &[String]) -> Result<Vec<&'static Api>, String> {
@@ -110,10 +152,11 @@ fn run(command: Command) -> Result<ExitCode, String> {
         }
         Command::Lock { apis } => {
             for (name, sha) in regen::lock(&root, &select(&apis)?).map_err(|e| e.to_string())? {
-                println!("pinned {name} = {sha}");
+                println!("pinned {name}: {sha}");
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Spec { command } => run_spec(&root, command),
         Command::Rules => {
             for rule in xtask::rules::all() {
                 println!("{:<34} {}", rule.name, rule.doc);
@@ -121,6 +164,109 @@ fn run(command: Command) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn run_spec(root: &std::path::Path, command: SpecCommand) -> Result<ExitCode, String> {
+    match command {
+        SpecCommand::Import {
+            api,
+            file,
+            label,
+            source,
+        } => {
+            let api = select(&[api])?[0];
+            let options = xtask::import::Options {
+                label,
+                source,
+                date: None,
+            };
+            let imported = xtask::import::import(root, api, &file, &options).map_err(|e| e.to_string())?;
+            print!("{}", imported.report.render());
+            println!(
+                "imported {} as {}; {} is now {}; wrote {}",
+                file.display(),
+                imported.label,
+                api.package,
+                imported.crate_version,
+                imported.written.join(", ")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        SpecCommand::Diff {
+            api,
+            old,
+            new,
+            json,
+            check,
+        } => {
+            if check {
+                let selected = select(&api.into_iter().collect::<Vec<_>>())?;
+                let verdicts = xtask::gate::check(root, &selected).map_err(|e| e.to_string())?;
+                let mut ok = true;
+                for v in &verdicts {
+                    println!("{} {}", if v.ok { "ok  " } else { "FAIL" }, v.message);
+                    ok &= v.ok;
+                }
+                return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+            }
+            let api = select(&[api.ok_or("which API? `cargo xtask spec diff <api> [old new]`")?])?[0];
+            let report = diff_versions(root, api, old.as_deref(), new.as_deref())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+            } else {
+                print!("{}", report.render());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Loads a version by label (from the lock) or by file path, with the crate version that went
+/// with it when known.
+fn load_version(
+    root: &std::path::Path,
+    api: &Api,
+    which: &str,
+) -> Result<(serde_json::Value, Option<xtask::versions::Version>), String> {
+    let lock = spec::read_lock(root).map_err(|e| e.to_string())?;
+    if let Some(entry) = lock.get(api.name).and_then(|l| l.versions.get(which).map(|e| (l, e))) {
+        let (api_lock, entry) = entry;
+        let path = if api_lock.current == which {
+            api.spec.to_owned()
+        } else {
+            spec::version_path(api.name, which)
+        };
+        let loaded = spec::load(root, &path).map_err(|e| e.to_string())?;
+        return Ok((loaded.doc, xtask::versions::Version::parse(&entry.crate_version)));
+    }
+    let bytes = std::fs::read(which)
+        .map_err(|e| format!("{which}: not a version label of {} nor a readable file: {e}", api.name))?;
+    Ok((spec::parse_document(which, &bytes).map_err(|e| e.to_string())?, None))
+}
+
+fn diff_versions(
+    root: &std::path::Path,
+    api: &'static Api,
+    old: Option<&str>,
+    new: Option<&str>,
+) -> Result<xtask::diff::Report, String> {
+    let lock = spec::read_lock(root).map_err(|e| e.to_string())?;
+    let api_lock = lock.get(api.name);
+    let current = api_lock.map(|l| l.current.clone());
+    let previous = api_lock
+        .and_then(|l| l.current_entry())
+        .and_then(|e| e.previous.clone());
+    let (old, new) = match (old, new) {
+        (Some(o), Some(n)) => (o.to_owned(), n.to_owned()),
+        (Some(o), None) => (o.to_owned(), current.ok_or("no current version")?),
+        (None, _) => (
+            previous.ok_or(format!("{} has no earlier version; pass OLD and NEW", api.name))?,
+            current.ok_or("no current version")?,
+        ),
+    };
+    let (old_doc, old_version) = load_version(root, api, &old)?;
+    let (new_doc, _) = load_version(root, api, &new)?;
+    xtask::diff::diff(api, (&old, &old_doc), (&new, &new_doc), old_version.as_ref()).map_err(|e| e.to_string())
 }
 
 fn truncate(diff: &str, max_lines: usize) -> String {

@@ -23,7 +23,8 @@ pub struct Outcome {
 pub fn regen_one(root: &Path, api: &'static Api, lock: &spec::Lock) -> Result<Outcome, SpecError> {
     let loaded: LoadedSpec = spec::load(root, api.spec)?;
     spec::check_lock(lock, api.name, &loaded)?;
-    let generated = generate(api, &loaded)?;
+    let label = lock.get(api.name).map(|l| l.current.as_str()).unwrap_or_default();
+    let generated = generate(api, &loaded, label)?;
     let diff_of = |path: &str, fresh: &str| {
         let current = std::fs::read_to_string(root.join(path)).unwrap_or_default();
         (current != fresh).then(|| {
@@ -65,14 +66,45 @@ pub fn write(root: &Path, outcome: &Outcome) -> Result<bool, SpecError> {
     Ok(true)
 }
 
-/// Pins the current hash of each API's spec in the lock file.
+/// Pins each API's spec in the lock file when it has no lock entry yet (its label is the
+/// document's `info.version`, its crate version the manifest's). A spec whose hash no longer
+/// matches is refused: a changed document is accepted with `cargo xtask spec import`, which keeps
+/// the old version, diffs and bumps the crate.
 pub fn lock(root: &Path, apis: &[&'static Api]) -> Result<Vec<(String, String)>, SpecError> {
     let mut lock = spec::read_lock(root)?;
     let mut pinned = Vec::new();
     for api in apis {
         let loaded = spec::load(root, api.spec)?;
-        lock.insert(api.name.to_owned(), loaded.sha256.clone());
-        pinned.push((api.name.to_owned(), loaded.sha256));
+        if let Some(entry) = lock.get(api.name) {
+            spec::check_lock(&lock, api.name, &loaded)?;
+            pinned.push((api.name.to_owned(), format!("{} (already pinned)", entry.current)));
+            continue;
+        }
+        let label = loaded
+            .doc
+            .pointer("/info/version")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("initial")
+            .to_owned();
+        crate::versions::check_label(&label).map_err(|e| SpecError::new(api.spec, "/info/version", e.message))?;
+        let manifest = std::fs::read_to_string(root.join(api.manifest))
+            .map_err(|e| SpecError::new(api.manifest, "", format!("cannot read: {e}")))?;
+        let version = crate::versions::manifest_version(api.manifest, &manifest)?;
+        let entry = spec::VersionEntry {
+            sha256: loaded.sha256.clone(),
+            source: api.spec.to_owned(),
+            imported: crate::versions::today(),
+            crate_version: version.to_string(),
+            previous: None,
+        };
+        lock.insert(
+            api.name.to_owned(),
+            spec::ApiLock {
+                current: label.clone(),
+                versions: [(label.clone(), entry)].into_iter().collect(),
+            },
+        );
+        pinned.push((api.name.to_owned(), format!("{label} = {}", loaded.sha256)));
     }
     spec::write_lock(root, &lock)?;
     Ok(pinned)

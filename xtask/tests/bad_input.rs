@@ -12,6 +12,9 @@ const API: Api = Api {
     spec: "fixture.json",
     output: "unused.rs",
     contract: "unused_contract.rs",
+    manifest: "unused/Cargo.toml",
+    package: "unused",
+    changelog: "unused/CHANGELOG.md",
     options: Options { plug_query: false },
 };
 
@@ -40,7 +43,7 @@ fn dangling_ref_names_the_pointer() {
     let doc = json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {"/a": {"get": {
         "operationId": "a", "responses": {"200": {"description": "ok", "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/Missing"}}}}}}}}});
-    let err = generate(&API, &loaded(doc)).err().expect("dangling ref rejected");
+    let err = generate(&API, &loaded(doc), "v1").err().expect("dangling ref rejected");
     assert_eq!(
         err.pointer,
         "/paths/~1a/get/responses/200/content/application~1json/schema/$ref"
@@ -52,7 +55,7 @@ fn dangling_ref_names_the_pointer() {
 fn unsupported_31_construct_names_the_pointer() {
     let doc = json!({"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {},
         "components": {"schemas": {"Pair": {"type": "array", "prefixItems": [{"type": "string"}]}}}});
-    let err = generate(&API, &loaded(doc)).err().expect("prefixItems rejected");
+    let err = generate(&API, &loaded(doc), "v1").err().expect("prefixItems rejected");
     assert_eq!(err.pointer, "/components/schemas/Pair/prefixItems");
     assert!(err.message.contains("reject-unsupported-3.1-keywords"), "{err}");
 }
@@ -72,7 +75,22 @@ fn progenitor_panic_becomes_an_error_naming_the_operation() {
 #[test]
 fn a_lock_mismatch_refuses_the_spec() {
     let mut lock = spec::Lock::new();
-    lock.insert("fixture".into(), "abc".into());
+    let entry = spec::VersionEntry {
+        sha256: "abc".into(),
+        source: "test".into(),
+        imported: "2026-01-01".into(),
+        crate_version: "0.1.0".into(),
+        previous: None,
+    };
+    lock.insert(
+        "fixture".into(),
+        spec::ApiLock {
+            current: "v1".into(),
+            versions: [("v1".to_owned(), entry)].into_iter().collect(),
+        },
+    );
     let err = spec::check_lock(&lock, "fixture", &loaded(json!({}))).expect_err("hash mismatch");
+    assert!(err.message.contains("cargo xtask spec import fixture"), "{err}");
+    let err = spec::check_lock(&spec::Lock::new(), "fixture", &loaded(json!({}))).expect_err("unpinned");
     assert!(err.message.contains("cargo xtask lock fixture"), "{err}");
 }

@@ -5,6 +5,11 @@
 // generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment)
 // rules fired: set-openapi-3.0×2, const-to-enum×6, null-branch-to-nullable×1, type-array-to-nullable×16, inline-component-refs×76, open-enum-untagged×5
 
+/// The version label of the spec this client was generated from.
+pub const SPEC_VERSION: &str = "agentiv-2026-11-23";
+/// The sha256 of that spec file.
+pub const SPEC_SHA256: &str = "de4ba84de32b5b1d6a66607464077edcfca1a90d9f0942911ecc72388a5da584";
+
 #[allow(unused_imports)]
 pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(unused_imports)]

@@ -5,6 +5,11 @@
 // generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment)
 // rules fired: declare-missing-path-params×2, deep-query-as-encoded-string×2, plug-bracket-array-query×14, error-responses-keep-body×274, rest-operation-names×89
 
+/// The version label of the spec this client was generated from.
+pub const SPEC_VERSION: &str = "archastro-v1-2026-11-23";
+/// The sha256 of that spec file.
+pub const SPEC_SHA256: &str = "cafc7b32797db97c633e6ac01330a5d5b4ffd8a737068ccd1bcb4e4fc57de83d";
+
 #[allow(unused_imports)]
 pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(unused_imports)]

@@ -1,0 +1,248 @@
+//! `cargo xtask spec import`: accept a new vendor document in one step that either fully
+//! succeeds or leaves the tree byte-for-byte unchanged.
+//!
+//! Everything that can fail on the document runs first, in memory: parsing (JSON or YAML),
+//! validation, normalization, generating the client with progenitor and parsing the generated
+//! code, emitting the contract test, and the diff against the current version. Only then are the
+//! files written, as one transaction that restores every file (and removes every directory) it
+//! touched if any write fails: the new spec at `specs/<api>/openapi.json`, the old one kept at
+//! `specs/<api>/versions/<label>/openapi.json`, the lock entry with its provenance, the client
+//! crate's version (bumped as the diff requires, with `+spec.<label>` build metadata) in its
+//! manifest and in `Cargo.lock`, the regenerated client and contract test, and the changelog.
+
+use std::path::{Path, PathBuf};
+
+use crate::apis::Api;
+use crate::diff::{self, Impact, Report};
+use crate::error::SpecError;
+use crate::generate::generate;
+use crate::spec::{self, ApiLock, LoadedSpec, VersionEntry, LOCK_FILE};
+use crate::versions::{self, Version};
+
+/// What `import` was asked to do beyond the document itself.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The version label (default: the document's `info.version`).
+    pub label: Option<String>,
+    /// Where the document came from (default: the file name).
+    pub source: Option<String>,
+    /// The date recorded (default: today, UTC).
+    pub date: Option<String>,
+}
+
+/// What an import did.
+#[derive(Debug)]
+pub struct Imported {
+    /// The new version's label.
+    pub label: String,
+    /// The diff against the version it replaced.
+    pub report: Report,
+    /// The client crate's new version.
+    pub crate_version: Version,
+    /// Every file written, relative to the workspace root.
+    pub written: Vec<String>,
+}
+
+/// Imports `file` as the current spec of `api` under `root`.
+pub fn import(root: &Path, api: &'static Api, file: &Path, options: &Options) -> Result<Imported, SpecError> {
+    let name = file.display().to_string();
+    let bytes = std::fs::read(file).map_err(|e| SpecError::new(&name, "", format!("cannot read: {e}")))?;
+    let doc = spec::parse_document(&name, &bytes)?;
+    // Stored as pretty JSON whatever it came as, so diffs and the stand-in read one format.
+    let mut text = serde_json::to_string_pretty(&doc).map_err(|e| SpecError::new(&name, "", e.to_string()))?;
+    text.push('\n');
+    let sha256 = spec::sha256_hex(text.as_bytes());
+    let label = match &options.label {
+        Some(label) => label.clone(),
+        None => doc
+            .pointer("/info/version")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| SpecError::new(&name, "/info/version", "no version label: pass --version <label>"))?,
+    };
+    versions::check_label(&label).map_err(|e| SpecError::new(&name, "/info/version", e.message))?;
+
+    let mut lock = spec::read_lock(root)?;
+    let previous = lock.get(api.name).cloned();
+    if let Some(known) = previous.as_ref().and_then(|l| l.versions.get(&label)) {
+        let why = if known.sha256 == sha256 {
+            "this document is already imported under that label"
+        } else {
+            "another document is already imported under that label; pass --version <new label>"
+        };
+        return Err(SpecError::new(
+            &name,
+            "",
+            format!("version {label:?} of {}: {why}", api.name),
+        ));
+    }
+
+    // Everything that can fail on the document, before anything is written.
+    let loaded = LoadedSpec {
+        path: api.spec.to_owned(),
+        sha256: sha256.clone(),
+        doc,
+    };
+    // Errors name the input file (the generated header names where the spec will live).
+    let at_input = |e: SpecError| SpecError::new(&name, e.pointer, e.message);
+    let generated = generate(api, &loaded, &label).map_err(at_input)?;
+    let manifest = read_text(root, api.manifest)?;
+    let old_version = versions::manifest_version(api.manifest, &manifest)?;
+    let current = previous.as_ref().and_then(|l| {
+        let bytes = std::fs::read(root.join(api.spec)).ok()?;
+        Some((l.current.clone(), bytes))
+    });
+    let report = match &current {
+        Some((current_label, bytes)) => {
+            let old_doc = spec::parse_document(api.spec, bytes)?;
+            diff::diff(
+                api,
+                (current_label, &old_doc),
+                (&label, &loaded.doc),
+                Some(&old_version),
+            )
+            .map_err(at_input)?
+        }
+        None => diff::diff(api, ("(none)", &serde_json::json!({})), (&label, &loaded.doc), None)?,
+    };
+    let new_version = match (&current, report.impact) {
+        (Some(_), Some(impact)) => old_version.bumped(impact),
+        (Some(_), None) => old_version.bumped(Impact::Internal),
+        (None, _) => old_version.clone(),
+    }
+    .with_spec(&label);
+
+    let date = options.date.clone().unwrap_or_else(versions::today);
+    let source = options.source.clone().unwrap_or_else(|| name.clone());
+    let mut api_lock = previous.clone().unwrap_or_else(|| ApiLock {
+        current: label.clone(),
+        versions: Default::default(),
+    });
+    api_lock.versions.insert(
+        label.clone(),
+        VersionEntry {
+            sha256,
+            source: source.clone(),
+            imported: date.clone(),
+            crate_version: new_version.to_string(),
+            previous: current.as_ref().map(|(l, _)| l.clone()),
+        },
+    );
+    api_lock.current = label.clone();
+    lock.insert(api.name.to_owned(), api_lock);
+
+    let mut tx = Transaction::new(root);
+    if let Some((current_label, bytes)) = &current {
+        tx.write(&spec::version_path(api.name, current_label), bytes.clone());
+    }
+    tx.write(api.spec, text.into_bytes());
+    tx.write(LOCK_FILE, spec::lock_text(&lock)?.into_bytes());
+    tx.write(
+        api.manifest,
+        versions::set_manifest_version(api.manifest, &manifest, &new_version)?.into_bytes(),
+    );
+    if let Ok(lockfile) = std::fs::read_to_string(root.join("Cargo.lock")) {
+        let updated = versions::set_lockfile_version(&lockfile, api.package, &old_version, &new_version)?;
+        tx.write("Cargo.lock", updated.into_bytes());
+    }
+    tx.write(api.output, generated.code.into_bytes());
+    tx.write(api.contract, generated.contract.into_bytes());
+    let mut changelog = std::fs::read_to_string(root.join(api.changelog))
+        .unwrap_or_else(|_| format!("# Changelog of `{}`\n", api.package));
+    changelog.push_str(&changelog_section(&report, &new_version, &label, &source, &date));
+    tx.write(api.changelog, changelog.into_bytes());
+    let written = tx.commit()?;
+    Ok(Imported {
+        label,
+        report,
+        crate_version: new_version,
+        written,
+    })
+}
+
+fn read_text(root: &Path, rel: &str) -> Result<String, SpecError> {
+    std::fs::read_to_string(root.join(rel)).map_err(|e| SpecError::new(rel, "", format!("cannot read: {e}")))
+}
+
+/// The changelog section for one import.
+fn changelog_section(report: &Report, version: &Version, label: &str, source: &str, date: &str) -> String {
+    let verdict = report.impact.map_or("unchanged", |i| match i {
+        Impact::Breaking => "breaking",
+        Impact::Additive => "additive",
+        Impact::Internal => "internal",
+    });
+    let mut out = format!(
+        "\n## {version} ({date})\n\nSpec `{label}` (from {source}) replaces `{}`: {verdict}.\n\n",
+        report.old
+    );
+    for c in &report.changes {
+        out.push_str(&format!(
+            "- {} `{}` {}: {}\n",
+            c.impact.label(),
+            c.kind,
+            c.subject,
+            c.detail
+        ));
+    }
+    out
+}
+
+/// Writes that all happen or none do.
+struct Transaction<'a> {
+    root: &'a Path,
+    writes: Vec<(String, Vec<u8>)>,
+}
+
+impl<'a> Transaction<'a> {
+    fn new(root: &'a Path) -> Self {
+        Self {
+            root,
+            writes: Vec::new(),
+        }
+    }
+
+    fn write(&mut self, rel: &str, bytes: Vec<u8>) {
+        self.writes.push((rel.to_owned(), bytes));
+    }
+
+    /// Writes everything; on the first failure, restores what was written and removes the
+    /// directories it created.
+    fn commit(self) -> Result<Vec<String>, SpecError> {
+        let mut done: Vec<(PathBuf, Option<Vec<u8>>)> = Vec::new();
+        let mut created: Vec<PathBuf> = Vec::new();
+        for (rel, bytes) in &self.writes {
+            let path = self.root.join(rel);
+            let original = std::fs::read(&path).ok();
+            let mut missing = Vec::new();
+            let mut dir = path.parent();
+            while let Some(d) = dir.filter(|d| !d.exists()) {
+                missing.push(d.to_path_buf());
+                dir = d.parent();
+            }
+            if let Err(e) = spec::write_atomic(&path, bytes) {
+                created.extend(missing.into_iter().rev());
+                rollback(&done, &created);
+                return Err(SpecError::new(
+                    rel,
+                    "",
+                    format!("cannot write ({e}); every file written so far was restored"),
+                ));
+            }
+            created.extend(missing.into_iter().rev());
+            done.push((path, original));
+        }
+        Ok(self.writes.into_iter().map(|(rel, _)| rel).collect())
+    }
+}
+
+fn rollback(done: &[(PathBuf, Option<Vec<u8>>)], created: &[PathBuf]) {
+    for (path, original) in done.iter().rev() {
+        let _ = match original {
+            Some(bytes) => spec::write_atomic(path, bytes),
+            None => std::fs::remove_file(path),
+        };
+    }
+    for dir in created.iter().rev() {
+        let _ = std::fs::remove_dir(dir);
+    }
+}
