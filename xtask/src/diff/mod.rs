@@ -170,6 +170,12 @@ impl Operation {
         ]
     }
 
+    /// The type progenitor names an inline schema of this operation (`Body`, `Response`).
+    fn inline_type(&self, suffix: &str) -> String {
+        use heck::ToUpperCamelCase;
+        format!("types::{}{suffix}", self.name.to_upper_camel_case())
+    }
+
     fn setter(&self, param: &str) -> String {
         use heck::ToUpperCamelCase;
         format!(
@@ -357,13 +363,14 @@ fn operation(old_doc: &Value, new_doc: &Value, old: &Operation, new: &Operation,
             Impact::Breaking,
             new.items(),
         )),
+        // An inline body is `types::<Operation>Body`; a `$ref` body is compared as its component.
         _ => schema::compare(
             old_doc,
             new_doc,
             old_body.as_ref(),
             new_body.as_ref(),
             &format!("{subject} request body"),
-            &new.items(),
+            &[new.inline_type("Body"), format!("Client::{}", new.name)],
             out,
         ),
     }
@@ -385,7 +392,7 @@ fn operation(old_doc: &Value, new_doc: &Value, old: &Operation, new: &Operation,
         old_ok.as_ref(),
         new_ok.as_ref(),
         &format!("{subject} success response"),
-        &[format!("Client::{}", new.name)],
+        &[new.inline_type("Response"), format!("Client::{}", new.name)],
         out,
     );
     let (old_auth, new_auth) = (old.security(old_doc), new.security(new_doc));

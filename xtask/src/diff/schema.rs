@@ -58,7 +58,11 @@ pub(super) fn compare(
     rust: &[String],
     out: &mut Vec<Change>,
 ) {
-    let item = rust.first().cloned().unwrap_or_default();
+    // `rust` is [the inline type, ..., the operation]: a `$ref` schema has no inline type.
+    let inline_both = old.is_some_and(|s| reference(s).is_none()) && new.is_some_and(|s| reference(s).is_none());
+    let item = if inline_both { rust.first() } else { rust.last() }
+        .cloned()
+        .unwrap_or_default();
     match (old, new) {
         (None, None) => {}
         (Some(_), None) | (None, Some(_)) => out.push(change(
