@@ -47,12 +47,16 @@ async fn measured<T>(case: impl std::future::Future<Output = T>) -> (T, usize) {
     (out, GLOBAL.get_peak_memory().saturating_sub(before))
 }
 
-/// The process's resident-set high-water mark (Linux), for the report.
-fn vm_hwm() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM")).map(str::to_owned))
-        .unwrap_or_else(|| "VmHWM: n/a".into())
+/// A `/proc/self/status` field in kB (Linux), e.g. `VmRSS` or `VmHWM`.
+fn status_kb(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Resets the resident-set high-water mark (Linux ≥ 4.0), so `VmHWM` measures from here.
+fn reset_hwm() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
 #[tokio::test]
@@ -90,17 +94,30 @@ async fn bodies_are_bounded_while_reading() {
     }])
     .await;
     let started = Instant::now();
+    let rss_before = status_kb("VmRSS");
+    let hwm_reset = reset_hwm();
     let (result, peak) = measured(get_agent(&client(&server.base))).await;
     assert!(
         matches!(result, Err(Error::BodyTooLarge { declared: None, .. })),
         "{result:?}"
     );
     assert!(peak < CAP + 8 * MIB, "chunked 1 GiB: peak {peak}");
+    // The resident set too (when the kernel lets the high-water mark be reset).
+    let rss_growth_kb = match (hwm_reset, rss_before, status_kb("VmHWM")) {
+        (true, Some(before), Some(high)) => Some(high.saturating_sub(before)),
+        _ => None,
+    };
+    if let Some(growth) = rss_growth_kb {
+        assert!(
+            growth < (CAP as u64 + 16 * MIB as u64) / 1024,
+            "chunked 1 GiB: RSS grew {growth} kB"
+        );
+    }
     println!(
-        "chunked 1 GiB body: heap peak {:.1} MiB (cap 32 MiB), {:?}; {}",
+        "chunked 1 GiB body: heap peak {:.1} MiB (cap 32 MiB), peak RSS growth {} in {:?}",
         peak as f64 / MIB as f64,
+        rss_growth_kb.map_or("n/a".to_owned(), |kb| format!("{:.1} MiB", kb as f64 / 1024.0)),
         started.elapsed(),
-        vm_hwm()
     );
 
     // A 300 MiB error body, three attempts: each keeps only a 64 KiB prefix.
