@@ -166,11 +166,7 @@ fn read_text(root: &Path, rel: &str) -> Result<String, SpecError> {
 
 /// The changelog section for one import.
 fn changelog_section(report: &Report, version: &Version, label: &str, source: &str, date: &str) -> String {
-    let verdict = report.impact.map_or("unchanged", |i| match i {
-        Impact::Breaking => "breaking",
-        Impact::Additive => "additive",
-        Impact::Internal => "internal",
-    });
+    let verdict = report.verdict();
     let mut out = format!(
         "\n## {version} ({date})\n\nSpec `{label}` (from {source}) replaces `{}`: {verdict}.\n\n",
         report.old

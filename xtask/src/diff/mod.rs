@@ -70,6 +70,16 @@ impl Report {
         self.impact.map(|impact| from.bumped(impact))
     }
 
+    /// One word: `breaking`, `additive`, `internal` or `unchanged`.
+    pub fn verdict(&self) -> &'static str {
+        match self.impact {
+            Some(Impact::Breaking) => "breaking",
+            Some(Impact::Additive) => "additive",
+            Some(Impact::Internal) => "internal",
+            None => "unchanged",
+        }
+    }
+
     /// Human-readable report.
     pub fn render(&self) -> String {
         let mut out = format!("{}: {} → {}\n", self.api, self.old, self.new);
@@ -95,13 +105,12 @@ impl Report {
             count(Impact::Additive),
             count(Impact::Internal)
         ));
-        match (&self.impact, &self.semver) {
-            (Some(impact), Some((from, to))) => out.push_str(&format!(
+        match &self.semver {
+            Some((from, to)) => out.push_str(&format!(
                 "verdict: {}; the client crate goes from {from} to at least {to}\n",
-                impact.label().to_lowercase()
+                self.verdict()
             )),
-            (Some(impact), None) => out.push_str(&format!("verdict: {}\n", impact.label().to_lowercase())),
-            (None, _) => out.push_str("verdict: unchanged\n"),
+            None => out.push_str(&format!("verdict: {}\n", self.verdict())),
         }
         out
     }
