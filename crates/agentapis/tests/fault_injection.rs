@@ -2,40 +2,15 @@
 //! truncated bodies, slow answers, odd statuses and headers). Each case checks the outcome, how
 //! many requests the server saw, and that the time spent is bounded.
 
+mod common;
 mod faulty;
 
 use std::time::{Duration, Instant, SystemTime};
 
-use agentapis::{
-    agentiv, archastro, CallOptions, Error, ErrorCode, Pacing, Phase, RetryPolicy, StatusClass, StopReason,
-};
+use agentapis::{agentiv, archastro, CallOptions, Error, ErrorCode, Pacing, Phase, StatusClass, StopReason};
 use faulty::{ok, status, Act, Faulty};
 
-fn fast() -> RetryPolicy {
-    RetryPolicy::default()
-        .max_attempts(3)
-        .base_delay(Duration::from_millis(10))
-        .max_delay(Duration::from_millis(40))
-        .max_retry_after(Duration::from_secs(10))
-}
-
-fn archastro_at(base: &str) -> archastro::ClientBuilder {
-    archastro::Client::builder()
-        .secret_key("sk_live_SUPERSECRET123")
-        .base_url(base)
-        .retry(fast())
-}
-
-fn client(base: &str) -> archastro::Client {
-    archastro_at(base).build().expect("client")
-}
-
-async fn get_agent(client: &archastro::Client) -> Result<String, Error> {
-    client
-        .call(|api| api.get_agent().agent("agt_1").send())
-        .await
-        .map(|agent| agent.id.clone())
-}
+use common::{archastro_at, client, fast, get_agent, BOUND};
 
 async fn create_agent(client: &archastro::Client) -> Result<String, Error> {
     client
@@ -43,8 +18,6 @@ async fn create_agent(client: &archastro::Client) -> Result<String, Error> {
         .await
         .map(|agent| agent.id.clone())
 }
-
-const BOUND: Duration = Duration::from_secs(5);
 
 #[tokio::test]
 async fn connection_refused_is_retried_for_get_and_post() {

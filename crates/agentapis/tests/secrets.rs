@@ -1,37 +1,14 @@
 //! Secrets never reach `Debug`, `Display`, errors or traces. In its own test binary: tracing's
 //! callsite cache is process-wide, so a subscriber scoped to one test must not race other tests.
 
+mod common;
 mod faulty;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use agentapis::{archastro, Error, RetryPolicy};
+use agentapis::archastro;
+use common::{client, fast, get_agent};
 use faulty::{ok, Act, Faulty};
-
-fn fast() -> RetryPolicy {
-    RetryPolicy::default()
-        .max_attempts(3)
-        .base_delay(Duration::from_millis(10))
-        .max_delay(Duration::from_millis(40))
-        .max_retry_after(Duration::from_secs(10))
-}
-
-fn client(base: &str) -> archastro::Client {
-    archastro::Client::builder()
-        .secret_key("sk_live_SUPERSECRET123")
-        .base_url(base)
-        .retry(fast())
-        .build()
-        .expect("client")
-}
-
-async fn get_agent(client: &archastro::Client) -> Result<String, Error> {
-    client
-        .call(|api| api.get_agent().agent("agt_1").send())
-        .await
-        .map(|agent| agent.id.clone())
-}
 
 /// Collects everything a tracing subscriber writes.
 #[derive(Clone, Default)]

@@ -1,0 +1,282 @@
+//! Operations: added, removed, renamed; parameters, request bodies, success responses, auth and
+//! pagination of the ones both versions have.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::{change, schema, Change, Impact};
+use crate::generate::progenitor_name;
+use crate::pagination;
+use crate::rules::walk;
+
+/// What the diff needs to know about one operation.
+struct Operation {
+    method: String,
+    path: String,
+    name: String,
+    op: Map<String, Value>,
+}
+
+impl Operation {
+    fn subject(&self) -> String {
+        format!("{} {}", self.method.to_uppercase(), self.path)
+    }
+
+    fn items(&self) -> Vec<String> {
+        use heck::ToUpperCamelCase;
+        vec![
+            format!("Client::{}", self.name),
+            format!("builder::{}", self.name.to_upper_camel_case()),
+        ]
+    }
+
+    /// The type progenitor names an inline schema of this operation (`Body`, `Response`).
+    fn inline_type(&self, suffix: &str) -> String {
+        use heck::ToUpperCamelCase;
+        format!("types::{}{suffix}", self.name.to_upper_camel_case())
+    }
+
+    fn setter(&self, param: &str) -> String {
+        use heck::ToUpperCamelCase;
+        format!(
+            "builder::{}::{}",
+            self.name.to_upper_camel_case(),
+            progenitor_name(param.trim_end_matches("[]"))
+        )
+    }
+
+    /// Parameters by (location, name).
+    fn params(&self) -> BTreeMap<(String, String), Value> {
+        self.op
+            .get("parameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                let location = p.get("in")?.as_str()?.to_owned();
+                let name = p.get("name")?.as_str()?.to_owned();
+                Some(((location, name), p.clone()))
+            })
+            .collect()
+    }
+
+    fn security(&self, doc: &Value) -> Value {
+        self.op
+            .get("security")
+            .or_else(|| doc.get("security"))
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+}
+
+fn collect_operations(doc: &Value) -> BTreeMap<(String, String), Operation> {
+    let mut out = BTreeMap::new();
+    let mut scratch = doc.clone();
+    walk::operations(&mut scratch, &mut |op, method, path, _| {
+        let name = progenitor_name(op.get("operationId").and_then(Value::as_str).unwrap_or_default());
+        out.insert(
+            (path.to_owned(), method.to_owned()),
+            Operation {
+                method: method.to_owned(),
+                path: path.to_owned(),
+                name,
+                op: op.clone(),
+            },
+        );
+    });
+    out
+}
+
+/// Compares the operations of two normalized documents.
+pub(super) fn compare(old_doc: &Value, new_doc: &Value, out: &mut Vec<Change>) {
+    let (old, new) = (collect_operations(old_doc), collect_operations(new_doc));
+    for (key, op) in &old {
+        let Some(next) = new.get(key) else {
+            out.push(change(
+                "operation-removed",
+                op.subject(),
+                format!("`{}` is gone", op.name),
+                Impact::Breaking,
+                op.items(),
+            ));
+            continue;
+        };
+        operation(old_doc, new_doc, op, next, out);
+    }
+    for (key, op) in &new {
+        if !old.contains_key(key) {
+            out.push(change(
+                "operation-added",
+                op.subject(),
+                format!("new `{}`", op.name),
+                Impact::Additive,
+                op.items(),
+            ));
+        }
+    }
+}
+
+fn required(param: &Value) -> bool {
+    param.get("required").and_then(Value::as_bool).unwrap_or(false)
+}
+
+fn operation(old_doc: &Value, new_doc: &Value, old: &Operation, new: &Operation, out: &mut Vec<Change>) {
+    let subject = new.subject();
+    if old.name != new.name {
+        out.push(change(
+            "operation-renamed",
+            subject.clone(),
+            format!("`{}` is now `{}`", old.name, new.name),
+            Impact::Breaking,
+            [old.items(), new.items()].concat(),
+        ));
+    }
+    let (before, after) = (old.params(), new.params());
+    for ((location, name), param) in &before {
+        match after.get(&(location.clone(), name.clone())) {
+            None => out.push(change(
+                "parameter-removed",
+                subject.clone(),
+                format!("{location} parameter `{name}` removed"),
+                Impact::Breaking,
+                vec![old.setter(name)],
+            )),
+            Some(next) => {
+                if !required(param) && required(next) {
+                    out.push(change(
+                        "parameter-made-required",
+                        subject.clone(),
+                        format!("{location} parameter `{name}` is now required"),
+                        Impact::Breaking,
+                        vec![new.setter(name)],
+                    ));
+                } else if required(param) && !required(next) {
+                    out.push(change(
+                        "parameter-made-optional",
+                        subject.clone(),
+                        format!("{location} parameter `{name}` is now optional"),
+                        Impact::Additive,
+                        vec![new.setter(name)],
+                    ));
+                }
+                let (a, b) = (param.get("schema"), next.get("schema"));
+                schema::compare(
+                    old_doc,
+                    new_doc,
+                    a,
+                    b,
+                    &format!("{subject} {location} parameter `{name}`"),
+                    &[new.setter(name)],
+                    out,
+                );
+            }
+        }
+    }
+    for ((location, name), param) in &after {
+        if !before.contains_key(&(location.clone(), name.clone())) {
+            let (kind, impact, how) = if required(param) {
+                ("parameter-added-required", Impact::Breaking, "required")
+            } else {
+                ("parameter-added", Impact::Additive, "optional")
+            };
+            out.push(change(
+                kind,
+                subject.clone(),
+                format!("new {how} {location} parameter `{name}`"),
+                impact,
+                vec![new.setter(name)],
+            ));
+        }
+    }
+    // Request body and success response: compared as schemas.
+    let body = |op: &Operation| {
+        op.op
+            .get("requestBody")
+            .and_then(|b| b.get("content"))
+            .and_then(Value::as_object)
+            .and_then(|c| c.values().next())
+            .and_then(|m| m.get("schema"))
+            .cloned()
+    };
+    let (old_body, new_body) = (body(old), body(new));
+    match (&old_body, &new_body) {
+        (Some(_), None) => out.push(change(
+            "request-body-removed",
+            subject.clone(),
+            "the request body is gone".into(),
+            Impact::Breaking,
+            new.items(),
+        )),
+        (None, Some(_)) => out.push(change(
+            "request-body-added",
+            subject.clone(),
+            "a request body is now sent".into(),
+            Impact::Breaking,
+            new.items(),
+        )),
+        // An inline body is `types::<Operation>Body`; a `$ref` body is compared as its component.
+        _ => schema::compare(
+            old_doc,
+            new_doc,
+            old_body.as_ref(),
+            new_body.as_ref(),
+            &format!("{subject} request body"),
+            &[new.inline_type("Body"), format!("Client::{}", new.name)],
+            out,
+        ),
+    }
+    let success = |op: &Operation| {
+        let responses = op.op.get("responses")?.as_object()?;
+        let (_, response) = responses.iter().find(|(code, _)| code.starts_with('2'))?;
+        response
+            .get("content")?
+            .as_object()?
+            .values()
+            .next()?
+            .get("schema")
+            .cloned()
+    };
+    let (old_ok, new_ok) = (success(old), success(new));
+    schema::compare(
+        old_doc,
+        new_doc,
+        old_ok.as_ref(),
+        new_ok.as_ref(),
+        &format!("{subject} success response"),
+        &[new.inline_type("Response"), format!("Client::{}", new.name)],
+        out,
+    );
+    let (old_auth, new_auth) = (old.security(old_doc), new.security(new_doc));
+    if old_auth != new_auth {
+        out.push(change(
+            "auth-changed",
+            subject.clone(),
+            format!("security {old_auth} → {new_auth}"),
+            Impact::Breaking,
+            vec![format!("Client::{}", new.name)],
+        ));
+    }
+    let (old_paging, new_paging) = (
+        pagination::detect(&old.method, &old.op),
+        pagination::detect(&new.method, &new.op),
+    );
+    let paged = |s: Option<pagination::Style>| s.map_or("none", pagination::Style::label);
+    let paging_impact = match (old_paging, new_paging) {
+        (a, b) if a == b => None,
+        (None, Some(_)) => Some(Impact::Additive),
+        _ => Some(Impact::Breaking),
+    };
+    if let Some(impact) = paging_impact {
+        out.push(change(
+            "pagination-changed",
+            subject,
+            format!("paging {} → {}", paged(old_paging), paged(new_paging)),
+            impact,
+            vec![format!("impl Paginated for builder::{}", {
+                use heck::ToUpperCamelCase;
+                new.name.to_upper_camel_case()
+            })],
+        ));
+    }
+}
