@@ -96,7 +96,7 @@ pub fn check(root: &Path, apis: &[&'static Api]) -> Result<Vec<Verdict>, SpecErr
         )?;
         let required = report.required_version(&old_version);
         let (ok, message) = match &required {
-            Some(required) if version < *required => (
+            Some(required) if version.core() < required.core() => (
                 false,
                 format!(
                     "{}: the spec change from {previous_label} is {} and needs {} ≥ {}, but it is {version}",

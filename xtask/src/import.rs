@@ -88,10 +88,18 @@ pub fn import(root: &Path, api: &'static Api, file: &Path, options: &Options) ->
     let generated = generate(api, &loaded, &label).map_err(at_input)?;
     let manifest = read_text(root, api.manifest)?;
     let old_version = versions::manifest_version(api.manifest, &manifest)?;
-    let current = previous.as_ref().and_then(|l| {
-        let bytes = std::fs::read(root.join(api.spec)).ok()?;
-        Some((l.current.clone(), bytes))
-    });
+    // With a lock entry, the current spec must be there and be the locked one: it is what the
+    // diff (and so the version bump) is measured against, and what is kept as the old version.
+    let current = match &previous {
+        None => None,
+        Some(l) => {
+            let loaded = spec::load(root, api.spec)?;
+            spec::check_lock(&lock, api.name, &loaded)?;
+            let bytes = std::fs::read(root.join(api.spec))
+                .map_err(|e| SpecError::new(api.spec, "", format!("cannot read: {e}")))?;
+            Some((l.current.clone(), bytes))
+        }
+    };
     let report = match &current {
         Some((current_label, bytes)) => {
             let old_doc = spec::parse_document(api.spec, bytes)?;
@@ -202,13 +210,21 @@ impl<'a> Transaction<'a> {
     }
 
     /// Writes everything; on the first failure, restores what was written and removes the
-    /// directories it created.
+    /// directories it created. Every original is read before the first write, so a file that
+    /// cannot be read stops the import before anything changes.
     fn commit(self) -> Result<Vec<String>, SpecError> {
+        let mut originals = Vec::with_capacity(self.writes.len());
+        for (rel, _) in &self.writes {
+            match std::fs::read(self.root.join(rel)) {
+                Ok(bytes) => originals.push(Some(bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => originals.push(None),
+                Err(e) => return Err(SpecError::new(rel, "", format!("cannot read before replacing it: {e}"))),
+            }
+        }
         let mut done: Vec<(PathBuf, Option<Vec<u8>>)> = Vec::new();
         let mut created: Vec<PathBuf> = Vec::new();
-        for (rel, bytes) in &self.writes {
+        for ((rel, bytes), original) in self.writes.iter().zip(originals) {
             let path = self.root.join(rel);
-            let original = std::fs::read(&path).ok();
             let mut missing = Vec::new();
             let mut dir = path.parent();
             while let Some(d) = dir.filter(|d| !d.exists()) {
@@ -217,12 +233,13 @@ impl<'a> Transaction<'a> {
             }
             if let Err(e) = spec::write_atomic(&path, bytes) {
                 created.extend(missing.into_iter().rev());
-                rollback(&done, &created);
-                return Err(SpecError::new(
-                    rel,
-                    "",
-                    format!("cannot write ({e}); every file written so far was restored"),
-                ));
+                let unrestored = rollback(&done, &created);
+                let outcome = if unrestored.is_empty() {
+                    "every file written so far was restored".to_owned()
+                } else {
+                    format!("these could NOT be restored, check them: {}", unrestored.join(", "))
+                };
+                return Err(SpecError::new(rel, "", format!("cannot write ({e}); {outcome}")));
             }
             created.extend(missing.into_iter().rev());
             done.push((path, original));
@@ -231,14 +248,22 @@ impl<'a> Transaction<'a> {
     }
 }
 
-fn rollback(done: &[(PathBuf, Option<Vec<u8>>)], created: &[PathBuf]) {
+/// Puts back every file written and removes the directories created; returns what it could not.
+fn rollback(done: &[(PathBuf, Option<Vec<u8>>)], created: &[PathBuf]) -> Vec<String> {
+    let mut failed = Vec::new();
     for (path, original) in done.iter().rev() {
-        let _ = match original {
+        let restored = match original {
             Some(bytes) => spec::write_atomic(path, bytes),
             None => std::fs::remove_file(path),
         };
+        if restored.is_err() {
+            failed.push(path.display().to_string());
+        }
     }
     for dir in created.iter().rev() {
-        let _ = std::fs::remove_dir(dir);
+        if std::fs::remove_dir(dir).is_err() {
+            failed.push(dir.display().to_string());
+        }
     }
+    failed
 }

@@ -200,6 +200,12 @@ fn run_spec(root: &std::path::Path, command: SpecCommand) -> Result<ExitCode, St
             check,
         } => {
             if check {
+                if old.is_some() || new.is_some() {
+                    return Err(
+                        "--check compares each API's previous version with its current one; it takes no OLD or NEW"
+                            .into(),
+                    );
+                }
                 let selected = select(&api.into_iter().collect::<Vec<_>>())?;
                 let verdicts = xtask::gate::check(root, &selected).map_err(|e| e.to_string())?;
                 let mut ok = true;

@@ -1,7 +1,6 @@
 //! Crate versions that carry the spec version: reading and writing a client crate's version,
 //! the semver bump a spec change requires, version labels, and today's date.
 
-use std::cmp::Ordering;
 use std::fmt;
 
 use crate::error::SpecError;
@@ -54,6 +53,8 @@ impl Version {
     /// semver: below 1.0 the minor version is the breaking one).
     pub fn bumped(&self, impact: Impact) -> Version {
         let (major, minor, patch) = match (impact, self.major) {
+            // Cargo treats every 0.0.z as incompatible with every other.
+            (_, 0) if self.minor == 0 => (0, 0, self.patch + 1),
             (Impact::Breaking, 0) => (0, self.minor + 1, 0),
             (Impact::Breaking, m) => (m + 1, 0, 0),
             (Impact::Additive, 0) => (0, self.minor, self.patch + 1),
@@ -68,10 +69,11 @@ impl Version {
         }
     }
 
-    /// This version with build metadata `spec.<label>`.
+    /// This version with build metadata `spec.<label>` (a label that passed [`check_label`] is a
+    /// valid build identifier).
     pub fn with_spec(&self, label: &str) -> Version {
         Version {
-            build: Some(format!("spec.{}", build_identifier(label))),
+            build: Some(format!("spec.{label}")),
             ..self.clone()
         }
     }
@@ -84,12 +86,6 @@ impl fmt::Display for Version {
             write!(f, "+{build}")?;
         }
         Ok(())
-    }
-}
-
-impl PartialOrd for Version {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.core().cmp(&other.core()))
     }
 }
 
@@ -116,36 +112,23 @@ impl Impact {
     }
 }
 
-/// Semver build identifiers allow `[0-9A-Za-z-]` separated by dots; anything else becomes `-`.
-fn build_identifier(label: &str) -> String {
-    label
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect()
-}
-
-/// A version label is a file name under `specs/<api>/versions/`: letters, digits, `.`, `_`, `-`.
+/// A version label is a directory name under `specs/<api>/versions/` and a semver build
+/// identifier (`+spec.<label>`): letters, digits and `-`, in dot-separated parts, none empty.
 pub fn check_label(label: &str) -> Result<(), SpecError> {
     let ok = !label.is_empty()
         && label.len() <= 80
-        && label != "."
-        && label != ".."
         && label
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+            .split('.')
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
     if ok {
         Ok(())
     } else {
         Err(SpecError::new(
             "",
             "",
-            format!("version label {label:?} must be 1 to 80 letters, digits, '.', '_' or '-'"),
+            format!(
+                "version label {label:?} must be 1 to 80 letters, digits and '-', in '.'-separated parts (no empty part)"
+            ),
         ))
     }
 }
@@ -232,19 +215,32 @@ mod tests {
         assert_eq!(v("1.4.3").bumped(Impact::Breaking).to_string(), "2.0.0");
         assert_eq!(v("1.4.3").bumped(Impact::Additive).to_string(), "1.5.0");
         assert_eq!(v("1.4.3").bumped(Impact::Internal).to_string(), "1.4.4");
-        assert!(v("0.2.0+spec.x") >= v("0.2.0"));
-        assert!(v("0.1.9") < v("0.2.0"));
-        assert_eq!(v("0.1.0").with_spec("a_b 2026").to_string(), "0.1.0+spec.a-b-2026");
+        assert_eq!(v("0.0.3").bumped(Impact::Breaking).to_string(), "0.0.4");
+        assert!(v("0.2.0+spec.x").core() >= v("0.2.0").core());
+        assert!(v("0.1.9").core() < v("0.2.0").core());
+        assert_eq!(v("0.1.0").with_spec("v1.2-beta").to_string(), "0.1.0+spec.v1.2-beta");
         assert_eq!(Version::parse("1.2"), None);
         assert_eq!(Version::parse("1.2.3.4"), None);
     }
 
     #[test]
     fn labels_are_safe_path_segments() {
-        for ok in ["2026-04-10", "archastro-v1-2026-11-23", "v1.2_beta"] {
+        for ok in ["2026-04-10", "archastro-v1-2026-11-23", "v1.2-beta"] {
             assert!(check_label(ok).is_ok(), "{ok}");
         }
-        for bad in ["", ".", "..", "a/b", "a\\b", "a b", &"x".repeat(81)] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a\\b",
+            "a b",
+            "v1_2",
+            "v1..2",
+            ".v2",
+            "v2.",
+            &"x".repeat(81),
+        ] {
             assert!(check_label(bad).is_err(), "{bad}");
         }
     }

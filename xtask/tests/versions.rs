@@ -126,7 +126,7 @@ fn cases() -> Vec<Case> {
         ),
         (
             "open_enum_value_added",
-            Impact::Additive,
+            Impact::Breaking,
             Box::new(|d: &mut Value| {
                 d["components"]["schemas"]["Kind"]["anyOf"][0]["enum"] = json!(["chat", "batch", "voice"]);
             }),
@@ -170,6 +170,45 @@ fn cases() -> Vec<Case> {
             Impact::Internal,
             Box::new(|d: &mut Value| {
                 d["x-channels"][0]["pushes"] = json!([{"event": "agent_deleted", "payload": {"type": "object"}}]);
+            }),
+        ),
+        (
+            "error_response_added",
+            Impact::Breaking,
+            Box::new(|d: &mut Value| {
+                d["paths"]["/teams/{team}"]["get"]["responses"]["404"] = json!({"description": "no team",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Status"}}}});
+            }),
+        ),
+        (
+            "error_response_retyped",
+            Impact::Breaking,
+            Box::new(|d: &mut Value| {
+                d["paths"]["/agents/{agent}"]["get"]["responses"]["404"]["content"]["application/json"]["schema"] =
+                    json!({"$ref": "#/components/schemas/Team"});
+            }),
+        ),
+        (
+            "success_response_added",
+            Impact::Breaking,
+            Box::new(|d: &mut Value| {
+                d["paths"]["/agents/{agent}"]["get"]["responses"]["202"] = json!({"description": "later",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Team"}}}});
+            }),
+        ),
+        (
+            "composition_changed",
+            Impact::Breaking,
+            Box::new(|d: &mut Value| {
+                d["components"]["schemas"]["Team"]["allOf"] = json!([{"$ref": "#/components/schemas/NewAgent"}]);
+            }),
+        ),
+        (
+            "extension_only",
+            Impact::Internal,
+            Box::new(|d: &mut Value| {
+                d["components"]["schemas"]["Agent"]["properties"]["id"]["x-go-name"] = json!("ID");
+                d["components"]["schemas"]["Agent"]["properties"]["name"]["deprecated"] = json!(true);
             }),
         ),
         (
@@ -308,16 +347,51 @@ fn a_failed_import_leaves_the_tree_byte_for_byte_unchanged() {
         assert!(err.to_string().contains(name), "{name}: {err}");
         assert_eq!(snapshot(root), before, "{name} changed the tree");
     }
-    // A write that fails halfway (the changelog's path is a directory): everything is restored.
-    std::fs::create_dir_all(root.join(FIXTURE.changelog)).expect("mkdir");
-    let before = snapshot(root);
     let mut doc = base();
     doc["paths"]["/teams/{team}"].as_object_mut().map(|p| p.remove("get"));
     let file = inputs.path().join("good.json");
     std::fs::write(&file, doc.to_string()).expect("write input");
+    // A file to replace that cannot be read (the changelog's path is a directory): refused
+    // before the first write.
+    std::fs::create_dir_all(root.join(FIXTURE.changelog)).expect("mkdir");
+    let before = snapshot(root);
+    let err = xtask::import::import(root, &FIXTURE, &file, &options("v2")).expect_err("changelog unreadable");
+    assert!(err.to_string().contains("cannot read before replacing"), "{err}");
+    assert_eq!(snapshot(root), before, "a refused import left changes behind");
+    std::fs::remove_dir(root.join(FIXTURE.changelog)).expect("rmdir");
+    // The last write failing (its temporary file's name is taken by a directory): every earlier
+    // write is undone.
+    let blocker = root.join(format!(
+        "crates/fixture-client/.CHANGELOG.md.tmp-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&blocker).expect("mkdir");
+    let before = snapshot(root);
     let err = xtask::import::import(root, &FIXTURE, &file, &options("v2")).expect_err("changelog unwritable");
-    assert!(err.to_string().contains("restored"), "{err}");
+    assert!(
+        err.to_string().contains("every file written so far was restored"),
+        "{err}"
+    );
     assert_eq!(snapshot(root), before, "a failed write left changes behind");
+}
+
+#[test]
+fn a_missing_or_changed_current_spec_stops_the_import() {
+    let dir = workspace(&base(), "v1");
+    let root = dir.path();
+    let inputs = tempfile::tempdir().expect("tempdir");
+    let file = inputs.path().join("next.json");
+    std::fs::write(&file, base().to_string().replace("Diff fixture", "Diff fixture 2")).expect("write");
+    std::fs::write(root.join(FIXTURE.spec), "{}").expect("edit by hand");
+    let before = snapshot(root);
+    let err = xtask::import::import(root, &FIXTURE, &file, &options("v2")).expect_err("changed current");
+    assert!(err.to_string().contains("does not match the pinned"), "{err}");
+    assert_eq!(snapshot(root), before);
+    std::fs::remove_file(root.join(FIXTURE.spec)).expect("rm");
+    let before = snapshot(root);
+    let err = xtask::import::import(root, &FIXTURE, &file, &options("v2")).expect_err("missing current");
+    assert!(err.to_string().contains("cannot read"), "{err}");
+    assert_eq!(snapshot(root), before);
 }
 
 #[test]
@@ -377,7 +451,13 @@ fn a_yaml_import_keeps_the_old_version_bumps_the_crate_and_passes_the_gate() {
     std::fs::write(root.join(FIXTURE.manifest), manifest.replace("+spec.v2", "+spec.v1")).expect("write");
     assert!(!xtask::gate::check(root, &[&FIXTURE]).expect("gate")[0].ok);
 
-    // The same document again is refused, and so is a label already taken.
+    // The same document again is refused, and so is a label already taken by another document.
     let again = xtask::import::import(root, &FIXTURE, &file, &options("v2")).expect_err("already imported");
     assert!(again.to_string().contains("already imported"), "{again}");
+    let other = inputs.path().join("other.json");
+    std::fs::write(&other, base().to_string()).expect("write");
+    let taken = xtask::import::import(root, &FIXTURE, &other, &options("v2")).expect_err("label taken");
+    assert!(taken.to_string().contains("pass --version"), "{taken}");
+    let bad_label = xtask::import::import(root, &FIXTURE, &other, &options("v1..3")).expect_err("bad label");
+    assert!(bad_label.to_string().contains("no empty part"), "{bad_label}");
 }

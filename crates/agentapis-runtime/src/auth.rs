@@ -66,30 +66,36 @@ impl Auth {
         }
     }
 
-    /// Sets the credential header on `headers`, marked sensitive so HTTP-level logging hides it.
+    /// Sets the credential header on `headers`, marked sensitive so HTTP-level logging hides it,
+    /// and returns the generation of the replaceable token it sent, if it sent one (so a 401 is
+    /// matched to exactly the token that was rejected).
     /// A credential that is not a valid header value is not sent (the server then answers 401);
     /// configuration code validates credentials up front so this does not happen in practice.
-    pub fn apply(&self, headers: &mut HeaderMap) {
+    pub fn apply(&self, headers: &mut HeaderMap) -> Option<u64> {
+        let mut generation = None;
         let (name, value) = match self {
-            Auth::None => return,
+            Auth::None => return None,
             Auth::All(all) => {
-                all.iter().for_each(|auth| auth.apply(headers));
-                return;
+                return all.iter().fold(None, |sent, auth| auth.apply(headers).or(sent));
             }
-            Auth::Token(store) => match store.current().1 {
-                Some(token) => (AUTHORIZATION, format!("Bearer {}", token.expose())),
-                None => return,
+            Auth::Token(store) => match store.current() {
+                (current, Some(token)) => {
+                    generation = Some(current);
+                    (AUTHORIZATION, format!("Bearer {}", token.expose()))
+                }
+                (_, None) => return None,
             },
             Auth::Bearer(token) => (AUTHORIZATION, format!("Bearer {}", token.expose())),
             Auth::Header { name, value } => match HeaderName::from_bytes(name.as_bytes()) {
                 Ok(name) => (name, value.expose().to_owned()),
-                Err(_) => return,
+                Err(_) => return None,
             },
         };
         if let Ok(mut value) = HeaderValue::from_str(&value) {
             value.set_sensitive(true);
             headers.insert(name, value);
         }
+        generation
     }
 }
 

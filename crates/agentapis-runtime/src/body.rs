@@ -5,6 +5,9 @@ use reqwest::Response;
 
 use crate::policy::BodyLimits;
 
+/// The most a declared `Content-Length` reserves before any byte has arrived.
+const PRESIZE_MAX: u64 = 1024 * 1024;
+
 /// A body read under a limit.
 pub(crate) enum Read {
     /// The whole body (for error statuses, possibly only its first `limit` bytes).
@@ -29,9 +32,9 @@ pub(crate) async fn read_limited(mut response: Response, limits: &BodyLimits) ->
     if !keep_prefix && declared.is_some_and(|n| n > limit) {
         return Ok(Read::TooLarge { limit, declared });
     }
-    // Pre-size for a declared length (within the limit, never more), so the buffer is not
-    // regrown and copied on the way.
-    let capacity = declared.unwrap_or(0).min(limit);
+    // Pre-size for a declared length, but never more than 1 MiB on the server's word alone:
+    // `grow` doubles from there as bytes actually arrive.
+    let capacity = declared.unwrap_or(0).min(limit).min(PRESIZE_MAX);
     let limit_bytes = usize::try_from(limit).unwrap_or(usize::MAX);
     let mut buffer: Vec<u8> = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
     while let Some(chunk) = response.chunk().await? {

@@ -47,8 +47,8 @@ pub enum StopReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Refusal {
-    /// The server said no requests remain until a reset, and pacing would not wait that long
-    /// (fail-fast mode, or the wait is longer than the deadline or `max_retry_after`).
+    /// The server said no requests remain until a reset, and pacing would not wait (fail-fast
+    /// mode, or the wait ends past the call's deadline).
     Paced {
         /// How long until requests may be sent again.
         wait: Duration,
@@ -84,8 +84,6 @@ pub enum Waiting {
     ConcurrencySlot,
     /// The client-side request-rate limiter.
     RateLimiter,
-    /// The server's rate-limit reset (pacing).
-    RateLimitReset,
     /// A token refresh (possibly run by another call).
     TokenRefresh,
 }
@@ -95,7 +93,6 @@ impl fmt::Display for Waiting {
         f.write_str(match self {
             Waiting::ConcurrencySlot => "a concurrency slot",
             Waiting::RateLimiter => "the client-side rate limiter",
-            Waiting::RateLimitReset => "the rate-limit reset",
             Waiting::TokenRefresh => "a token refresh",
         })
     }

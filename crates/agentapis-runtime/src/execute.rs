@@ -67,12 +67,14 @@ impl Runtime {
         operation_id: &str,
     ) -> reqwest::Result<Response> {
         let meta = self.operation(operation_id);
+        // The generation of the very token applied, so a 401 refreshes exactly that one.
+        let generation = self.prepare(&mut request, operation_id);
         let token = self
             .inner
             .auth
             .token_store()
-            .map(|store| (Arc::clone(store), store.current().0));
-        self.prepare(&mut request, operation_id);
+            .zip(generation)
+            .map(|(store, seen)| (Arc::clone(store), seen));
         let started = Instant::now();
         let call = Call {
             operation: meta.map_or("", |op| op.id),
@@ -153,7 +155,7 @@ impl Runtime {
             let outcome = match &sent {
                 Sent::Answer(response, body) => {
                     let status = response.status();
-                    let rate_limit = self.observe(call.operation, response.headers());
+                    let rate_limit = self.observe(call.operation, status, response.headers());
                     call::update(|r| {
                         r.status = Some(status);
                         r.headers = Some(response.headers().clone());
@@ -182,7 +184,7 @@ impl Runtime {
                     limit,
                     declared,
                 } => {
-                    let rate_limit = self.observe(call.operation, headers);
+                    let rate_limit = self.observe(call.operation, *status, headers);
                     call::update(|r| {
                         r.status = Some(*status);
                         r.headers = Some(headers.clone());
@@ -219,7 +221,7 @@ impl Runtime {
                     };
                     match store.refresh_after(seen, call.deadline).await {
                         RefreshOutcome::Refreshed => {
-                            self.inner.auth.apply(request.headers_mut());
+                            let _ = self.inner.auth.apply(request.headers_mut());
                             tracing::info!(attempt, "resending with a refreshed token");
                             free_resend = true;
                         }
@@ -263,34 +265,34 @@ impl Runtime {
     }
 
     /// Parses a response's rate-limit headers once, for the client-wide snapshot and pacing.
-    fn observe(&self, operation: &'static str, headers: &HeaderMap) -> RateLimit {
+    fn observe(&self, operation: &'static str, status: StatusCode, headers: &HeaderMap) -> RateLimit {
         let rate_limit = RateLimit::from_headers(headers, SystemTime::now());
         if let Ok(mut shared) = self.inner.rate_limit.lock() {
             shared.merge(&rate_limit);
         }
-        self.inner.pacer.observe(operation, &rate_limit);
+        self.inner.pacer.observe(operation, &rate_limit, status);
         rate_limit
     }
 
     /// Waits while the server says nothing remains until a reset (never past the deadline, never
-    /// longer than the probe interval); `Err` when pacing will not wait.
+    /// longer than the probe interval); `Err` when pacing will not wait. After each sleep the
+    /// pacer is asked again, so of the calls held back only one goes out as the probe.
     async fn pace(&self, call: &Call) -> Result<(), Refusal> {
         let probe_interval = self.inner.retry.max_retry_after;
-        let Some(wait) = self.inner.pacer.wait(call.operation, probe_interval) else {
-            return Ok(());
-        };
-        let past_deadline = call
-            .deadline
-            .is_some_and(|d| wait >= d.saturating_duration_since(Instant::now()));
-        if self.inner.pacing == Pacing::FailFast || past_deadline {
-            tracing::info!(
-                wait_ms = millis(wait),
-                "not sending: no requests remain until the rate-limit reset"
-            );
-            return Err(Refusal::Paced { wait });
+        while let Some(wait) = self.inner.pacer.wait(call.operation, probe_interval) {
+            let past_deadline = call
+                .deadline
+                .is_some_and(|d| wait >= d.saturating_duration_since(Instant::now()));
+            if self.inner.pacing == Pacing::FailFast || past_deadline {
+                tracing::info!(
+                    wait_ms = millis(wait),
+                    "not sending: no requests remain until the rate-limit reset"
+                );
+                return Err(Refusal::Paced { wait });
+            }
+            tracing::info!(wait_ms = millis(wait), "pacing: waiting for the rate-limit reset");
+            tokio::time::sleep(wait).await;
         }
-        tracing::info!(wait_ms = millis(wait), "pacing: waiting for the rate-limit reset");
-        tokio::time::sleep(wait).await;
         Ok(())
     }
 

@@ -230,8 +230,9 @@ impl Runtime {
         Err(refusal)
     }
 
-    /// Everything done to a request before the first attempt.
-    pub fn prepare(&self, request: &mut reqwest::Request, operation_id: &str) {
+    /// Everything done to a request before the first attempt. Returns the generation of the
+    /// replaceable token the request carries, if any.
+    pub fn prepare(&self, request: &mut reqwest::Request, operation_id: &str) -> Option<u64> {
         // progenitor 0.15 stamps every request with the spec's `info.version` as `api-version`.
         // None of our vendors documents that header, so it is not sent.
         request.headers_mut().remove("api-version");
@@ -243,6 +244,6 @@ impl Runtime {
                 multipart::set_content_type(request);
             }
         }
-        self.inner.auth.apply(request.headers_mut());
+        self.inner.auth.apply(request.headers_mut())
     }
 }

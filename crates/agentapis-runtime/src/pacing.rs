@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
+use reqwest::StatusCode;
+
 use crate::rate_limit::RateLimit;
 
 /// Where a server's `X-RateLimit-*` headers apply, and so where pacing state is kept.
@@ -53,8 +55,10 @@ impl Pacer {
         }
     }
 
-    /// Records what a response to `operation` said.
-    pub(crate) fn observe(&self, operation: &'static str, rate_limit: &RateLimit) {
+    /// Records what a response to `operation` said. A window opens when the headers say none
+    /// remain; it closes when they say some do, or when the server accepted a request without
+    /// saying (a probe that got through).
+    pub(crate) fn observe(&self, operation: &'static str, rate_limit: &RateLimit, status: StatusCode) {
         let Ok(mut windows) = self.windows.lock() else {
             return;
         };
@@ -69,6 +73,9 @@ impl Pacer {
                 );
             }
             (Some(_), _) => {
+                windows.remove(self.key(operation));
+            }
+            _ if status != StatusCode::TOO_MANY_REQUESTS => {
                 windows.remove(self.key(operation));
             }
             _ => {}
@@ -120,31 +127,38 @@ mod tests {
     #[test]
     fn a_distant_reset_is_probed_after_the_interval() {
         let pacer = Pacer::new(LimitScope::Client);
-        pacer.observe("a", &exhausted(24 * 3600));
+        pacer.observe("a", &exhausted(24 * 3600), StatusCode::OK);
         let wait = pacer.wait("a", Duration::from_secs(60)).expect("held back");
         assert!(wait <= Duration::from_secs(60), "{wait:?}");
         // With a zero interval, the next caller is the probe, and the one after it waits again.
         assert_eq!(pacer.wait("a", Duration::ZERO), None);
         assert!(pacer.wait("a", Duration::from_secs(60)).is_some());
-        // Any answer with requests remaining clears the window.
+        // A 429 without headers keeps the window; any answer with requests remaining, or a
+        // request accepted without saying, clears it.
+        pacer.observe("a", &RateLimit::default(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(pacer.wait("a", Duration::from_secs(60)).is_some());
         pacer.observe(
             "a",
             &RateLimit {
                 remaining: Some(3),
                 ..RateLimit::default()
             },
+            StatusCode::OK,
         );
+        assert_eq!(pacer.wait("a", Duration::from_secs(60)), None);
+        pacer.observe("a", &exhausted(30), StatusCode::OK);
+        pacer.observe("a", &RateLimit::default(), StatusCode::OK);
         assert_eq!(pacer.wait("a", Duration::from_secs(60)), None);
     }
 
     #[test]
     fn operation_scope_keeps_routes_apart() {
         let pacer = Pacer::new(LimitScope::Operation);
-        pacer.observe("create", &exhausted(30));
+        pacer.observe("create", &exhausted(30), StatusCode::OK);
         assert!(pacer.wait("create", Duration::from_secs(60)).is_some());
         assert_eq!(pacer.wait("list", Duration::from_secs(60)), None);
         let client_wide = Pacer::new(LimitScope::Client);
-        client_wide.observe("create", &exhausted(30));
+        client_wide.observe("create", &exhausted(30), StatusCode::OK);
         assert!(client_wide.wait("list", Duration::from_secs(60)).is_some());
     }
 }

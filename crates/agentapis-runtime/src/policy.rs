@@ -33,8 +33,10 @@ pub struct RetryPolicy {
     /// Upper bound of one computed backoff.
     pub max_delay: Duration,
     /// A server-requested wait (`Retry-After`, `X-RateLimit-Reset`) longer than this is not slept
-    /// through: the call fails at once with a typed `retry_after`. Pacing also never holds
-    /// requests back longer than this without letting one through as a probe.
+    /// through: the call fails at once with a typed `retry_after`. A shorter one is slept, plus
+    /// a jittered backoff (at most `max_delay`) so calls told the same wait do not return in one
+    /// wave. Pacing also never holds requests back longer than this without letting one request
+    /// through as a probe.
     pub max_retry_after: Duration,
     /// The client-wide budget that bounds retry traffic to a failing server.
     pub budget: RetryBudget,

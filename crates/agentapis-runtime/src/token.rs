@@ -8,7 +8,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
@@ -24,6 +24,10 @@ struct State {
     generation: u64,
     token: Option<Secret>,
 }
+
+/// How long one refresh may take, whatever the calls waiting on it allow: a hung refresh
+/// endpoint must not hold the flight (and every later 401 for that token) open for ever.
+pub const REFRESH_LIMIT: Duration = Duration::from_secs(60);
 
 /// The one refresh of one token generation: `None` while it runs, then whether it succeeded.
 struct Flight {
@@ -69,6 +73,19 @@ impl TokenStore {
     /// An empty store (requests go without a bearer token until one is set).
     pub fn new() -> Arc<Self> {
         Arc::new(Self::default())
+    }
+
+    /// Replaces the token only if it is still generation `expected` (a refresh that finishes
+    /// after a new sign-in must not overwrite it); false when it has moved on.
+    pub fn set_if_current(&self, expected: u64, token: Secret) -> bool {
+        match self.state.write() {
+            Ok(mut s) if s.generation == expected => {
+                s.generation = s.generation.wrapping_add(1);
+                s.token = Some(token);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Replaces the token.
@@ -144,14 +161,22 @@ impl TokenStore {
         tokio::spawn(async move {
             let ok = match refresher {
                 None => false,
-                Some(refresher) => match refresher().await {
-                    Ok(token) => {
-                        tracing::info!("access token refreshed after a 401");
-                        store.set(token);
+                Some(refresher) => match tokio::time::timeout(REFRESH_LIMIT, refresher()).await {
+                    Ok(Ok(token)) => {
+                        if store.set_if_current(seen, token) {
+                            tracing::info!("access token refreshed after a 401");
+                        } else {
+                            tracing::info!("token replaced while refreshing; the refreshed one is dropped");
+                        }
+                        // Either way a newer token than `seen` is there to resend with.
                         true
                     }
-                    Err(message) => {
+                    Ok(Err(message)) => {
                         tracing::warn!(%message, "token refresh failed; not retried for this token");
+                        false
+                    }
+                    Err(_) => {
+                        tracing::warn!(limit_s = REFRESH_LIMIT.as_secs(), "token refresh timed out");
                         false
                     }
                 },
@@ -240,6 +265,30 @@ mod tests {
         let outcome = store.refresh_after(store.current().0, Some(deadline)).await;
         assert_eq!(outcome, RefreshOutcome::DeadlinePassed);
         assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn a_refresh_that_ends_after_a_new_sign_in_does_not_overwrite_it() {
+        let store = TokenStore::new();
+        store.set(Secret::new("user-a"));
+        store.set_refresher(Arc::new(|| {
+            Box::pin(async {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                Ok(Secret::new("user-a-refreshed"))
+            })
+        }));
+        let seen = store.current().0;
+        let waiter = {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.refresh_after(seen, None).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        store.set(Secret::new("user-b")); // a new sign-in while the refresh runs
+        assert_eq!(waiter.await.ok(), Some(RefreshOutcome::Refreshed));
+        assert_eq!(
+            store.current().1.map(|s| s.expose().to_owned()).as_deref(),
+            Some("user-b")
+        );
     }
 
     async fn futures_join(store: &Arc<TokenStore>, seen: u64) -> Vec<bool> {

@@ -89,14 +89,29 @@ fn refresher(auth_client: generated::Client, refresh_token: Arc<RwLock<Option<Se
             };
             let tokens = crate::call::run(API, CallOptions::default(), client.auth_refresh().body(body).send())
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(|e| refresh_failure(&e))?
                 .into_inner();
+            // Keep the rotated refresh token, unless a new sign-in replaced the one we used.
             if let Ok(mut slot) = store.write() {
-                *slot = Some(Secret::new(tokens.refresh_token));
+                if slot.as_ref() == Some(&current) {
+                    *slot = Some(Secret::new(tokens.refresh_token));
+                }
             }
             Ok(Secret::new(tokens.token))
         })
     })
+}
+
+/// What a failed refresh is logged as: status and code only. An error's `Display` may quote the
+/// response body, and a refresh answer that fails to decode still holds tokens.
+fn refresh_failure(error: &Error) -> String {
+    match error {
+        Error::Api(e) | Error::RateLimited(e) => format!("refresh answered {} ({})", e.status.as_u16(), e.code),
+        Error::Decode { status, .. } => format!("refresh answer ({}) did not decode", status.as_u16()),
+        Error::Timeout { .. } => "refresh timed out".to_owned(),
+        Error::Transport { phase, .. } => format!("refresh transport error {phase}"),
+        _ => "refresh failed".to_owned(),
+    }
 }
 
 /// Builds an ArchAstro [`Client`].

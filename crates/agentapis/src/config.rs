@@ -202,15 +202,13 @@ pub(crate) fn check_base_url(raw: &str) -> Result<String, Error> {
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
-/// `raw` with anything between the scheme and the last `@` before the path replaced by `***`,
-/// whether or not `raw` parses as a URL.
+/// `raw` with anything between the scheme and its last `@` replaced by `***`, whether or not
+/// `raw` parses as a URL (a password may hold `/`, `?` or `#`; an `@` in a path over-redacts,
+/// which only costs an error message some detail).
 fn without_userinfo(raw: &str) -> String {
     let raw = raw.trim();
     let after_scheme = raw.find("://").map_or(0, |i| i + 3);
-    let authority_end = raw[after_scheme..]
-        .find(['/', '?', '#'])
-        .map_or(raw.len(), |i| after_scheme + i);
-    match raw[after_scheme..authority_end].rfind('@') {
+    match raw[after_scheme..].rfind('@') {
         Some(at) => format!("{}***{}", &raw[..after_scheme], &raw[after_scheme + at..]),
         None => raw.to_owned(),
     }
@@ -265,6 +263,8 @@ mod tests {
             "https://user:hunter2@h:notaport",
             "https://user:hunter2@h/?q=1",
             "user:hunter2@h",
+            "https://u:pa/ss/hunter2@h",
+            "https://u:hunter2?x#y@h",
         ] {
             let Err(e) = check_base_url(with_userinfo) else {
                 panic!("userinfo accepted: {with_userinfo}")

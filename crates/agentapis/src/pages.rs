@@ -406,7 +406,7 @@ where
                 // An empty page ends the walk unless the server says more remain (a filtered
                 // feed may have empty stretches); too many empty pages in a row is a loop.
                 Some(_) if count == 0 && meta.has_more != Some(true) => Ok(None),
-                Some(_) if self.empty_run > MAX_EMPTY_PAGES => Err(format!(
+                Some(_) if self.empty_run >= MAX_EMPTY_PAGES => Err(format!(
                     "{MAX_EMPTY_PAGES} empty pages in a row although the server says more entries remain"
                 )),
                 Some(next) => Ok(Some(next)),

@@ -213,6 +213,38 @@ async fn a_distant_reset_is_probed_instead_of_locking_the_client_out() {
 }
 
 #[tokio::test]
+async fn calls_held_back_by_pacing_go_out_one_probe_at_a_time() {
+    let far = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+        + 3600;
+    let exhausted = reply_with(vec![
+        ("x-ratelimit-remaining", "0".into()),
+        ("x-ratelimit-reset", far.to_string()),
+    ]);
+    // Every probe is refused too: the window stays shut.
+    let server = Faulty::start(vec![exhausted, Act::Reply(429, vec![], "{}".into())]).await;
+    let client = archastro_at(&server.base)
+        .retry(fast().max_retry_after(Duration::from_millis(300)))
+        .deadline(Some(Duration::from_secs(1)))
+        .build()
+        .expect("client");
+    get_agent(&client).await.expect("first");
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { get_agent(&client).await })
+        })
+        .collect();
+    for call in calls {
+        assert!(call.await.expect("task").is_err());
+    }
+    // The first answer, then about one probe per 300 ms interval (not eight at once).
+    assert!(server.hits() <= 6, "{} requests", server.hits());
+}
+
+#[tokio::test]
 async fn a_retry_after_too_large_for_u64_is_too_long_not_garbage() {
     let server = Faulty::start(vec![Act::Reply(
         429,

@@ -5,15 +5,20 @@
 //! on what progenitor sees (3.0 dialect, parameters inlined, REST operation names). The rules,
 //! following Rust's API-evolution rules (RFC 1105) for what progenitor generates:
 //!
-//! - an operation removed, a parameter removed, added as required, made required or retyped,
-//!   a success response retyped, a pagination style changed or removed, an auth requirement
-//!   changed: **breaking**;
+//! - an operation, parameter, type, field, enum value or response status removed; a parameter
+//!   added as required, made required or retyped; a body or response retyped (success or error:
+//!   the error type is part of the method's signature); a response status added with a body type
+//!   the operation did not return before; a composition change (`allOf`, `additionalProperties`);
+//!   auth changed; pagination changed or removed: **breaking**;
 //! - a field added to an object type: **breaking**, because progenitor's structs are exhaustive
 //!   (a struct literal must name every field), whether the field is optional or not;
-//! - a value added to a *closed* enum: **breaking** (exhaustive `match`); to an *open* enum (known
-//!   values plus `Other(String)`): **additive**; a value removed: **breaking**;
-//! - an operation, optional parameter, type or pagination added: **additive**;
-//! - descriptions, examples and the like: **internal** (a patch release);
+//! - a value added to an enum: **breaking**, even to an *open* enum (known values plus
+//!   `Other(String)`): typify generates the known values as their own exhaustive enum, and the
+//!   value stops arriving as `Other`;
+//! - an operation, optional parameter, type, pagination, or a response status reusing a known body
+//!   type added: **additive**;
+//! - descriptions, examples, `deprecated`, vendor extensions the generator ignores: **internal**
+//!   (a patch release);
 //! - realtime channels (`x-channels`): joins, messages and pushes added, removed or changed are
 //!   listed, but the generated crate has no channel items yet, so they are **internal** for it.
 

@@ -226,27 +226,7 @@ fn operation(old_doc: &Value, new_doc: &Value, old: &Operation, new: &Operation,
             out,
         ),
     }
-    let success = |op: &Operation| {
-        let responses = op.op.get("responses")?.as_object()?;
-        let (_, response) = responses.iter().find(|(code, _)| code.starts_with('2'))?;
-        response
-            .get("content")?
-            .as_object()?
-            .values()
-            .next()?
-            .get("schema")
-            .cloned()
-    };
-    let (old_ok, new_ok) = (success(old), success(new));
-    schema::compare(
-        old_doc,
-        new_doc,
-        old_ok.as_ref(),
-        new_ok.as_ref(),
-        &format!("{subject} success response"),
-        &[new.inline_type("Response"), format!("Client::{}", new.name)],
-        out,
-    );
+    responses(old_doc, new_doc, old, new, &subject, out);
     let (old_auth, new_auth) = (old.security(old_doc), new.security(new_doc));
     if old_auth != new_auth {
         out.push(change(
@@ -278,5 +258,92 @@ fn operation(old_doc: &Value, new_doc: &Value, old: &Operation, new: &Operation,
                 new.name.to_upper_camel_case()
             })],
         ));
+    }
+}
+
+/// The body schema of each response, by status code.
+fn response_schemas(op: &Operation) -> BTreeMap<String, Option<Value>> {
+    op.op
+        .get("responses")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(code, response)| {
+            let schema = response
+                .get("content")
+                .and_then(Value::as_object)
+                .and_then(|c| c.values().next())
+                .and_then(|m| m.get("schema"))
+                .cloned();
+            (code.clone(), schema)
+        })
+        .collect()
+}
+
+fn is_success(code: &str) -> bool {
+    code.starts_with('2')
+}
+
+/// Every response: a status whose body changed retypes the return value (2xx) or the error type
+/// (the others); a status added or removed is breaking when it brings or takes away a body type
+/// the operation's other statuses of its kind do not have (the generated success or error type
+/// changes), and otherwise only changes which answers decode as typed.
+fn responses(old_doc: &Value, new_doc: &Value, old: &Operation, new: &Operation, subject: &str, out: &mut Vec<Change>) {
+    let (before, after) = (response_schemas(old), response_schemas(new));
+    let kind = |code: &str| if is_success(code) { "success" } else { "error" };
+    let items = |code: &str| {
+        let inline = if is_success(code) {
+            new.inline_type("Response")
+        } else {
+            format!("Client::{} error type", new.name)
+        };
+        vec![inline, format!("Client::{}", new.name)]
+    };
+    for (code, schema) in &before {
+        if let Some(next) = after.get(code) {
+            schema::compare(
+                old_doc,
+                new_doc,
+                schema.as_ref(),
+                next.as_ref(),
+                &format!("{subject} {} response {code}", kind(code)),
+                &items(code),
+                out,
+            );
+        }
+    }
+    let shapes = |map: &BTreeMap<String, Option<Value>>, success: bool| -> Vec<Value> {
+        map.iter()
+            .filter(|(code, _)| is_success(code) == success)
+            .filter_map(|(_, s)| s.as_ref().map(schema::shape))
+            .collect()
+    };
+    let mut status_change = |code: &String, schema: &Option<Value>, added: bool| {
+        let others = if added { &before } else { &after };
+        let known = schema
+            .as_ref()
+            .is_none_or(|s| shapes(others, is_success(code)).contains(&schema::shape(s)));
+        let (impact, why) = match (added, known) {
+            (false, _) => (Impact::Breaking, "answers with it no longer decode as typed"),
+            (true, true) => (Impact::Additive, "same body type as its other statuses"),
+            (true, false) => (Impact::Breaking, "its body type changes what the operation returns"),
+        };
+        out.push(change(
+            if added { "response-added" } else { "response-removed" },
+            subject.to_owned(),
+            format!(
+                "{} response {code} {} ({why})",
+                kind(code),
+                if added { "added" } else { "removed" }
+            ),
+            impact,
+            vec![format!("Client::{}", new.name)],
+        ));
+    };
+    for (code, schema) in before.iter().filter(|(c, _)| !after.contains_key(*c)) {
+        status_change(code, schema, false);
+    }
+    for (code, schema) in after.iter().filter(|(c, _)| !before.contains_key(*c)) {
+        status_change(code, schema, true);
     }
 }

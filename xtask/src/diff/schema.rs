@@ -91,17 +91,22 @@ fn describe(schema: Option<&Value>) -> String {
     }
 }
 
+/// Keys that do not change what progenitor generates: documentation, examples, access hints,
+/// and vendor extensions other than the ones the generator reads.
+fn is_annotation(key: &str) -> bool {
+    const GENERATOR_EXTENSIONS: [&str; 4] = ["x-rust-type", "x-deep-query", "x-multipart", "x-dropshot-websocket"];
+    matches!(
+        key,
+        "description" | "example" | "examples" | "summary" | "externalDocs" | "deprecated" | "readOnly" | "writeOnly"
+    ) || (key.starts_with("x-") && !GENERATOR_EXTENSIONS.contains(&key))
+}
+
 /// The schema without annotations (text that does not change generated types).
 pub(super) fn shape(schema: &Value) -> Value {
     match schema {
         Value::Object(map) => Value::Object(
             map.iter()
-                .filter(|(k, _)| {
-                    !matches!(
-                        k.as_str(),
-                        "description" | "example" | "examples" | "summary" | "externalDocs"
-                    ) && !k.starts_with("x-original")
-                })
+                .filter(|(k, _)| !is_annotation(k))
                 .map(|(k, v)| (k.clone(), shape(v)))
                 .collect(),
         ),
@@ -161,6 +166,9 @@ fn inline(old: &Value, new: &Value, subject: &str, item: &str, open: bool, depth
         return retyped(out, "the schema changed".into());
     }
     if let (Some(a), Some(b)) = (open_enum(old), open_enum(new)) {
+        if old.get("nullable") != new.get("nullable") {
+            return retyped(out, "nullability changed (T ↔ Option<T>)".into());
+        }
         return inline(a, b, subject, item, true, depth + 1, out);
     }
     let field = |k: &str| (old.get(k), new.get(k));
@@ -180,11 +188,14 @@ fn inline(old: &Value, new: &Value, subject: &str, item: &str, open: bool, depth
             ));
         }
         for value in b.iter().filter(|v| !a.contains(v)) {
-            let (impact, why) = if open {
-                (Impact::Additive, "open enum: it decoded as `Other` before")
+            // Even an open enum breaks: typify generates its known values as their own exhaustive
+            // enum (`types::KindString`), and the value moves from `Other(..)` to a variant.
+            let why = if open {
+                "open enum, but its known-values enum is exhaustive and the value no longer arrives as `Other`"
             } else {
-                (Impact::Breaking, "closed enum: exhaustive matches must handle it")
+                "closed enum: exhaustive matches must handle it"
             };
+            let impact = Impact::Breaking;
             out.push(change(
                 "enum-value-added",
                 subject.to_owned(),
@@ -242,6 +253,21 @@ fn inline(old: &Value, new: &Value, subject: &str, item: &str, open: bool, depth
                 );
             }
         }
+    }
+    // `allOf`, `additionalProperties` and the like change the generated struct too.
+    let rest = |schema: &Value| match shape(schema) {
+        Value::Object(mut map) => {
+            map.remove("properties");
+            map.remove("required");
+            Value::Object(map)
+        }
+        other => other,
+    };
+    if rest(old) != rest(new) {
+        retyped(
+            out,
+            "the schema's composition changed (allOf, additionalProperties, ...)".into(),
+        );
     }
     for name in props_b.keys().filter(|n| !props_a.contains_key(*n)) {
         let how = if req_b.contains(&name.as_str()) {

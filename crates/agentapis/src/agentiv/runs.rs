@@ -271,7 +271,18 @@ impl ExecutionHandle<'_> {
             }
             tokio::time::sleep(delay.min(remaining)).await;
             polls = polls.saturating_add(1);
-            let execution = self.poll().await?;
+            // A poll that retries must not carry the wait past its timeout either.
+            let left = options.timeout.saturating_sub(started.elapsed());
+            let Ok(polled) = tokio::time::timeout(left, self.poll()).await else {
+                return Err(Error::Timeout {
+                    api: Api::Agentiv,
+                    attempts: polls,
+                    elapsed: started.elapsed(),
+                    deadline: true,
+                    waiting_for: None,
+                });
+            };
+            let execution = polled?;
             match stage(&execution.status) {
                 Stage::Succeeded => return Ok(execution),
                 Stage::Failed => {

@@ -85,7 +85,7 @@ pub enum Error {
         /// True when the overall deadline (not one attempt's timeout) ended the call.
         deadline: bool,
         /// What the call was waiting for when the deadline passed, if it had not sent yet
-        /// (a concurrency slot, the rate limiter, a rate-limit reset, a token refresh).
+        /// (a concurrency slot, the rate limiter, a token refresh).
         waiting_for: Option<Waiting>,
     },
     /// A response body was larger than the client's limit (see `ClientBuilder::body_limits`);
