@@ -114,24 +114,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .run_agent()
-                    .agent_slug(value)
-                    .body(
-                        serde_json::from_value::<
-                            agentiv_client::types::RunRequest,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /api/agents/{agentSlug}/run",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().agent_slug(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -205,7 +188,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.get_execution().execution_id(value).send().await {
+                match make().execution_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -329,24 +312,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .upsert_schedule()
-                    .agent_slug(value)
-                    .body(
-                        serde_json::from_value::<
-                            agentiv_client::types::ScheduleRequest,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /api/schedules/{agentSlug}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().agent_slug(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures

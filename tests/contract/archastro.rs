@@ -191,7 +191,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.get_agent().agent(value).send().await {
+                match make().agent(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -264,7 +264,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.delete_agent().agent(value).send().await {
+                match make().agent(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -346,21 +346,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_agent()
-                    .agent(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::UpdateAgentBody,
-                        >(
-                                standin::example_body(API, "PATCH /api/v1/agents/{agent}")
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().agent(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -434,7 +420,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_agent_computers().agent(value).send().await {
+                match make().agent(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -522,24 +508,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_agent_computer()
-                    .agent(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::CreateAgentComputerBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /api/v1/agents/{agent}/agent_computers",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().agent(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -615,7 +584,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_agent_env_vars().agent(value).send().await {
+                match make().agent(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -703,24 +672,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_agent_env_var()
-                    .agent(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::CreateAgentEnvVarBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /api/v1/agents/{agent}/agent_env_vars",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().agent(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -796,7 +748,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_agent_health_actions().agent(value).send().await {
+                match make().agent(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -872,7 +824,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_agent_installations().agent(value).send().await {
+                match make().agent(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -960,24 +912,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_agent_installation()
-                    .agent(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::CreateAgentInstallationBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /api/v1/agents/{agent}/agent_installations",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().agent(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1053,7 +988,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_agent_installations_kinds().agent(value).send().await {
+                match make().agent(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1141,24 +1076,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_agent_routine()
-                    .agent(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::CreateAgentRoutineBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /api/v1/agents/{agent}/agent_routines",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().agent(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1234,7 +1152,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_agent_tools().agent(value).send().await {
+                match make().agent(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1322,24 +1240,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_agent_tool()
-                    .agent(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::CreateAgentToolBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /api/v1/agents/{agent}/agent_tools",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().agent(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1415,7 +1316,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.get_agent_working_memory().agent(value).send().await {
+                match make().agent(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1491,7 +1392,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.get_agent_export().agent(value).send().await {
+                match make().agent(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1565,7 +1466,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.get_agent_health().agent(value).send().await {
+                match make().agent(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1639,7 +1540,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_agent_schedules().agent(value).send().await {
+                match make().agent(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1726,25 +1627,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .get_agent_schedule()
-                    .agent(value)
-                    .schedule(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /api/v1/agents/{agent}/schedules/{schedule}",
-                                        "schedule",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().agent(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1762,25 +1645,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .get_agent_schedule()
-                    .agent(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /api/v1/agents/{agent}/schedules/{schedule}",
-                                        "agent",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .schedule(value)
-                    .send()
-                    .await
-                {
+                match make().schedule(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1868,24 +1733,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .search_agent()
-                    .agent(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::SearchAgentBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /api/v1/agents/{agent}/search",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().agent(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1971,24 +1819,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_agent_thread()
-                    .agent(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::CreateAgentThreadBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /api/v1/agents/{agent}/threads",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().agent(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -2074,24 +1905,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .upgrade_agent()
-                    .agent(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::UpgradeAgentBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /api/v1/agents/{agent}/upgrade",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().agent(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -2689,25 +2503,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .get_file_avatar()
-                    .file(value)
-                    .token(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /api/v1/files/{file}/avatar",
-                                        "token",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().file(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -2891,25 +2687,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .get_slack_channel_binding()
-                    .channel(value)
-                    .slack_team_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /api/v1/slack_channel_bindings/{channel}",
-                                        "slack_team_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().channel(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -2985,7 +2763,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.delete_slack_channel_binding().channel(value).send().await {
+                match make().channel(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -3197,7 +2975,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.get_team().team(value).send().await {
+                match make().team(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -3270,7 +3048,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.delete_team().team(value).send().await {
+                match make().team(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -3352,21 +3130,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_team()
-                    .team(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::UpdateTeamBody,
-                        >(
-                                standin::example_body(API, "PATCH /api/v1/teams/{team}")
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().team(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -3440,7 +3204,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_team_artifacts().team(value).send().await {
+                match make().team(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -3526,24 +3290,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_team_artifact()
-                    .team(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::CreateTeamArtifactBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /api/v1/teams/{team}/artifacts",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().team(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -3630,25 +3377,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .list_team_custom_objects()
-                    .team(value)
-                    .type_(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /api/v1/teams/{team}/custom_objects",
-                                        "type",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().team(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -3736,24 +3465,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_team_custom_object()
-                    .team(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::CreateTeamCustomObjectBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /api/v1/teams/{team}/custom_objects",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().team(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -3829,7 +3541,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.invite_team().team(value).send().await {
+                match make().team(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -3903,7 +3615,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.create_team_invite().team(value).send().await {
+                match make().team(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -3985,21 +3697,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .join_team()
-                    .team(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::JoinTeamBody,
-                        >(
-                                standin::example_body(API, "POST /api/v1/teams/{team}/join")
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().team(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4073,7 +3771,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.leave_team().team(value).send().await {
+                match make().team(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4147,7 +3845,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_team_members().team(value).send().await {
+                match make().team(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4233,24 +3931,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_team_member()
-                    .team(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::CreateTeamMemberBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /api/v1/teams/{team}/members",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().team(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4324,7 +4005,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.delete_team_members().team(value).send().await {
+                match make().team(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4423,37 +4104,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_team_member()
-                    .team(value)
-                    .user(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /api/v1/teams/{team}/members/{user}",
-                                        "user",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::UpdateTeamMemberBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /api/v1/teams/{team}/members/{user}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().team(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4471,37 +4122,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_team_member()
-                    .team(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /api/v1/teams/{team}/members/{user}",
-                                        "team",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .user(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::UpdateTeamMemberBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /api/v1/teams/{team}/members/{user}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().user(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4577,7 +4198,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_team_threads().team(value).send().await {
+                match make().team(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4663,24 +4284,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_team_thread()
-                    .team(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::CreateTeamThreadBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /api/v1/teams/{team}/threads",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().team(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4753,7 +4357,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.get_thread().thread(value).send().await {
+                match make().thread(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4835,21 +4439,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_thread()
-                    .thread(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::UpdateThreadBody,
-                        >(
-                                standin::example_body(API, "PUT /api/v1/threads/{thread}")
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().thread(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4923,7 +4513,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.delete_thread().thread(value).send().await {
+                match make().thread(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4997,7 +4587,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_thread_agents().thread(value).send().await {
+                match make().thread(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -5071,7 +4661,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_thread_artifacts().thread(value).send().await {
+                match make().thread(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -5159,24 +4749,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .mark_read_thread()
-                    .thread(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::MarkReadThreadBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /api/v1/threads/{thread}/mark_read",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().thread(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -5252,7 +4825,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_thread_members().thread(value).send().await {
+                match make().thread(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -5338,24 +4911,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_thread_member()
-                    .thread(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::CreateThreadMemberBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /api/v1/threads/{thread}/members",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().thread(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -5429,7 +4985,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.delete_thread_members().thread(value).send().await {
+                match make().thread(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -5505,7 +5061,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_thread_messages().thread(value).send().await {
+                match make().thread(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -5591,24 +5147,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_thread_picture()
-                    .thread(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::UpdateThreadPictureBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PUT /api/v1/threads/{thread}/picture",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().thread(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -5682,7 +5221,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_thread_read_status().thread(value).send().await {
+                match make().thread(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -5771,25 +5310,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .get_thread_search()
-                    .thread(value)
-                    .q(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /api/v1/threads/{thread}/search",
-                                        "q",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().thread(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -5863,7 +5384,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_thread_settings().thread(value).send().await {
+                match make().thread(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -5949,24 +5470,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_thread_settings()
-                    .thread(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::UpdateThreadSettingsBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PUT /api/v1/threads/{thread}/settings",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().thread(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -6075,7 +5579,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.get_user().user(value).send().await {
+                match make().user(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -6149,7 +5653,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_user_artifacts().user(value).send().await {
+                match make().user(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -6235,24 +5739,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_user_artifact()
-                    .user(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::CreateUserArtifactBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /api/v1/users/{user}/artifacts",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().user(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -6338,24 +5825,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_user_invite()
-                    .user(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::CreateUserInviteBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /api/v1/users/{user}/invites",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().user(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -6429,7 +5899,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_user_orgs().user(value).send().await {
+                match make().user(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -6515,24 +5985,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_user_profile()
-                    .user(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::UpdateUserProfileBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PUT /api/v1/users/{user}/profile",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().user(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -6606,7 +6059,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_user_threads().user(value).send().await {
+                match make().user(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -6692,24 +6145,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_user_thread()
-                    .user(value)
-                    .body(
-                        serde_json::from_value::<
-                            archastro_client::types::CreateUserThreadBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /api/v1/users/{user}/threads",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().user(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures

@@ -74,21 +74,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_chat()
-                    .chat_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::UpdateChatBody,
-                        >(
-                                standin::example_body(API, "PATCH /chats/{chat_id}")
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().chat_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -161,7 +147,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_chat_files().chat_id(value).send().await {
+                match make().chat_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -235,7 +221,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_conversation_summaries().chat_id(value).send().await {
+                match make().chat_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -309,7 +295,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.clear_conversation_summaries().chat_id(value).send().await {
+                match make().chat_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -396,25 +382,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .delete_conversation_summary()
-                    .chat_id(value)
-                    .memory_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "DELETE /chats/{chat_id}/memories/{memory_id}",
-                                        "memory_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().chat_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -432,25 +400,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .delete_conversation_summary()
-                    .chat_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "DELETE /chats/{chat_id}/memories/{memory_id}",
-                                        "chat_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .memory_id(value)
-                    .send()
-                    .await
-                {
+                match make().memory_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -526,7 +476,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_chat_messages().chat_id(value).send().await {
+                match make().chat_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -609,21 +559,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_chat_message()
-                    .chat_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::CreateChatMessageBody,
-                        >(
-                                standin::example_body(API, "POST /chats/{chat_id}/messages")
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().chat_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -710,25 +646,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .get_chat_message()
-                    .chat_id(value)
-                    .message_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /chats/{chat_id}/messages/{message_id}",
-                                        "message_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().chat_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -746,25 +664,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .get_chat_message()
-                    .chat_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /chats/{chat_id}/messages/{message_id}",
-                                        "chat_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .message_id(value)
-                    .send()
-                    .await
-                {
+                match make().message_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -853,25 +753,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .delete_chat_message()
-                    .chat_id(value)
-                    .message_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "DELETE /chats/{chat_id}/messages/{message_id}",
-                                        "message_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().chat_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -889,25 +771,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .delete_chat_message()
-                    .chat_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "DELETE /chats/{chat_id}/messages/{message_id}",
-                                        "chat_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .message_id(value)
-                    .send()
-                    .await
-                {
+                match make().message_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1008,37 +872,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .edit_chat_message()
-                    .chat_id(value)
-                    .message_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /chats/{chat_id}/messages/{message_id}",
-                                        "message_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::EditChatMessageBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /chats/{chat_id}/messages/{message_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().chat_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1056,37 +890,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .edit_chat_message()
-                    .chat_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /chats/{chat_id}/messages/{message_id}",
-                                        "chat_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .message_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::EditChatMessageBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /chats/{chat_id}/messages/{message_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().message_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1200,50 +1004,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .decide_action_approval()
-                    .chat_id(value)
-                    .message_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "message_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .tool_call_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "tool_call_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::ActionApprovalDecision,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().chat_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1261,50 +1022,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .decide_action_approval()
-                    .chat_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "chat_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .message_id(value)
-                    .tool_call_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "tool_call_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::ActionApprovalDecision,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().message_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1322,50 +1040,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .decide_action_approval()
-                    .chat_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "chat_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .message_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "message_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .tool_call_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::ActionApprovalDecision,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().tool_call_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1450,21 +1125,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_chat_state()
-                    .chat_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::UpdateChatStateBody,
-                        >(
-                                standin::example_body(API, "PATCH /chats/{chat_id}/state")
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().chat_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1550,24 +1211,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .assign_conversation()
-                    .chat_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::AssignConversationBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /chats/{chat_id}/state/assign",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().chat_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1641,7 +1285,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.get_chat_state_info().chat_id(value).send().await {
+                match make().chat_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1715,7 +1359,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.mark_chat_as_unseen().chat_id(value).send().await {
+                match make().chat_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1789,7 +1433,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_assistants().org_id(value).send().await {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1872,21 +1516,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_assistant()
-                    .org_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::CreateAssistantBody,
-                        >(
-                                standin::example_body(API, "POST /orgs/{org_id}/assistants")
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -1973,25 +1603,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .get_assistant()
-                    .org_id(value)
-                    .assistant_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /orgs/{org_id}/assistants/{assistant_id}",
-                                        "assistant_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -2009,25 +1621,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .get_assistant()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /orgs/{org_id}/assistants/{assistant_id}",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .assistant_id(value)
-                    .send()
-                    .await
-                {
+                match make().assistant_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -2128,37 +1722,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_assistant()
-                    .org_id(value)
-                    .assistant_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/assistants/{assistant_id}",
-                                        "assistant_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::UpdateAssistantBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/assistants/{assistant_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -2176,37 +1740,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_assistant()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/assistants/{assistant_id}",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .assistant_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::UpdateAssistantBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/assistants/{assistant_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().assistant_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -2295,25 +1829,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .list_assistant_actions()
-                    .org_id(value)
-                    .assistant_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /orgs/{org_id}/assistants/{assistant_id}/actions",
-                                        "assistant_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -2331,25 +1847,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .list_assistant_actions()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /orgs/{org_id}/assistants/{assistant_id}/actions",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .assistant_id(value)
-                    .send()
-                    .await
-                {
+                match make().assistant_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -2450,37 +1948,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_assistant_action()
-                    .org_id(value)
-                    .assistant_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/assistants/{assistant_id}/actions",
-                                        "assistant_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::CreateAssistantActionBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/assistants/{assistant_id}/actions",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -2498,37 +1966,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_assistant_action()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/assistants/{assistant_id}/actions",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .assistant_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::CreateAssistantActionBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/assistants/{assistant_id}/actions",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().assistant_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -2629,37 +2067,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .reorder_assistant_actions()
-                    .org_id(value)
-                    .assistant_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/assistants/{assistant_id}/actions/reorder",
-                                        "assistant_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::ReorderAssistantActionsBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/assistants/{assistant_id}/actions/reorder",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -2677,37 +2085,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .reorder_assistant_actions()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/assistants/{assistant_id}/actions/reorder",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .assistant_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::ReorderAssistantActionsBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/assistants/{assistant_id}/actions/reorder",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().assistant_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -2809,38 +2187,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .get_assistant_action()
-                    .org_id(value)
-                    .assistant_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /orgs/{org_id}/assistants/{assistant_id}/actions/{action_id}",
-                                        "assistant_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .action_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /orgs/{org_id}/assistants/{assistant_id}/actions/{action_id}",
-                                        "action_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -2858,38 +2205,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .get_assistant_action()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /orgs/{org_id}/assistants/{assistant_id}/actions/{action_id}",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .assistant_id(value)
-                    .action_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /orgs/{org_id}/assistants/{assistant_id}/actions/{action_id}",
-                                        "action_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().assistant_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -2907,38 +2223,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .get_assistant_action()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /orgs/{org_id}/assistants/{assistant_id}/actions/{action_id}",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .assistant_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /orgs/{org_id}/assistants/{assistant_id}/actions/{action_id}",
-                                        "assistant_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .action_id(value)
-                    .send()
-                    .await
-                {
+                match make().action_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -3052,50 +2337,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_assistant_action()
-                    .org_id(value)
-                    .assistant_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/assistants/{assistant_id}/actions/{action_id}",
-                                        "assistant_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .action_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/assistants/{assistant_id}/actions/{action_id}",
-                                        "action_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::UpdateAssistantActionBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/assistants/{assistant_id}/actions/{action_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -3113,50 +2355,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_assistant_action()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/assistants/{assistant_id}/actions/{action_id}",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .assistant_id(value)
-                    .action_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/assistants/{assistant_id}/actions/{action_id}",
-                                        "action_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::UpdateAssistantActionBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/assistants/{assistant_id}/actions/{action_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().assistant_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -3174,50 +2373,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_assistant_action()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/assistants/{assistant_id}/actions/{action_id}",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .assistant_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/assistants/{assistant_id}/actions/{action_id}",
-                                        "assistant_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .action_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::UpdateAssistantActionBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/assistants/{assistant_id}/actions/{action_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().action_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -3293,7 +2449,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_broadcasts().org_id(value).send().await {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -3376,21 +2532,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_broadcast()
-                    .org_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::CreateBroadcastBody,
-                        >(
-                                standin::example_body(API, "POST /orgs/{org_id}/broadcasts")
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -3489,37 +2631,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .dry_run_update_broadcast_property_entries()
-                    .org_id(value)
-                    .broadcast_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/broadcasts/{broadcast_id}/properties/entries/dry",
-                                        "broadcast_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::DryRunUpdateBroadcastPropertyEntriesBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/broadcasts/{broadcast_id}/properties/entries/dry",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -3537,37 +2649,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .dry_run_update_broadcast_property_entries()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/broadcasts/{broadcast_id}/properties/entries/dry",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .broadcast_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::DryRunUpdateBroadcastPropertyEntriesBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/broadcasts/{broadcast_id}/properties/entries/dry",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().broadcast_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -3656,25 +2738,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .list_broadcast_recipients()
-                    .org_id(value)
-                    .broadcast_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /orgs/{org_id}/broadcasts/{broadcast_id}/recipients",
-                                        "broadcast_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -3692,25 +2756,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .list_broadcast_recipients()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /orgs/{org_id}/broadcasts/{broadcast_id}/recipients",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .broadcast_id(value)
-                    .send()
-                    .await
-                {
+                match make().broadcast_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -3811,37 +2857,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .send_transactional_broadcast()
-                    .org_id(value)
-                    .broadcast_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/broadcasts/{broadcast_id}/send",
-                                        "broadcast_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::SendTransactionalBroadcastBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/broadcasts/{broadcast_id}/send",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -3859,37 +2875,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .send_transactional_broadcast()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/broadcasts/{broadcast_id}/send",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .broadcast_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::SendTransactionalBroadcastBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/broadcasts/{broadcast_id}/send",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().broadcast_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -3964,7 +2950,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_org_chats().org_id(value).send().await {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4038,7 +3024,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.chat_org_web_socket().org_id(value).send().await {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4112,7 +3098,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_connections().org_id(value).send().await {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4199,25 +3185,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .get_connection()
-                    .org_id(value)
-                    .connection_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /orgs/{org_id}/connections/{connection_id}",
-                                        "connection_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4235,25 +3203,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .get_connection()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /orgs/{org_id}/connections/{connection_id}",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .connection_id(value)
-                    .send()
-                    .await
-                {
+                match make().connection_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4328,7 +3278,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_contacts().org_id(value).send().await {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4410,21 +3360,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_contact()
-                    .org_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::CreateContactBody,
-                        >(
-                                standin::example_body(API, "POST /orgs/{org_id}/contacts")
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4510,24 +3446,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .dry_run_create_contacts()
-                    .org_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::DryRunCreateContactsBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/bulk/dry",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4601,7 +3520,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_duplicate_contact_groups().org_id(value).send().await {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4677,7 +3596,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_contact_fields().org_id(value).send().await {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4776,37 +3695,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_contact()
-                    .org_id(value)
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/contacts/{contact_id}",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::UpdateContactBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/contacts/{contact_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4824,37 +3713,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_contact()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/contacts/{contact_id}",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::UpdateContactBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/contacts/{contact_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().contact_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -4968,50 +3827,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_contact_channel()
-                    .org_id(value)
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .channel_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}",
-                                        "channel_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::UpdateContactChannelBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -5029,50 +3845,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_contact_channel()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(value)
-                    .channel_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}",
-                                        "channel_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::UpdateContactChannelBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().contact_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -5090,50 +3863,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_contact_channel()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .channel_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::UpdateContactChannelBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().channel_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -5247,50 +3977,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_chat_on_contact_channel()
-                    .org_id(value)
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .channel_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats",
-                                        "channel_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::CreateChatOnContactChannelBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -5308,50 +3995,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_chat_on_contact_channel()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(value)
-                    .channel_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats",
-                                        "channel_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::CreateChatOnContactChannelBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().contact_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -5369,50 +4013,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_chat_on_contact_channel()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .channel_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::CreateChatOnContactChannelBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().channel_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -5565,89 +4166,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .decide_action_approval_as_contact()
-                    .org_id(value)
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .channel_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "channel_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .chat_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "chat_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .message_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "message_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .tool_call_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "tool_call_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::ActionApprovalDecision,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -5665,89 +4184,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .decide_action_approval_as_contact()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(value)
-                    .channel_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "channel_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .chat_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "chat_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .message_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "message_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .tool_call_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "tool_call_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::ActionApprovalDecision,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().contact_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -5765,89 +4202,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .decide_action_approval_as_contact()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .channel_id(value)
-                    .chat_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "chat_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .message_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "message_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .tool_call_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "tool_call_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::ActionApprovalDecision,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().channel_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -5865,89 +4220,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .decide_action_approval_as_contact()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .channel_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "channel_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .chat_id(value)
-                    .message_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "message_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .tool_call_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "tool_call_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::ActionApprovalDecision,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().chat_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -5965,89 +4238,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .decide_action_approval_as_contact()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .channel_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "channel_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .chat_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "chat_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .message_id(value)
-                    .tool_call_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "tool_call_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::ActionApprovalDecision,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().message_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -6065,89 +4256,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .decide_action_approval_as_contact()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .channel_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "channel_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .chat_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "chat_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .message_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                        "message_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .tool_call_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::ActionApprovalDecision,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().tool_call_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -6300,89 +4409,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .respond_to_interactive_tool_as_contact()
-                    .org_id(value)
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .channel_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "channel_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .chat_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "chat_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .message_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "message_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .tool_call_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "tool_call_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::RespondToInteractiveToolAsContactBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -6400,89 +4427,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .respond_to_interactive_tool_as_contact()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(value)
-                    .channel_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "channel_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .chat_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "chat_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .message_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "message_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .tool_call_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "tool_call_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::RespondToInteractiveToolAsContactBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().contact_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -6500,89 +4445,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .respond_to_interactive_tool_as_contact()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .channel_id(value)
-                    .chat_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "chat_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .message_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "message_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .tool_call_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "tool_call_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::RespondToInteractiveToolAsContactBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().channel_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -6600,89 +4463,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .respond_to_interactive_tool_as_contact()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .channel_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "channel_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .chat_id(value)
-                    .message_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "message_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .tool_call_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "tool_call_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::RespondToInteractiveToolAsContactBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().chat_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -6700,89 +4481,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .respond_to_interactive_tool_as_contact()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .channel_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "channel_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .chat_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "chat_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .message_id(value)
-                    .tool_call_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "tool_call_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::RespondToInteractiveToolAsContactBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().message_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -6800,89 +4499,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .respond_to_interactive_tool_as_contact()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .channel_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "channel_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .chat_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "chat_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .message_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                        "message_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .tool_call_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::RespondToInteractiveToolAsContactBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().tool_call_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -6996,50 +4613,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .send_message_as_contact()
-                    .org_id(value)
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/chats/{chat_id}/messages",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .chat_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/chats/{chat_id}/messages",
-                                        "chat_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::SendMessageAsContactBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/chats/{chat_id}/messages",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -7057,50 +4631,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .send_message_as_contact()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/chats/{chat_id}/messages",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(value)
-                    .chat_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/chats/{chat_id}/messages",
-                                        "chat_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::SendMessageAsContactBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/chats/{chat_id}/messages",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().contact_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -7118,50 +4649,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .send_message_as_contact()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/chats/{chat_id}/messages",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/chats/{chat_id}/messages",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .chat_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::SendMessageAsContactBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/chats/{chat_id}/messages",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().chat_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -7250,25 +4738,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .list_contact_files()
-                    .org_id(value)
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /orgs/{org_id}/contacts/{contact_id}/files",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -7286,25 +4756,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .list_contact_files()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /orgs/{org_id}/contacts/{contact_id}/files",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(value)
-                    .send()
-                    .await
-                {
+                match make().contact_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -7405,37 +4857,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .upload_contact_file()
-                    .org_id(value)
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/files",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::UploadContactFileBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/files",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -7453,37 +4875,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .upload_contact_file()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/files",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::UploadContactFileBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/files",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().contact_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -7572,25 +4964,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .list_contact_memories()
-                    .org_id(value)
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /orgs/{org_id}/contacts/{contact_id}/memories",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -7608,25 +4982,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .list_contact_memories()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /orgs/{org_id}/contacts/{contact_id}/memories",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(value)
-                    .send()
-                    .await
-                {
+                match make().contact_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -7727,37 +5083,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .merge_contacts()
-                    .org_id(value)
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/merge",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::MergeContactsBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/merge",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -7775,37 +5101,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .merge_contacts()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/merge",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::MergeContactsBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/merge",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().contact_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -7894,25 +5190,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .list_contact_notes()
-                    .org_id(value)
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /orgs/{org_id}/contacts/{contact_id}/notes",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -7930,25 +5208,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .list_contact_notes()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /orgs/{org_id}/contacts/{contact_id}/notes",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(value)
-                    .send()
-                    .await
-                {
+                match make().contact_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -8037,25 +5297,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .list_contact_segments()
-                    .org_id(value)
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /orgs/{org_id}/contacts/{contact_id}/segments",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -8073,25 +5315,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .list_contact_segments()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /orgs/{org_id}/contacts/{contact_id}/segments",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(value)
-                    .send()
-                    .await
-                {
+                match make().contact_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -8193,38 +5417,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .add_segment_to_contact()
-                    .org_id(value)
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/segments/{segment_id}",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .segment_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/segments/{segment_id}",
-                                        "segment_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -8242,38 +5435,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .add_segment_to_contact()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/segments/{segment_id}",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(value)
-                    .segment_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/segments/{segment_id}",
-                                        "segment_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().contact_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -8291,38 +5453,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .add_segment_to_contact()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/segments/{segment_id}",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .contact_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/contacts/{contact_id}/segments/{segment_id}",
-                                        "contact_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .segment_id(value)
-                    .send()
-                    .await
-                {
+                match make().segment_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -8395,7 +5526,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_files().org_id(value).send().await {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -8469,7 +5600,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.chat_org_inbox_web_socket().org_id(value).send().await {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -8543,7 +5674,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_sub_organizations().org_id(value).send().await {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -8626,21 +5757,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_sub_organization()
-                    .org_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                        >(
-                                standin::example_body(API, "POST /orgs/{org_id}/orgs")
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -8727,25 +5844,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .get_sub_organizations_usage()
-                    .org_id(value)
-                    .interval(
-                        serde_json::from_value::<
-                            invent_client::types::GetSubOrganizationsUsageInterval,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "GET /orgs/{org_id}/orgs/usage",
-                                        "interval",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -8844,37 +5943,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_sub_organization_features()
-                    .org_id(value)
-                    .sub_org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/orgs/{sub_org_id}",
-                                        "sub_org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::UpdateSubOrganizationFeaturesBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/orgs/{sub_org_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -8892,37 +5961,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_sub_organization_features()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/orgs/{sub_org_id}",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .sub_org_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::UpdateSubOrganizationFeaturesBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/orgs/{sub_org_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().sub_org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -9023,37 +6062,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .join_sub_organization()
-                    .org_id(value)
-                    .sub_org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/orgs/{sub_org_id}/join",
-                                        "sub_org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::JoinSubOrganizationBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/orgs/{sub_org_id}/join",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -9071,37 +6080,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .join_sub_organization()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/orgs/{sub_org_id}/join",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .sub_org_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::JoinSubOrganizationBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/orgs/{sub_org_id}/join",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().sub_org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -9176,7 +6155,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_segments().org_id(value).send().await {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -9275,37 +6254,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_segment()
-                    .org_id(value)
-                    .segment_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/segments/{segment_id}",
-                                        "segment_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::UpdateSegmentBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/segments/{segment_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -9323,37 +6272,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_segment()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/segments/{segment_id}",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .segment_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::UpdateSegmentBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/segments/{segment_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().segment_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -9428,7 +6347,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_tables().org_id(value).send().await {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -9510,21 +6429,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .create_table()
-                    .org_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::CreateTableBody,
-                        >(
-                                standin::example_body(API, "POST /orgs/{org_id}/tables")
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -9623,37 +6528,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .reorder_table_field()
-                    .org_id(value)
-                    .table_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/tables/{table_id}/fields/move",
-                                        "table_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::ReorderTableFieldBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/tables/{table_id}/fields/move",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -9671,37 +6546,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .reorder_table_field()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/tables/{table_id}/fields/move",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .table_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::ReorderTableFieldBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/tables/{table_id}/fields/move",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().table_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -9815,50 +6660,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_table_field()
-                    .org_id(value)
-                    .table_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/tables/{table_id}/fields/{field_id}",
-                                        "table_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .field_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/tables/{table_id}/fields/{field_id}",
-                                        "field_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::UpdateTableFieldBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/tables/{table_id}/fields/{field_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -9876,50 +6678,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_table_field()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/tables/{table_id}/fields/{field_id}",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .table_id(value)
-                    .field_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/tables/{table_id}/fields/{field_id}",
-                                        "field_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::UpdateTableFieldBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/tables/{table_id}/fields/{field_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().table_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -9937,50 +6696,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_table_field()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/tables/{table_id}/fields/{field_id}",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .table_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/tables/{table_id}/fields/{field_id}",
-                                        "table_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .field_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::UpdateTableFieldBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/tables/{table_id}/fields/{field_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().field_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -10070,26 +6786,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .import_table_records()
-                    .org_id(value)
-                    .table_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/tables/{table_id}/records/import",
-                                        "table_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(reqwest::Body::from(Vec::<u8>::new()))
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -10107,26 +6804,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .import_table_records()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/tables/{table_id}/records/import",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .table_id(value)
-                    .body(reqwest::Body::from(Vec::<u8>::new()))
-                    .send()
-                    .await
-                {
+                match make().table_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -10227,37 +6905,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .reorder_table_views()
-                    .org_id(value)
-                    .table_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/tables/{table_id}/views/positions",
-                                        "table_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::ReorderTableViewsBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/tables/{table_id}/views/positions",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -10275,37 +6923,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .reorder_table_views()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/tables/{table_id}/views/positions",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .table_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::ReorderTableViewsBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/tables/{table_id}/views/positions",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().table_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -10406,37 +7024,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_view()
-                    .org_id(value)
-                    .view_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/views/{view_id}",
-                                        "view_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::UpdateViewBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/views/{view_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -10453,37 +7041,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .update_view()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "PATCH /orgs/{org_id}/views/{view_id}",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .view_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::UpdateViewBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "PATCH /orgs/{org_id}/views/{view_id}",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().view_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -10557,7 +7115,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client.list_workflow_runs().org_id(value).send().await {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -10656,37 +7214,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .run_workflow()
-                    .org_id(value)
-                    .workflow_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/workflows/{workflow_id}/runs",
-                                        "workflow_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::RunWorkflowBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/workflows/{workflow_id}/runs",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().org_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures
@@ -10704,37 +7232,7 @@ async fn every_operation_meets_its_contract() {
                 let Ok(value) = serde_json::from_value::<
                     ::std::string::String,
                 >(serde_json::json!(bad)) else { continue };
-                match client
-                    .run_workflow()
-                    .org_id(
-                        serde_json::from_value::<
-                            ::std::string::String,
-                        >(
-                                standin::example_param(
-                                        API,
-                                        "POST /orgs/{org_id}/workflows/{workflow_id}/runs",
-                                        "org_id",
-                                    )
-                                    .expect("a parameter example"),
-                            )
-                            .expect("the example parameter decodes"),
-                    )
-                    .workflow_id(value)
-                    .body(
-                        serde_json::from_value::<
-                            invent_client::types::RunWorkflowBody,
-                        >(
-                                standin::example_body(
-                                        API,
-                                        "POST /orgs/{org_id}/workflows/{workflow_id}/runs",
-                                    )
-                                    .expect("a body example"),
-                            )
-                            .expect("the example body decodes"),
-                    )
-                    .send()
-                    .await
-                {
+                match make().workflow_id(value).send().await {
                     Err(progenitor_client::Error::Custom(_)) => {}
                     other => {
                         failures

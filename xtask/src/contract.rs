@@ -64,8 +64,8 @@ pub fn emit(api: &Api, doc: &Value, ast: &syn::File) -> String {
                 _ => None,
             });
         let mut setters = Vec::new();
-        // Path parameters: (index in `setters`, field, Rust type, spec name).
-        let mut path_setters: Vec<(usize, String, String, String)> = Vec::new();
+        // Path parameters: (field, Rust type, spec name).
+        let mut path_setters: Vec<(String, String, String)> = Vec::new();
         for (field, ty) in &fields {
             if field == "client" {
                 continue;
@@ -100,7 +100,7 @@ pub fn emit(api: &Api, doc: &Value, ast: &syn::File) -> String {
                 .to_string()
                 .replace("types ::", &format!("{krate} :: types ::"));
             if path_params.contains(&name.as_str()) {
-                path_setters.push((setters.len(), field.clone(), ty.clone(), name.clone()));
+                path_setters.push((field.clone(), ty.clone(), name.clone()));
             }
             setters.push(format!(
                 ".{field}(serde_json::from_value::<{ty}>(standin::example_param(API, {key:?}, {name:?}).expect(\"a parameter example\")).expect(\"the example parameter decodes\"))"
@@ -118,21 +118,19 @@ pub fn emit(api: &Api, doc: &Value, ast: &syn::File) -> String {
         statuses += errors.len();
         path_cases += path_setters.len();
         // Each path parameter set to values that would change the route (where its type takes
-        // them) must be refused by the client hooks before anything is sent.
+        // them) must be refused by the client hooks before anything is sent. The builder from
+        // `make()` has every required value; its setter is called again to override one.
         let path_checks: String = path_setters
             .iter()
-            .map(|(index, field, ty, name)| {
-                let mut bad_setters = setters.clone();
-                bad_setters[*index] = format!(".{field}(value)");
+            .map(|(field, ty, name)| {
                 format!(
                     "for bad in TRAVERSALS {{
                         let Ok(value) = serde_json::from_value::<{ty}>(serde_json::json!(bad)) else {{ continue }};
-                        match client.{id}(){bad}.send().await {{
+                        match make().{field}(value).send().await {{
                             Err(progenitor_client::Error::Custom(_)) => {{}}
                             other => failures.push(format!(\"{{}} ({id}): path parameter {name} = {{bad:?}} was not refused: {{:?}}\", {key:?}, other.map(|_| ()))),
                         }}
-                    }}",
-                    bad = bad_setters.join(""),
+                    }}"
                 )
             })
             .collect();
