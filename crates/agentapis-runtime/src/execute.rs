@@ -25,14 +25,15 @@ use crate::Runtime;
 enum Sent {
     /// A response, rebuilt around its buffered body (kept here too, for error records).
     Answer(Response, Bytes),
-    /// A success body over the limit (nothing past the limit was read).
-    TooLarge {
-        status: StatusCode,
-        headers: HeaderMap,
-        limit: u64,
-        declared: Option<u64>,
-    },
     Failed(reqwest::Error),
+}
+
+/// A success body over the limit (nothing past the limit was read): the call ends there.
+struct TooLarge {
+    status: StatusCode,
+    headers: HeaderMap,
+    limit: u64,
+    declared: Option<u64>,
 }
 
 /// The fixed facts of one call.
@@ -152,6 +153,10 @@ impl Runtime {
             let sent = self.send_once(client, this, call.deadline).await;
             drop(permit);
             call::update(|r| r.attempts = attempt);
+            let sent = match sent {
+                Ok(sent) => sent,
+                Err(too_large) => return Ok(self.too_large(call.operation, too_large)),
+            };
             let outcome = match &sent {
                 Sent::Answer(response, body) => {
                     let status = response.status();
@@ -177,25 +182,6 @@ impl Runtime {
                         rate_limit.retry_after
                     };
                     Outcome::Answered { status, server_wait }
-                }
-                Sent::TooLarge {
-                    status,
-                    headers,
-                    limit,
-                    declared,
-                } => {
-                    let rate_limit = self.observe(call.operation, *status, headers);
-                    call::update(|r| {
-                        r.status = Some(*status);
-                        r.headers = Some(headers.clone());
-                        r.rate_limit = rate_limit;
-                        r.sent = true;
-                    });
-                    return Ok(self.refuse(Refusal::BodyTooLarge {
-                        status: *status,
-                        limit: *limit,
-                        declared: *declared,
-                    }));
                 }
                 Sent::Failed(e) => {
                     let before_send = e.is_connect();
@@ -298,7 +284,12 @@ impl Runtime {
 
     /// Sends one attempt and reads its body under the body limits, all within the attempt's
     /// timeout (so a connection dropped mid-body is a transport error of this attempt).
-    async fn send_once(&self, client: &reqwest::Client, mut request: Request, deadline: Option<Instant>) -> Sent {
+    async fn send_once(
+        &self,
+        client: &reqwest::Client,
+        mut request: Request,
+        deadline: Option<Instant>,
+    ) -> Result<Sent, TooLarge> {
         let mut limit = self.inner.timeouts.per_attempt;
         if let Some(deadline) = deadline {
             limit = limit.min(deadline.saturating_duration_since(Instant::now()));
@@ -306,12 +297,12 @@ impl Runtime {
         *request.timeout_mut() = Some(limit.max(Duration::from_millis(1)));
         let response = match client.execute(request).await {
             Ok(r) => r,
-            Err(e) => return Sent::Failed(e),
+            Err(e) => return Ok(Sent::Failed(e)),
         };
         let (status, version) = (response.status(), response.version());
         if status == StatusCode::SWITCHING_PROTOCOLS {
             // An upgraded connection is handed over as is: only the original can be upgraded.
-            return Sent::Answer(response, Bytes::new());
+            return Ok(Sent::Answer(response, Bytes::new()));
         }
         let headers = response.headers().clone();
         match read_limited(response, &self.inner.body_limits).await {
@@ -326,16 +317,32 @@ impl Runtime {
                         .headers_mut()
                         .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(bytes.len()));
                 }
-                Sent::Answer(Response::from(rebuilt), bytes)
+                Ok(Sent::Answer(Response::from(rebuilt), bytes))
             }
-            Ok(Read::TooLarge { limit, declared }) => Sent::TooLarge {
+            Ok(Read::TooLarge { limit, declared }) => Err(TooLarge {
                 status,
                 headers,
                 limit,
                 declared,
-            },
-            Err(e) => Sent::Failed(e),
+            }),
+            Err(e) => Ok(Sent::Failed(e)),
         }
+    }
+
+    /// Records the response whose body was too large and refuses to read on.
+    fn too_large(&self, operation: &'static str, big: TooLarge) -> Response {
+        let rate_limit = self.observe(operation, big.status, &big.headers);
+        call::update(|r| {
+            r.status = Some(big.status);
+            r.headers = Some(big.headers);
+            r.rate_limit = rate_limit;
+            r.sent = true;
+        });
+        self.refuse(Refusal::BodyTooLarge {
+            status: big.status,
+            limit: big.limit,
+            declared: big.declared,
+        })
     }
 
     /// Records `refusal` and returns the stand-in response that carries it to the client hooks.
@@ -347,14 +354,11 @@ impl Runtime {
             Refusal::PathParameter { .. } => (StatusCode::BAD_REQUEST, StopReason::Refused),
         };
         tracing::info!(%refusal, "refused");
-        if let Refusal::Paced { wait } = &refusal {
-            let wait = *wait;
-            call::update(|r| {
-                r.retry_after = Some(wait);
-                r.status.get_or_insert(StatusCode::TOO_MANY_REQUESTS);
-            });
-        }
         call::update(|r| {
+            if let Refusal::Paced { wait } = &refusal {
+                r.retry_after = Some(*wait);
+                r.status.get_or_insert(StatusCode::TOO_MANY_REQUESTS);
+            }
             r.stop = Some(stop);
             r.refusal = Some(refusal.clone());
         });
@@ -375,11 +379,5 @@ fn finish(sent: Sent) -> reqwest::Result<Response> {
     match sent {
         Sent::Answer(response, _) => Ok(response),
         Sent::Failed(e) => Err(e),
-        // Handled before deciding; kept total for the compiler.
-        Sent::TooLarge { status, .. } => {
-            let mut response = http::Response::new(Bytes::new());
-            *response.status_mut() = status;
-            Ok(Response::from(response))
-        }
     }
 }

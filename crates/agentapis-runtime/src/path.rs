@@ -44,10 +44,7 @@ pub fn encode_segment(value: &str) -> String {
 
 /// Whether `url` is `base` followed by `template` with every `{param}` one proper segment.
 pub(crate) fn matches_template(url: &Url, base: &str, template: &str) -> bool {
-    let base_path = Url::parse(base)
-        .map(|b| b.path().trim_end_matches('/').to_owned())
-        .unwrap_or_default();
-    let Some(rest) = url.path().strip_prefix(base_path.as_str()) else {
+    let Some(rest) = url.path().strip_prefix(base_path(base)) else {
         return false;
     };
     let (Some(rest), Some(template)) = (rest.strip_prefix('/'), template.strip_prefix('/')) else {
@@ -71,6 +68,16 @@ pub(crate) fn matches_template(url: &Url, base: &str, template: &str) -> bool {
             _ => return false,
         }
     }
+}
+
+/// The path of a base URL (`https://h/v1/` → `/v1`), by slicing: it runs on every request, and
+/// base URLs are checked when a client is built.
+fn base_path(base: &str) -> &str {
+    let after_scheme = base.split_once("://").map_or(base, |(_, rest)| rest);
+    after_scheme
+        .find('/')
+        .map_or("", |i| &after_scheme[i..])
+        .trim_end_matches('/')
 }
 
 /// `.` or `..`, also in the percent-encoded forms URL parsers treat as dots.
@@ -145,6 +152,18 @@ mod tests {
         assert_eq!(url.path(), "/agents/a");
         let url = Url::parse(&format!("https://h/agents/{}", encode_segment(".\\a"))).expect("url");
         assert_eq!(url.path(), "/agents/.%5Ca");
+    }
+
+    #[test]
+    fn base_paths() {
+        for (base, path) in [
+            ("https://h", ""),
+            ("https://h/", ""),
+            ("https://h/v1", "/v1"),
+            ("http://127.0.0.1:9/a/b/", "/a/b"),
+        ] {
+            assert_eq!(base_path(base), path, "{base}");
+        }
     }
 
     #[test]
