@@ -40,17 +40,14 @@ pub fn check(root: &Path, apis: &[&'static Api]) -> Result<Vec<Verdict>, SpecErr
         let manifest = std::fs::read_to_string(root.join(api.manifest))
             .map_err(|e| SpecError::new(api.manifest, "", format!("cannot read: {e}")))?;
         let version = versions::manifest_version(api.manifest, &manifest)?;
-        let expected_build = Version::parse("0.0.0")
-            .map(|v| v.with_spec(&api_lock.current).build)
-            .unwrap_or_default();
-        if version.build != expected_build {
+        let expected_build = versions::spec_build(&api_lock.current);
+        if version.build.as_deref() != Some(expected_build.as_str()) {
             verdicts.push(Verdict {
                 api: api.name,
                 ok: false,
                 message: format!(
-                    "{} is {version}, but its build metadata must name the current spec: +{}",
-                    api.manifest,
-                    expected_build.unwrap_or_default()
+                    "{} is {version}, but its build metadata must name the current spec: +{expected_build}",
+                    api.manifest
                 ),
                 report: None,
             });
@@ -86,8 +83,8 @@ pub fn check(root: &Path, apis: &[&'static Api]) -> Result<Vec<Verdict>, SpecErr
                 format!("{}: bad crate version {:?}", api.name, previous.crate_version),
             )
         })?;
-        let old = spec::load(root, &spec::version_path(api.name, previous_label))?;
-        let new = spec::load(root, api.spec)?;
+        let old = spec::load(root, &api_lock.file_of(api, previous_label))?;
+        let new = spec::load(root, &api_lock.file_of(api, &api_lock.current))?;
         let report = diff::diff(
             api,
             (previous_label, &old.doc),

@@ -237,12 +237,7 @@ fn load_version(
     let lock = spec::read_lock(root).map_err(|e| e.to_string())?;
     if let Some(entry) = lock.get(api.name).and_then(|l| l.versions.get(which).map(|e| (l, e))) {
         let (api_lock, entry) = entry;
-        let path = if api_lock.current == which {
-            api.spec.to_owned()
-        } else {
-            spec::version_path(api.name, which)
-        };
-        let loaded = spec::load(root, &path).map_err(|e| e.to_string())?;
+        let loaded = spec::load(root, &api_lock.file_of(api, which)).map_err(|e| e.to_string())?;
         return Ok((loaded.doc, xtask::versions::Version::parse(&entry.crate_version)));
     }
     let bytes = std::fs::read(which)

@@ -105,6 +105,15 @@ impl ApiLock {
     pub fn current_entry(&self) -> Option<&VersionEntry> {
         self.versions.get(&self.current)
     }
+
+    /// Where version `label` of `api` lives: the current spec file, or its kept copy.
+    pub fn file_of(&self, api: &crate::apis::Api, label: &str) -> String {
+        if self.current == label {
+            api.spec.to_owned()
+        } else {
+            version_path(api.name, label)
+        }
+    }
 }
 
 /// API name → what is locked for it.

@@ -73,7 +73,7 @@ impl Version {
     /// valid build identifier).
     pub fn with_spec(&self, label: &str) -> Version {
         Version {
-            build: Some(format!("spec.{label}")),
+            build: Some(spec_build(label)),
             ..self.clone()
         }
     }
@@ -87,6 +87,11 @@ impl fmt::Display for Version {
         }
         Ok(())
     }
+}
+
+/// The build metadata that names spec version `label`: `spec.<label>`.
+pub fn spec_build(label: &str) -> String {
+    format!("spec.{label}")
 }
 
 /// What a spec change means for a consumer of the generated client.
