@@ -153,21 +153,29 @@ async fn twenty_401s_with_a_failing_refresh_send_one_refresh() {
 
 // 7. Rate-limit headers never lock the client out.
 
+/// Milliseconds since the Unix epoch, `ahead` from now.
+fn epoch_ms_in(ahead: Duration) -> u128 {
+    SystemTime::now()
+        .checked_add(ahead)
+        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .expect("a time after 1970")
+        .as_millis()
+}
+
+/// The rate-limit headers of a server that has no requests left until `reset`.
+fn none_remaining_until(reset: String) -> Vec<(&'static str, String)> {
+    vec![("x-ratelimit-remaining", "0".into()), ("x-ratelimit-reset", reset)]
+}
+
+/// `none_remaining_until` a reset `ahead` from now, in epoch seconds.
+fn none_remaining_for(ahead: Duration) -> Vec<(&'static str, String)> {
+    none_remaining_until((epoch_ms_in(ahead) / 1000).to_string())
+}
+
 #[tokio::test]
 async fn a_reset_in_epoch_milliseconds_is_read_as_milliseconds() {
-    let reset_ms = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_millis()
-        + 1_000;
-    let server = Faulty::start(vec![
-        reply_with(vec![
-            ("x-ratelimit-remaining", "0".into()),
-            ("x-ratelimit-reset", reset_ms.to_string()),
-        ]),
-        ok(),
-    ])
-    .await;
+    let reset_ms = epoch_ms_in(Duration::from_secs(1));
+    let server = Faulty::start(vec![reply_with(none_remaining_until(reset_ms.to_string())), ok()]).await;
     let client = archastro_at(&server.base)
         .pacing(Pacing::FailFast)
         .build()
@@ -182,19 +190,8 @@ async fn a_reset_in_epoch_milliseconds_is_read_as_milliseconds() {
 
 #[tokio::test]
 async fn a_distant_reset_is_probed_instead_of_locking_the_client_out() {
-    let far = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs()
-        + 20 * 3600;
-    let server = Faulty::start(vec![
-        reply_with(vec![
-            ("x-ratelimit-remaining", "0".into()),
-            ("x-ratelimit-reset", far.to_string()),
-        ]),
-        ok(),
-    ])
-    .await;
+    let far = none_remaining_for(Duration::from_secs(20 * 3600));
+    let server = Faulty::start(vec![reply_with(far), ok()]).await;
     // Probe interval = max_retry_after = 300 ms.
     let client = archastro_at(&server.base)
         .retry(fast().max_retry_after(Duration::from_millis(300)))
@@ -214,15 +211,7 @@ async fn a_distant_reset_is_probed_instead_of_locking_the_client_out() {
 
 #[tokio::test]
 async fn calls_held_back_by_pacing_go_out_one_probe_at_a_time() {
-    let far = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs()
-        + 3600;
-    let exhausted = reply_with(vec![
-        ("x-ratelimit-remaining", "0".into()),
-        ("x-ratelimit-reset", far.to_string()),
-    ]);
+    let exhausted = reply_with(none_remaining_for(Duration::from_secs(3600)));
     // Every probe is refused too: the window stays shut.
     let server = Faulty::start(vec![exhausted, Act::Reply(429, vec![], "{}".into())]).await;
     let client = archastro_at(&server.base)
@@ -264,21 +253,10 @@ async fn a_retry_after_too_large_for_u64_is_too_long_not_garbage() {
 
 #[tokio::test]
 async fn archastro_paces_per_operation() {
-    let far = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs()
-        + 30;
+    let exhausted = none_remaining_for(Duration::from_secs(30));
     let server = Script::start(move |req: &Req| {
         if req.path.starts_with("/api/v1/agents/") {
-            (
-                200,
-                vec![
-                    ("x-ratelimit-remaining", "0".into()),
-                    ("x-ratelimit-reset", far.to_string()),
-                ],
-                json!({"id": "agt_1"}),
-            )
+            (200, exhausted.clone(), json!({"id": "agt_1"}))
         } else {
             (200, vec![], json!({"data": [], "has_next": false}))
         }
