@@ -258,29 +258,24 @@ impl ExecutionHandle<'_> {
         let max_interval = options.max_interval.max(MIN_POLL_INTERVAL);
         let mut delay = self.estimated.unwrap_or(options.first_poll).min(max_interval);
         let mut polls = 0u32;
+        let timed_out = |polls| Error::Timeout {
+            api: Api::Agentiv,
+            attempts: polls,
+            elapsed: started.elapsed(),
+            deadline: true,
+            waiting_for: None,
+        };
         loop {
             let remaining = options.timeout.saturating_sub(started.elapsed());
             if remaining.is_zero() {
-                return Err(Error::Timeout {
-                    api: Api::Agentiv,
-                    attempts: polls,
-                    elapsed: started.elapsed(),
-                    deadline: true,
-                    waiting_for: None,
-                });
+                return Err(timed_out(polls));
             }
             tokio::time::sleep(delay.min(remaining)).await;
             polls = polls.saturating_add(1);
             // A poll that retries must not carry the wait past its timeout either.
             let left = options.timeout.saturating_sub(started.elapsed());
             let Ok(polled) = tokio::time::timeout(left, self.poll()).await else {
-                return Err(Error::Timeout {
-                    api: Api::Agentiv,
-                    attempts: polls,
-                    elapsed: started.elapsed(),
-                    deadline: true,
-                    waiting_for: None,
-                });
+                return Err(timed_out(polls));
             };
             let execution = polled?;
             match stage(&execution.status) {
