@@ -47,6 +47,8 @@ struct Inner {
     api: &'static str,
     auth: Auth,
     operations: &'static [OperationMeta],
+    /// `operations` by id, built once: every request looks its operation up (hooks and loop).
+    by_id: std::collections::HashMap<&'static str, &'static OperationMeta>,
     retry: RetryPolicy,
     timeouts: Timeouts,
     pacing: Pacing,
@@ -142,6 +144,7 @@ impl RuntimeBuilder {
                 api: self.api,
                 auth: self.auth,
                 operations: self.operations,
+                by_id: self.operations.iter().map(|op| (op.id, op)).collect(),
                 retry: self.retry,
                 timeouts: self.timeouts,
                 pacing: self.pacing,
@@ -206,7 +209,7 @@ impl Runtime {
 
     /// What the generated table says about `operation_id`.
     pub fn operation(&self, operation_id: &str) -> Option<&'static OperationMeta> {
-        self.inner.operations.iter().find(|op| op.id == operation_id)
+        self.inner.by_id.get(operation_id).copied()
     }
 
     /// Checks a request before anything is sent: every path parameter must be exactly one
