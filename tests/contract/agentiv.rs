@@ -21,20 +21,13 @@ fn client(base: &str, auth: Auth) -> agentiv_client::Client {
 #[tokio::test]
 async fn every_operation_meets_its_contract() {
     let server = standin::Standin::builder(API).start().await.expect("stand-in");
-    let client = client(
+    let client_0 = client(
         server.base_url(),
-        Auth::All(
-            vec![
-                Auth::Bearer(Secret::new("contract-token")), Auth::Header { name :
-                "x-archastro-api-key", value : Secret::new("pk_contract") },
-            ],
-        ),
+        Auth::Bearer(Secret::new("contract-token")),
     );
-    #[allow(unused_variables)]
-    let secret = client_with_secret(server.base_url());
     let mut failures: Vec<String> = Vec::new();
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || client.list_agents();
             match make().send().await {
                 Ok(_) => {}
@@ -69,7 +62,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .run_agent()
@@ -154,7 +147,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .get_execution()
@@ -228,7 +221,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || client.list_schedules();
             match make().send().await {
                 Ok(_) => {}
@@ -266,7 +259,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .upsert_schedule()
@@ -359,13 +352,4 @@ async fn every_operation_meets_its_contract() {
         failures.is_empty(), "{} contract failures:\n{}", failures.len(), failures
         .join("\n")
     );
-}
-fn client_with_secret(base: &str) -> agentiv_client::Client {
-    client(
-        base,
-        Auth::Header {
-            name: "x-archastro-api-key",
-            value: Secret::new("sk_contract"),
-        },
-    )
 }

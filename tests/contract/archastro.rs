@@ -21,20 +21,28 @@ fn client(base: &str, auth: Auth) -> archastro_client::Client {
 #[tokio::test]
 async fn every_operation_meets_its_contract() {
     let server = standin::Standin::builder(API).start().await.expect("stand-in");
-    let client = client(
+    let client_0 = client(
         server.base_url(),
-        Auth::All(
-            vec![
-                Auth::Bearer(Secret::new("contract-token")), Auth::Header { name :
-                "x-archastro-api-key", value : Secret::new("pk_contract") },
-            ],
-        ),
+        Auth::Bearer(Secret::new("contract-token")),
     );
-    #[allow(unused_variables)]
-    let secret = client_with_secret(server.base_url());
+    let client_1 = client(
+        server.base_url(),
+        Auth::Header {
+            name: "x-archastro-api-key",
+            value: Secret::new("pk_contract"),
+        },
+    );
+    let client_2 = client(server.base_url(), Auth::None);
+    let client_3 = client(
+        server.base_url(),
+        Auth::Header {
+            name: "x-archastro-api-key",
+            value: Secret::new("sk_contract"),
+        },
+    );
     let mut failures: Vec<String> = Vec::new();
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || client.get_activity_feed();
             match make().send().await {
                 Ok(_) => {}
@@ -74,7 +82,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || client.list_agents();
             match make().send().await {
                 Ok(_) => {}
@@ -110,7 +118,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_agent()
@@ -158,7 +166,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .get_agent()
@@ -231,7 +239,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .delete_agent()
@@ -304,7 +312,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .update_agent()
@@ -386,7 +394,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_agent_computers()
@@ -462,7 +470,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_agent_computer()
@@ -550,7 +558,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_agent_env_vars()
@@ -626,7 +634,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_agent_env_var()
@@ -714,7 +722,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_agent_health_actions()
@@ -790,7 +798,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_agent_installations()
@@ -866,7 +874,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_agent_installation()
@@ -954,7 +962,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_agent_installations_kinds()
@@ -1030,7 +1038,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_agent_routine()
@@ -1118,7 +1126,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_agent_tools()
@@ -1194,7 +1202,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_agent_tool()
@@ -1282,7 +1290,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .get_agent_working_memory()
@@ -1358,7 +1366,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .get_agent_export()
@@ -1432,7 +1440,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .get_agent_health()
@@ -1506,7 +1514,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_agent_schedules()
@@ -1580,7 +1588,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .get_agent_schedule()
@@ -1687,7 +1695,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .search_agent()
@@ -1773,7 +1781,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_agent_thread()
@@ -1859,7 +1867,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .upgrade_agent()
@@ -1945,7 +1953,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_1;
             let make = || client.list_auth_allowed_auth_methods();
             match make().send().await {
                 Ok(_) => {}
@@ -1986,7 +1994,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_1;
             let make = || {
                 client
                     .auth_login()
@@ -2036,7 +2044,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_1;
             let make = || {
                 client
                     .request_login_magic_link()
@@ -2089,7 +2097,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_1;
             let make = || {
                 client
                     .auth_refresh()
@@ -2141,7 +2149,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_1;
             let make = || {
                 client
                     .auth_register()
@@ -2193,7 +2201,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_1;
             let make = || {
                 client
                     .request_register_magic_link()
@@ -2249,7 +2257,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_1;
             let make = || {
                 client
                     .request_magic_link()
@@ -2302,7 +2310,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_1;
             let make = || {
                 client
                     .exchange_login_token()
@@ -2355,7 +2363,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_1;
             let make = || {
                 client
                     .verify_magic_link()
@@ -2408,7 +2416,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_file()
@@ -2456,7 +2464,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_2;
             let make = || {
                 client
                     .get_file_avatar()
@@ -2543,7 +2551,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || client.list_slack_channel_bindings();
             match make().send().await {
                 Ok(_) => {}
@@ -2584,7 +2592,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_slack_channel_binding()
@@ -2640,7 +2648,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .get_slack_channel_binding()
@@ -2729,7 +2737,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .delete_slack_channel_binding()
@@ -2805,7 +2813,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || client.list_teams();
             match make().send().await {
                 Ok(_) => {}
@@ -2840,7 +2848,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_team()
@@ -2888,7 +2896,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .teams_join_by_code()
@@ -2944,7 +2952,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .get_team()
@@ -3015,7 +3023,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .delete_team()
@@ -3088,7 +3096,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .update_team()
@@ -3170,7 +3178,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_team_artifacts()
@@ -3244,7 +3252,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_team_artifact()
@@ -3330,7 +3338,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_team_custom_objects()
@@ -3419,7 +3427,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_team_custom_object()
@@ -3507,7 +3515,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .invite_team()
@@ -3581,7 +3589,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &secret;
+            let client = &client_3;
             let make = || {
                 client
                     .create_team_invite()
@@ -3655,7 +3663,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .join_team()
@@ -3737,7 +3745,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .leave_team()
@@ -3811,7 +3819,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_team_members()
@@ -3885,7 +3893,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &secret;
+            let client = &client_3;
             let make = || {
                 client
                     .create_team_member()
@@ -3971,7 +3979,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .delete_team_members()
@@ -4045,7 +4053,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .update_team_member()
@@ -4164,7 +4172,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_team_threads()
@@ -4238,7 +4246,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_team_thread()
@@ -4324,7 +4332,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .get_thread()
@@ -4397,7 +4405,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .update_thread()
@@ -4479,7 +4487,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .delete_thread()
@@ -4553,7 +4561,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_thread_agents()
@@ -4627,7 +4635,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_thread_artifacts()
@@ -4703,7 +4711,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .mark_read_thread()
@@ -4791,7 +4799,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_thread_members()
@@ -4865,7 +4873,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_thread_member()
@@ -4951,7 +4959,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .delete_thread_members()
@@ -5027,7 +5035,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_thread_messages()
@@ -5101,7 +5109,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .update_thread_picture()
@@ -5187,7 +5195,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_thread_read_status()
@@ -5263,7 +5271,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .get_thread_search()
@@ -5350,7 +5358,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_thread_settings()
@@ -5424,7 +5432,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .update_thread_settings()
@@ -5510,7 +5518,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || client.get_users_me();
             match make().send().await {
                 Ok(_) => {}
@@ -5548,7 +5556,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .get_user()
@@ -5619,7 +5627,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_user_artifacts()
@@ -5693,7 +5701,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_user_artifact()
@@ -5779,7 +5787,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_user_invite()
@@ -5865,7 +5873,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_user_orgs()
@@ -5939,7 +5947,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .update_user_profile()
@@ -6025,7 +6033,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_user_threads()
@@ -6099,7 +6107,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_user_thread()
@@ -6185,7 +6193,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .oauth_device_approve()
@@ -6238,7 +6246,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_1;
             let make = || {
                 client
                     .oauth_device_authorize()
@@ -6291,7 +6299,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .oauth_device_deny()
@@ -6343,7 +6351,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_2;
             let make = || client.list_oauth_scopes();
             match make().send().await {
                 Ok(_) => {}
@@ -6381,7 +6389,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_2;
             let make = || {
                 client
                     .oauth_token()
@@ -6436,13 +6444,4 @@ async fn every_operation_meets_its_contract() {
         failures.is_empty(), "{} contract failures:\n{}", failures.len(), failures
         .join("\n")
     );
-}
-fn client_with_secret(base: &str) -> archastro_client::Client {
-    client(
-        base,
-        Auth::Header {
-            name: "x-archastro-api-key",
-            value: Secret::new("sk_contract"),
-        },
-    )
 }

@@ -21,20 +21,13 @@ fn client(base: &str, auth: Auth) -> invent_client::Client {
 #[tokio::test]
 async fn every_operation_meets_its_contract() {
     let server = standin::Standin::builder(API).start().await.expect("stand-in");
-    let client = client(
+    let client_0 = client(
         server.base_url(),
-        Auth::All(
-            vec![
-                Auth::Bearer(Secret::new("contract-token")), Auth::Header { name :
-                "x-archastro-api-key", value : Secret::new("pk_contract") },
-            ],
-        ),
+        Auth::Bearer(Secret::new("contract-token")),
     );
-    #[allow(unused_variables)]
-    let secret = client_with_secret(server.base_url());
     let mut failures: Vec<String> = Vec::new();
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .update_chat()
@@ -114,7 +107,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_chat_files()
@@ -187,7 +180,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_conversation_summaries()
@@ -261,7 +254,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .clear_conversation_summaries()
@@ -335,7 +328,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .delete_conversation_summary()
@@ -442,7 +435,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_chat_messages()
@@ -516,7 +509,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_chat_message()
@@ -599,7 +592,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .get_chat_message()
@@ -706,7 +699,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .delete_chat_message()
@@ -813,7 +806,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .edit_chat_message()
@@ -932,7 +925,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .decide_action_approval()
@@ -1082,7 +1075,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .update_chat_state()
@@ -1165,7 +1158,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .assign_conversation()
@@ -1251,7 +1244,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .get_chat_state_info()
@@ -1325,7 +1318,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .mark_chat_as_unseen()
@@ -1399,7 +1392,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_assistants()
@@ -1473,7 +1466,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_assistant()
@@ -1556,7 +1549,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .get_assistant()
@@ -1663,7 +1656,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .update_assistant()
@@ -1782,7 +1775,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_assistant_actions()
@@ -1889,7 +1882,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_assistant_action()
@@ -2008,7 +2001,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .reorder_assistant_actions()
@@ -2127,7 +2120,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .get_assistant_action()
@@ -2265,7 +2258,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .update_assistant_action()
@@ -2415,7 +2408,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_broadcasts()
@@ -2489,7 +2482,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_broadcast()
@@ -2572,7 +2565,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .dry_run_update_broadcast_property_entries()
@@ -2691,7 +2684,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_broadcast_recipients()
@@ -2798,7 +2791,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .send_transactional_broadcast()
@@ -2917,7 +2910,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_org_chats()
@@ -2990,7 +2983,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .chat_org_web_socket()
@@ -3064,7 +3057,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_connections()
@@ -3138,7 +3131,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .get_connection()
@@ -3245,7 +3238,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_contacts()
@@ -3318,7 +3311,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_contact()
@@ -3400,7 +3393,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .dry_run_create_contacts()
@@ -3486,7 +3479,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_duplicate_contact_groups()
@@ -3562,7 +3555,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_contact_fields()
@@ -3636,7 +3629,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .update_contact()
@@ -3755,7 +3748,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .update_contact_channel()
@@ -3905,7 +3898,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_chat_on_contact_channel()
@@ -4055,7 +4048,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .decide_action_approval_as_contact()
@@ -4298,7 +4291,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .respond_to_interactive_tool_as_contact()
@@ -4541,7 +4534,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .send_message_as_contact()
@@ -4691,7 +4684,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_contact_files()
@@ -4798,7 +4791,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .upload_contact_file()
@@ -4917,7 +4910,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_contact_memories()
@@ -5024,7 +5017,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .merge_contacts()
@@ -5143,7 +5136,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_contact_notes()
@@ -5250,7 +5243,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_contact_segments()
@@ -5357,7 +5350,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .add_segment_to_contact()
@@ -5495,7 +5488,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_files()
@@ -5566,7 +5559,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .chat_org_inbox_web_socket()
@@ -5640,7 +5633,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_sub_organizations()
@@ -5714,7 +5707,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_sub_organization()
@@ -5797,7 +5790,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .get_sub_organizations_usage()
@@ -5884,7 +5877,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .update_sub_organization_features()
@@ -6003,7 +5996,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .join_sub_organization()
@@ -6122,7 +6115,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_segments()
@@ -6195,7 +6188,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .update_segment()
@@ -6314,7 +6307,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_tables()
@@ -6387,7 +6380,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .create_table()
@@ -6469,7 +6462,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .reorder_table_field()
@@ -6588,7 +6581,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .update_table_field()
@@ -6738,7 +6731,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .import_table_records()
@@ -6846,7 +6839,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .reorder_table_views()
@@ -6965,7 +6958,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .update_view()
@@ -7081,7 +7074,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .list_workflow_runs()
@@ -7155,7 +7148,7 @@ async fn every_operation_meets_its_contract() {
         })
         .await;
     Box::pin(async {
-            let client = &client;
+            let client = &client_0;
             let make = || {
                 client
                     .run_workflow()
@@ -7281,13 +7274,4 @@ async fn every_operation_meets_its_contract() {
         failures.is_empty(), "{} contract failures:\n{}", failures.len(), failures
         .join("\n")
     );
-}
-fn client_with_secret(base: &str) -> invent_client::Client {
-    client(
-        base,
-        Auth::Header {
-            name: "x-archastro-api-key",
-            value: Secret::new("sk_contract"),
-        },
-    )
 }

@@ -1,5 +1,6 @@
 //! The APIs this workspace bundles: where each spec lives and where its client is generated.
 
+use crate::rules::auth::AuthExtension;
 use crate::rules::Options;
 
 /// One bundled API.
@@ -19,6 +20,9 @@ pub struct Api {
     pub package: &'static str,
     /// The client crate's changelog, appended to by `cargo xtask spec import`.
     pub changelog: &'static str,
+    /// The stand-in's name for this API (`agentapis_standin::Api::<standin>`), used by the
+    /// generated contract test.
+    pub standin: &'static str,
     /// Switches for rules that depend on the server.
     pub options: Options,
 }
@@ -33,7 +37,11 @@ pub const APIS: &[Api] = &[
         manifest: "crates/agentiv-client/Cargo.toml",
         package: "agentiv-client",
         changelog: "crates/agentiv-client/CHANGELOG.md",
-        options: Options { plug_query: false },
+        standin: "Agentiv",
+        options: Options {
+            plug_query: false,
+            auth_extension: None,
+        },
     },
     Api {
         name: "archastro",
@@ -43,8 +51,15 @@ pub const APIS: &[Api] = &[
         manifest: "crates/archastro-client/Cargo.toml",
         package: "archastro-client",
         changelog: "crates/archastro-client/CHANGELOG.md",
+        standin: "ArchAstro",
         // ArchAstro's backend is Phoenix/Plug (its realtime API is Phoenix channels).
-        options: Options { plug_query: true },
+        options: Options {
+            plug_query: true,
+            auth_extension: Some(AuthExtension {
+                schemes: "x-auth-schemes",
+                operation: "x-auth",
+            }),
+        },
     },
     Api {
         name: "invent",
@@ -54,7 +69,11 @@ pub const APIS: &[Api] = &[
         manifest: "crates/invent-client/Cargo.toml",
         package: "invent-client",
         changelog: "crates/invent-client/CHANGELOG.md",
-        options: Options { plug_query: false },
+        standin: "Invent",
+        options: Options {
+            plug_query: false,
+            auth_extension: None,
+        },
     },
 ];
 

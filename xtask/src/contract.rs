@@ -1,232 +1,295 @@
 //! Emits a contract test per API: every operation is called through the generated client
 //! against the stand-in (`agentapis-standin`) and must decode into its typed success; then each
-//! documented error status is scripted on the stand-in and must come back as the typed error.
-//! Argument values come from the stand-in's examples for the spec, so the test file only names
-//! the types; it is regenerated and checked like the clients.
+//! documented error status is scripted on the stand-in and must come back as the typed error;
+//! and each path parameter set to a value that would change the route must be refused before
+//! anything is sent. Argument values come from the stand-in's examples for the spec, and each
+//! operation is called with exactly the credentials its `security` names, so the test file only
+//! names types; it is regenerated and checked like the clients.
 
-use quote::ToTokens;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
 use serde_json::Value;
-use syn::{ImplItem, Item, Type};
+use syn::visit_mut::VisitMut;
+use syn::Type;
 
 use crate::apis::Api;
-use crate::generate::progenitor_name;
+use crate::facts::Facts;
 use crate::rules::walk;
-use crate::syntax::{generic_arg, module, named_fields};
+use crate::syntax::progenitor_name;
 
-/// The Rust name of the client crate for `api`.
-fn crate_name(api: &Api) -> String {
-    format!("{}_client", api.name)
+/// What the emitted test covers (for the file's docs and `cargo xtask specs`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Operations called.
+    pub operations: usize,
+    /// Documented error statuses scripted.
+    pub statuses: usize,
+    /// Path parameters checked against traversal values.
+    pub path_parameters: usize,
 }
 
-/// The test file for `api` (`doc` normalized, `ast` the generated client code).
-pub fn emit(api: &Api, doc: &Value, ast: &syn::File) -> String {
+/// `types::X` → `<crate>::types::X`, so a type read from the client names it from outside.
+fn from_crate(ty: &Type, krate: &syn::Ident) -> Type {
+    struct Prefix<'a>(&'a syn::Ident);
+    impl VisitMut for Prefix<'_> {
+        fn visit_type_path_mut(&mut self, p: &mut syn::TypePath) {
+            if p.qself.is_none()
+                && p.path.leading_colon.is_none()
+                && p.path.segments.first().is_some_and(|s| s.ident == "types")
+            {
+                let krate = self.0;
+                let rest = &p.path;
+                *p = syn::parse_quote!(#krate::#rest);
+            }
+            syn::visit_mut::visit_type_path_mut(self, p);
+        }
+    }
+    let mut ty = ty.clone();
+    Prefix(krate).visit_type_mut(&mut ty);
+    ty
+}
+
+/// The credentials that satisfy `op`'s first security alternative, built from the schemes the
+/// document declares (a bearer token, or a key in a header with the scheme's `x-key-prefix`).
+fn credentials(op: &serde_json::Map<String, Value>, doc: &Value) -> TokenStream {
+    let security = op.get("security").or_else(|| doc.get("security"));
+    let Some(first) = security
+        .and_then(Value::as_array)
+        .and_then(|alts| alts.first())
+        .and_then(Value::as_object)
+    else {
+        return quote!(Auth::None);
+    };
+    let parts: Vec<TokenStream> = first
+        .keys()
+        .filter_map(|name| doc.pointer(&format!("/components/securitySchemes/{}", crate::error::escape(name))))
+        .filter_map(|scheme| {
+            let kind = scheme.get("type").and_then(Value::as_str)?;
+            match kind {
+                "http" => Some(quote!(Auth::Bearer(Secret::new("contract-token")))),
+                "apiKey" if scheme.get("in").and_then(Value::as_str) == Some("header") => {
+                    let header = scheme.get("name")?.as_str()?;
+                    let value = format!(
+                        "{}contract",
+                        scheme.get("x-key-prefix").and_then(Value::as_str).unwrap_or_default()
+                    );
+                    Some(quote!(Auth::Header { name: #header, value: Secret::new(#value) }))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    match parts.as_slice() {
+        [] => quote!(Auth::None),
+        [one] => one.clone(),
+        _ => quote!(Auth::All(vec![#(#parts),*])),
+    }
+}
+
+/// The test file for `api` (`doc` normalized, `facts` read from the generated client).
+pub fn emit(api: &Api, doc: &Value, facts: &Facts) -> (TokenStream, Coverage) {
     use heck::ToUpperCamelCase;
-    let krate = crate_name(api);
-    let builder = module(ast, "builder").unwrap_or(&[]);
-    let mut blocks = Vec::new();
-    let mut operations = 0usize;
-    let mut statuses = 0usize;
-    let mut path_cases = 0usize;
-    let mut scratch = doc.clone();
-    walk::operations(&mut scratch, &mut |op, method, path, _| {
-        let id = progenitor_name(op.get("operationId").and_then(Value::as_str).unwrap_or_default());
-        let struct_name = id.to_upper_camel_case();
-        let key = format!("{} {path}", method.to_uppercase());
-        let params: Vec<String> = op
-            .get("parameters")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|p| p.get("name").and_then(Value::as_str).map(str::to_owned))
-            .collect();
-        let path_params: Vec<&str> = op
-            .get("parameters")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|p| p.get("in").and_then(Value::as_str) == Some("path"))
-            .filter_map(|p| p.get("name").and_then(Value::as_str))
-            .collect();
-        let fields: Vec<(String, Type)> = named_fields(builder, &struct_name)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|f| Some((f.ident.as_ref()?.to_string(), f.ty.clone())))
-            .collect();
-        let body_bound: Option<String> = builder
-            .iter()
-            .filter_map(|item| match item {
-                Item::Impl(i) if i.self_ty.to_token_stream().to_string().starts_with(&struct_name) => Some(i),
-                _ => None,
-            })
-            .flat_map(|i| &i.items)
-            .find_map(|item| match item {
-                ImplItem::Fn(f) if f.sig.ident == "body" => Some(f.sig.to_token_stream().to_string()),
-                _ => None,
-            });
-        let mut setters = Vec::new();
-        // Path parameters: (field, Rust type, spec name).
-        let mut path_setters: Vec<(String, String, String)> = Vec::new();
-        for (field, ty) in &fields {
-            if field == "client" {
+    let krate = format_ident!("{}_client", api.name);
+    let mut coverage = Coverage::default();
+    // Distinct credential sets, each one client.
+    let mut auths: Vec<String> = Vec::new();
+    let mut clients = TokenStream::new();
+    let mut blocks = TokenStream::new();
+    for o in walk::each_operation(doc) {
+        let id = progenitor_name(o.id());
+        let method = format_ident!("{id}");
+        let key = format!("{} {}", o.method.to_uppercase(), o.path);
+        let Some(builder) = facts.builders.get(&id.to_upper_camel_case()) else {
+            continue;
+        };
+        let params: Vec<(&str, &str)> =
+            o.op.get("parameters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|p| Some((p.get("name")?.as_str()?, p.get("in")?.as_str()?)))
+                .collect();
+        let mut setters = TokenStream::new();
+        // Path parameters: (setter, Rust type, spec name).
+        let mut path_setters: Vec<(syn::Ident, Type, &str)> = Vec::new();
+        for field in &builder.fields {
+            if field.name == "client" {
                 continue;
             }
-            let Some(inner) = generic_arg(ty, "Result") else {
+            let Some((value, optional)) = builder.value_type(&field.name) else {
                 continue;
             };
-            if field == "body" {
-                let sig = body_bound.clone().unwrap_or_default();
-                match try_into_target(&sig) {
-                    Some(target) if !target.contains("reqwest :: Body") => {
-                        let ty = target.replace("types ::", &format!("{krate} :: types ::"));
-                        setters.push(format!(
-                            ".body(serde_json::from_value::<{ty}>(standin::example_body(API, {key:?}).expect(\"a body example\")).expect(\"the example body decodes\"))"
-                        ));
+            let setter = format_ident!("{}", field.name);
+            if field.name == "body" {
+                match &builder.body {
+                    Some(target) if !quote!(#target).to_string().contains("reqwest :: Body") => {
+                        let ty = from_crate(target, &krate);
+                        setters.extend(quote! {
+                            .body(serde_json::from_value::<#ty>(standin::example_body(API, #key).expect("a body example")).expect("the example body decodes"))
+                        });
                     }
-                    _ => setters.push(".body(reqwest::Body::from(Vec::<u8>::new()))".to_owned()),
+                    _ => setters.extend(quote!(.body(reqwest::Body::from(Vec::<u8>::new())))),
                 }
                 continue;
             }
-            if generic_arg(&inner, "Option").is_some() {
-                continue; // optional parameter
+            if optional {
+                continue;
             }
-            let Some(name) = params
+            let Some((name, location)) = params
                 .iter()
-                .find(|p| progenitor_name(p.trim_end_matches("[]")) == field.trim_end_matches('_'))
+                .find(|(p, _)| progenitor_name(p.trim_end_matches("[]")) == field.name.trim_end_matches('_'))
             else {
                 continue;
             };
-            let ty = inner
-                .to_token_stream()
-                .to_string()
-                .replace("types ::", &format!("{krate} :: types ::"));
-            if path_params.contains(&name.as_str()) {
-                path_setters.push((field.clone(), ty.clone(), name.clone()));
+            let ty = from_crate(&value, &krate);
+            if *location == "path" {
+                path_setters.push((setter.clone(), ty.clone(), name));
             }
-            setters.push(format!(
-                ".{field}(serde_json::from_value::<{ty}>(standin::example_param(API, {key:?}, {name:?}).expect(\"a parameter example\")).expect(\"the example parameter decodes\"))"
-            ));
+            setters.extend(quote! {
+                .#setter(serde_json::from_value::<#ty>(standin::example_param(API, #key, #name).expect("a parameter example")).expect("the example parameter decodes"))
+            });
         }
-        let errors: Vec<u16> = op
-            .get("responses")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-            .filter_map(|(code, _)| code.parse::<u16>().ok())
-            .filter(|c| *c >= 400)
-            .collect();
-        operations += 1;
-        statuses += errors.len();
-        path_cases += path_setters.len();
+        let errors: Vec<proc_macro2::Literal> =
+            o.op.get("responses")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .filter_map(|(code, _)| code.parse::<u16>().ok())
+                .filter(|c| *c >= 400)
+                .map(proc_macro2::Literal::u16_unsuffixed)
+                .collect();
+        coverage.operations += 1;
+        coverage.statuses += errors.len();
+        coverage.path_parameters += path_setters.len();
         // Each path parameter set to values that would change the route (where its type takes
         // them) must be refused by the client hooks before anything is sent. The builder from
         // `make()` has every required value; its setter is called again to override one.
-        let path_checks: String = path_setters
-            .iter()
-            .map(|(field, ty, name)| {
-                format!(
-                    "for bad in TRAVERSALS {{
-                        let Ok(value) = serde_json::from_value::<{ty}>(serde_json::json!(bad)) else {{ continue }};
-                        match make().{field}(value).send().await {{
-                            Err(progenitor_client::Error::Custom(_)) => {{}}
-                            other => failures.push(format!(\"{{}} ({id}): path parameter {name} = {{bad:?}} was not refused: {{:?}}\", {key:?}, other.map(|_| ()))),
-                        }}
-                    }}"
-                )
-            })
-            .collect();
-        let client = match (api.name, security_needs_secret_key(op, doc)) {
-            ("archastro", true) => "&secret",
-            _ => "&client",
-        };
-        // Each operation's future is boxed: one async fn holding ~100 of them inline overflows
-        // the test thread's stack in debug builds.
-        blocks.push(format!(
-            "Box::pin(async {{
-                let client = {client};
-                let make = || client.{id}(){setters};
-                match make().send().await {{
-                    Ok(_) => {{}}
-                    Err(e) => failures.push(format!(\"{{}} ({id}): {{e:?}}\", {key:?})),
-                }}
-                {path_checks}
-                for status in {errors:?} {{
-                    server.fault({key:?}, standin::Fault::Status {{ status, times: 1 }});
-                    match make().send().await {{
-                        Err(progenitor_client::Error::ErrorResponse(v)) if v.status().as_u16() == status => {{}}
-                        other => failures.push(format!(\"{{}} ({id}) on {{status}}: {{:?}}\", {key:?}, other.map(|_| ()))),
-                    }}
-                }}
-            }}).await;",
-            setters = setters.join(""),
-        ));
-    });
-    let api_variant = match api.name {
-        "invent" => "Invent",
-        "agentiv" => "Agentiv",
-        _ => "ArchAstro",
-    };
-    format!(
-        "//! Contract test for {name}: all {operations} operations against the stand-in, each must
-         //! decode its typed success, {statuses} documented error statuses must come back typed, and
-         //! each of {path_cases} path parameters must be refused, before anything is sent, when its
-         //! value would change the route.
-         //! Included by `tests/contract_{name}.rs`, which keeps rustfmt off this generated file.
-         use agentapis_runtime::{{Auth, RetryPolicy, Runtime, Secret}};
-         use agentapis_standin as standin;
-         const API: standin::Api = standin::Api::{api_variant};
-         /// Path parameter values that no encoding keeps from changing a route (a backslash is
-         /// encoded instead: see `agentapis_runtime::encode_segment`).
-         #[allow(dead_code)]
-         const TRAVERSALS: [&str; 3] = [\"\", \".\", \"..\"];
-         fn client(base: &str, auth: Auth) -> {krate}::Client {{
-             let runtime = Runtime::builder({name:?}, auth, {krate}::OPERATIONS).retry(RetryPolicy::none()).build();
-             {krate}::Client::new_with_client(base, reqwest::Client::new(), runtime)
-         }}
-         #[tokio::test]
-         async fn every_operation_meets_its_contract() {{
-             let server = standin::Standin::builder(API).start().await.expect(\"stand-in\");
-             let client = client(server.base_url(), Auth::All(vec![
-                 Auth::Bearer(Secret::new(\"contract-token\")),
-                 Auth::Header {{ name: \"x-archastro-api-key\", value: Secret::new(\"pk_contract\") }},
-             ]));
-             #[allow(unused_variables)]
-             let secret = client_with_secret(server.base_url());
-             let mut failures: Vec<String> = Vec::new();
-             {blocks}
-             println!(\"contract {name}: {operations} operations, {statuses} error statuses, {path_cases} path parameters, {{}} failures\", failures.len());
-             assert!(failures.is_empty(), \"{{}} contract failures:\\n{{}}\", failures.len(), failures.join(\"\\n\"));
-         }}
-         fn client_with_secret(base: &str) -> {krate}::Client {{
-             client(base, Auth::Header {{ name: \"x-archastro-api-key\", value: Secret::new(\"sk_contract\") }})
-         }}",
-        name = api.name,
-        blocks = blocks.join("\n"),
-    )
-}
-
-/// The `T` of the first `TryInto<T>` in a signature's tokens (brackets matched).
-fn try_into_target(sig: &str) -> Option<String> {
-    let start = sig.find("TryInto <")? + "TryInto <".len();
-    let mut depth = 1;
-    for (i, c) in sig[start..].char_indices() {
-        match c {
-            '<' => depth += 1,
-            '>' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(sig[start..start + i].trim().to_owned());
+        let path_checks = path_setters.iter().map(|(setter, ty, name)| {
+            let refused = format!("{{}} ({id}): path parameter {name} = {{bad:?}} was not refused: {{:?}}");
+            quote! {
+                for bad in TRAVERSALS {
+                    let Ok(value) = serde_json::from_value::<#ty>(serde_json::json!(bad)) else { continue };
+                    match make().#setter(value).send().await {
+                        Err(progenitor_client::Error::Custom(_)) => {}
+                        other => failures.push(format!(#refused, #key, other.map(|_| ()))),
+                    }
                 }
             }
-            _ => {}
-        }
+        });
+        let auth = credentials(o.op, doc);
+        let auth_text = auth.to_string();
+        let index = auths.iter().position(|a| *a == auth_text).unwrap_or_else(|| {
+            let client = format_ident!("client_{}", auths.len());
+            clients.extend(quote!(let #client = client(server.base_url(), #auth);));
+            auths.push(auth_text);
+            auths.len() - 1
+        });
+        let client = format_ident!("client_{index}");
+        let failed = format!("{{}} ({id}): {{e:?}}");
+        let failed_status = format!("{{}} ({id}) on {{status}}: {{:?}}");
+        // Each operation's future is boxed: one async fn holding ~100 of them inline overflows
+        // the test thread's stack in debug builds.
+        blocks.extend(quote! {
+            Box::pin(async {
+                let client = &#client;
+                let make = || client.#method() #setters;
+                match make().send().await {
+                    Ok(_) => {}
+                    Err(e) => failures.push(format!(#failed, #key)),
+                }
+                #(#path_checks)*
+                for status in [#(#errors),*] {
+                    server.fault(#key, standin::Fault::Status { status, times: 1 });
+                    match make().send().await {
+                        Err(progenitor_client::Error::ErrorResponse(v)) if v.status().as_u16() == status => {}
+                        other => failures.push(format!(#failed_status, #key, other.map(|_| ()))),
+                    }
+                }
+            }).await;
+        });
     }
-    None
+    let name = api.name;
+    let variant = format_ident!("{}", api.standin);
+    let Coverage {
+        operations,
+        statuses,
+        path_parameters,
+    } = coverage;
+    let docs = format!(
+        " Contract test for {name}: all {operations} operations against the stand-in, each must\n decode its typed success, {statuses} documented error statuses must come back typed, and\n each of {path_parameters} path parameters must be refused, before anything is sent, when its\n value would change the route.\n Included by `tests/contract_{name}.rs`, which keeps rustfmt off this generated file."
+    );
+    let docs = docs.lines();
+    let summary = format!("contract {name}: {operations} operations, {statuses} error statuses, {path_parameters} path parameters, {{}} failures");
+    let tokens = quote! {
+        #(#![doc = #docs])*
+        use agentapis_runtime::{Auth, RetryPolicy, Runtime, Secret};
+        use agentapis_standin as standin;
+        const API: standin::Api = standin::Api::#variant;
+        /// Path parameter values that no encoding keeps from changing a route (a backslash is
+        /// encoded instead: see `agentapis_runtime::encode_segment`).
+        #[allow(dead_code)]
+        const TRAVERSALS: [&str; 3] = ["", ".", ".."];
+        fn client(base: &str, auth: Auth) -> #krate::Client {
+            let runtime = Runtime::builder(#name, auth, #krate::OPERATIONS).retry(RetryPolicy::none()).build();
+            #krate::Client::new_with_client(base, reqwest::Client::new(), runtime)
+        }
+        #[tokio::test]
+        async fn every_operation_meets_its_contract() {
+            let server = standin::Standin::builder(API).start().await.expect("stand-in");
+            #clients
+            let mut failures: Vec<String> = Vec::new();
+            #blocks
+            println!(#summary, failures.len());
+            assert!(failures.is_empty(), "{} contract failures:\n{}", failures.len(), failures.join("\n"));
+        }
+    };
+    (tokens, coverage)
 }
 
-/// True when every security alternative of `op` needs ArchAstro's secret key.
-fn security_needs_secret_key(op: &serde_json::Map<String, Value>, doc: &Value) -> bool {
-    let security = op.get("security").or_else(|| doc.get("security"));
-    security
-        .and_then(Value::as_array)
-        .is_some_and(|alts| !alts.is_empty() && alts.iter().all(|a| a.get("secretKey").is_some()))
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn credentials_follow_the_declared_schemes() {
+        let doc = json!({"components": {"securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "secret": {"type": "apiKey", "in": "header", "name": "x-key", "x-key-prefix": "sk_"}}}});
+        let op = |security: Value| json!({"security": security}).as_object().cloned().unwrap_or_default();
+        let text = |t: TokenStream| t.to_string();
+        assert_eq!(
+            text(credentials(&op(json!([{"secret": []}, {"bearer": []}])), &doc)),
+            text(quote!(Auth::Header {
+                name: "x-key",
+                value: Secret::new("sk_contract")
+            }))
+        );
+        assert_eq!(
+            text(credentials(&op(json!([{"bearer": []}])), &doc)),
+            text(quote!(Auth::Bearer(Secret::new("contract-token"))))
+        );
+        assert_eq!(
+            text(credentials(&op(json!([{"bearer": [], "secret": []}])), &doc)),
+            text(quote!(Auth::All(vec![
+                Auth::Bearer(Secret::new("contract-token")),
+                Auth::Header {
+                    name: "x-key",
+                    value: Secret::new("sk_contract")
+                }
+            ])))
+        );
+        assert_eq!(text(credentials(&op(json!([])), &doc)), "Auth :: None");
+    }
+
+    #[test]
+    fn types_are_named_from_the_client_crate() {
+        let krate = format_ident!("demo_client");
+        let ty: Type = syn::parse_quote!(::std::vec::Vec<types::Agent>);
+        let prefixed = from_crate(&ty, &krate);
+        assert_eq!(
+            quote!(#prefixed).to_string(),
+            ":: std :: vec :: Vec < demo_client :: types :: Agent >"
+        );
+    }
 }

@@ -36,30 +36,37 @@ pub fn normalized(root: &Path, api: &Api) -> Result<Normalized, SpecError> {
     })
 }
 
-/// The summary table for every bundled spec; `false` when any spec has errors.
+/// The summary table for every bundled spec; `false` when any spec has errors, when its
+/// generated files are stale, when its contract test does not cover every operation, or when a
+/// paginated operation has no walkable stream. Each client is generated in memory, so the table
+/// counts what the generator produces, not what a file happens to contain.
 pub fn summary(root: &Path) -> (String, bool) {
     let mut out = String::new();
     let mut ok = true;
     let _ = writeln!(
         out,
-        "{:<10} {:>5} {:>5} {:>7} {:>9} {:>7} {:>9}  {:<36} auth schemes",
-        "api", "paths", "ops", "schemas", "paginated", "streams", "contract", "pagination styles"
+        "{:<10} {:>5} {:>5} {:>7} {:>9} {:>7} {:>9} {:>6}  {:<36} auth schemes",
+        "api", "paths", "ops", "schemas", "paginated", "streams", "contract", "fresh", "pagination styles"
     );
     let mut problems = String::new();
+    let lock = match spec::read_lock(root) {
+        Ok(lock) => lock,
+        Err(e) => return (format!("error: {e}\n"), false),
+    };
     for api in APIS {
-        match normalized(root, api) {
-            Ok(n) => {
+        let result = normalized(root, api).and_then(|n| Ok((n, crate::regen::regen_one(root, api, &lock)?)));
+        match result {
+            Ok((n, outcome)) => {
                 let doc = &n.doc;
                 let count = |p: &str| doc.pointer(p).and_then(Value::as_object).map_or(0, |m| m.len());
                 let mut styles: BTreeMap<&str, usize> = BTreeMap::new();
                 let mut ops = 0;
-                let mut scratch = doc.clone();
-                walk::operations(&mut scratch, &mut |op, method, _, _| {
+                for o in walk::each_operation(doc) {
                     ops += 1;
-                    if let Some(style) = pagination::detect(method, op) {
+                    if let Some(style) = pagination::detect(o.method, o.op) {
                         *styles.entry(style.label()).or_default() += 1;
                     }
-                });
+                }
                 let paginated: usize = styles.values().sum();
                 let styles = styles
                     .iter()
@@ -71,27 +78,53 @@ pub fn summary(root: &Path) -> (String, bool) {
                     .and_then(Value::as_object)
                     .map(|m| m.keys().cloned().collect::<Vec<_>>().join(", "))
                     .unwrap_or_default();
-                // Streams: the pagination glue the last regen actually emitted.
-                let streams = std::fs::read_to_string(root.join(api.output))
-                    .map(|code| code.matches("const BACKWARD: bool").count())
-                    .unwrap_or(0);
-                // Contract: operations the generated contract test calls (one boxed block each).
-                let contract = std::fs::read_to_string(root.join(api.contract))
-                    .map(|code| code.matches("Box::pin(async").count())
-                    .unwrap_or(0);
+                let generated = &outcome.generated;
+                let streams = paginated - generated.unwalkable.len();
+                let covered = generated.coverage.operations;
+                let fresh = outcome.stale.is_empty();
                 let _ = writeln!(
                     out,
-                    "{:<10} {:>5} {:>5} {:>7} {:>9} {:>7} {:>9}  {:<36} {}",
+                    "{:<10} {:>5} {:>5} {:>7} {:>9} {:>7} {:>9} {:>6}  {:<36} {}",
                     api.name,
                     count("/paths"),
                     ops,
                     count("/components/schemas"),
                     paginated,
                     streams,
-                    format!("{contract}/{ops}"),
+                    format!("{covered}/{ops}"),
+                    if fresh { "yes" } else { "STALE" },
                     styles,
                     schemes
                 );
+                if !fresh {
+                    ok = false;
+                    let _ = writeln!(
+                        problems,
+                        "error: {}: stale generated files ({}); run `cargo xtask regen {}`",
+                        api.name,
+                        outcome.stale.join(", "),
+                        api.name
+                    );
+                }
+                if covered < ops {
+                    ok = false;
+                    let _ = writeln!(
+                        problems,
+                        "error: {}: the contract test covers {covered} of {ops} operations",
+                        api.name
+                    );
+                }
+                for skip in &generated.skipped {
+                    let _ = writeln!(problems, "error: {}: operation skipped: {skip}", api.name);
+                }
+                for (operation, why) in &generated.unwalkable {
+                    ok = false;
+                    let _ = writeln!(
+                        problems,
+                        "error: {}: `{operation}` is paginated but has no stream: {why}",
+                        api.name
+                    );
+                }
                 for w in &n.warnings {
                     let _ = writeln!(problems, "warning: {w}");
                 }
@@ -124,8 +157,7 @@ fn schema_label(schema: &Value) -> String {
 /// One line per operation: id, method, path, parameters, body and success response shape.
 pub fn operation_index(doc: &Value) -> String {
     let mut lines = Vec::new();
-    let mut scratch = doc.clone();
-    walk::operations(&mut scratch, &mut |op, method, path, _| {
+    for walk::Operation { op, method, path } in walk::each_operation(doc) {
         let id = op.get("operationId").and_then(Value::as_str).unwrap_or("?");
         let params: Vec<String> = op
             .get("parameters")
@@ -173,7 +205,7 @@ pub fn operation_index(doc: &Value) -> String {
             params.join(" "),
             responses.join(" ")
         ));
-    });
+    }
     lines.sort();
     lines.join("\n") + "\n"
 }

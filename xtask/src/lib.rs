@@ -3,9 +3,12 @@
 //! checked-in output is fresh. `cargo xtask --help` lists the commands.
 
 pub mod apis;
+pub mod bench;
 pub mod contract;
+pub mod corpus;
 pub mod diff;
 pub mod error;
+pub mod facts;
 pub mod gate;
 pub mod generate;
 pub mod import;
@@ -16,8 +19,10 @@ pub mod regen;
 pub mod rules;
 pub mod spec;
 pub mod syntax;
+pub mod transaction;
 pub mod validate;
 pub mod versions;
+pub mod yaml;
 
 use std::path::PathBuf;
 

@@ -35,6 +35,35 @@ enum Command {
     },
     /// List the normalization rules with their docs.
     Rules,
+    /// Benchmarks (`cargo xtask bench regen`).
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+    /// Run the whole pipeline on vendor documents nobody here wrote (`../shared/corpus/` by
+    /// default): generate each into a scratch workspace, build it, and report.
+    Corpus {
+        /// The directory of documents (`.json`, `.yaml`, `.yml`).
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+        /// Generate only; do not build.
+        #[arg(long)]
+        no_build: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// How regeneration scales: the bundled specs warm, then synthetic documents of growing
+    /// size, each in a child process (time and peak memory), against the targets.
+    Regen {
+        /// Synthetic document sizes in operations.
+        #[arg(long, value_delimiter = ',', default_values_t = [160, 1000, 5000])]
+        sizes: Vec<usize>,
+    },
+    /// Internal: generate one document and print `ms peak_kib lines`.
+    #[command(hide = true)]
+    Child { file: std::path::PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -107,29 +136,38 @@ fn run(command: Command) -> Result<ExitCode, String> {
         Command::Regen { check, apis } => {
             let selected = select(&apis)?;
             let lock = spec::read_lock(&root).map_err(|e| e.to_string())?;
-            let mut stale = Vec::new();
+            let mut outcomes = Vec::new();
             for api in &selected {
                 let started = std::time::Instant::now();
                 let outcome = regen::regen_one(&root, api, &lock).map_err(|e| e.to_string())?;
-                let lines = outcome.generated.code.lines().count();
-                let fired = outcome.generated.report.fired().join(", ");
-                if check {
-                    if let Some(diff) = &outcome.diff {
-                        print!("{}", truncate(diff, 200));
-                        stale.push(api.name);
-                    }
-                } else {
-                    let wrote = regen::write(&root, &outcome).map_err(|e| e.to_string())?;
-                    println!(
-                        "{:<10} {} ({lines} lines, {:.1}s) rules: {}",
-                        api.name,
-                        if wrote { "written  " } else { "unchanged" },
-                        started.elapsed().as_secs_f64(),
-                        if fired.is_empty() { "none" } else { &fired }
-                    );
-                }
+                println!(
+                    "{:<10} {} ({} lines, {:.1}s) rules: {}",
+                    api.name,
+                    match (outcome.stale.is_empty(), check) {
+                        (true, _) => "fresh    ",
+                        (false, true) => "STALE    ",
+                        (false, false) => "written  ",
+                    },
+                    outcome.generated.code.lines().count(),
+                    started.elapsed().as_secs_f64(),
+                    outcome.generated.report.fired().join(", ")
+                );
+                outcomes.push(outcome);
+            }
+            let stale: Vec<&str> = outcomes
+                .iter()
+                .filter(|o| !o.stale.is_empty())
+                .map(|o| o.api.name)
+                .collect();
+            if !check {
+                // Every API generated before anything is written: all files change, or none.
+                regen::write(&root, &outcomes).map_err(|e| e.to_string())?;
+                return Ok(ExitCode::SUCCESS);
             }
             if !stale.is_empty() {
+                for outcome in outcomes.iter().filter(|o| !o.stale.is_empty()) {
+                    print!("{}", truncate(&outcome.diff(&root), 200));
+                }
                 eprintln!(
                     "stale generated code for: {}; run `cargo xtask regen {}`",
                     stale.join(", "),
@@ -137,12 +175,10 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 );
                 return Ok(ExitCode::FAILURE);
             }
-            if check {
-                println!(
-                    "generated code is fresh for: {}",
-                    selected.iter().map(|a| a.name).collect::<Vec<_>>().join(", ")
-                );
-            }
+            println!(
+                "generated code is fresh for: {}",
+                selected.iter().map(|a| a.name).collect::<Vec<_>>().join(", ")
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Specs => {
@@ -157,6 +193,24 @@ fn run(command: Command) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Spec { command } => run_spec(&root, command),
+        Command::Bench { what } => match what {
+            BenchCommand::Regen { sizes } => {
+                let (table, ok) = xtask::bench::run(&root, &sizes)?;
+                print!("{table}");
+                Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            }
+            BenchCommand::Child { file } => {
+                println!("{}", xtask::bench::child(&file)?);
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+        Command::Corpus { dir, no_build } => {
+            let dir = dir.unwrap_or_else(|| root.join("../shared/corpus"));
+            let entries = xtask::corpus::run(&root, &dir, !no_build)?;
+            let (table, ok) = xtask::corpus::render(&entries);
+            print!("{table}");
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
         Command::Rules => {
             for rule in xtask::rules::all() {
                 println!("{:<34} {}", rule.name, rule.doc);

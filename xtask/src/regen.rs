@@ -2,12 +2,13 @@
 
 use std::path::Path;
 
-use similar::TextDiff;
+use std::time::{Duration, Instant};
 
 use crate::apis::Api;
 use crate::error::SpecError;
 use crate::generate::{generate, Generated};
 use crate::spec::{self, LoadedSpec};
+use crate::transaction::Transaction;
 
 /// The outcome of regenerating one API.
 pub struct Outcome {
@@ -15,8 +16,61 @@ pub struct Outcome {
     pub api: &'static Api,
     /// The generated code and report.
     pub generated: Generated,
-    /// `None` when the file on disk is identical; otherwise a unified diff (for `--check`).
-    pub diff: Option<String>,
+    /// The generated files whose checked-in copy differs (compared byte for byte; no diff is
+    /// built unless asked for).
+    pub stale: Vec<&'static str>,
+}
+
+impl Outcome {
+    /// The files and what to write to each.
+    fn files(&self) -> [(&'static str, &str); 2] {
+        [
+            (self.api.output, self.generated.code.as_str()),
+            (self.api.contract, self.generated.contract.as_str()),
+        ]
+    }
+
+    /// A unified diff of every stale file against its checked-in copy (for `--check`).
+    pub fn diff(&self, root: &Path) -> String {
+        self.files()
+            .into_iter()
+            .filter(|(path, _)| self.stale.contains(path))
+            .map(|(path, fresh)| {
+                let current = std::fs::read_to_string(root.join(path)).unwrap_or_default();
+                bounded_diff(path, &current, fresh)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// A unified diff whose cost stays linear in practice: the common head and tail are skipped by a
+/// plain scan, and the diff of the changed middle gets a deadline (after it, `similar` falls back
+/// to a coarser but still correct diff instead of running on).
+pub fn bounded_diff(path: &str, old: &str, new: &str) -> String {
+    let old_lines: Vec<&str> = old.split_inclusive('\n').collect();
+    let new_lines: Vec<&str> = new.split_inclusive('\n').collect();
+    let head = old_lines.iter().zip(&new_lines).take_while(|(a, b)| a == b).count();
+    let tail = old_lines[head..]
+        .iter()
+        .rev()
+        .zip(new_lines[head..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let context = 3;
+    let from = head.saturating_sub(context);
+    let old_middle: String = old_lines[from..old_lines.len() - tail].concat();
+    let new_middle: String = new_lines[from..new_lines.len() - tail].concat();
+    let diff = similar::TextDiff::configure()
+        .algorithm(similar::Algorithm::Myers)
+        .deadline(Instant::now() + Duration::from_secs(2))
+        .diff_lines(old_middle.as_str(), new_middle.as_str());
+    let body = diff.unified_diff().context_radius(context).to_string();
+    // Hunk headers count from the start of the middle; say where the middle starts.
+    format!(
+        "--- {path} (checked in)\n+++ {path} (regenerated)\n(first difference after line {head}; hunk lines below count from line {})\n{body}",
+        from + 1
+    )
 }
 
 /// Loads, lock-checks and generates `api`, comparing with what is on disk.
@@ -25,51 +79,46 @@ pub fn regen_one(root: &Path, api: &'static Api, lock: &spec::Lock) -> Result<Ou
     spec::check_lock(lock, api.name, &loaded)?;
     let label = lock.get(api.name).map(|l| l.current.as_str()).unwrap_or_default();
     let generated = generate(api, &loaded, label)?;
-    let diff_of = |path: &str, fresh: &str| {
-        let current = std::fs::read_to_string(root.join(path)).unwrap_or_default();
-        (current != fresh).then(|| {
-            TextDiff::from_lines(current.as_str(), fresh)
-                .unified_diff()
-                .context_radius(3)
-                .header(&format!("{path} (checked in)"), &format!("{path} (regenerated)"))
-                .to_string()
-        })
+    let mut outcome = Outcome {
+        api,
+        generated,
+        stale: Vec::new(),
     };
-    let diffs: Vec<String> = [
-        diff_of(api.output, &generated.code),
-        diff_of(api.contract, &generated.contract),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let diff = (!diffs.is_empty()).then(|| diffs.join("\n"));
-    Ok(Outcome { api, generated, diff })
+    outcome.stale = outcome
+        .files()
+        .into_iter()
+        .filter(|(path, fresh)| std::fs::read(root.join(path)).ok().as_deref() != Some(fresh.as_bytes()))
+        .map(|(path, _)| path)
+        .collect();
+    Ok(outcome)
 }
 
-/// Writes the generated file when it changed.
-pub fn write(root: &Path, outcome: &Outcome) -> Result<bool, SpecError> {
-    if outcome.diff.is_none() {
-        return Ok(false);
-    }
-    for (path, code) in [
-        (outcome.api.output, &outcome.generated.code),
-        (outcome.api.contract, &outcome.generated.contract),
-    ] {
-        if let Some(dir) = root.join(path).parent() {
-            std::fs::create_dir_all(dir).map_err(|e| SpecError::new(path, "", format!("cannot create: {e}")))?;
+impl Outcome {
+    /// Queues the stale generated files on `tx`; `false` when nothing was stale.
+    pub fn queue(&self, tx: &mut Transaction<'_>) -> bool {
+        for (path, code) in self.files() {
+            if self.stale.contains(&path) {
+                tx.write(path, code.as_bytes().to_vec());
+            }
         }
-        if std::fs::read_to_string(root.join(path)).ok().as_deref() != Some(code.as_str()) {
-            spec::write_atomic(&root.join(path), code.as_bytes())
-                .map_err(|e| SpecError::new(path, "", format!("cannot write: {e}")))?;
-        }
+        !self.stale.is_empty()
     }
-    Ok(true)
+}
+
+/// Writes the stale generated files of every outcome, all or none.
+pub fn write(root: &Path, outcomes: &[Outcome]) -> Result<(), SpecError> {
+    let mut tx = Transaction::new(root);
+    for outcome in outcomes {
+        outcome.queue(&mut tx);
+    }
+    tx.commit().map(|_| ())
 }
 
 /// Pins each API's spec in the lock file when it has no lock entry yet (its label is the
-/// document's `info.version`, its crate version the manifest's). A spec whose hash no longer
-/// matches is refused: a changed document is accepted with `cargo xtask spec import`, which keeps
-/// the old version, diffs and bumps the crate.
+/// document's `info.version`, its crate version the manifest's), and regenerates its client in
+/// the same step: every spec is generated first, and the lock and the generated files are written
+/// together or not at all. A spec whose hash no longer matches is refused: a changed document is
+/// accepted with `cargo xtask spec import`, which keeps the old version, diffs and bumps the crate.
 pub fn lock(root: &Path, apis: &[&'static Api]) -> Result<Vec<(String, String)>, SpecError> {
     let mut lock = spec::read_lock(root)?;
     let mut pinned = Vec::new();
@@ -106,6 +155,34 @@ pub fn lock(root: &Path, apis: &[&'static Api]) -> Result<Vec<(String, String)>,
         );
         pinned.push((api.name.to_owned(), format!("{label} = {}", loaded.sha256)));
     }
-    spec::write_lock(root, &lock)?;
+    // Generate everything against the new lock before writing anything.
+    let outcomes = apis
+        .iter()
+        .map(|api| regen_one(root, api, &lock))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut tx = Transaction::new(root);
+    tx.write(spec::LOCK_FILE, spec::lock_text(&lock)?.into_bytes());
+    for outcome in &outcomes {
+        outcome.queue(&mut tx);
+    }
+    tx.commit()?;
     Ok(pinned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_diff_covers_only_the_changed_middle() {
+        let old: String = (0..10_000).map(|i| format!("line {i}\n")).collect();
+        let new = old.replace("line 5000\n", "line five thousand\n");
+        let diff = bounded_diff("f.rs", &old, &new);
+        assert!(diff.contains("-line 5000\n+line five thousand\n"), "{diff}");
+        assert!(diff.contains("first difference after line 5000"), "{diff}");
+        assert!(diff.lines().count() < 20, "{diff}");
+        let appended = format!("{old}tail\n");
+        assert!(bounded_diff("f.rs", &old, &appended).contains("+tail"));
+        assert!(bounded_diff("f.rs", &old, "").contains("-line 0"));
+    }
 }

@@ -22,20 +22,12 @@ pub struct LoadedSpec {
     pub doc: Value,
 }
 
-/// Reads and parses `rel` under `root`, naming the line and column of a JSON syntax error.
+/// Reads and parses `rel` under `root` (JSON, or YAML by extension), naming the line and column
+/// of a syntax error.
 pub fn load(root: &Path, rel: &str) -> Result<LoadedSpec, SpecError> {
     let file = root.join(rel);
     let bytes = std::fs::read(&file).map_err(|e| SpecError::new(rel, "", format!("cannot read: {e}")))?;
-    let doc: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        SpecError::new(
-            rel,
-            "",
-            format!("not valid JSON at line {}, column {}: {e}", e.line(), e.column()),
-        )
-    })?;
-    if !doc.is_object() {
-        return Err(SpecError::new(rel, "", "the document is not a JSON object"));
-    }
+    let doc = parse_document(rel, &bytes)?;
     Ok(LoadedSpec {
         path: rel.to_owned(),
         sha256: sha256_hex(&bytes),
@@ -48,7 +40,7 @@ pub fn load(root: &Path, rel: &str) -> Result<LoadedSpec, SpecError> {
 pub fn parse_document(name: &str, bytes: &[u8]) -> Result<Value, SpecError> {
     let yaml = name.ends_with(".yaml") || name.ends_with(".yml");
     let doc: Value = if yaml {
-        yaml_serde::from_slice(bytes).map_err(|e| {
+        crate::yaml::from_slice(bytes).map_err(|e| {
             let at = e
                 .location()
                 .map(|l| format!(" at line {}, column {}", l.line(), l.column()))

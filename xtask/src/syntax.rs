@@ -61,3 +61,27 @@ pub fn find_field<'a>(fields: &[&'a syn::Field], name: &str) -> Option<&'a syn::
 pub fn tokens(ty: &Type) -> String {
     ty.to_token_stream().to_string()
 }
+
+/// progenitor's method name for an operation id: snake case after replacing characters that
+/// cannot continue an identifier (as progenitor's own `sanitize` does for ASCII ids).
+pub fn progenitor_name(operation_id: &str) -> String {
+    use heck::ToSnakeCase;
+    operation_id
+        .replace('\'', "")
+        .replace(|c: char| !(c.is_ascii_alphanumeric() || c == '_'), "-")
+        .to_snake_case()
+}
+
+/// A name two items of the `types` module share (the code would not compile), if any.
+pub fn duplicate_type(ast: &syn::File) -> Option<String> {
+    let mut seen = std::collections::HashSet::new();
+    module(ast, "types")?.iter().find_map(|item| {
+        let name = match item {
+            Item::Struct(s) => s.ident.to_string(),
+            Item::Enum(e) => e.ident.to_string(),
+            Item::Type(t) => t.ident.to_string(),
+            _ => return None,
+        };
+        (!seen.insert(name.clone())).then_some(name)
+    })
+}

@@ -19,7 +19,11 @@ static FIXTURE: Api = Api {
     manifest: "crates/fixture-client/Cargo.toml",
     package: "fixture-client",
     changelog: "crates/fixture-client/CHANGELOG.md",
-    options: Options { plug_query: false },
+    standin: "Invent",
+    options: Options {
+        plug_query: false,
+        auth_extension: None,
+    },
 };
 
 fn base() -> Value {

@@ -3,7 +3,7 @@
 // spec: specs/archastro/openapi.json
 // spec-sha256: cafc7b32797db97c633e6ac01330a5d5b4ffd8a737068ccd1bcb4e4fc57de83d
 // generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment)
-// rules fired: declare-missing-path-params×2, deep-query-as-encoded-string×2, plug-bracket-array-query×14, error-responses-keep-body×274, rest-operation-names×89
+// rules fired: declare-missing-path-params×2, error-responses-keep-body×274, deep-query-as-encoded-string×2, plug-bracket-array-query×14, rest-operation-names×89
 
 /// The version label of the spec this client was generated from.
 pub const SPEC_VERSION: &str = "archastro-v1-2026-11-23";

@@ -3,7 +3,7 @@
 // spec: specs/invent/openapi.json
 // spec-sha256: 0d1b8b4fa1fcba0a489b7f2c78cb0d6cfcf7470eb98fd1539845d22239657535
 // generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment)
-// rules fired: set-openapi-3.0×3, reject-unsupported-3.1-keywords×1, const-to-enum×1, null-branch-to-nullable×4, type-array-to-nullable×127, examples-to-example×46, inline-component-refs×443, open-enum-untagged×25, multipart-body-as-bytes×1, error-responses-keep-body×263, websocket-upgrade×2
+// rules fired: set-openapi-3.0×3, reject-unsupported-3.1-keywords×1, const-to-enum×1, null-branch-to-nullable×4, type-array-to-nullable×127, examples-to-example×46, inline-component-refs×443, open-enum-untagged×25, error-responses-keep-body×263, websocket-upgrade×2, multipart-body-as-bytes×1
 
 /// The version label of the spec this client was generated from.
 pub const SPEC_VERSION: &str = "invent-2026-11-23";

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::{change, schema, Change, Impact};
-use crate::generate::progenitor_name;
 use crate::pagination;
 use crate::rules::walk;
+use crate::syntax::progenitor_name;
 
 /// What the diff needs to know about one operation.
 struct Operation {
@@ -72,8 +72,7 @@ impl Operation {
 
 fn collect_operations(doc: &Value) -> BTreeMap<(String, String), Operation> {
     let mut out = BTreeMap::new();
-    let mut scratch = doc.clone();
-    walk::operations(&mut scratch, &mut |op, method, path, _| {
+    for walk::Operation { op, method, path } in walk::each_operation(doc) {
         let name = progenitor_name(op.get("operationId").and_then(Value::as_str).unwrap_or_default());
         out.insert(
             (path.to_owned(), method.to_owned()),
@@ -84,7 +83,7 @@ fn collect_operations(doc: &Value) -> BTreeMap<(String, String), Operation> {
                 op: op.clone(),
             },
         );
-    });
+    }
     out
 }
 

@@ -1,23 +1,34 @@
 //! Named, individually tested rewrites applied to a spec before progenitor sees it.
 //!
-//! Two rule sets run in order: [`downconvert::RULES`] turns OpenAPI 3.1 constructs into their 3.0
-//! equivalents (only for 3.1 documents), then [`normalize::RULES`] works around what progenitor
-//! cannot generate or would generate badly. Every rule is general: it looks at the shape of the
-//! document, never at particular operation ids. Each reports how many nodes it changed, and the
-//! rules that fired are listed in the header of every generated file.
+//! Seven rule sets run in order: [`downconvert::RULES`] turns OpenAPI 3.1 constructs into their
+//! 3.0 equivalents (only for 3.1 documents), [`repair::RULES`] mends what a document says about
+//! itself, [`auth::RULES`] turns vendor auth extensions into `security`, [`normalize::RULES`]
+//! works around what progenitor cannot generate or would generate badly, [`params::RULES`]
+//! reshapes parameters it cannot encode, [`names::RULES`] names operations and keeps typify from
+//! giving two types one name, and [`media::RULES`] narrows each operation to one body, success
+//! and error type. Every rule is general: it looks at the shape of the document, never at
+//! particular operation ids. Each reports how many nodes it changed, and the rules that fired are
+//! listed in the header of every generated file.
 
+pub mod auth;
 pub mod downconvert;
+pub mod media;
+pub mod names;
 pub mod normalize;
+pub mod params;
+pub mod repair;
 pub mod walk;
 
 use serde_json::Value;
 
-/// Per-API switches for rules that depend on how the server decodes requests.
+/// Per-API switches for rules that depend on the server or on the vendor's document.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
     /// The server is Phoenix/Plug: arrays and nested objects in the query string must use bracket
     /// keys (`kind[]=a&kind[]=b`), because a repeated plain key keeps only the last value.
     pub plug_query: bool,
+    /// The vendor extensions that carry auth, when the document has no standard `security`.
+    pub auth_extension: Option<auth::AuthExtension>,
 }
 
 /// A rule failed: the document has a construct the rule cannot rewrite.
@@ -64,7 +75,15 @@ pub fn apply_all(doc: &mut Value, options: &Options) -> Result<Report, RuleError
         .get("openapi")
         .and_then(Value::as_str)
         .is_some_and(|v| v.starts_with("3.1"));
-    let sets: [&[Rule]; 2] = [if is_31 { downconvert::RULES } else { &[] }, normalize::RULES];
+    let sets: [&[Rule]; 7] = [
+        if is_31 { downconvert::RULES } else { &[] },
+        repair::RULES,
+        auth::RULES,
+        normalize::RULES,
+        params::RULES,
+        names::RULES,
+        media::RULES,
+    ];
     for rule in sets.into_iter().flatten() {
         let n = (rule.apply)(doc, options).map_err(|e| RuleError {
             pointer: e.pointer,
@@ -77,5 +96,12 @@ pub fn apply_all(doc: &mut Value, options: &Options) -> Result<Report, RuleError
 
 /// Every rule in the order it runs, for docs and reports.
 pub fn all() -> impl Iterator<Item = &'static Rule> {
-    downconvert::RULES.iter().chain(normalize::RULES.iter())
+    downconvert::RULES
+        .iter()
+        .chain(repair::RULES)
+        .chain(auth::RULES)
+        .chain(normalize::RULES)
+        .chain(params::RULES)
+        .chain(names::RULES)
+        .chain(media::RULES)
 }

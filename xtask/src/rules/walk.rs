@@ -161,6 +161,46 @@ pub fn operations(doc: &mut Value, f: &mut OperationVisitor<'_>) {
     }
 }
 
+/// One operation of a document, read-only.
+pub struct Operation<'a> {
+    /// The operation object.
+    pub op: &'a Map<String, Value>,
+    /// Lower-case HTTP method.
+    pub method: &'static str,
+    /// The path template.
+    pub path: &'a str,
+}
+
+impl Operation<'_> {
+    /// The operation's JSON pointer.
+    pub fn pointer(&self) -> String {
+        format!("/paths/{}/{}", escape(self.path), self.method)
+    }
+
+    /// The operation id (empty when missing).
+    pub fn id(&self) -> &str {
+        self.op.get("operationId").and_then(Value::as_str).unwrap_or_default()
+    }
+}
+
+/// Every operation of `doc`, in document order, without copying anything.
+pub fn each_operation(doc: &Value) -> impl Iterator<Item = Operation<'_>> {
+    doc.get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(path, item)| Some((path, item.as_object()?)))
+        .flat_map(|(path, item)| {
+            METHODS.iter().filter_map(move |method| {
+                Some(Operation {
+                    op: item.get(*method)?.as_object()?,
+                    method,
+                    path,
+                })
+            })
+        })
+}
+
 /// The HTTP methods OpenAPI path items may hold.
 pub fn methods() -> &'static [&'static str] {
     METHODS

@@ -1,0 +1,227 @@
+//! `cargo xtask bench regen`: how regeneration scales. The three bundled specs are regenerated
+//! warm in this process; synthetic documents of growing size are generated in a child process
+//! each, so their time and peak memory (the child's `VmHWM`) are measured alone.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Map, Value};
+
+use crate::apis::{Api, APIS};
+use crate::rules::Options;
+use crate::spec::{self, LoadedSpec};
+
+/// A synthetic document with `operations` operations: resources with list/create/get/update/
+/// delete, paginated lists, path parameters, request bodies and component schemas, so every
+/// stage of the pipeline has work proportional to its size.
+pub fn synthetic(operations: usize) -> Value {
+    let mut paths = Map::new();
+    let mut schemas = Map::new();
+    let resources = operations.div_ceil(5);
+    let mut made = 0;
+    for r in 0..resources {
+        let name = format!("Resource{r}");
+        schemas.insert(
+            name.clone(),
+            json!({"type": "object", "required": ["id"], "properties": {
+                "id": {"type": "string"},
+                "label": {"type": "string", "description": "a label"},
+                "count": {"type": "integer", "minimum": 0},
+                "state": {"type": "string", "enum": ["active", "paused", "gone"]},
+                "tags": {"type": "array", "items": {"type": "string"}},
+                "owner": {"$ref": format!("#/components/schemas/Resource{}", r / 2)}}}),
+        );
+        let item = json!({"$ref": format!("#/components/schemas/{name}")});
+        let collection = format!("/v1/resources{r}");
+        let member = format!("/v1/resources{r}/{{resource_id}}");
+        let id = json!({"name": "resource_id", "in": "path", "required": true, "schema": {"type": "string"}});
+        let ok = |schema: Value| {
+            json!({"200": {"description": "ok", "content": {"application/json": {"schema": schema}}},
+            "404": {"description": "missing", "content": {"application/json": {"schema": {"type": "object", "properties": {"message": {"type": "string"}}}}}}})
+        };
+        let mut list = Map::new();
+        let mut one = Map::new();
+        for (method, op) in [
+            (
+                "get",
+                json!({"operationId": format!("listResources{r}"), "parameters": [
+                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                {"name": "page_size", "in": "query", "schema": {"type": "integer", "maximum": 100}}],
+                "responses": ok(json!({"type": "object", "properties": {"data": {"type": "array", "items": item}, "total_pages": {"type": "integer"}}}))}),
+            ),
+            (
+                "post",
+                json!({"operationId": format!("createResource{r}"), "requestBody": {"required": true, "content": {"application/json": {"schema": item}}}, "responses": ok(item.clone())}),
+            ),
+        ] {
+            if made < operations {
+                list.insert(method.into(), op);
+                made += 1;
+            }
+        }
+        for (method, op) in [
+            (
+                "get",
+                json!({"operationId": format!("getResource{r}"), "parameters": [id], "responses": ok(item.clone())}),
+            ),
+            (
+                "patch",
+                json!({"operationId": format!("updateResource{r}"), "parameters": [id], "requestBody": {"content": {"application/json": {"schema": item}}}, "responses": ok(item.clone())}),
+            ),
+            (
+                "delete",
+                json!({"operationId": format!("deleteResource{r}"), "parameters": [id], "responses": {"204": {"description": "gone"}}}),
+            ),
+        ] {
+            if made < operations {
+                one.insert(method.into(), op);
+                made += 1;
+            }
+        }
+        paths.insert(collection, Value::Object(list));
+        if !one.is_empty() {
+            paths.insert(member, Value::Object(one));
+        }
+    }
+    json!({"openapi": "3.0.3", "info": {"title": "synthetic", "version": "1"},
+        "servers": [{"url": "https://example.invalid"}], "paths": paths, "components": {"schemas": schemas}})
+}
+
+const SYNTHETIC: Api = Api {
+    name: "synthetic",
+    spec: "synthetic.json",
+    output: "synthetic.rs",
+    contract: "synthetic_contract.rs",
+    manifest: "synthetic/Cargo.toml",
+    package: "synthetic-client",
+    changelog: "synthetic/CHANGELOG.md",
+    standin: "Invent",
+    options: Options {
+        plug_query: false,
+        auth_extension: None,
+    },
+};
+
+/// Generates the document at `path` as an API would be (client and contract test) and prints
+/// `elapsed_ms peak_kib lines` (run in a child process by [`run`]).
+pub fn child(path: &Path) -> Result<String, String> {
+    let started = Instant::now();
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let loaded = LoadedSpec {
+        path: path.display().to_string(),
+        sha256: spec::sha256_hex(&bytes),
+        doc: spec::parse_document(&path.display().to_string(), &bytes).map_err(|e| e.to_string())?,
+    };
+    let generated = crate::generate::generate(&SYNTHETIC, &loaded, "bench").map_err(|e| e.to_string())?;
+    let elapsed = started.elapsed();
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    Ok(format!(
+        "{} {peak} {}",
+        elapsed.as_millis(),
+        generated.code.lines().count() + generated.contract.lines().count()
+    ))
+}
+
+fn median(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs.get(xs.len() / 2).copied().unwrap_or_default()
+}
+
+/// Runs the benchmark; the report and whether every target was met.
+pub fn run(root: &Path, sizes: &[usize]) -> Result<(String, bool), String> {
+    let mut out = String::new();
+    let mut ok = true;
+    let lock = spec::read_lock(root).map_err(|e| e.to_string())?;
+    let mut rounds = Vec::new();
+    for round in 0..4 {
+        let started = Instant::now();
+        for api in APIS {
+            crate::regen::regen_one(root, api, &lock).map_err(|e| e.to_string())?;
+        }
+        if round > 0 {
+            rounds.push(started.elapsed()); // round 0 warms the file cache
+        }
+    }
+    let bundled = median(rounds);
+    let target = Duration::from_secs(2);
+    ok &= bundled <= target;
+    let _ = writeln!(
+        out,
+        "{:<34} {:>9} {:>9} {:>9} {:>10}  verdict",
+        "case", "time s", "target s", "peak MiB", "lines"
+    );
+    let _ = writeln!(
+        out,
+        "{:<34} {:>9.2} {:>9.1} {:>9} {:>10}  {}",
+        "3 bundled specs, warm (median of 3)",
+        bundled.as_secs_f64(),
+        target.as_secs_f64(),
+        "-",
+        "-",
+        if bundled <= target { "ok" } else { "OVER" }
+    );
+    let dir = root.join("target/bench");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    for &n in sizes {
+        let file = dir.join(format!("synthetic-{n}.json"));
+        let text = serde_json::to_vec(&synthetic(n)).map_err(|e| e.to_string())?;
+        std::fs::write(&file, text).map_err(|e| e.to_string())?;
+        let output = Command::new(&exe)
+            .args(["bench", "child"])
+            .arg(&file)
+            .output()
+            .map_err(|e| e.to_string())?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let fields: Vec<u64> = stdout.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+        let [ms, kib, lines] = fields.as_slice() else {
+            ok = false;
+            let _ = writeln!(
+                out,
+                "{n} operations: FAILED: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+            continue;
+        };
+        // Targets from the issue: 160 operations ≤ 10 s; 5,000 ≤ 60 s and ≤ 1 GiB.
+        let (time_target, mem_target) = if n <= 160 { (10.0, None) } else { (60.0, Some(1024.0)) };
+        let secs = *ms as f64 / 1000.0;
+        let mib = *kib as f64 / 1024.0;
+        let met = secs <= time_target && mem_target.is_none_or(|m| mib <= m);
+        ok &= met;
+        let _ = writeln!(
+            out,
+            "{:<34} {:>9.2} {:>9.1} {:>9.0} {:>10}  {}",
+            format!("{n} synthetic operations"),
+            secs,
+            time_target,
+            mib,
+            lines,
+            if met { "ok" } else { "OVER" }
+        );
+    }
+    Ok((out, ok))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_synthetic_document_has_exactly_the_operations_asked_for() {
+        for n in [1, 5, 7, 160] {
+            let doc = synthetic(n);
+            assert_eq!(crate::rules::walk::each_operation(&doc).count(), n, "{n}");
+            assert!(crate::validate::check("s.json", &doc).errors.is_empty());
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! When progenitor fails on a whole document, find the smallest piece that fails alone: a
+//! component schema (with the schemas it references) and, inside it, the deepest sub-schema; or
+//! else an operation. The failure message then carries that piece's JSON pointer.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Map, Value};
+
+use super::progenitor::{self, Failure};
+use crate::error::escape;
+use crate::rules::walk;
+
+const SCHEMAS: &str = "/components/schemas/";
+
+/// The smallest piece of a document on which progenitor fails alone.
+#[derive(Debug)]
+pub enum Culprit {
+    /// A component schema or a node inside one (shared: nothing can be left out).
+    Schema {
+        /// Its JSON pointer.
+        pointer: String,
+        /// progenitor's message for it alone.
+        message: String,
+    },
+    /// Operations that each fail alone (with the schemas they reference); every one of them.
+    Operations(Vec<(String, String)>),
+}
+
+/// The smallest piece of `doc` on which progenitor fails alone: schemas are tried first, because
+/// an operation that uses a failing schema fails too.
+pub fn culprit(doc: &Value) -> Option<Culprit> {
+    schema_culprit(doc)
+        .map(|(pointer, message)| Culprit::Schema { pointer, message })
+        .or_else(|| {
+            Some(Culprit::Operations(failing_operations(doc)))
+                .filter(|c| !matches!(c, Culprit::Operations(v) if v.is_empty()))
+        })
+}
+
+fn fails(doc: &Value) -> Option<String> {
+    match progenitor::run(doc) {
+        Ok(_) => None,
+        Err(Failure::Generator(message)) => Some(message),
+        Err(Failure::Invalid { pointer, message }) => Some(format!("{message} (at {pointer})")),
+    }
+}
+
+fn components(doc: &Value) -> Map<String, Value> {
+    doc.pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// `doc` with no operations and only the named component schemas.
+fn with_schemas(doc: &Value, all: &Map<String, Value>, names: &BTreeSet<String>) -> Value {
+    let mut out = doc.clone();
+    out["paths"] = json!({});
+    let kept: Map<String, Value> = names
+        .iter()
+        .filter_map(|n| Some((n.clone(), all.get(n)?.clone())))
+        .collect();
+    if let Some(c) = out.get_mut("components").and_then(Value::as_object_mut) {
+        c.insert("schemas".into(), Value::Object(kept));
+    }
+    out
+}
+
+/// Names of the component schemas `value` references, directly.
+fn refs(value: &Value, out: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(name) = map
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            {
+                out.insert(name.replace("~1", "/").replace("~0", "~"));
+            }
+            map.values().for_each(|v| refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+/// Each schema's transitive closure of references (itself included).
+fn closures(all: &Map<String, Value>) -> BTreeMap<String, BTreeSet<String>> {
+    let direct: BTreeMap<&String, BTreeSet<String>> = all
+        .iter()
+        .map(|(name, schema)| {
+            let mut r = BTreeSet::new();
+            refs(schema, &mut r);
+            (name, r)
+        })
+        .collect();
+    all.keys()
+        .map(|name| {
+            let mut seen = BTreeSet::from([name.clone()]);
+            let mut todo = vec![name.clone()];
+            while let Some(next) = todo.pop() {
+                for r in direct.get(&next).into_iter().flatten() {
+                    if all.contains_key(r) && seen.insert(r.clone()) {
+                        todo.push(r.clone());
+                    }
+                }
+            }
+            (name.clone(), seen)
+        })
+        .collect()
+}
+
+fn schema_culprit(doc: &Value) -> Option<(String, String)> {
+    let all = components(doc);
+    if all.is_empty() {
+        return None;
+    }
+    let everything: BTreeSet<String> = all.keys().cloned().collect();
+    fails(&with_schemas(doc, &all, &everything))?;
+    let closures = closures(&all);
+    let mut order: Vec<(&String, &BTreeSet<String>)> = closures.iter().collect();
+    order.sort_by_key(|(name, closure)| (closure.len(), name.as_str()));
+    let (name, message) = order
+        .into_iter()
+        .find_map(|(name, closure)| Some((name.clone(), fails(&with_schemas(doc, &all, closure))?)))?;
+    let base = format!("{SCHEMAS}{}", escape(&name));
+    Some(deepest_in(doc, &all, &closures, &name, &base).unwrap_or((base, message)))
+}
+
+/// Inside failing schema `name`, the deepest sub-schema that fails when it stands alone as a
+/// component with the schemas it references (which pass alone: their closures are smaller).
+fn deepest_in(
+    doc: &Value,
+    all: &Map<String, Value>,
+    closures: &BTreeMap<String, BTreeSet<String>>,
+    name: &str,
+    base: &str,
+) -> Option<(String, String)> {
+    const PROBE: &str = "XtaskBisectProbe";
+    let mut schema = all.get(name)?.clone();
+    let mut found = None;
+    walk::walk_schema(&mut schema, base, &mut |sub, ptr| {
+        // A bare `$ref` standing alone as a component is no construct of the document's own.
+        if found.is_some() || ptr == base || (sub.len() == 1 && sub.contains_key("$ref")) {
+            return;
+        }
+        let sub = Value::Object(sub.clone());
+        let mut direct = BTreeSet::new();
+        refs(&sub, &mut direct);
+        let mut names: BTreeSet<String> = direct
+            .iter()
+            .filter_map(|r| closures.get(r))
+            .flatten()
+            .cloned()
+            .collect();
+        if names.contains(name) {
+            return; // it refers back to the failing schema, so it would fail for that reason
+        }
+        names.insert(PROBE.into());
+        let mut probe = all.clone();
+        probe.insert(PROBE.into(), sub);
+        if let Some(message) = fails(&with_schemas(doc, &probe, &names)) {
+            found = Some((ptr.to_owned(), message));
+        }
+    });
+    found
+}
+
+fn failing_operations(doc: &Value) -> Vec<(String, String)> {
+    let all = components(doc);
+    let closures = closures(&all);
+    walk::each_operation(doc)
+        .filter_map(|o| {
+            let op = Value::Object(o.op.clone());
+            let mut direct = BTreeSet::new();
+            refs(&op, &mut direct);
+            let names: BTreeSet<String> = direct
+                .iter()
+                .filter_map(|r| closures.get(r))
+                .flatten()
+                .cloned()
+                .collect();
+            let mut single = with_schemas(doc, &all, &names);
+            single["paths"] = json!({ o.path: { o.method: op } });
+            Some((o.pointer(), fails(&single)?))
+        })
+        .collect()
+}

@@ -1,0 +1,176 @@
+//! The failure classes real vendor documents showed, each with a fixture under
+//! `tests/fixtures/` (`realworld.yaml`, `failures/*.json`): what the pipeline says without the
+//! rule (an error with a JSON pointer), and what it does with it.
+
+use serde_json::{json, Value};
+use xtask::apis::Api;
+use xtask::generate::{generate, generate_code, progenitor};
+use xtask::rules::auth::AuthExtension;
+use xtask::rules::{self, Options};
+use xtask::spec::{self, LoadedSpec};
+
+fn bytes(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).expect("fixture exists")
+}
+
+fn fixture(name: &str) -> Value {
+    spec::parse_document(name, &bytes(name)).expect("fixture parses")
+}
+
+/// The options the real-world fixture is generated with (its auth lives in vendor extensions).
+pub const VENDOR_AUTH: Options = Options {
+    plug_query: false,
+    auth_extension: Some(AuthExtension {
+        schemes: "x-auth-schemes",
+        operation: "x-auth",
+    }),
+};
+
+fn normalized(name: &str, options: &Options) -> Value {
+    let mut doc = fixture(name);
+    rules::apply_all(&mut doc, options).unwrap_or_else(|e| panic!("{}: {}", e.pointer, e.message));
+    doc
+}
+
+#[test]
+fn a_yaml_vendor_document_generates_with_every_repair() {
+    let doc = normalized("realworld.yaml", &VENDOR_AUTH);
+    // YAML: a 64-bit-overflowing bound reads as a JSON reader would read it, as a float.
+    let seed = &doc["paths"]["/widgets"]["get"]["parameters"][0]["schema"];
+    assert_eq!(seed["minimum"].as_f64(), Some(-9_223_372_036_854_776_000.0));
+    // Annotations that are not text: a number becomes text, anything else goes.
+    assert!(doc["info"].get("description").is_none());
+    assert_eq!(doc["paths"]["/widgets"]["get"]["summary"], json!("42"));
+    let widget = &doc["components"]["schemas"]["Widget"];
+    assert!(widget.get("title").is_none());
+    assert_eq!(
+        widget["properties"]["description"]["description"],
+        json!("a property named description stays")
+    );
+    // Samples that contradict their schema, and defaults on compositions, are dropped.
+    assert!(widget["properties"]["include"].get("default").is_none());
+    assert!(widget["properties"]["voice"].get("default").is_none());
+    // An enum beside allOf keeps the enum.
+    assert_eq!(
+        widget["properties"]["scopes"]["items"],
+        json!({"enum": ["read", "write"], "type": "string"})
+    );
+    // Vendor auth becomes security and schemes.
+    let list = &doc["paths"]["/widgets"]["get"];
+    assert_eq!(list["security"], json!([{"bearer": []}, {"app_key": []}]));
+    assert_eq!(doc["components"]["securitySchemes"]["app_key"]["type"], json!("apiKey"));
+    // One request media type, one success type, one error type.
+    let create = &doc["paths"]["/widgets"]["post"];
+    assert_eq!(create["requestBody"]["content"].as_object().map(|c| c.len()), Some(1));
+    assert!(create["responses"]["200"]["content"]
+        .get("application/octet-stream")
+        .is_some());
+    assert_eq!(
+        list["responses"]["429"]["content"]["application/json"]["schema"],
+        json!({})
+    );
+
+    let code = generate_code("realworld.yaml", &doc).expect("generates");
+    assert!(code.skipped.is_empty(), "{:?}", code.skipped);
+    assert!(
+        code.source.contains("pub fn create_widget("),
+        "the operation is generated"
+    );
+}
+
+#[test]
+fn an_annotation_that_is_not_text_is_named_by_its_pointer() {
+    let raw = fixture("failures/annotation-not-text.json");
+    let Err(progenitor::Failure::Invalid { pointer, message }) = progenitor::parse(&raw) else {
+        panic!("openapiv3 rejects a boolean description");
+    };
+    assert_eq!(pointer, "/components/schemas/Agent/properties/state/description");
+    assert!(message.contains("boolean"), "{message}");
+    let err = generate_code("annotation-not-text.json", &raw).expect_err("rejected without the rule");
+    assert_eq!(err.pointer, "/components/schemas/Agent/properties/state/description");
+    let doc = normalized("failures/annotation-not-text.json", &Options::default());
+    generate_code("annotation-not-text.json", &doc).expect("generates with the rule");
+}
+
+#[test]
+fn a_generator_failure_is_bisected_to_the_smallest_schema() {
+    for (name, pointer) in [
+        (
+            "failures/enum-beside-allof.json",
+            "/components/schemas/Install/properties/scopes",
+        ),
+        ("failures/default-nonconforming.json", "/components/schemas/Include"),
+    ] {
+        // Down-converted (what a 3.1 document needs to parse at all), not repaired.
+        let mut raw = fixture(name);
+        if raw["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")) {
+            for rule in rules::downconvert::RULES {
+                (rule.apply)(&mut raw, &Options::default()).expect("down-converts");
+            }
+        }
+        let err = generate_code(name, &raw).expect_err("progenitor fails without the repair rules");
+        assert!(err.pointer.starts_with(pointer), "{name}: {err}");
+        assert!(err.message.contains("progenitor fails on this schema"), "{err}");
+        let doc = normalized(name, &Options::default());
+        generate_code(name, &doc).unwrap_or_else(|e| panic!("{name} generates with the rules: {e}"));
+    }
+}
+
+#[test]
+fn two_generated_types_with_one_name_are_caught_before_compiling() {
+    let name = "failures/nullable-union.json";
+    let mut raw = fixture(name);
+    for rule in rules::downconvert::RULES {
+        (rule.apply)(&mut raw, &Options::default()).expect("down-converts");
+    }
+    let err = generate_code(name, &raw).expect_err("typify names two types `ModelChoice`");
+    assert_eq!(err.pointer, "/components/schemas/ModelChoice");
+    assert!(err.message.contains("two types named `ModelChoice`"), "{err}");
+    let doc = normalized(name, &Options::default());
+    generate_code(name, &doc).unwrap_or_else(|e| panic!("generates with the rules: {e}"));
+}
+
+#[test]
+fn a_schema_that_is_allof_of_itself_is_an_error_with_a_pointer() {
+    let mut doc = fixture("failures/allof-self.json");
+    let err = rules::apply_all(&mut doc, &Options::default()).expect_err("a cycle");
+    assert_eq!(err.pointer, "/components/schemas/Node/allOf/0/$ref");
+    assert!(
+        err.message.contains("reject-allof-cycles") && err.message.contains("contains itself"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn a_builder_body_is_found_by_its_exact_name() {
+    const API: Api = Api {
+        name: "fixture",
+        spec: "failures/builder-prefix.json",
+        output: "unused.rs",
+        contract: "unused_contract.rs",
+        manifest: "unused/Cargo.toml",
+        package: "fixture-client",
+        changelog: "unused/CHANGELOG.md",
+        standin: "Invent",
+        options: Options {
+            plug_query: false,
+            auth_extension: None,
+        },
+    };
+    let name = "failures/builder-prefix.json";
+    let loaded = LoadedSpec {
+        path: name.into(),
+        sha256: spec::sha256_hex(&bytes(name)),
+        doc: fixture(name),
+    };
+    let generated = generate(&API, &loaded, "v1").expect("generates");
+    let compact: String = generated.contract.split_whitespace().collect();
+    assert!(
+        compact.contains(".create_agent().body(serde_json::from_value::<fixture_client::types::NewAgent,"),
+        "{}",
+        generated.contract
+    );
+    assert!(compact.contains("serde_json::from_value::<fixture_client::types::Source,"));
+    assert_eq!(generated.coverage.operations, 2);
+}
