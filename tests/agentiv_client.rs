@@ -7,8 +7,7 @@
 
 use agentapis_runtime::{Auth, Runtime, Secret};
 use agentiv_client::types::{
-    AgentSlug, AgentSlugString, AgentSubscriptionStatus, AgentSubscriptionStatusString, ErrorDetailCode,
-    ErrorDetailCodeString, ExecutionStatus, ExecutionStatusString, RunRequest, ScheduleRequest,
+    AgentSlug, AgentSubscriptionStatus, ErrorDetailCode, ExecutionStatus, RunRequest, ScheduleRequest,
 };
 use agentiv_client::{Client, Error};
 use httpmock::prelude::*;
@@ -23,14 +22,6 @@ fn client(server: &MockServer) -> Client {
 
 fn object(value: Value) -> Map<String, Value> {
     value.as_object().cloned().expect("test payload is a JSON object")
-}
-
-fn slug(known: AgentSlugString) -> AgentSlug {
-    AgentSlug::String(known)
-}
-
-fn status(known: ExecutionStatusString) -> ExecutionStatus {
-    ExecutionStatus::String(known)
 }
 
 #[tokio::test]
@@ -72,13 +63,10 @@ async fn list_agents_sends_no_query_and_decodes_open_enums() {
     assert!(agents.success);
     assert_eq!(agents.data.len(), 2);
     let triage = &agents.data[0];
-    assert_eq!(triage.slug, slug(AgentSlugString::EmailTriage));
+    assert_eq!(triage.slug, AgentSlug::EmailTriage);
     assert_eq!(triage.name, "EmailTriage");
     assert_eq!(triage.required_integrations, vec!["gmail".to_owned()]);
-    assert_eq!(
-        triage.subscription_status,
-        Some(AgentSubscriptionStatus::String(AgentSubscriptionStatusString::Active))
-    );
+    assert_eq!(triage.subscription_status, Some(AgentSubscriptionStatus::Active));
     assert_eq!(triage.trial_ends_at, None);
     let new = &agents.data[1];
     assert_eq!(new.slug, AgentSlug::Other("brand-new-agent".to_owned()));
@@ -140,11 +128,11 @@ async fn upsert_schedule_posts_exact_json_and_decodes_schedule() {
     let schedule = result.expect("upsert_schedule succeeds").into_inner().data;
 
     assert_eq!(schedule.id, "sch_01HXYZ");
-    assert_eq!(schedule.agent_slug, slug(AgentSlugString::EmailTriage));
+    assert_eq!(schedule.agent_slug, AgentSlug::EmailTriage);
     assert!(schedule.enabled);
     assert_eq!(schedule.cron_expr, "0 6 * * 1-5");
     assert_eq!(schedule.timezone, "Asia/Kolkata");
-    assert_eq!(schedule.last_status, Some(status(ExecutionStatusString::Success)));
+    assert_eq!(schedule.last_status, Some(ExecutionStatus::Success));
     assert_eq!(schedule.total_runs, Some(47));
     assert_eq!(
         serde_json::to_value(schedule.next_run_at).expect("timestamp serializes"),
@@ -184,8 +172,8 @@ async fn get_execution_percent_encodes_the_id_and_sends_the_bearer_token() {
     let execution = result.expect("get_execution succeeds").into_inner().data;
 
     assert_eq!(execution.id, "a b/c");
-    assert_eq!(execution.agent_slug, slug(AgentSlugString::EmailTriage));
-    assert_eq!(execution.status, status(ExecutionStatusString::Success));
+    assert_eq!(execution.agent_slug, AgentSlug::EmailTriage);
+    assert_eq!(execution.status, ExecutionStatus::Success);
     assert_eq!(execution.trigger_type.as_deref(), Some("api"));
     assert_eq!(execution.tokens_used, Some(4821));
     assert_eq!(execution.duration_ms, Some(7340));
@@ -266,10 +254,7 @@ async fn run_agent_integration_not_connected_decodes_the_typed_error_envelope() 
     assert_eq!(response.status().as_u16(), 400);
     let envelope = response.into_inner();
     assert!(!envelope.success);
-    assert_eq!(
-        envelope.error.code,
-        ErrorDetailCode::String(ErrorDetailCodeString::IntegrationNotConnected)
-    );
+    assert_eq!(envelope.error.code, ErrorDetailCode::IntegrationNotConnected);
     assert_eq!(envelope.error.integration_slug.as_deref(), Some("gmail"));
     assert_eq!(
         envelope.error.message,
@@ -349,8 +334,8 @@ async fn run_agent_async_sends_the_request_and_decodes_the_queued_result() {
     let run = result.expect("run_agent succeeds").into_inner().data;
 
     assert_eq!(run.execution_id, "exec_01HXYZ123ABC");
-    assert_eq!(run.status, status(ExecutionStatusString::Queued));
-    assert_eq!(run.agent_slug, Some(slug(AgentSlugString::EmailTriage)));
+    assert_eq!(run.status, ExecutionStatus::Queued);
+    assert_eq!(run.agent_slug, Some(AgentSlug::EmailTriage));
     assert_eq!(run.estimated_duration_ms, Some(8000));
     assert_eq!(
         serde_json::to_value(run.created_at).expect("timestamp serializes"),
@@ -402,7 +387,7 @@ async fn run_agent_sync_sends_async_false_and_decodes_the_completed_result() {
     let run = result.expect("run_agent succeeds").into_inner().data;
 
     assert_eq!(run.execution_id, "exec_01HXYZ123ABC");
-    assert_eq!(run.status, status(ExecutionStatusString::Success));
+    assert_eq!(run.status, ExecutionStatus::Success);
     assert_eq!(
         run.summary.as_deref(),
         Some("Triaged 18 emails | 2 urgent | 4 archived")

@@ -9,8 +9,7 @@ use agentapis_runtime::multipart::Form;
 use agentapis_runtime::{Auth, Runtime, Secret};
 use httpmock::prelude::*;
 use invent_client::types::{
-    ContactChannelInput, ContactChannelType, ContactChannelTypeString, CreateContactBody, ListContactsStatus,
-    SegmentColor, SegmentColorString,
+    ContactChannelInput, ContactChannelType, CreateContactBody, ListContactsStatus, SegmentColor,
 };
 use invent_client::{Client, Error};
 use serde_json::{json, Value};
@@ -103,16 +102,10 @@ async fn list_contacts_sends_exactly_the_scalar_query_params_set() {
     assert_eq!(contact.name.as_deref(), Some("Ada Lovelace"));
     assert_eq!(contact.unsubscribed, Some(false));
     assert_eq!(contact.blocked_at, None);
-    assert_eq!(
-        contact.channels[0].type_,
-        ContactChannelType::String(ContactChannelTypeString::Gmail)
-    );
+    assert_eq!(contact.channels[0].type_, ContactChannelType::Gmail);
     assert_eq!(contact.channels[0].user_id, "ada@example.com");
     assert_eq!(contact.channels[0].avatar, None);
-    assert_eq!(
-        contact.segments[0].color,
-        SegmentColor::String(SegmentColorString::Violet)
-    );
+    assert_eq!(contact.segments[0].color, SegmentColor::Violet);
     assert_eq!(contact.segments[0].contacts_count, 12.0);
 }
 

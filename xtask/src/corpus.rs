@@ -2,6 +2,7 @@
 //! by default), each generated into a crate of a scratch workspace and built, with a report per
 //! document: rules fired, operations, lines, time, and what could not be generated and why.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,8 +27,20 @@ pub struct Entry {
     pub generated: Result<(usize, Duration), SpecError>,
     /// Operations left out, with why.
     pub skipped: Vec<generate::Skipped>,
-    /// The build of the generated crate: its time, or the compiler's first errors.
-    pub built: Option<Result<Duration, String>>,
+    /// The build of the generated crate (`None` when not built).
+    pub built: Option<Built>,
+}
+
+/// How a generated crate fared in the build.
+#[derive(Debug, Clone)]
+pub enum Built {
+    /// It compiled, in this time.
+    Compiled(Duration),
+    /// Its code is byte-identical to an earlier document's, which compiled (e.g. the YAML and
+    /// the JSON form of one document): building it again would prove nothing more.
+    SameAs(String),
+    /// The compiler's first errors.
+    Failed(String),
 }
 
 /// The documents in `dir`: every `.json`, `.yaml` and `.yml` file, by name.
@@ -126,9 +139,15 @@ pub fn write_workspace(root: &Path, scratch: &Path, crates: &[(String, String)])
     let io = |e: std::io::Error| format!("{}: {e}", scratch.display());
     std::fs::create_dir_all(scratch).map_err(io)?;
     let members: Vec<String> = crates.iter().map(|(name, _)| format!("{name:?}")).collect();
+    // The workspace's own profiles, so dependencies it already built are reused, not rebuilt.
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).map_err(|e| format!("Cargo.toml: {e}"))?;
+    let profiles = manifest.find("\n[profile").map_or("", |at| &manifest[at..]);
     std::fs::write(
         scratch.join("Cargo.toml"),
-        format!("[workspace]\nresolver = \"2\"\nmembers = [{}]\n", members.join(", ")),
+        format!(
+            "[workspace]\nresolver = \"2\"\nmembers = [{}]\n{profiles}",
+            members.join(", ")
+        ),
     )
     .map_err(io)?;
     // The workspace's own lock, so the scratch build uses the versions CI already fetched.
@@ -182,7 +201,7 @@ pub fn build(scratch: &Path, target: &Path, name: &str) -> Result<Duration, Stri
 /// Runs the corpus: generate every document, then build each generated crate.
 pub fn run(root: &Path, dir: &Path, build_crates: bool) -> Result<Vec<Entry>, String> {
     let scratch = root.join("target/corpus/workspace");
-    let target = root.join("target/corpus/target");
+    let target = root.join("target");
     let mut entries = Vec::new();
     let mut crates = Vec::new();
     for path in documents(dir)? {
@@ -192,10 +211,40 @@ pub fn run(root: &Path, dir: &Path, build_crates: bool) -> Result<Vec<Entry>, St
         }
         entries.push(entry);
     }
+    // Byte-identical code is built once: the later documents point at the first.
+    let mut first_of: HashMap<String, String> = HashMap::new();
+    let mut same: HashMap<String, String> = HashMap::new();
+    crates.retain(|(name, code)| {
+        let sha = spec::sha256_hex(code.as_bytes());
+        match first_of.get(&sha) {
+            Some(first) => {
+                same.insert(name.clone(), first.clone());
+                false
+            }
+            None => {
+                first_of.insert(sha, name.clone());
+                true
+            }
+        }
+    });
     write_workspace(root, &scratch, &crates)?;
     if build_crates {
+        let mut results: HashMap<String, Built> = HashMap::new();
         for entry in entries.iter_mut().filter(|e| e.generated.is_ok()) {
-            entry.built = Some(build(&scratch, &target, &crate_name(&entry.file)));
+            let name = crate_name(&entry.file);
+            let built = match same.get(&name) {
+                Some(first) => match results.get(first) {
+                    Some(Built::Compiled(_)) => Built::SameAs(first.clone()),
+                    Some(other) => other.clone(),
+                    None => Built::Failed(format!("{first} was not built")),
+                },
+                None => match build(&scratch, &target, &name) {
+                    Ok(d) => Built::Compiled(d),
+                    Err(errors) => Built::Failed(errors),
+                },
+            };
+            results.insert(name, built.clone());
+            entry.built = Some(built);
         }
     }
     Ok(entries)
@@ -221,8 +270,16 @@ pub fn render(entries: &[Entry]) -> (String, bool) {
             }
         };
         let build = match &e.built {
-            Some(Ok(d)) => format!("{:.1}", d.as_secs_f64()),
-            Some(Err(errors)) => {
+            Some(Built::Compiled(d)) => format!("{:.1}", d.as_secs_f64()),
+            Some(Built::SameAs(first)) => {
+                let _ = writeln!(
+                    problems,
+                    "note: {}: generated code is byte-identical to {first}'s, which compiled",
+                    e.file
+                );
+                "same".into()
+            }
+            Some(Built::Failed(errors)) => {
                 ok = false;
                 let _ = writeln!(problems, "error: {} does not compile:\n{errors}", e.file);
                 "FAILED".into()

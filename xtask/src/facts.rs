@@ -118,17 +118,16 @@ fn send_types(sig: &syn::Signature) -> (Option<Type>, Option<Type>) {
     )
 }
 
-/// Reads the facts from a generated file.
-pub fn read(ast: &syn::File) -> Facts {
-    let mut facts = Facts::default();
-    for item in module(ast, "builder").unwrap_or(&[]) {
-        match item {
-            Item::Struct(s) => {
-                facts.builders.entry(s.ident.to_string()).or_default().fields = named_fields(&s.fields);
+impl Facts {
+    /// Records what `item`, a direct item of top-level module `module`, says.
+    pub fn add(&mut self, module: &str, item: &Item) {
+        match (module, item) {
+            ("builder", Item::Struct(s)) => {
+                self.builders.entry(s.ident.to_string()).or_default().fields = named_fields(&s.fields);
             }
-            Item::Impl(i) => {
-                let Some(name) = last_ident(&i.self_ty) else { continue };
-                let builder = facts.builders.entry(name).or_default();
+            ("builder", Item::Impl(i)) => {
+                let Some(name) = last_ident(&i.self_ty) else { return };
+                let builder = self.builders.entry(name).or_default();
                 for item in &i.items {
                     let ImplItem::Fn(f) = item else { continue };
                     if f.sig.ident == "body" {
@@ -138,12 +137,20 @@ pub fn read(ast: &syn::File) -> Facts {
                     }
                 }
             }
+            ("types", Item::Struct(s)) => {
+                self.types.insert(s.ident.to_string(), named_fields(&s.fields));
+            }
             _ => {}
         }
     }
-    for item in module(ast, "types").unwrap_or(&[]) {
-        if let Item::Struct(s) = item {
-            facts.types.insert(s.ident.to_string(), named_fields(&s.fields));
+}
+
+/// Reads the facts from a generated file.
+pub fn read(ast: &syn::File) -> Facts {
+    let mut facts = Facts::default();
+    for name in ["builder", "types"] {
+        for item in module(ast, name).unwrap_or(&[]) {
+            facts.add(name, item);
         }
     }
     facts

@@ -130,7 +130,7 @@ fn cases() -> Vec<Case> {
         ),
         (
             "open_enum_value_added",
-            Impact::Breaking,
+            Impact::Additive,
             Box::new(|d: &mut Value| {
                 d["components"]["schemas"]["Kind"]["anyOf"][0]["enum"] = json!(["chat", "batch", "voice"]);
             }),

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use agentapis::agentiv::{self, slug, WaitOptions};
+use agentapis::agentiv::{self, AgentSlug, WaitOptions};
 use agentapis::{archastro, invent, Error, PageOptions};
 use agentapis_standin::{Api, Fault, Standin};
 use futures::TryStreamExt as _;
@@ -30,7 +30,7 @@ async fn offline() -> Result<(), Box<dyn std::error::Error>> {
     println!("Starting local stand-ins for Agentiv, ArchAstro and Invent…");
     let agentiv_server = Standin::builder(Api::Agentiv)
         .run_step(Duration::from_millis(300))
-        .unconnected_agent(slug::COLD_EMAIL_AI, "gmail")
+        .unconnected_agent(AgentSlug::ColdEmailAi.as_str(), "gmail")
         .start()
         .await?;
     let archastro_server = Standin::builder(Api::ArchAstro).collection_size(12).start().await?;
@@ -52,7 +52,7 @@ async fn offline() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("\n1. Agentiv: start an email-triage run and wait for it");
     let handle = agentiv
-        .run_async(slug::EMAIL_TRIAGE, serde_json::json!({"max_emails": 20}), None)
+        .run_async(AgentSlug::EmailTriage, serde_json::json!({"max_emails": 20}), None)
         .await?;
     println!("   started {} (queued)", handle.id());
     let done = handle
@@ -109,7 +109,7 @@ async fn offline() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     println!("\n5. A typed error: running an agent whose integration is not connected");
-    match agentiv.run(slug::COLD_EMAIL_AI, serde_json::json!({})).await {
+    match agentiv.run(AgentSlug::ColdEmailAi, serde_json::json!({})).await {
         Err(e @ Error::Api(_)) => println!(
             "   {:?}: connect `{}` first ({}); retryable: {}",
             agentiv::error_code(&e),

@@ -1,4 +1,4 @@
-//! ArchAstro: agent platform (`developers.archastro.ai`).
+//! ArchAstro: agent platform (API host `platform.archastro.ai`).
 //!
 //! Operations accept a secret key (`sk_…`, server side), a publishable key (`pk_…`, identifies
 //! the app) in the `x-archastro-api-key` header, and/or a user's bearer token, depending on the
@@ -30,7 +30,7 @@ const API: Api = Api::ArchAstro;
 use crate::{Error, Response};
 
 /// The production server.
-pub const DEFAULT_BASE_URL: &str = "https://developers.archastro.ai";
+pub const DEFAULT_BASE_URL: &str = "https://platform.archastro.ai";
 /// Header that carries secret and publishable keys.
 pub const KEY_HEADER: &str = "x-archastro-api-key";
 /// Environment variable holding a secret key (`sk_…`).

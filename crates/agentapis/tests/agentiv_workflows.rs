@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agentapis::agentiv::generated::types::EmailTriageInput;
-use agentapis::agentiv::{self, slug, ErrorCode, WaitOptions};
+use agentapis::agentiv::{self, AgentSlug, ErrorCode, WaitOptions};
 use agentapis::Error;
 use scripted::{Req, Script};
 use serde_json::json;
@@ -68,7 +68,7 @@ async fn async_run_is_waited_through_queued_and_running_to_success() {
         rules: vec!["archive newsletters".into()],
     };
     let handle = client
-        .run_async(slug::EMAIL_TRIAGE, &input, Some("https://example.com/hook"))
+        .run_async(AgentSlug::EmailTriage, &input, Some("https://example.com/hook"))
         .await
         .expect("started");
     assert_eq!(handle.id(), "exec_1");
@@ -89,13 +89,13 @@ async fn failed_runs_are_typed_errors_with_the_execution_id() {
     })
     .await;
     let client = client(&server.base);
-    let sync = client.run(slug::EMAIL_TRIAGE, json!({})).await;
+    let sync = client.run(AgentSlug::EmailTriage, json!({})).await;
     assert!(
         matches!(sync, Err(Error::ExecutionFailed { ref execution_id, summary: Some(ref s) }) if execution_id == "exec_2" && s == "mailbox unreachable"),
         "{sync:?}"
     );
     let waited = client
-        .run_async(slug::EMAIL_TRIAGE, json!({}), None)
+        .run_async(AgentSlug::EmailTriage, json!({}), None)
         .await
         .expect("started")
         .wait(quick_wait())
@@ -125,7 +125,7 @@ async fn wait_gives_up_at_its_timeout() {
 #[tokio::test]
 async fn non_object_input_is_rejected_before_sending() {
     let server = Script::start(|_: &Req| ok(json!({}))).await;
-    let result = client(&server.base).run(slug::MEETING_PREP, json!([1, 2])).await;
+    let result = client(&server.base).run(AgentSlug::MeetingPrep, json!([1, 2])).await;
     assert!(matches!(result, Err(Error::InvalidArgument(_))), "{result:?}");
     assert!(server.requests().is_empty());
 }
@@ -141,7 +141,7 @@ async fn integration_not_connected_names_the_integration() {
     })
     .await;
     let err = client(&server.base)
-        .run(slug::EMAIL_TRIAGE, json!({}))
+        .run(AgentSlug::EmailTriage, json!({}))
         .await
         .expect_err("not connected");
     assert_eq!(agentiv::error_code(&err), Some(&ErrorCode::IntegrationNotConnected));

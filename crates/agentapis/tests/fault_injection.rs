@@ -324,7 +324,7 @@ async fn post_on_500_is_sent_once_unless_the_caller_opts_in() {
         .build()
         .expect("client");
     let err = agentiv
-        .run(agentiv::slug::EMAIL_TRIAGE, serde_json::json!({}))
+        .run(agentiv::AgentSlug::EmailTriage, serde_json::json!({}))
         .await
         .expect_err("failed");
     assert_eq!(agentiv::error_code(&err), Some(&agentiv::ErrorCode::ExecutionFailed));

@@ -3,7 +3,7 @@
 // spec: specs/agentiv/openapi.json
 // spec-sha256: de4ba84de32b5b1d6a66607464077edcfca1a90d9f0942911ecc72388a5da584
 // generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment)
-// rules fired: set-openapi-3.0×2, const-to-enum×6, null-branch-to-nullable×1, type-array-to-nullable×16, inline-component-refs×76, open-enum-untagged×5
+// rules fired: set-openapi-3.0×2, const-to-enum×6, null-branch-to-nullable×1, type-array-to-nullable×16, inline-component-refs×76, open-enum-flat×5
 
 /// The version label of the spec this client was generated from.
 pub const SPEC_VERSION: &str = "agentiv-2026-11-23";
@@ -28,15 +28,14 @@ pub mod types {
         ///Integration slugs the agent needs (e.g. gmail).
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub required_integrations: ::std::vec::Vec<::std::string::String>,
-        pub slug: AgentSlug,
-        ///Caller's subscription state for this agent. Only `active` is shown by the vendor; treat other values as opaque.
+        pub slug: crate::types::AgentSlug,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub subscription_status: ::std::option::Option<AgentSubscriptionStatus>,
+        pub subscription_status: ::std::option::Option<
+            crate::types::AgentSubscriptionStatus,
+        >,
         ///End of the trial period, or null when there is none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub trial_ends_at: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub trial_ends_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     impl Agent {
         pub fn builder() -> builder::Agent {
@@ -52,182 +51,6 @@ pub mod types {
     impl AgentListEnvelope {
         pub fn builder() -> builder::AgentListEnvelope {
             Default::default()
-        }
-    }
-    ///Agent identifier. The eleven documented slugs are listed; other values may appear and must be accepted.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum AgentSlug {
-        String(AgentSlugString),
-        Other(::std::string::String),
-    }
-    impl ::std::convert::From<AgentSlugString> for AgentSlug {
-        fn from(value: AgentSlugString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`AgentSlugString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum AgentSlugString {
-        #[serde(rename = "email-triage")]
-        EmailTriage,
-        #[serde(rename = "proposal-ai")]
-        ProposalAi,
-        #[serde(rename = "expense-ai")]
-        ExpenseAi,
-        #[serde(rename = "invoice-lion")]
-        InvoiceLion,
-        #[serde(rename = "cold-email-ai")]
-        ColdEmailAi,
-        #[serde(rename = "meeting-prep")]
-        MeetingPrep,
-        #[serde(rename = "contract-redline")]
-        ContractRedline,
-        #[serde(rename = "ad-copy-forge")]
-        AdCopyForge,
-        #[serde(rename = "video-scribe")]
-        VideoScribe,
-        #[serde(rename = "social-scheduler")]
-        SocialScheduler,
-        #[serde(rename = "inventory-predict")]
-        InventoryPredict,
-    }
-    impl ::std::fmt::Display for AgentSlugString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::EmailTriage => f.write_str("email-triage"),
-                Self::ProposalAi => f.write_str("proposal-ai"),
-                Self::ExpenseAi => f.write_str("expense-ai"),
-                Self::InvoiceLion => f.write_str("invoice-lion"),
-                Self::ColdEmailAi => f.write_str("cold-email-ai"),
-                Self::MeetingPrep => f.write_str("meeting-prep"),
-                Self::ContractRedline => f.write_str("contract-redline"),
-                Self::AdCopyForge => f.write_str("ad-copy-forge"),
-                Self::VideoScribe => f.write_str("video-scribe"),
-                Self::SocialScheduler => f.write_str("social-scheduler"),
-                Self::InventoryPredict => f.write_str("inventory-predict"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for AgentSlugString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "email-triage" => Ok(Self::EmailTriage),
-                "proposal-ai" => Ok(Self::ProposalAi),
-                "expense-ai" => Ok(Self::ExpenseAi),
-                "invoice-lion" => Ok(Self::InvoiceLion),
-                "cold-email-ai" => Ok(Self::ColdEmailAi),
-                "meeting-prep" => Ok(Self::MeetingPrep),
-                "contract-redline" => Ok(Self::ContractRedline),
-                "ad-copy-forge" => Ok(Self::AdCopyForge),
-                "video-scribe" => Ok(Self::VideoScribe),
-                "social-scheduler" => Ok(Self::SocialScheduler),
-                "inventory-predict" => Ok(Self::InventoryPredict),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for AgentSlugString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for AgentSlugString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    ///Caller's subscription state for this agent. Only `active` is shown by the vendor; treat other values as opaque.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum AgentSubscriptionStatus {
-        String(AgentSubscriptionStatusString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for AgentSubscriptionStatus {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<AgentSubscriptionStatusString>
-    for AgentSubscriptionStatus {
-        fn from(value: AgentSubscriptionStatusString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`AgentSubscriptionStatusString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum AgentSubscriptionStatusString {
-        #[serde(rename = "active")]
-        Active,
-    }
-    impl ::std::fmt::Display for AgentSubscriptionStatusString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Active => f.write_str("active"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for AgentSubscriptionStatusString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "active" => Ok(Self::Active),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for AgentSubscriptionStatusString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for AgentSubscriptionStatusString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///Documented example of an `input_payload` for the `email-triage` agent. Not enforced by RunRequest.
@@ -248,7 +71,7 @@ pub mod types {
     ///Error information. `x-error-codes` maps each known code to its HTTP status and whether retrying makes sense. Only RATE_LIMITED (after backing off) and EXECUTION_FAILED are retryable; retrying EXECUTION_FAILED means running the agent again, which is not idempotent.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ErrorDetail {
-        pub code: ErrorDetailCode,
+        pub code: crate::types::ErrorDetailCode,
         ///Integration that must be connected (with INTEGRATION_NOT_CONNECTED).
         #[serde(
             rename = "integrationSlug",
@@ -261,101 +84,6 @@ pub mod types {
     impl ErrorDetail {
         pub fn builder() -> builder::ErrorDetail {
             Default::default()
-        }
-    }
-    ///`ErrorDetailCode`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum ErrorDetailCode {
-        String(ErrorDetailCodeString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for ErrorDetailCode {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<ErrorDetailCodeString> for ErrorDetailCode {
-        fn from(value: ErrorDetailCodeString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`ErrorDetailCodeString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum ErrorDetailCodeString {
-        #[serde(rename = "UNAUTHORIZED")]
-        Unauthorized,
-        #[serde(rename = "FORBIDDEN")]
-        Forbidden,
-        #[serde(rename = "NOT_FOUND")]
-        NotFound,
-        #[serde(rename = "RATE_LIMITED")]
-        RateLimited,
-        #[serde(rename = "INVALID_INPUT")]
-        InvalidInput,
-        #[serde(rename = "INTEGRATION_NOT_CONNECTED")]
-        IntegrationNotConnected,
-        #[serde(rename = "EXECUTION_FAILED")]
-        ExecutionFailed,
-    }
-    impl ::std::fmt::Display for ErrorDetailCodeString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Unauthorized => f.write_str("UNAUTHORIZED"),
-                Self::Forbidden => f.write_str("FORBIDDEN"),
-                Self::NotFound => f.write_str("NOT_FOUND"),
-                Self::RateLimited => f.write_str("RATE_LIMITED"),
-                Self::InvalidInput => f.write_str("INVALID_INPUT"),
-                Self::IntegrationNotConnected => f.write_str("INTEGRATION_NOT_CONNECTED"),
-                Self::ExecutionFailed => f.write_str("EXECUTION_FAILED"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ErrorDetailCodeString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "UNAUTHORIZED" => Ok(Self::Unauthorized),
-                "FORBIDDEN" => Ok(Self::Forbidden),
-                "NOT_FOUND" => Ok(Self::NotFound),
-                "RATE_LIMITED" => Ok(Self::RateLimited),
-                "INVALID_INPUT" => Ok(Self::InvalidInput),
-                "INTEGRATION_NOT_CONNECTED" => Ok(Self::IntegrationNotConnected),
-                "EXECUTION_FAILED" => Ok(Self::ExecutionFailed),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ErrorDetailCodeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for ErrorDetailCodeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///Failure wrapper returned with every error status.
@@ -372,12 +100,10 @@ pub mod types {
     ///A single agent run, as returned when polling.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Execution {
-        pub agent_slug: AgentSlug,
+        pub agent_slug: crate::types::AgentSlug,
         ///When the run finished; null while not finished.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub completed_at: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub completed_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         ///Run time in milliseconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub duration_ms: ::std::option::Option<i64>,
@@ -391,7 +117,7 @@ pub mod types {
         ///When the run was queued.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub queued_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        pub status: ExecutionStatus,
+        pub status: crate::types::ExecutionStatus,
         ///One-line human-readable result.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub summary: ::std::option::Option<::std::string::String>,
@@ -418,81 +144,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///Execution lifecycle state. Known values: queued, running, success, failed; unknown values must be tolerated.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum ExecutionStatus {
-        String(ExecutionStatusString),
-        Other(::std::string::String),
-    }
-    impl ::std::convert::From<ExecutionStatusString> for ExecutionStatus {
-        fn from(value: ExecutionStatusString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`ExecutionStatusString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum ExecutionStatusString {
-        #[serde(rename = "queued")]
-        Queued,
-        #[serde(rename = "running")]
-        Running,
-        #[serde(rename = "success")]
-        Success,
-        #[serde(rename = "failed")]
-        Failed,
-    }
-    impl ::std::fmt::Display for ExecutionStatusString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Queued => f.write_str("queued"),
-                Self::Running => f.write_str("running"),
-                Self::Success => f.write_str("success"),
-                Self::Failed => f.write_str("failed"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ExecutionStatusString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "queued" => Ok(Self::Queued),
-                "running" => Ok(Self::Running),
-                "success" => Ok(Self::Success),
-                "failed" => Ok(Self::Failed),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ExecutionStatusString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for ExecutionStatusString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///Body for starting an agent run.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct RunRequest {
@@ -514,7 +165,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct RunResult {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub agent_slug: ::std::option::Option<AgentSlug>,
+        pub agent_slug: ::std::option::Option<crate::types::AgentSlug>,
         ///When the run was accepted (async reply).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -531,7 +182,7 @@ pub mod types {
         pub output: ::std::option::Option<
             ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
-        pub status: ExecutionStatus,
+        pub status: crate::types::ExecutionStatus,
         ///One-line result (sync reply).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub summary: ::std::option::Option<::std::string::String>,
@@ -558,7 +209,7 @@ pub mod types {
     ///A recurring run of one agent.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Schedule {
-        pub agent_slug: AgentSlug,
+        pub agent_slug: crate::types::AgentSlug,
         ///Cron expression.
         pub cron_expr: ::std::string::String,
         ///Whether the schedule is active.
@@ -567,17 +218,13 @@ pub mod types {
         pub id: ::std::string::String,
         ///Most recent run; null if it has never run.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub last_run_at: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub last_run_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         ///Status of the most recent run; null if it has never run.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub last_status: ::std::option::Option<ExecutionStatus>,
+        pub last_status: ::std::option::Option<crate::types::ExecutionStatus>,
         ///Next planned run, if any.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub next_run_at: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub next_run_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         ///IANA time zone the cron expression is evaluated in.
         pub timezone: ::std::string::String,
         ///Number of runs so far.
@@ -634,11 +281,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct WebhookEvent {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub agent_slug: ::std::option::Option<AgentSlug>,
+        pub agent_slug: ::std::option::Option<crate::types::AgentSlug>,
         ///Run time in milliseconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub duration_ms: ::std::option::Option<i64>,
-        pub event: WebhookEventType,
+        pub event: crate::types::WebhookEventType,
         ///Related execution, if any.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub execution_id: ::std::option::Option<::std::string::String>,
@@ -648,7 +295,7 @@ pub mod types {
             ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub status: ::std::option::Option<ExecutionStatus>,
+        pub status: ::std::option::Option<crate::types::ExecutionStatus>,
         ///One-line result.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub summary: ::std::option::Option<::std::string::String>,
@@ -667,81 +314,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///Webhook event name. Known values are the four listed; new ones may appear.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum WebhookEventType {
-        String(WebhookEventTypeString),
-        Other(::std::string::String),
-    }
-    impl ::std::convert::From<WebhookEventTypeString> for WebhookEventType {
-        fn from(value: WebhookEventTypeString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`WebhookEventTypeString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum WebhookEventTypeString {
-        #[serde(rename = "agent.execution.success")]
-        AgentExecutionSuccess,
-        #[serde(rename = "agent.execution.failed")]
-        AgentExecutionFailed,
-        #[serde(rename = "schedule.fired")]
-        ScheduleFired,
-        #[serde(rename = "integration.disconnected")]
-        IntegrationDisconnected,
-    }
-    impl ::std::fmt::Display for WebhookEventTypeString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::AgentExecutionSuccess => f.write_str("agent.execution.success"),
-                Self::AgentExecutionFailed => f.write_str("agent.execution.failed"),
-                Self::ScheduleFired => f.write_str("schedule.fired"),
-                Self::IntegrationDisconnected => f.write_str("integration.disconnected"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for WebhookEventTypeString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "agent.execution.success" => Ok(Self::AgentExecutionSuccess),
-                "agent.execution.failed" => Ok(Self::AgentExecutionFailed),
-                "schedule.fired" => Ok(Self::ScheduleFired),
-                "integration.disconnected" => Ok(Self::IntegrationDisconnected),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for WebhookEventTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for WebhookEventTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     /// Types for composing complex structures.
     pub mod builder {
         #[derive(Clone, Debug)]
@@ -755,9 +327,9 @@ pub mod types {
                 ::std::vec::Vec<::std::string::String>,
                 ::std::string::String,
             >,
-            slug: ::std::result::Result<super::AgentSlug, ::std::string::String>,
+            slug: ::std::result::Result<crate::types::AgentSlug, ::std::string::String>,
             subscription_status: ::std::result::Result<
-                ::std::option::Option<super::AgentSubscriptionStatus>,
+                ::std::option::Option<crate::types::AgentSubscriptionStatus>,
                 ::std::string::String,
             >,
             trial_ends_at: ::std::result::Result<
@@ -797,9 +369,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn required_integrations<T>(mut self, value: T) -> Self
@@ -810,37 +380,31 @@ pub mod types {
                 self.required_integrations = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for required_integrations: {e}"
-                        )
+                        format!("error converting supplied value for required_integrations: {e}")
                     });
                 self
             }
             pub fn slug<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::AgentSlug>,
+                T: ::std::convert::TryInto<crate::types::AgentSlug>,
                 T::Error: ::std::fmt::Display,
             {
                 self.slug = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for slug: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for slug: {e}"));
                 self
             }
             pub fn subscription_status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::AgentSubscriptionStatus>,
+                    ::std::option::Option<crate::types::AgentSubscriptionStatus>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
                 self.subscription_status = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for subscription_status: {e}"
-                        )
+                        format!("error converting supplied value for subscription_status: {e}")
                     });
                 self
             }
@@ -888,10 +452,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct AgentListEnvelope {
-            data: ::std::result::Result<
-                ::std::vec::Vec<super::Agent>,
-                ::std::string::String,
-            >,
+            data: ::std::result::Result<::std::vec::Vec<super::Agent>, ::std::string::String>,
             success: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for AgentListEnvelope {
@@ -910,9 +471,7 @@ pub mod types {
             {
                 self.data = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
                 self
             }
             pub fn success<T>(mut self, value: T) -> Self
@@ -922,9 +481,7 @@ pub mod types {
             {
                 self.success = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for success: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for success: {e}"));
                 self
             }
         }
@@ -949,10 +506,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct EmailTriageInput {
-            max_emails: ::std::result::Result<
-                ::std::option::Option<i64>,
-                ::std::string::String,
-            >,
+            max_emails: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
             rules: ::std::result::Result<
                 ::std::vec::Vec<::std::string::String>,
                 ::std::string::String,
@@ -974,9 +528,7 @@ pub mod types {
             {
                 self.max_emails = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for max_emails: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for max_emails: {e}"));
                 self
             }
             pub fn rules<T>(mut self, value: T) -> Self
@@ -986,9 +538,7 @@ pub mod types {
             {
                 self.rules = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rules: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for rules: {e}"));
                 self
             }
         }
@@ -1013,7 +563,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct ErrorDetail {
-            code: ::std::result::Result<super::ErrorDetailCode, ::std::string::String>,
+            code: ::std::result::Result<crate::types::ErrorDetailCode, ::std::string::String>,
             integration_slug: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -1032,14 +582,12 @@ pub mod types {
         impl ErrorDetail {
             pub fn code<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::ErrorDetailCode>,
+                T: ::std::convert::TryInto<crate::types::ErrorDetailCode>,
                 T::Error: ::std::fmt::Display,
             {
                 self.code = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for code: {e}"));
                 self
             }
             pub fn integration_slug<T>(mut self, value: T) -> Self
@@ -1050,9 +598,7 @@ pub mod types {
                 self.integration_slug = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for integration_slug: {e}"
-                        )
+                        format!("error converting supplied value for integration_slug: {e}")
                     });
                 self
             }
@@ -1063,9 +609,7 @@ pub mod types {
             {
                 self.message = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for message: {e}"));
                 self
             }
         }
@@ -1111,9 +655,7 @@ pub mod types {
             {
                 self.error = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for error: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for error: {e}"));
                 self
             }
             pub fn success<T>(mut self, value: T) -> Self
@@ -1123,9 +665,7 @@ pub mod types {
             {
                 self.success = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for success: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for success: {e}"));
                 self
             }
         }
@@ -1150,7 +690,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct Execution {
-            agent_slug: ::std::result::Result<super::AgentSlug, ::std::string::String>,
+            agent_slug: ::std::result::Result<crate::types::AgentSlug, ::std::string::String>,
             completed_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
@@ -1170,7 +710,7 @@ pub mod types {
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
-            status: ::std::result::Result<super::ExecutionStatus, ::std::string::String>,
+            status: ::std::result::Result<crate::types::ExecutionStatus, ::std::string::String>,
             summary: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -1203,14 +743,12 @@ pub mod types {
         impl Execution {
             pub fn agent_slug<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::AgentSlug>,
+                T: ::std::convert::TryInto<crate::types::AgentSlug>,
                 T::Error: ::std::fmt::Display,
             {
                 self.agent_slug = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for agent_slug: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for agent_slug: {e}"));
                 self
             }
             pub fn completed_at<T>(mut self, value: T) -> Self
@@ -1260,9 +798,7 @@ pub mod types {
             {
                 self.output = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for output: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for output: {e}"));
                 self
             }
             pub fn queued_at<T>(mut self, value: T) -> Self
@@ -1274,21 +810,17 @@ pub mod types {
             {
                 self.queued_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for queued_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for queued_at: {e}"));
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::ExecutionStatus>,
+                T: ::std::convert::TryInto<crate::types::ExecutionStatus>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for status: {e}"));
                 self
             }
             pub fn summary<T>(mut self, value: T) -> Self
@@ -1298,9 +830,7 @@ pub mod types {
             {
                 self.summary = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for summary: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for summary: {e}"));
                 self
             }
             pub fn tokens_used<T>(mut self, value: T) -> Self
@@ -1384,9 +914,7 @@ pub mod types {
             {
                 self.data = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
                 self
             }
             pub fn success<T>(mut self, value: T) -> Self
@@ -1396,9 +924,7 @@ pub mod types {
             {
                 self.success = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for success: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for success: {e}"));
                 self
             }
         }
@@ -1437,9 +963,7 @@ pub mod types {
             fn default() -> Self {
                 Self {
                     async_: Ok(Default::default()),
-                    input_payload: Err(
-                        "no value supplied for input_payload".to_string(),
-                    ),
+                    input_payload: Err("no value supplied for input_payload".to_string()),
                     webhook_url: Ok(Default::default()),
                 }
             }
@@ -1452,9 +976,7 @@ pub mod types {
             {
                 self.async_ = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for async_: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for async_: {e}"));
                 self
             }
             pub fn input_payload<T>(mut self, value: T) -> Self
@@ -1508,7 +1030,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct RunResult {
             agent_slug: ::std::result::Result<
-                ::std::option::Option<super::AgentSlug>,
+                ::std::option::Option<crate::types::AgentSlug>,
                 ::std::string::String,
             >,
             created_at: ::std::result::Result<
@@ -1523,17 +1045,14 @@ pub mod types {
                 ::std::option::Option<i64>,
                 ::std::string::String,
             >,
-            execution_id: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
+            execution_id: ::std::result::Result<::std::string::String, ::std::string::String>,
             output: ::std::result::Result<
                 ::std::option::Option<
                     ::serde_json::Map<::std::string::String, ::serde_json::Value>,
                 >,
                 ::std::string::String,
             >,
-            status: ::std::result::Result<super::ExecutionStatus, ::std::string::String>,
+            status: ::std::result::Result<crate::types::ExecutionStatus, ::std::string::String>,
             summary: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -1561,14 +1080,12 @@ pub mod types {
         impl RunResult {
             pub fn agent_slug<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::AgentSlug>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::types::AgentSlug>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.agent_slug = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for agent_slug: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for agent_slug: {e}"));
                 self
             }
             pub fn created_at<T>(mut self, value: T) -> Self
@@ -1580,9 +1097,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn duration_ms<T>(mut self, value: T) -> Self
@@ -1605,9 +1120,7 @@ pub mod types {
                 self.estimated_duration_ms = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for estimated_duration_ms: {e}"
-                        )
+                        format!("error converting supplied value for estimated_duration_ms: {e}")
                     });
                 self
             }
@@ -1634,21 +1147,17 @@ pub mod types {
             {
                 self.output = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for output: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for output: {e}"));
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::ExecutionStatus>,
+                T: ::std::convert::TryInto<crate::types::ExecutionStatus>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for status: {e}"));
                 self
             }
             pub fn summary<T>(mut self, value: T) -> Self
@@ -1658,9 +1167,7 @@ pub mod types {
             {
                 self.summary = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for summary: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for summary: {e}"));
                 self
             }
             pub fn tokens_used<T>(mut self, value: T) -> Self
@@ -1730,9 +1237,7 @@ pub mod types {
             {
                 self.data = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
                 self
             }
             pub fn success<T>(mut self, value: T) -> Self
@@ -1742,9 +1247,7 @@ pub mod types {
             {
                 self.success = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for success: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for success: {e}"));
                 self
             }
         }
@@ -1769,11 +1272,8 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct Schedule {
-            agent_slug: ::std::result::Result<super::AgentSlug, ::std::string::String>,
-            cron_expr: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
+            agent_slug: ::std::result::Result<crate::types::AgentSlug, ::std::string::String>,
+            cron_expr: ::std::result::Result<::std::string::String, ::std::string::String>,
             enabled: ::std::result::Result<bool, ::std::string::String>,
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
             last_run_at: ::std::result::Result<
@@ -1781,21 +1281,15 @@ pub mod types {
                 ::std::string::String,
             >,
             last_status: ::std::result::Result<
-                ::std::option::Option<super::ExecutionStatus>,
+                ::std::option::Option<crate::types::ExecutionStatus>,
                 ::std::string::String,
             >,
             next_run_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
-            timezone: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
-            total_runs: ::std::result::Result<
-                ::std::option::Option<i64>,
-                ::std::string::String,
-            >,
+            timezone: ::std::result::Result<::std::string::String, ::std::string::String>,
+            total_runs: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
         }
         impl ::std::default::Default for Schedule {
             fn default() -> Self {
@@ -1815,14 +1309,12 @@ pub mod types {
         impl Schedule {
             pub fn agent_slug<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::AgentSlug>,
+                T: ::std::convert::TryInto<crate::types::AgentSlug>,
                 T::Error: ::std::fmt::Display,
             {
                 self.agent_slug = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for agent_slug: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for agent_slug: {e}"));
                 self
             }
             pub fn cron_expr<T>(mut self, value: T) -> Self
@@ -1832,9 +1324,7 @@ pub mod types {
             {
                 self.cron_expr = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for cron_expr: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for cron_expr: {e}"));
                 self
             }
             pub fn enabled<T>(mut self, value: T) -> Self
@@ -1844,9 +1334,7 @@ pub mod types {
             {
                 self.enabled = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for enabled: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -1875,9 +1363,7 @@ pub mod types {
             }
             pub fn last_status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::ExecutionStatus>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::types::ExecutionStatus>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.last_status = value
@@ -1908,9 +1394,7 @@ pub mod types {
             {
                 self.timezone = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for timezone: {e}"));
                 self
             }
             pub fn total_runs<T>(mut self, value: T) -> Self
@@ -1920,9 +1404,7 @@ pub mod types {
             {
                 self.total_runs = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for total_runs: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for total_runs: {e}"));
                 self
             }
         }
@@ -1980,9 +1462,7 @@ pub mod types {
             {
                 self.data = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
                 self
             }
             pub fn success<T>(mut self, value: T) -> Self
@@ -1992,9 +1472,7 @@ pub mod types {
             {
                 self.success = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for success: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for success: {e}"));
                 self
             }
         }
@@ -2019,10 +1497,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct ScheduleListEnvelope {
-            data: ::std::result::Result<
-                ::std::vec::Vec<super::Schedule>,
-                ::std::string::String,
-            >,
+            data: ::std::result::Result<::std::vec::Vec<super::Schedule>, ::std::string::String>,
             success: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for ScheduleListEnvelope {
@@ -2041,9 +1516,7 @@ pub mod types {
             {
                 self.data = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
                 self
             }
             pub fn success<T>(mut self, value: T) -> Self
@@ -2053,14 +1526,11 @@ pub mod types {
             {
                 self.success = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for success: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for success: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<ScheduleListEnvelope>
-        for super::ScheduleListEnvelope {
+        impl ::std::convert::TryFrom<ScheduleListEnvelope> for super::ScheduleListEnvelope {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: ScheduleListEnvelope,
@@ -2081,19 +1551,13 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct ScheduleRequest {
-            cron_expr: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
+            cron_expr: ::std::result::Result<::std::string::String, ::std::string::String>,
             enabled: ::std::result::Result<bool, ::std::string::String>,
             input_payload: ::std::result::Result<
                 ::serde_json::Map<::std::string::String, ::serde_json::Value>,
                 ::std::string::String,
             >,
-            timezone: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
+            timezone: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for ScheduleRequest {
             fn default() -> Self {
@@ -2113,9 +1577,7 @@ pub mod types {
             {
                 self.cron_expr = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for cron_expr: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for cron_expr: {e}"));
                 self
             }
             pub fn enabled<T>(mut self, value: T) -> Self
@@ -2125,9 +1587,7 @@ pub mod types {
             {
                 self.enabled = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for enabled: {e}"));
                 self
             }
             pub fn input_payload<T>(mut self, value: T) -> Self
@@ -2151,9 +1611,7 @@ pub mod types {
             {
                 self.timezone = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for timezone: {e}"));
                 self
             }
         }
@@ -2183,14 +1641,14 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct WebhookEvent {
             agent_slug: ::std::result::Result<
-                ::std::option::Option<super::AgentSlug>,
+                ::std::option::Option<crate::types::AgentSlug>,
                 ::std::string::String,
             >,
             duration_ms: ::std::result::Result<
                 ::std::option::Option<i64>,
                 ::std::string::String,
             >,
-            event: ::std::result::Result<super::WebhookEventType, ::std::string::String>,
+            event: ::std::result::Result<crate::types::WebhookEventType, ::std::string::String>,
             execution_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -2202,7 +1660,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::std::option::Option<super::ExecutionStatus>,
+                ::std::option::Option<crate::types::ExecutionStatus>,
                 ::std::string::String,
             >,
             summary: ::std::result::Result<
@@ -2241,14 +1699,12 @@ pub mod types {
         impl WebhookEvent {
             pub fn agent_slug<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::AgentSlug>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::types::AgentSlug>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.agent_slug = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for agent_slug: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for agent_slug: {e}"));
                 self
             }
             pub fn duration_ms<T>(mut self, value: T) -> Self
@@ -2265,14 +1721,12 @@ pub mod types {
             }
             pub fn event<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::WebhookEventType>,
+                T: ::std::convert::TryInto<crate::types::WebhookEventType>,
                 T::Error: ::std::fmt::Display,
             {
                 self.event = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for event: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for event: {e}"));
                 self
             }
             pub fn execution_id<T>(mut self, value: T) -> Self
@@ -2298,23 +1752,17 @@ pub mod types {
             {
                 self.output = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for output: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for output: {e}"));
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::ExecutionStatus>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::types::ExecutionStatus>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for status: {e}"));
                 self
             }
             pub fn summary<T>(mut self, value: T) -> Self
@@ -2324,9 +1772,7 @@ pub mod types {
             {
                 self.summary = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for summary: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for summary: {e}"));
                 self
             }
             pub fn timestamp<T>(mut self, value: T) -> Self
@@ -2338,9 +1784,7 @@ pub mod types {
             {
                 self.timestamp = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timestamp: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for timestamp: {e}"));
                 self
             }
             pub fn tokens_used<T>(mut self, value: T) -> Self
@@ -2362,9 +1806,7 @@ pub mod types {
             {
                 self.user_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for user_id: {e}"));
                 self
             }
         }
@@ -2416,18 +1858,12 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
-            fn fmt(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> Result<(), ::std::fmt::Error> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Display::fmt(&self.0, f)
             }
         }
         impl ::std::fmt::Debug for ConversionError {
-            fn fmt(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> Result<(), ::std::fmt::Error> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Debug::fmt(&self.0, f)
             }
         }
@@ -2440,6 +1876,485 @@ pub mod types {
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    ///Agent identifier. The eleven documented slugs are listed; other values may appear and must be accepted.
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum AgentSlug {
+        ///`email-triage`
+        EmailTriage,
+        ///`proposal-ai`
+        ProposalAi,
+        ///`expense-ai`
+        ExpenseAi,
+        ///`invoice-lion`
+        InvoiceLion,
+        ///`cold-email-ai`
+        ColdEmailAi,
+        ///`meeting-prep`
+        MeetingPrep,
+        ///`contract-redline`
+        ContractRedline,
+        ///`ad-copy-forge`
+        AdCopyForge,
+        ///`video-scribe`
+        VideoScribe,
+        ///`social-scheduler`
+        SocialScheduler,
+        ///`inventory-predict`
+        InventoryPredict,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl AgentSlug {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &[
+            "email-triage",
+            "proposal-ai",
+            "expense-ai",
+            "invoice-lion",
+            "cold-email-ai",
+            "meeting-prep",
+            "contract-redline",
+            "ad-copy-forge",
+            "video-scribe",
+            "social-scheduler",
+            "inventory-predict",
+        ];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::EmailTriage => "email-triage",
+                Self::ProposalAi => "proposal-ai",
+                Self::ExpenseAi => "expense-ai",
+                Self::InvoiceLion => "invoice-lion",
+                Self::ColdEmailAi => "cold-email-ai",
+                Self::MeetingPrep => "meeting-prep",
+                Self::ContractRedline => "contract-redline",
+                Self::AdCopyForge => "ad-copy-forge",
+                Self::VideoScribe => "video-scribe",
+                Self::SocialScheduler => "social-scheduler",
+                Self::InventoryPredict => "inventory-predict",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for AgentSlug {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for AgentSlug {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for AgentSlug {
+        fn from(value: &str) -> Self {
+            match value {
+                "email-triage" => Self::EmailTriage,
+                "proposal-ai" => Self::ProposalAi,
+                "expense-ai" => Self::ExpenseAi,
+                "invoice-lion" => Self::InvoiceLion,
+                "cold-email-ai" => Self::ColdEmailAi,
+                "meeting-prep" => Self::MeetingPrep,
+                "contract-redline" => Self::ContractRedline,
+                "ad-copy-forge" => Self::AdCopyForge,
+                "video-scribe" => Self::VideoScribe,
+                "social-scheduler" => Self::SocialScheduler,
+                "inventory-predict" => Self::InventoryPredict,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for AgentSlug {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "email-triage" => Self::EmailTriage,
+                "proposal-ai" => Self::ProposalAi,
+                "expense-ai" => Self::ExpenseAi,
+                "invoice-lion" => Self::InvoiceLion,
+                "cold-email-ai" => Self::ColdEmailAi,
+                "meeting-prep" => Self::MeetingPrep,
+                "contract-redline" => Self::ContractRedline,
+                "ad-copy-forge" => Self::AdCopyForge,
+                "video-scribe" => Self::VideoScribe,
+                "social-scheduler" => Self::SocialScheduler,
+                "inventory-predict" => Self::InventoryPredict,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for AgentSlug {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for AgentSlug {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AgentSlug {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    ///Execution lifecycle state. Known values: queued, running, success, failed; unknown values must be tolerated.
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum ExecutionStatus {
+        ///`queued`
+        Queued,
+        ///`running`
+        Running,
+        ///`success`
+        Success,
+        ///`failed`
+        Failed,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl ExecutionStatus {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &[
+            "queued",
+            "running",
+            "success",
+            "failed",
+        ];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Queued => "queued",
+                Self::Running => "running",
+                Self::Success => "success",
+                Self::Failed => "failed",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for ExecutionStatus {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for ExecutionStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for ExecutionStatus {
+        fn from(value: &str) -> Self {
+            match value {
+                "queued" => Self::Queued,
+                "running" => Self::Running,
+                "success" => Self::Success,
+                "failed" => Self::Failed,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for ExecutionStatus {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "queued" => Self::Queued,
+                "running" => Self::Running,
+                "success" => Self::Success,
+                "failed" => Self::Failed,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ExecutionStatus {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for ExecutionStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ExecutionStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    ///Webhook event name. Known values are the four listed; new ones may appear.
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum WebhookEventType {
+        ///`agent.execution.success`
+        AgentExecutionSuccess,
+        ///`agent.execution.failed`
+        AgentExecutionFailed,
+        ///`schedule.fired`
+        ScheduleFired,
+        ///`integration.disconnected`
+        IntegrationDisconnected,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl WebhookEventType {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &[
+            "agent.execution.success",
+            "agent.execution.failed",
+            "schedule.fired",
+            "integration.disconnected",
+        ];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::AgentExecutionSuccess => "agent.execution.success",
+                Self::AgentExecutionFailed => "agent.execution.failed",
+                Self::ScheduleFired => "schedule.fired",
+                Self::IntegrationDisconnected => "integration.disconnected",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for WebhookEventType {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for WebhookEventType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for WebhookEventType {
+        fn from(value: &str) -> Self {
+            match value {
+                "agent.execution.success" => Self::AgentExecutionSuccess,
+                "agent.execution.failed" => Self::AgentExecutionFailed,
+                "schedule.fired" => Self::ScheduleFired,
+                "integration.disconnected" => Self::IntegrationDisconnected,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for WebhookEventType {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "agent.execution.success" => Self::AgentExecutionSuccess,
+                "agent.execution.failed" => Self::AgentExecutionFailed,
+                "schedule.fired" => Self::ScheduleFired,
+                "integration.disconnected" => Self::IntegrationDisconnected,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for WebhookEventType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for WebhookEventType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WebhookEventType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    ///Caller's subscription state for this agent. Only `active` is shown by the vendor; treat other values as opaque.
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum AgentSubscriptionStatus {
+        ///`active`
+        Active,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl AgentSubscriptionStatus {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &["active"];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Active => "active",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for AgentSubscriptionStatus {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for AgentSubscriptionStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for AgentSubscriptionStatus {
+        fn from(value: &str) -> Self {
+            match value {
+                "active" => Self::Active,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for AgentSubscriptionStatus {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "active" => Self::Active,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for AgentSubscriptionStatus {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for AgentSubscriptionStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AgentSubscriptionStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum ErrorDetailCode {
+        ///`UNAUTHORIZED`
+        Unauthorized,
+        ///`FORBIDDEN`
+        Forbidden,
+        ///`NOT_FOUND`
+        NotFound,
+        ///`RATE_LIMITED`
+        RateLimited,
+        ///`INVALID_INPUT`
+        InvalidInput,
+        ///`INTEGRATION_NOT_CONNECTED`
+        IntegrationNotConnected,
+        ///`EXECUTION_FAILED`
+        ExecutionFailed,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl ErrorDetailCode {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &[
+            "UNAUTHORIZED",
+            "FORBIDDEN",
+            "NOT_FOUND",
+            "RATE_LIMITED",
+            "INVALID_INPUT",
+            "INTEGRATION_NOT_CONNECTED",
+            "EXECUTION_FAILED",
+        ];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Unauthorized => "UNAUTHORIZED",
+                Self::Forbidden => "FORBIDDEN",
+                Self::NotFound => "NOT_FOUND",
+                Self::RateLimited => "RATE_LIMITED",
+                Self::InvalidInput => "INVALID_INPUT",
+                Self::IntegrationNotConnected => "INTEGRATION_NOT_CONNECTED",
+                Self::ExecutionFailed => "EXECUTION_FAILED",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for ErrorDetailCode {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for ErrorDetailCode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for ErrorDetailCode {
+        fn from(value: &str) -> Self {
+            match value {
+                "UNAUTHORIZED" => Self::Unauthorized,
+                "FORBIDDEN" => Self::Forbidden,
+                "NOT_FOUND" => Self::NotFound,
+                "RATE_LIMITED" => Self::RateLimited,
+                "INVALID_INPUT" => Self::InvalidInput,
+                "INTEGRATION_NOT_CONNECTED" => Self::IntegrationNotConnected,
+                "EXECUTION_FAILED" => Self::ExecutionFailed,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for ErrorDetailCode {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "UNAUTHORIZED" => Self::Unauthorized,
+                "FORBIDDEN" => Self::Forbidden,
+                "NOT_FOUND" => Self::NotFound,
+                "RATE_LIMITED" => Self::RateLimited,
+                "INVALID_INPUT" => Self::InvalidInput,
+                "INTEGRATION_NOT_CONNECTED" => Self::IntegrationNotConnected,
+                "EXECUTION_FAILED" => Self::ExecutionFailed,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ErrorDetailCode {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for ErrorDetailCode {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ErrorDetailCode {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
         }
     }
 }
@@ -2605,7 +2520,7 @@ pub mod builder {
     };
     /**Builder for [`Client::list_agents`]
 
-[`Client::list_agents`]: super::Client::list_agents*/
+    [`Client::list_agents`]: super::Client::list_agents*/
     #[derive(Debug, Clone)]
     pub struct ListAgents<'a> {
         client: &'a super::Client,
@@ -2617,19 +2532,14 @@ pub mod builder {
         ///Sends a `GET` request to `/api/agents`
         pub async fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::AgentListEnvelope>,
-            Error<types::ErrorEnvelope>,
-        > {
+        ) -> Result<ResponseValue<types::AgentListEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client } = self;
             let url = format!("{}/api/agents", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -2651,25 +2561,13 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -2677,7 +2575,7 @@ pub mod builder {
     }
     /**Builder for [`Client::run_agent`]
 
-[`Client::run_agent`]: super::Client::run_agent*/
+    [`Client::run_agent`]: super::Client::run_agent*/
     #[derive(Debug, Clone)]
     pub struct RunAgent<'a> {
         client: &'a super::Client,
@@ -2712,16 +2610,12 @@ pub mod builder {
             self.body = value
                 .try_into()
                 .map(From::from)
-                .map_err(|s| {
-                    format!("conversion to `RunRequest` for body failed: {}", s)
-                });
+                .map_err(|s| format!("conversion to `RunRequest` for body failed: {}", s));
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
         where
-            F: std::ops::FnOnce(
-                types::builder::RunRequest,
-            ) -> types::builder::RunRequest,
+            F: std::ops::FnOnce(types::builder::RunRequest) -> types::builder::RunRequest,
         {
             self.body = self.body.map(f);
             self
@@ -2729,26 +2623,21 @@ pub mod builder {
         ///Sends a `POST` request to `/api/agents/{agentSlug}/run`
         pub async fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::RunResultEnvelope>,
-            Error<types::ErrorEnvelope>,
-        > {
+        ) -> Result<ResponseValue<types::RunResultEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, agent_slug, body } = self;
             let agent_slug = agent_slug.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| types::RunRequest::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/agents/{}/run", client.baseurl,
-                agentapis_runtime::encode_segment(& agent_slug.to_string()),
+                "{}/api/agents/{}/run", client.baseurl, agentapis_runtime::encode_segment(&
+                agent_slug.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -2771,46 +2660,22 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -2818,7 +2683,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_execution`]
 
-[`Client::get_execution`]: super::Client::get_execution*/
+    [`Client::get_execution`]: super::Client::get_execution*/
     #[derive(Debug, Clone)]
     pub struct GetExecution<'a> {
         client: &'a super::Client,
@@ -2846,23 +2711,18 @@ pub mod builder {
         ///Sends a `GET` request to `/api/executions/{executionId}`
         pub async fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ExecutionEnvelope>,
-            Error<types::ErrorEnvelope>,
-        > {
+        ) -> Result<ResponseValue<types::ExecutionEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, execution_id } = self;
             let execution_id = execution_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/executions/{}", client.baseurl,
-                agentapis_runtime::encode_segment(& execution_id.to_string()),
+                "{}/api/executions/{}", client.baseurl, agentapis_runtime::encode_segment(&
+                execution_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -2884,32 +2744,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -2917,7 +2761,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_schedules`]
 
-[`Client::list_schedules`]: super::Client::list_schedules*/
+    [`Client::list_schedules`]: super::Client::list_schedules*/
     #[derive(Debug, Clone)]
     pub struct ListSchedules<'a> {
         client: &'a super::Client,
@@ -2939,9 +2783,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -2963,25 +2805,13 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -2989,7 +2819,7 @@ pub mod builder {
     }
     /**Builder for [`Client::upsert_schedule`]
 
-[`Client::upsert_schedule`]: super::Client::upsert_schedule*/
+    [`Client::upsert_schedule`]: super::Client::upsert_schedule*/
     #[derive(Debug, Clone)]
     pub struct UpsertSchedule<'a> {
         client: &'a super::Client,
@@ -3019,9 +2849,7 @@ pub mod builder {
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::ScheduleRequest>,
-            <V as std::convert::TryInto<
-                types::ScheduleRequest,
-            >>::Error: std::fmt::Display,
+            <V as std::convert::TryInto<types::ScheduleRequest>>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
@@ -3043,28 +2871,21 @@ pub mod builder {
         ///Sends a `POST` request to `/api/schedules/{agentSlug}`
         pub async fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ScheduleEnvelope>,
-            Error<types::ErrorEnvelope>,
-        > {
+        ) -> Result<ResponseValue<types::ScheduleEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, agent_slug, body } = self;
             let agent_slug = agent_slug.map_err(Error::InvalidRequest)?;
             let body = body
-                .and_then(|v| {
-                    types::ScheduleRequest::try_from(v).map_err(|e| e.to_string())
-                })
+                .and_then(|v| types::ScheduleRequest::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/api/schedules/{}", client.baseurl,
-                agentapis_runtime::encode_segment(& agent_slug.to_string()),
+                "{}/api/schedules/{}", client.baseurl, agentapis_runtime::encode_segment(&
+                agent_slug.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -3087,39 +2908,19 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }

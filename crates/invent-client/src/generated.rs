@@ -3,7 +3,7 @@
 // spec: specs/invent/openapi.json
 // spec-sha256: 0d1b8b4fa1fcba0a489b7f2c78cb0d6cfcf7470eb98fd1539845d22239657535
 // generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment)
-// rules fired: set-openapi-3.0×3, reject-unsupported-3.1-keywords×1, const-to-enum×1, null-branch-to-nullable×4, type-array-to-nullable×127, examples-to-example×46, inline-component-refs×443, open-enum-untagged×25, error-responses-keep-body×263, websocket-upgrade×2, multipart-body-as-bytes×1
+// rules fired: set-openapi-3.0×3, reject-unsupported-3.1-keywords×1, const-to-enum×1, null-branch-to-nullable×4, type-array-to-nullable×127, examples-to-example×46, inline-component-refs×443, error-responses-keep-body×263, websocket-upgrade×2, open-enum-flat×25, multipart-body-as-bytes×1
 
 /// The version label of the spec this client was generated from.
 pub const SPEC_VERSION: &str = "invent-2026-11-23";
@@ -82,8 +82,7 @@ pub mod types {
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for ActionApprovalDecisionDecision {
+    impl ::std::convert::TryFrom<::std::string::String> for ActionApprovalDecisionDecision {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -125,8 +124,7 @@ pub mod types {
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for ActionApprovalDecisionReason {
+    impl ::std::convert::TryFrom<::std::string::String> for ActionApprovalDecisionReason {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -403,9 +401,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub complained_count: ::std::option::Option<f64>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub completed_at: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub completed_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub contacts_count: ::std::option::Option<f64>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -425,9 +421,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub recipients_count: ::std::option::Option<f64>,
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
-        pub scheduled_at: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub scheduled_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub segments: ::std::vec::Vec<Segment>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -438,7 +432,7 @@ pub mod types {
         pub skipped_count: ::std::option::Option<f64>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub started_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        pub status: BroadcastStatus,
+        pub status: crate::types::BroadcastStatus,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub templates: ::std::vec::Vec<BroadcastTemplate>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -475,9 +469,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub is_bounced: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub is_bounced_at: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub is_bounced_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub is_complained: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -493,21 +485,15 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub is_failed: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub is_failed_at: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub is_failed_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub is_opened: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub is_opened_at: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub is_opened_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub is_played: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub is_played_at: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub is_played_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub is_sent: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -515,9 +501,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub is_skipped: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub is_skipped_at: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub is_skipped_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub is_unsubscribed: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -542,97 +526,6 @@ pub mod types {
     impl BroadcastRecipient {
         pub fn builder() -> builder::BroadcastRecipient {
             Default::default()
-        }
-    }
-    ///`BroadcastStatus`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum BroadcastStatus {
-        String(BroadcastStatusString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for BroadcastStatus {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<BroadcastStatusString> for BroadcastStatus {
-        fn from(value: BroadcastStatusString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`BroadcastStatusString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum BroadcastStatusString {
-        #[serde(rename = "DRAFT")]
-        Draft,
-        #[serde(rename = "SCHEDULED")]
-        Scheduled,
-        #[serde(rename = "SENDING")]
-        Sending,
-        #[serde(rename = "SENT")]
-        Sent,
-        #[serde(rename = "CANCELLED")]
-        Cancelled,
-        #[serde(rename = "FAILED")]
-        Failed,
-    }
-    impl ::std::fmt::Display for BroadcastStatusString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Draft => f.write_str("DRAFT"),
-                Self::Scheduled => f.write_str("SCHEDULED"),
-                Self::Sending => f.write_str("SENDING"),
-                Self::Sent => f.write_str("SENT"),
-                Self::Cancelled => f.write_str("CANCELLED"),
-                Self::Failed => f.write_str("FAILED"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for BroadcastStatusString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "DRAFT" => Ok(Self::Draft),
-                "SCHEDULED" => Ok(Self::Scheduled),
-                "SENDING" => Ok(Self::Sending),
-                "SENT" => Ok(Self::Sent),
-                "CANCELLED" => Ok(Self::Cancelled),
-                "FAILED" => Ok(Self::Failed),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for BroadcastStatusString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for BroadcastStatusString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///Per-channel message template of a broadcast.
@@ -789,7 +682,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub phone: ::std::option::Option<::std::string::String>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<ChatMemberContactChannelType>,
+        pub type_: ::std::option::Option<crate::types::ChatMemberContactChannelType>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub user_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -798,119 +691,6 @@ pub mod types {
     impl ChatMemberContactChannel {
         pub fn builder() -> builder::ChatMemberContactChannel {
             Default::default()
-        }
-    }
-    ///`ChatMemberContactChannelType`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum ChatMemberContactChannelType {
-        String(ChatMemberContactChannelTypeString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for ChatMemberContactChannelType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<ChatMemberContactChannelTypeString>
-    for ChatMemberContactChannelType {
-        fn from(value: ChatMemberContactChannelTypeString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`ChatMemberContactChannelTypeString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum ChatMemberContactChannelTypeString {
-        #[serde(rename = "internal")]
-        Internal,
-        #[serde(rename = "custom")]
-        Custom,
-        #[serde(rename = "whatsapp_bot")]
-        WhatsappBot,
-        #[serde(rename = "messenger_bot")]
-        MessengerBot,
-        #[serde(rename = "instagram_dm")]
-        InstagramDm,
-        #[serde(rename = "twilio")]
-        Twilio,
-        #[serde(rename = "telnyx")]
-        Telnyx,
-        #[serde(rename = "slack_bot")]
-        SlackBot,
-        #[serde(rename = "telegram_bot")]
-        TelegramBot,
-        #[serde(rename = "gmail")]
-        Gmail,
-        #[serde(rename = "google_calendar")]
-        GoogleCalendar,
-    }
-    impl ::std::fmt::Display for ChatMemberContactChannelTypeString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Internal => f.write_str("internal"),
-                Self::Custom => f.write_str("custom"),
-                Self::WhatsappBot => f.write_str("whatsapp_bot"),
-                Self::MessengerBot => f.write_str("messenger_bot"),
-                Self::InstagramDm => f.write_str("instagram_dm"),
-                Self::Twilio => f.write_str("twilio"),
-                Self::Telnyx => f.write_str("telnyx"),
-                Self::SlackBot => f.write_str("slack_bot"),
-                Self::TelegramBot => f.write_str("telegram_bot"),
-                Self::Gmail => f.write_str("gmail"),
-                Self::GoogleCalendar => f.write_str("google_calendar"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ChatMemberContactChannelTypeString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "internal" => Ok(Self::Internal),
-                "custom" => Ok(Self::Custom),
-                "whatsapp_bot" => Ok(Self::WhatsappBot),
-                "messenger_bot" => Ok(Self::MessengerBot),
-                "instagram_dm" => Ok(Self::InstagramDm),
-                "twilio" => Ok(Self::Twilio),
-                "telnyx" => Ok(Self::Telnyx),
-                "slack_bot" => Ok(Self::SlackBot),
-                "telegram_bot" => Ok(Self::TelegramBot),
-                "gmail" => Ok(Self::Gmail),
-                "google_calendar" => Ok(Self::GoogleCalendar),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ChatMemberContactChannelTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for ChatMemberContactChannelTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///`ChatMemberSession`
@@ -946,9 +726,9 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub model: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub role: ::std::option::Option<ChatMessageRole>,
+        pub role: ::std::option::Option<crate::types::ChatMessageRole>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub status: ::std::option::Option<ChatMessageStatus>,
+        pub status: ::std::option::Option<crate::types::ChatMessageStatus>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub tools: ::std::vec::Vec<ChatTool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -967,277 +747,11 @@ pub mod types {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub parts: ::std::vec::Vec<MessagePart>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub role: ::std::option::Option<ChatMessageContentRole>,
+        pub role: ::std::option::Option<crate::types::ChatMessageContentRole>,
     }
     impl ChatMessageContent {
         pub fn builder() -> builder::ChatMessageContent {
             Default::default()
-        }
-    }
-    ///`ChatMessageContentRole`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum ChatMessageContentRole {
-        String(ChatMessageContentRoleString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for ChatMessageContentRole {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<ChatMessageContentRoleString> for ChatMessageContentRole {
-        fn from(value: ChatMessageContentRoleString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`ChatMessageContentRoleString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum ChatMessageContentRoleString {
-        #[serde(rename = "user")]
-        User,
-        #[serde(rename = "assistant")]
-        Assistant,
-        #[serde(rename = "system")]
-        System,
-        #[serde(rename = "tool")]
-        Tool,
-        #[serde(rename = "event")]
-        Event,
-        #[serde(rename = "note")]
-        Note,
-    }
-    impl ::std::fmt::Display for ChatMessageContentRoleString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::User => f.write_str("user"),
-                Self::Assistant => f.write_str("assistant"),
-                Self::System => f.write_str("system"),
-                Self::Tool => f.write_str("tool"),
-                Self::Event => f.write_str("event"),
-                Self::Note => f.write_str("note"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ChatMessageContentRoleString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "user" => Ok(Self::User),
-                "assistant" => Ok(Self::Assistant),
-                "system" => Ok(Self::System),
-                "tool" => Ok(Self::Tool),
-                "event" => Ok(Self::Event),
-                "note" => Ok(Self::Note),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ChatMessageContentRoleString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for ChatMessageContentRoleString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    ///`ChatMessageRole`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum ChatMessageRole {
-        String(ChatMessageRoleString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for ChatMessageRole {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<ChatMessageRoleString> for ChatMessageRole {
-        fn from(value: ChatMessageRoleString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`ChatMessageRoleString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum ChatMessageRoleString {
-        #[serde(rename = "user")]
-        User,
-        #[serde(rename = "assistant")]
-        Assistant,
-        #[serde(rename = "system")]
-        System,
-        #[serde(rename = "tool")]
-        Tool,
-        #[serde(rename = "event")]
-        Event,
-        #[serde(rename = "note")]
-        Note,
-    }
-    impl ::std::fmt::Display for ChatMessageRoleString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::User => f.write_str("user"),
-                Self::Assistant => f.write_str("assistant"),
-                Self::System => f.write_str("system"),
-                Self::Tool => f.write_str("tool"),
-                Self::Event => f.write_str("event"),
-                Self::Note => f.write_str("note"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ChatMessageRoleString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "user" => Ok(Self::User),
-                "assistant" => Ok(Self::Assistant),
-                "system" => Ok(Self::System),
-                "tool" => Ok(Self::Tool),
-                "event" => Ok(Self::Event),
-                "note" => Ok(Self::Note),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ChatMessageRoleString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for ChatMessageRoleString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    ///`ChatMessageStatus`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum ChatMessageStatus {
-        String(ChatMessageStatusString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for ChatMessageStatus {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<ChatMessageStatusString> for ChatMessageStatus {
-        fn from(value: ChatMessageStatusString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`ChatMessageStatusString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum ChatMessageStatusString {
-        #[serde(rename = "RUNNING")]
-        Running,
-        #[serde(rename = "COMPLETED")]
-        Completed,
-        #[serde(rename = "FAILED")]
-        Failed,
-        #[serde(rename = "CANCELED")]
-        Canceled,
-    }
-    impl ::std::fmt::Display for ChatMessageStatusString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Running => f.write_str("RUNNING"),
-                Self::Completed => f.write_str("COMPLETED"),
-                Self::Failed => f.write_str("FAILED"),
-                Self::Canceled => f.write_str("CANCELED"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ChatMessageStatusString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "RUNNING" => Ok(Self::Running),
-                "COMPLETED" => Ok(Self::Completed),
-                "FAILED" => Ok(Self::Failed),
-                "CANCELED" => Ok(Self::Canceled),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ChatMessageStatusString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for ChatMessageStatusString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///Frame sent on the chat WebSocket streams: an event kind (older page only) and the affected chat.
@@ -1262,9 +776,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub ai_enabled: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub assigned_at: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub assigned_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub assigned_user: ::std::option::Option<AssignedUser>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1284,16 +796,12 @@ pub mod types {
         pub csat_score: ::std::option::Option<f64>,
         ///When a follow-up is scheduled.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub follow_up_at: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub follow_up_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         pub id: ::std::string::String,
-        pub integration_id: ChatStateIntegrationId,
+        pub integration_id: crate::types::ChatStateIntegrationId,
         ///Mute end; null when not muted.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub muted_until: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub muted_until: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         pub state: ChatStateState,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub user_unseen_count: ::std::option::Option<f64>,
@@ -1327,126 +835,6 @@ pub mod types {
     impl ChatStateInfo {
         pub fn builder() -> builder::ChatStateInfo {
             Default::default()
-        }
-    }
-    ///`ChatStateIntegrationId`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum ChatStateIntegrationId {
-        String(ChatStateIntegrationIdString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for ChatStateIntegrationId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<ChatStateIntegrationIdString> for ChatStateIntegrationId {
-        fn from(value: ChatStateIntegrationIdString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`ChatStateIntegrationIdString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum ChatStateIntegrationIdString {
-        #[serde(rename = "internal")]
-        Internal,
-        #[serde(rename = "custom")]
-        Custom,
-        #[serde(rename = "whatsapp_bot")]
-        WhatsappBot,
-        #[serde(rename = "messenger_bot")]
-        MessengerBot,
-        #[serde(rename = "instagram_dm")]
-        InstagramDm,
-        #[serde(rename = "tiktok_dm")]
-        TiktokDm,
-        #[serde(rename = "telegram_bot")]
-        TelegramBot,
-        #[serde(rename = "gmail")]
-        Gmail,
-        #[serde(rename = "slack_bot")]
-        SlackBot,
-        #[serde(rename = "twilio")]
-        Twilio,
-        #[serde(rename = "telnyx")]
-        Telnyx,
-        #[serde(rename = "email")]
-        Email,
-        #[serde(rename = "google_calendar")]
-        GoogleCalendar,
-    }
-    impl ::std::fmt::Display for ChatStateIntegrationIdString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Internal => f.write_str("internal"),
-                Self::Custom => f.write_str("custom"),
-                Self::WhatsappBot => f.write_str("whatsapp_bot"),
-                Self::MessengerBot => f.write_str("messenger_bot"),
-                Self::InstagramDm => f.write_str("instagram_dm"),
-                Self::TiktokDm => f.write_str("tiktok_dm"),
-                Self::TelegramBot => f.write_str("telegram_bot"),
-                Self::Gmail => f.write_str("gmail"),
-                Self::SlackBot => f.write_str("slack_bot"),
-                Self::Twilio => f.write_str("twilio"),
-                Self::Telnyx => f.write_str("telnyx"),
-                Self::Email => f.write_str("email"),
-                Self::GoogleCalendar => f.write_str("google_calendar"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ChatStateIntegrationIdString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "internal" => Ok(Self::Internal),
-                "custom" => Ok(Self::Custom),
-                "whatsapp_bot" => Ok(Self::WhatsappBot),
-                "messenger_bot" => Ok(Self::MessengerBot),
-                "instagram_dm" => Ok(Self::InstagramDm),
-                "tiktok_dm" => Ok(Self::TiktokDm),
-                "telegram_bot" => Ok(Self::TelegramBot),
-                "gmail" => Ok(Self::Gmail),
-                "slack_bot" => Ok(Self::SlackBot),
-                "twilio" => Ok(Self::Twilio),
-                "telnyx" => Ok(Self::Telnyx),
-                "email" => Ok(Self::Email),
-                "google_calendar" => Ok(Self::GoogleCalendar),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ChatStateIntegrationIdString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for ChatStateIntegrationIdString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///`ChatStateState`
@@ -1559,7 +947,7 @@ pub mod types {
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub status_error: ::std::option::Option<::std::string::String>,
         #[serde(rename = "type")]
-        pub type_: ConnectionType,
+        pub type_: crate::types::ConnectionType,
         ///Timestamp; older pages showed a date only.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub updated_at: ::std::option::Option<::std::string::String>,
@@ -1624,201 +1012,6 @@ pub mod types {
             value.parse()
         }
     }
-    ///`ConnectionType`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum ConnectionType {
-        String(ConnectionTypeString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for ConnectionType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<ConnectionTypeString> for ConnectionType {
-        fn from(value: ConnectionTypeString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`ConnectionTypeString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum ConnectionTypeString {
-        #[serde(rename = "SCHEDULER")]
-        Scheduler,
-        #[serde(rename = "WORKFLOWS")]
-        Workflows,
-        #[serde(rename = "TOOLS")]
-        Tools,
-        #[serde(rename = "FILES")]
-        Files,
-        #[serde(rename = "PHONE")]
-        Phone,
-        #[serde(rename = "GMAIL")]
-        Gmail,
-        #[serde(rename = "GOOGLE_SHEETS")]
-        GoogleSheets,
-        #[serde(rename = "GOOGLE_CALENDAR")]
-        GoogleCalendar,
-        #[serde(rename = "AIRTABLE")]
-        Airtable,
-        #[serde(rename = "NOTION")]
-        Notion,
-        #[serde(rename = "LINEAR")]
-        Linear,
-        #[serde(rename = "HUBSPOT")]
-        Hubspot,
-        #[serde(rename = "GOHIGHLEVEL")]
-        Gohighlevel,
-        #[serde(rename = "CAL")]
-        Cal,
-        #[serde(rename = "CALENDLY")]
-        Calendly,
-        #[serde(rename = "RESEND")]
-        Resend,
-        #[serde(rename = "OAUTH")]
-        Oauth,
-        #[serde(rename = "SLACK")]
-        Slack,
-        #[serde(rename = "TELEGRAM")]
-        Telegram,
-        #[serde(rename = "TRELLO")]
-        Trello,
-        #[serde(rename = "FACEBOOK")]
-        Facebook,
-        #[serde(rename = "WHATSAPP")]
-        Whatsapp,
-        #[serde(rename = "INSTAGRAM")]
-        Instagram,
-        #[serde(rename = "MESSENGER")]
-        Messenger,
-        #[serde(rename = "JAPIFON")]
-        Japifon,
-        #[serde(rename = "TWILIO")]
-        Twilio,
-        #[serde(rename = "ZOHO")]
-        Zoho,
-        #[serde(rename = "SALESFORCE")]
-        Salesforce,
-        #[serde(rename = "STRIPE")]
-        Stripe,
-        #[serde(rename = "SHOPIFY")]
-        Shopify,
-        #[serde(rename = "ZENDESK")]
-        Zendesk,
-        #[serde(rename = "MCP")]
-        Mcp,
-    }
-    impl ::std::fmt::Display for ConnectionTypeString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Scheduler => f.write_str("SCHEDULER"),
-                Self::Workflows => f.write_str("WORKFLOWS"),
-                Self::Tools => f.write_str("TOOLS"),
-                Self::Files => f.write_str("FILES"),
-                Self::Phone => f.write_str("PHONE"),
-                Self::Gmail => f.write_str("GMAIL"),
-                Self::GoogleSheets => f.write_str("GOOGLE_SHEETS"),
-                Self::GoogleCalendar => f.write_str("GOOGLE_CALENDAR"),
-                Self::Airtable => f.write_str("AIRTABLE"),
-                Self::Notion => f.write_str("NOTION"),
-                Self::Linear => f.write_str("LINEAR"),
-                Self::Hubspot => f.write_str("HUBSPOT"),
-                Self::Gohighlevel => f.write_str("GOHIGHLEVEL"),
-                Self::Cal => f.write_str("CAL"),
-                Self::Calendly => f.write_str("CALENDLY"),
-                Self::Resend => f.write_str("RESEND"),
-                Self::Oauth => f.write_str("OAUTH"),
-                Self::Slack => f.write_str("SLACK"),
-                Self::Telegram => f.write_str("TELEGRAM"),
-                Self::Trello => f.write_str("TRELLO"),
-                Self::Facebook => f.write_str("FACEBOOK"),
-                Self::Whatsapp => f.write_str("WHATSAPP"),
-                Self::Instagram => f.write_str("INSTAGRAM"),
-                Self::Messenger => f.write_str("MESSENGER"),
-                Self::Japifon => f.write_str("JAPIFON"),
-                Self::Twilio => f.write_str("TWILIO"),
-                Self::Zoho => f.write_str("ZOHO"),
-                Self::Salesforce => f.write_str("SALESFORCE"),
-                Self::Stripe => f.write_str("STRIPE"),
-                Self::Shopify => f.write_str("SHOPIFY"),
-                Self::Zendesk => f.write_str("ZENDESK"),
-                Self::Mcp => f.write_str("MCP"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ConnectionTypeString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "SCHEDULER" => Ok(Self::Scheduler),
-                "WORKFLOWS" => Ok(Self::Workflows),
-                "TOOLS" => Ok(Self::Tools),
-                "FILES" => Ok(Self::Files),
-                "PHONE" => Ok(Self::Phone),
-                "GMAIL" => Ok(Self::Gmail),
-                "GOOGLE_SHEETS" => Ok(Self::GoogleSheets),
-                "GOOGLE_CALENDAR" => Ok(Self::GoogleCalendar),
-                "AIRTABLE" => Ok(Self::Airtable),
-                "NOTION" => Ok(Self::Notion),
-                "LINEAR" => Ok(Self::Linear),
-                "HUBSPOT" => Ok(Self::Hubspot),
-                "GOHIGHLEVEL" => Ok(Self::Gohighlevel),
-                "CAL" => Ok(Self::Cal),
-                "CALENDLY" => Ok(Self::Calendly),
-                "RESEND" => Ok(Self::Resend),
-                "OAUTH" => Ok(Self::Oauth),
-                "SLACK" => Ok(Self::Slack),
-                "TELEGRAM" => Ok(Self::Telegram),
-                "TRELLO" => Ok(Self::Trello),
-                "FACEBOOK" => Ok(Self::Facebook),
-                "WHATSAPP" => Ok(Self::Whatsapp),
-                "INSTAGRAM" => Ok(Self::Instagram),
-                "MESSENGER" => Ok(Self::Messenger),
-                "JAPIFON" => Ok(Self::Japifon),
-                "TWILIO" => Ok(Self::Twilio),
-                "ZOHO" => Ok(Self::Zoho),
-                "SALESFORCE" => Ok(Self::Salesforce),
-                "STRIPE" => Ok(Self::Stripe),
-                "SHOPIFY" => Ok(Self::Shopify),
-                "ZENDESK" => Ok(Self::Zendesk),
-                "MCP" => Ok(Self::Mcp),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ConnectionTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for ConnectionTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///A person the assistants talk to, with channels and segments.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Contact {
@@ -1876,7 +1069,7 @@ pub mod types {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub platform_data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         #[serde(rename = "type")]
-        pub type_: ContactChannelType,
+        pub type_: crate::types::ContactChannelType,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         ///Platform-side id, such as a phone number or account id.
@@ -1927,322 +1120,21 @@ pub mod types {
             Default::default()
         }
     }
-    ///`ContactChannelType`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum ContactChannelType {
-        String(ContactChannelTypeString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for ContactChannelType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<ContactChannelTypeString> for ContactChannelType {
-        fn from(value: ContactChannelTypeString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`ContactChannelTypeString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum ContactChannelTypeString {
-        #[serde(rename = "internal")]
-        Internal,
-        #[serde(rename = "custom")]
-        Custom,
-        #[serde(rename = "whatsapp_bot")]
-        WhatsappBot,
-        #[serde(rename = "messenger_bot")]
-        MessengerBot,
-        #[serde(rename = "instagram_dm")]
-        InstagramDm,
-        #[serde(rename = "twilio")]
-        Twilio,
-        #[serde(rename = "telnyx")]
-        Telnyx,
-        #[serde(rename = "slack_bot")]
-        SlackBot,
-        #[serde(rename = "telegram_bot")]
-        TelegramBot,
-        #[serde(rename = "gmail")]
-        Gmail,
-        #[serde(rename = "google_calendar")]
-        GoogleCalendar,
-    }
-    impl ::std::fmt::Display for ContactChannelTypeString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Internal => f.write_str("internal"),
-                Self::Custom => f.write_str("custom"),
-                Self::WhatsappBot => f.write_str("whatsapp_bot"),
-                Self::MessengerBot => f.write_str("messenger_bot"),
-                Self::InstagramDm => f.write_str("instagram_dm"),
-                Self::Twilio => f.write_str("twilio"),
-                Self::Telnyx => f.write_str("telnyx"),
-                Self::SlackBot => f.write_str("slack_bot"),
-                Self::TelegramBot => f.write_str("telegram_bot"),
-                Self::Gmail => f.write_str("gmail"),
-                Self::GoogleCalendar => f.write_str("google_calendar"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ContactChannelTypeString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "internal" => Ok(Self::Internal),
-                "custom" => Ok(Self::Custom),
-                "whatsapp_bot" => Ok(Self::WhatsappBot),
-                "messenger_bot" => Ok(Self::MessengerBot),
-                "instagram_dm" => Ok(Self::InstagramDm),
-                "twilio" => Ok(Self::Twilio),
-                "telnyx" => Ok(Self::Telnyx),
-                "slack_bot" => Ok(Self::SlackBot),
-                "telegram_bot" => Ok(Self::TelegramBot),
-                "gmail" => Ok(Self::Gmail),
-                "google_calendar" => Ok(Self::GoogleCalendar),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ContactChannelTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for ContactChannelTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///A column of the built-in contacts table.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ContactField {
         pub id: ::std::string::String,
         pub key: ::std::string::String,
-        pub kind: ContactFieldKind,
+        pub kind: crate::types::ContactFieldKind,
         pub readonly: bool,
         pub schema: TableFieldSchema,
         pub table_id: ::std::string::String,
         #[serde(rename = "type")]
-        pub type_: ContactFieldType,
+        pub type_: crate::types::ContactFieldType,
     }
     impl ContactField {
         pub fn builder() -> builder::ContactField {
             Default::default()
-        }
-    }
-    ///`ContactFieldKind`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum ContactFieldKind {
-        String(ContactFieldKindString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for ContactFieldKind {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<ContactFieldKindString> for ContactFieldKind {
-        fn from(value: ContactFieldKindString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`ContactFieldKindString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum ContactFieldKindString {
-        #[serde(rename = "system")]
-        System,
-    }
-    impl ::std::fmt::Display for ContactFieldKindString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::System => f.write_str("system"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ContactFieldKindString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "system" => Ok(Self::System),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ContactFieldKindString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for ContactFieldKindString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    ///`ContactFieldType`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum ContactFieldType {
-        String(ContactFieldTypeString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for ContactFieldType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<ContactFieldTypeString> for ContactFieldType {
-        fn from(value: ContactFieldTypeString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`ContactFieldTypeString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum ContactFieldTypeString {
-        #[serde(rename = "string")]
-        String,
-        #[serde(rename = "number")]
-        Number,
-        #[serde(rename = "boolean")]
-        Boolean,
-        #[serde(rename = "date")]
-        Date,
-        #[serde(rename = "datetime")]
-        Datetime,
-        #[serde(rename = "enum")]
-        Enum,
-        #[serde(rename = "file")]
-        File,
-        #[serde(rename = "record")]
-        Record,
-        #[serde(rename = "contact")]
-        Contact,
-        #[serde(rename = "user")]
-        User,
-        #[serde(rename = "chat")]
-        Chat,
-        #[serde(rename = "segment")]
-        Segment,
-        #[serde(rename = "assistant")]
-        Assistant,
-    }
-    impl ::std::fmt::Display for ContactFieldTypeString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::String => f.write_str("string"),
-                Self::Number => f.write_str("number"),
-                Self::Boolean => f.write_str("boolean"),
-                Self::Date => f.write_str("date"),
-                Self::Datetime => f.write_str("datetime"),
-                Self::Enum => f.write_str("enum"),
-                Self::File => f.write_str("file"),
-                Self::Record => f.write_str("record"),
-                Self::Contact => f.write_str("contact"),
-                Self::User => f.write_str("user"),
-                Self::Chat => f.write_str("chat"),
-                Self::Segment => f.write_str("segment"),
-                Self::Assistant => f.write_str("assistant"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ContactFieldTypeString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "string" => Ok(Self::String),
-                "number" => Ok(Self::Number),
-                "boolean" => Ok(Self::Boolean),
-                "date" => Ok(Self::Date),
-                "datetime" => Ok(Self::Datetime),
-                "enum" => Ok(Self::Enum),
-                "file" => Ok(Self::File),
-                "record" => Ok(Self::Record),
-                "contact" => Ok(Self::Contact),
-                "user" => Ok(Self::User),
-                "chat" => Ok(Self::Chat),
-                "segment" => Ok(Self::Segment),
-                "assistant" => Ok(Self::Assistant),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ContactFieldTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for ContactFieldTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///A file tied to a contact, with where it came from.
@@ -2258,7 +1150,7 @@ pub mod types {
         pub file_size: f64,
         pub file_url: ContactFileFileUrl,
         pub id: ::std::string::String,
-        pub source: ContactFileSource,
+        pub source: crate::types::ContactFileSource,
         ///Staff member who attached it; null if the contact or an assistant did.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub user: ::std::option::Option<AssignedUser>,
@@ -2484,85 +1376,6 @@ pub mod types {
                 })
         }
     }
-    ///`ContactFileSource`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum ContactFileSource {
-        String(ContactFileSourceString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for ContactFileSource {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<ContactFileSourceString> for ContactFileSource {
-        fn from(value: ContactFileSourceString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`ContactFileSourceString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum ContactFileSourceString {
-        #[serde(rename = "direct")]
-        Direct,
-        #[serde(rename = "note")]
-        Note,
-        #[serde(rename = "chat")]
-        Chat,
-    }
-    impl ::std::fmt::Display for ContactFileSourceString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Direct => f.write_str("direct"),
-                Self::Note => f.write_str("note"),
-                Self::Chat => f.write_str("chat"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ContactFileSourceString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "direct" => Ok(Self::Direct),
-                "note" => Ok(Self::Note),
-                "chat" => Ok(Self::Chat),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ContactFileSourceString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for ContactFileSourceString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///A short fact an assistant remembers about a contact.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ContactMemory {
@@ -2575,7 +1388,7 @@ pub mod types {
         ///Weight between 0 and 1.
         pub importance: f64,
         #[serde(rename = "type")]
-        pub type_: ContactMemoryType,
+        pub type_: crate::types::ContactMemoryType,
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2640,89 +1453,6 @@ pub mod types {
                 })
         }
     }
-    ///`ContactMemoryType`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum ContactMemoryType {
-        String(ContactMemoryTypeString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for ContactMemoryType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<ContactMemoryTypeString> for ContactMemoryType {
-        fn from(value: ContactMemoryTypeString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`ContactMemoryTypeString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum ContactMemoryTypeString {
-        #[serde(rename = "FACT")]
-        Fact,
-        #[serde(rename = "PREFERENCE")]
-        Preference,
-        #[serde(rename = "GOAL")]
-        Goal,
-        #[serde(rename = "EXPERIENCE")]
-        Experience,
-    }
-    impl ::std::fmt::Display for ContactMemoryTypeString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Fact => f.write_str("FACT"),
-                Self::Preference => f.write_str("PREFERENCE"),
-                Self::Goal => f.write_str("GOAL"),
-                Self::Experience => f.write_str("EXPERIENCE"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ContactMemoryTypeString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "FACT" => Ok(Self::Fact),
-                "PREFERENCE" => Ok(Self::Preference),
-                "GOAL" => Ok(Self::Goal),
-                "EXPERIENCE" => Ok(Self::Experience),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ContactMemoryTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for ContactMemoryTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///A staff note on a contact, with attachments.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ContactNote {
@@ -2754,9 +1484,7 @@ pub mod types {
         pub key_points: ::std::vec::Vec<::std::string::String>,
         pub message_count: f64,
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
-        pub summarized_at: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub summarized_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         pub summary: ::std::string::String,
     }
     impl ConversationSummary {
@@ -2872,8 +1600,7 @@ pub mod types {
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for CreateAssistantActionBodyName {
+    impl ::std::convert::TryFrom<::std::string::String> for CreateAssistantActionBodyName {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -2974,9 +1701,7 @@ pub mod types {
         pub name: CreateBroadcastBodyName,
         ///Send time; null sends at once.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub scheduled_at: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub scheduled_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub segment_ids: ::std::vec::Vec<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3296,9 +2021,7 @@ pub mod types {
     ///`DryRunUpdateBroadcastPropertyEntriesBody`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DryRunUpdateBroadcastPropertyEntriesBody {
-        pub entries: ::std::vec::Vec<
-            DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem,
-        >,
+        pub entries: ::std::vec::Vec<DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem>,
     }
     impl DryRunUpdateBroadcastPropertyEntriesBody {
         pub fn builder() -> builder::DryRunUpdateBroadcastPropertyEntriesBody {
@@ -3328,9 +2051,7 @@ pub mod types {
         pub invalid: ::std::vec::Vec<
             DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem,
         >,
-        pub valid: ::std::vec::Vec<
-            DryRunUpdateBroadcastPropertyEntriesResponseValidItem,
-        >,
+        pub valid: ::std::vec::Vec<DryRunUpdateBroadcastPropertyEntriesResponseValidItem>,
     }
     impl DryRunUpdateBroadcastPropertyEntriesResponse {
         pub fn builder() -> builder::DryRunUpdateBroadcastPropertyEntriesResponse {
@@ -3691,115 +2412,6 @@ pub mod types {
             value.parse()
         }
     }
-    ///`GetSubOrganizationsUsageType`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum GetSubOrganizationsUsageType {
-        String(GetSubOrganizationsUsageTypeString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for GetSubOrganizationsUsageType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<GetSubOrganizationsUsageTypeString>
-    for GetSubOrganizationsUsageType {
-        fn from(value: GetSubOrganizationsUsageTypeString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`GetSubOrganizationsUsageTypeString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum GetSubOrganizationsUsageTypeString {
-        #[serde(rename = "run")]
-        Run,
-        #[serde(rename = "ai_tokens")]
-        AiTokens,
-        #[serde(rename = "ai_sst")]
-        AiSst,
-        #[serde(rename = "ai_tts")]
-        AiTts,
-        #[serde(rename = "ai_embeddings")]
-        AiEmbeddings,
-        #[serde(rename = "ai_memory_reconcile")]
-        AiMemoryReconcile,
-        #[serde(rename = "ai_memory_summarize")]
-        AiMemorySummarize,
-        #[serde(rename = "broadcast_whatsapp")]
-        BroadcastWhatsapp,
-        #[serde(rename = "broadcast_email")]
-        BroadcastEmail,
-        #[serde(rename = "broadcast_sms")]
-        BroadcastSms,
-    }
-    impl ::std::fmt::Display for GetSubOrganizationsUsageTypeString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Run => f.write_str("run"),
-                Self::AiTokens => f.write_str("ai_tokens"),
-                Self::AiSst => f.write_str("ai_sst"),
-                Self::AiTts => f.write_str("ai_tts"),
-                Self::AiEmbeddings => f.write_str("ai_embeddings"),
-                Self::AiMemoryReconcile => f.write_str("ai_memory_reconcile"),
-                Self::AiMemorySummarize => f.write_str("ai_memory_summarize"),
-                Self::BroadcastWhatsapp => f.write_str("broadcast_whatsapp"),
-                Self::BroadcastEmail => f.write_str("broadcast_email"),
-                Self::BroadcastSms => f.write_str("broadcast_sms"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for GetSubOrganizationsUsageTypeString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "run" => Ok(Self::Run),
-                "ai_tokens" => Ok(Self::AiTokens),
-                "ai_sst" => Ok(Self::AiSst),
-                "ai_tts" => Ok(Self::AiTts),
-                "ai_embeddings" => Ok(Self::AiEmbeddings),
-                "ai_memory_reconcile" => Ok(Self::AiMemoryReconcile),
-                "ai_memory_summarize" => Ok(Self::AiMemorySummarize),
-                "broadcast_whatsapp" => Ok(Self::BroadcastWhatsapp),
-                "broadcast_email" => Ok(Self::BroadcastEmail),
-                "broadcast_sms" => Ok(Self::BroadcastSms),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for GetSubOrganizationsUsageTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for GetSubOrganizationsUsageTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///Counts and row errors of a CSV import.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ImportRecordsResult {
@@ -3834,101 +2446,6 @@ pub mod types {
     impl JoinSubOrganizationBody {
         pub fn builder() -> builder::JoinSubOrganizationBody {
             Default::default()
-        }
-    }
-    ///`ListBroadcastsStatus`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum ListBroadcastsStatus {
-        String(ListBroadcastsStatusString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for ListBroadcastsStatus {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<ListBroadcastsStatusString> for ListBroadcastsStatus {
-        fn from(value: ListBroadcastsStatusString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`ListBroadcastsStatusString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum ListBroadcastsStatusString {
-        #[serde(rename = "ALL")]
-        All,
-        #[serde(rename = "DRAFT")]
-        Draft,
-        #[serde(rename = "SCHEDULED")]
-        Scheduled,
-        #[serde(rename = "SENDING")]
-        Sending,
-        #[serde(rename = "SENT")]
-        Sent,
-        #[serde(rename = "CANCELLED")]
-        Cancelled,
-        #[serde(rename = "FAILED")]
-        Failed,
-    }
-    impl ::std::fmt::Display for ListBroadcastsStatusString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::All => f.write_str("ALL"),
-                Self::Draft => f.write_str("DRAFT"),
-                Self::Scheduled => f.write_str("SCHEDULED"),
-                Self::Sending => f.write_str("SENDING"),
-                Self::Sent => f.write_str("SENT"),
-                Self::Cancelled => f.write_str("CANCELLED"),
-                Self::Failed => f.write_str("FAILED"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ListBroadcastsStatusString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "ALL" => Ok(Self::All),
-                "DRAFT" => Ok(Self::Draft),
-                "SCHEDULED" => Ok(Self::Scheduled),
-                "SENDING" => Ok(Self::Sending),
-                "SENT" => Ok(Self::Sent),
-                "CANCELLED" => Ok(Self::Cancelled),
-                "FAILED" => Ok(Self::Failed),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ListBroadcastsStatusString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for ListBroadcastsStatusString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///`ListChatFilesSearch`
@@ -4052,89 +2569,6 @@ pub mod types {
             value.parse()
         }
     }
-    ///`ListTablesType`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum ListTablesType {
-        String(ListTablesTypeString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for ListTablesType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<ListTablesTypeString> for ListTablesType {
-        fn from(value: ListTablesTypeString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`ListTablesTypeString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum ListTablesTypeString {
-        #[serde(rename = "custom")]
-        Custom,
-        #[serde(rename = "contacts")]
-        Contacts,
-        #[serde(rename = "chats")]
-        Chats,
-        #[serde(rename = "users")]
-        Users,
-    }
-    impl ::std::fmt::Display for ListTablesTypeString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Custom => f.write_str("custom"),
-                Self::Contacts => f.write_str("contacts"),
-                Self::Chats => f.write_str("chats"),
-                Self::Users => f.write_str("users"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ListTablesTypeString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "custom" => Ok(Self::Custom),
-                "contacts" => Ok(Self::Contacts),
-                "chats" => Ok(Self::Chats),
-                "users" => Ok(Self::Users),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ListTablesTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for ListTablesTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///`MergeContactsBody`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct MergeContactsBody {
@@ -4173,7 +2607,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub text: ::std::option::Option<::std::string::String>,
         #[serde(rename = "type")]
-        pub type_: MessagePartType,
+        pub type_: crate::types::MessagePartType,
     }
     impl MessagePart {
         pub fn builder() -> builder::MessagePart {
@@ -4249,77 +2683,6 @@ pub mod types {
             value.parse()
         }
     }
-    ///`MessagePartType`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum MessagePartType {
-        String(MessagePartTypeString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for MessagePartType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<MessagePartTypeString> for MessagePartType {
-        fn from(value: MessagePartTypeString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`MessagePartTypeString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum MessagePartTypeString {
-        #[serde(rename = "text")]
-        Text,
-    }
-    impl ::std::fmt::Display for MessagePartTypeString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Text => f.write_str("text"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for MessagePartTypeString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "text" => Ok(Self::Text),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for MessagePartTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for MessagePartTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///A staff member of an organization. Product roles are Admin, Developer, Manager and Agent; only ADMIN was seen as an API value.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct OrgMember {
@@ -4383,9 +2746,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub enabled: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub notified_at: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub notified_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     impl OrgMemberPreferencesNotificationsAssignedToMe {
         pub fn builder() -> builder::OrgMemberPreferencesNotificationsAssignedToMe {
@@ -4622,8 +2983,7 @@ pub mod types {
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for ReorderTableFieldBodyFieldId {
+    impl ::std::convert::TryFrom<::std::string::String> for ReorderTableFieldBodyFieldId {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -4673,85 +3033,13 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub connection_id: ::std::option::Option<::std::string::String>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<RespondToInteractiveToolAsContactBodyType>,
+        pub type_: ::std::option::Option<
+            crate::types::RespondToInteractiveToolAsContactBodyType,
+        >,
     }
     impl RespondToInteractiveToolAsContactBody {
         pub fn builder() -> builder::RespondToInteractiveToolAsContactBody {
             Default::default()
-        }
-    }
-    ///`RespondToInteractiveToolAsContactBodyType`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum RespondToInteractiveToolAsContactBodyType {
-        String(RespondToInteractiveToolAsContactBodyTypeString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for RespondToInteractiveToolAsContactBodyType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<RespondToInteractiveToolAsContactBodyTypeString>
-    for RespondToInteractiveToolAsContactBodyType {
-        fn from(value: RespondToInteractiveToolAsContactBodyTypeString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`RespondToInteractiveToolAsContactBodyTypeString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum RespondToInteractiveToolAsContactBodyTypeString {
-        #[serde(rename = "connection")]
-        Connection,
-    }
-    impl ::std::fmt::Display for RespondToInteractiveToolAsContactBodyTypeString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Connection => f.write_str("connection"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for RespondToInteractiveToolAsContactBodyTypeString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "connection" => Ok(Self::Connection),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str>
-    for RespondToInteractiveToolAsContactBodyTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for RespondToInteractiveToolAsContactBodyTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///`RunWorkflowBody`
@@ -4778,7 +3066,7 @@ pub mod types {
     ///A colored label grouping contacts.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Segment {
-        pub color: SegmentColor,
+        pub color: crate::types::SegmentColor,
         pub contacts_count: f64,
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         pub id: ::std::string::String,
@@ -4790,146 +3078,11 @@ pub mod types {
             Default::default()
         }
     }
-    ///`SegmentColor`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum SegmentColor {
-        String(SegmentColorString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for SegmentColor {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<SegmentColorString> for SegmentColor {
-        fn from(value: SegmentColorString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`SegmentColorString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum SegmentColorString {
-        #[serde(rename = "red")]
-        Red,
-        #[serde(rename = "orange")]
-        Orange,
-        #[serde(rename = "amber")]
-        Amber,
-        #[serde(rename = "yellow")]
-        Yellow,
-        #[serde(rename = "lime")]
-        Lime,
-        #[serde(rename = "green")]
-        Green,
-        #[serde(rename = "teal")]
-        Teal,
-        #[serde(rename = "cyan")]
-        Cyan,
-        #[serde(rename = "sky")]
-        Sky,
-        #[serde(rename = "blue")]
-        Blue,
-        #[serde(rename = "indigo")]
-        Indigo,
-        #[serde(rename = "violet")]
-        Violet,
-        #[serde(rename = "purple")]
-        Purple,
-        #[serde(rename = "fuchsia")]
-        Fuchsia,
-        #[serde(rename = "pink")]
-        Pink,
-        #[serde(rename = "rose")]
-        Rose,
-        #[serde(rename = "neutral")]
-        Neutral,
-    }
-    impl ::std::fmt::Display for SegmentColorString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Red => f.write_str("red"),
-                Self::Orange => f.write_str("orange"),
-                Self::Amber => f.write_str("amber"),
-                Self::Yellow => f.write_str("yellow"),
-                Self::Lime => f.write_str("lime"),
-                Self::Green => f.write_str("green"),
-                Self::Teal => f.write_str("teal"),
-                Self::Cyan => f.write_str("cyan"),
-                Self::Sky => f.write_str("sky"),
-                Self::Blue => f.write_str("blue"),
-                Self::Indigo => f.write_str("indigo"),
-                Self::Violet => f.write_str("violet"),
-                Self::Purple => f.write_str("purple"),
-                Self::Fuchsia => f.write_str("fuchsia"),
-                Self::Pink => f.write_str("pink"),
-                Self::Rose => f.write_str("rose"),
-                Self::Neutral => f.write_str("neutral"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for SegmentColorString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "red" => Ok(Self::Red),
-                "orange" => Ok(Self::Orange),
-                "amber" => Ok(Self::Amber),
-                "yellow" => Ok(Self::Yellow),
-                "lime" => Ok(Self::Lime),
-                "green" => Ok(Self::Green),
-                "teal" => Ok(Self::Teal),
-                "cyan" => Ok(Self::Cyan),
-                "sky" => Ok(Self::Sky),
-                "blue" => Ok(Self::Blue),
-                "indigo" => Ok(Self::Indigo),
-                "violet" => Ok(Self::Violet),
-                "purple" => Ok(Self::Purple),
-                "fuchsia" => Ok(Self::Fuchsia),
-                "pink" => Ok(Self::Pink),
-                "rose" => Ok(Self::Rose),
-                "neutral" => Ok(Self::Neutral),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for SegmentColorString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for SegmentColorString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///A segment plus the boards where it is used as a column.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SegmentWithBoards {
         pub boards: ::std::vec::Vec<SegmentWithBoardsBoardsItem>,
-        pub color: SegmentWithBoardsColor,
+        pub color: crate::types::SegmentWithBoardsColor,
         pub contacts_count: f64,
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         pub id: ::std::string::String,
@@ -4954,142 +3107,6 @@ pub mod types {
     impl SegmentWithBoardsBoardsItem {
         pub fn builder() -> builder::SegmentWithBoardsBoardsItem {
             Default::default()
-        }
-    }
-    ///`SegmentWithBoardsColor`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum SegmentWithBoardsColor {
-        String(SegmentWithBoardsColorString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for SegmentWithBoardsColor {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<SegmentWithBoardsColorString> for SegmentWithBoardsColor {
-        fn from(value: SegmentWithBoardsColorString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`SegmentWithBoardsColorString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum SegmentWithBoardsColorString {
-        #[serde(rename = "red")]
-        Red,
-        #[serde(rename = "orange")]
-        Orange,
-        #[serde(rename = "amber")]
-        Amber,
-        #[serde(rename = "yellow")]
-        Yellow,
-        #[serde(rename = "lime")]
-        Lime,
-        #[serde(rename = "green")]
-        Green,
-        #[serde(rename = "teal")]
-        Teal,
-        #[serde(rename = "cyan")]
-        Cyan,
-        #[serde(rename = "sky")]
-        Sky,
-        #[serde(rename = "blue")]
-        Blue,
-        #[serde(rename = "indigo")]
-        Indigo,
-        #[serde(rename = "violet")]
-        Violet,
-        #[serde(rename = "purple")]
-        Purple,
-        #[serde(rename = "fuchsia")]
-        Fuchsia,
-        #[serde(rename = "pink")]
-        Pink,
-        #[serde(rename = "rose")]
-        Rose,
-        #[serde(rename = "neutral")]
-        Neutral,
-    }
-    impl ::std::fmt::Display for SegmentWithBoardsColorString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Red => f.write_str("red"),
-                Self::Orange => f.write_str("orange"),
-                Self::Amber => f.write_str("amber"),
-                Self::Yellow => f.write_str("yellow"),
-                Self::Lime => f.write_str("lime"),
-                Self::Green => f.write_str("green"),
-                Self::Teal => f.write_str("teal"),
-                Self::Cyan => f.write_str("cyan"),
-                Self::Sky => f.write_str("sky"),
-                Self::Blue => f.write_str("blue"),
-                Self::Indigo => f.write_str("indigo"),
-                Self::Violet => f.write_str("violet"),
-                Self::Purple => f.write_str("purple"),
-                Self::Fuchsia => f.write_str("fuchsia"),
-                Self::Pink => f.write_str("pink"),
-                Self::Rose => f.write_str("rose"),
-                Self::Neutral => f.write_str("neutral"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for SegmentWithBoardsColorString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "red" => Ok(Self::Red),
-                "orange" => Ok(Self::Orange),
-                "amber" => Ok(Self::Amber),
-                "yellow" => Ok(Self::Yellow),
-                "lime" => Ok(Self::Lime),
-                "green" => Ok(Self::Green),
-                "teal" => Ok(Self::Teal),
-                "cyan" => Ok(Self::Cyan),
-                "sky" => Ok(Self::Sky),
-                "blue" => Ok(Self::Blue),
-                "indigo" => Ok(Self::Indigo),
-                "violet" => Ok(Self::Violet),
-                "purple" => Ok(Self::Purple),
-                "fuchsia" => Ok(Self::Fuchsia),
-                "pink" => Ok(Self::Pink),
-                "rose" => Ok(Self::Rose),
-                "neutral" => Ok(Self::Neutral),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for SegmentWithBoardsColorString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for SegmentWithBoardsColorString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///`SendMessageAsContactBody`
@@ -5186,7 +3203,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub plan: ::std::option::Option<SubOrganizationPlan>,
+        pub plan: ::std::option::Option<crate::types::SubOrganizationPlan>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub promo_balance: ::std::option::Option<f64>,
         ///Amount spent this month.
@@ -5343,81 +3360,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///`SubOrganizationPlan`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum SubOrganizationPlan {
-        String(SubOrganizationPlanString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for SubOrganizationPlan {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<SubOrganizationPlanString> for SubOrganizationPlan {
-        fn from(value: SubOrganizationPlanString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`SubOrganizationPlanString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum SubOrganizationPlanString {
-        #[serde(rename = "free")]
-        Free,
-        #[serde(rename = "business")]
-        Business,
-    }
-    impl ::std::fmt::Display for SubOrganizationPlanString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Free => f.write_str("free"),
-                Self::Business => f.write_str("business"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for SubOrganizationPlanString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "free" => Ok(Self::Free),
-                "business" => Ok(Self::Business),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for SubOrganizationPlanString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for SubOrganizationPlanString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///A data table with its fields.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Table {
@@ -5438,7 +3380,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub record_prefix: ::std::option::Option<::std::string::String>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<TableType>,
+        pub type_: ::std::option::Option<crate::types::TableType>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
@@ -5456,7 +3398,7 @@ pub mod types {
         pub schema: TableFieldSchema,
         pub table_id: ::std::string::String,
         #[serde(rename = "type")]
-        pub type_: TableFieldType,
+        pub type_: crate::types::TableFieldType,
     }
     impl TableField {
         pub fn builder() -> builder::TableField {
@@ -5540,208 +3482,6 @@ pub mod types {
     impl TableFieldSchemaPicker {
         pub fn builder() -> builder::TableFieldSchemaPicker {
             Default::default()
-        }
-    }
-    ///`TableFieldType`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum TableFieldType {
-        String(TableFieldTypeString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for TableFieldType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<TableFieldTypeString> for TableFieldType {
-        fn from(value: TableFieldTypeString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`TableFieldTypeString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum TableFieldTypeString {
-        #[serde(rename = "string")]
-        String,
-        #[serde(rename = "number")]
-        Number,
-        #[serde(rename = "boolean")]
-        Boolean,
-        #[serde(rename = "date")]
-        Date,
-        #[serde(rename = "datetime")]
-        Datetime,
-        #[serde(rename = "enum")]
-        Enum,
-        #[serde(rename = "file")]
-        File,
-        #[serde(rename = "record")]
-        Record,
-        #[serde(rename = "contact")]
-        Contact,
-        #[serde(rename = "user")]
-        User,
-        #[serde(rename = "chat")]
-        Chat,
-        #[serde(rename = "segment")]
-        Segment,
-        #[serde(rename = "assistant")]
-        Assistant,
-    }
-    impl ::std::fmt::Display for TableFieldTypeString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::String => f.write_str("string"),
-                Self::Number => f.write_str("number"),
-                Self::Boolean => f.write_str("boolean"),
-                Self::Date => f.write_str("date"),
-                Self::Datetime => f.write_str("datetime"),
-                Self::Enum => f.write_str("enum"),
-                Self::File => f.write_str("file"),
-                Self::Record => f.write_str("record"),
-                Self::Contact => f.write_str("contact"),
-                Self::User => f.write_str("user"),
-                Self::Chat => f.write_str("chat"),
-                Self::Segment => f.write_str("segment"),
-                Self::Assistant => f.write_str("assistant"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for TableFieldTypeString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "string" => Ok(Self::String),
-                "number" => Ok(Self::Number),
-                "boolean" => Ok(Self::Boolean),
-                "date" => Ok(Self::Date),
-                "datetime" => Ok(Self::Datetime),
-                "enum" => Ok(Self::Enum),
-                "file" => Ok(Self::File),
-                "record" => Ok(Self::Record),
-                "contact" => Ok(Self::Contact),
-                "user" => Ok(Self::User),
-                "chat" => Ok(Self::Chat),
-                "segment" => Ok(Self::Segment),
-                "assistant" => Ok(Self::Assistant),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for TableFieldTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for TableFieldTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    ///`TableType`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum TableType {
-        String(TableTypeString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for TableType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<TableTypeString> for TableType {
-        fn from(value: TableTypeString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`TableTypeString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum TableTypeString {
-        #[serde(rename = "custom")]
-        Custom,
-        #[serde(rename = "contacts")]
-        Contacts,
-        #[serde(rename = "chats")]
-        Chats,
-        #[serde(rename = "users")]
-        Users,
-    }
-    impl ::std::fmt::Display for TableTypeString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Custom => f.write_str("custom"),
-                Self::Contacts => f.write_str("contacts"),
-                Self::Chats => f.write_str("chats"),
-                Self::Users => f.write_str("users"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for TableTypeString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "custom" => Ok(Self::Custom),
-                "contacts" => Ok(Self::Contacts),
-                "chats" => Ok(Self::Chats),
-                "users" => Ok(Self::Users),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for TableTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for TableTypeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///A saved view (board, table, calendar or timeline) of a data table.
@@ -6048,8 +3788,7 @@ pub mod types {
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for UpdateAssistantActionBodyName {
+    impl ::std::convert::TryFrom<::std::string::String> for UpdateAssistantActionBodyName {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -6147,13 +3886,9 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub csat_score: ::std::option::Option<f64>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub follow_up_at: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub follow_up_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub muted_until: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub muted_until: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     impl UpdateChatStateBody {
         pub fn builder() -> builder::UpdateChatStateBody {
@@ -6282,8 +4017,7 @@ pub mod types {
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for UpdateContactChannelBodyAvatar {
+    impl ::std::convert::TryFrom<::std::string::String> for UpdateContactChannelBodyAvatar {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -6337,8 +4071,7 @@ pub mod types {
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for UpdateContactChannelBodyEmail {
+    impl ::std::convert::TryFrom<::std::string::String> for UpdateContactChannelBodyEmail {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -6392,8 +4125,7 @@ pub mod types {
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for UpdateContactChannelBodyName {
+    impl ::std::convert::TryFrom<::std::string::String> for UpdateContactChannelBodyName {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -6447,8 +4179,7 @@ pub mod types {
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for UpdateContactChannelBodyPhone {
+    impl ::std::convert::TryFrom<::std::string::String> for UpdateContactChannelBodyPhone {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -6478,8 +4209,7 @@ pub mod types {
             &self.0
         }
     }
-    impl ::std::convert::From<UpdateContactChannelBodyUsername>
-    for ::std::string::String {
+    impl ::std::convert::From<UpdateContactChannelBodyUsername> for ::std::string::String {
         fn from(value: UpdateContactChannelBodyUsername) -> Self {
             value.0
         }
@@ -6528,149 +4258,13 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct UpdateSegmentBody {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub color: ::std::option::Option<UpdateSegmentBodyColor>,
+        pub color: ::std::option::Option<crate::types::UpdateSegmentBodyColor>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<UpdateSegmentBodyName>,
     }
     impl UpdateSegmentBody {
         pub fn builder() -> builder::UpdateSegmentBody {
             Default::default()
-        }
-    }
-    ///`UpdateSegmentBodyColor`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum UpdateSegmentBodyColor {
-        String(UpdateSegmentBodyColorString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for UpdateSegmentBodyColor {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<UpdateSegmentBodyColorString> for UpdateSegmentBodyColor {
-        fn from(value: UpdateSegmentBodyColorString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`UpdateSegmentBodyColorString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum UpdateSegmentBodyColorString {
-        #[serde(rename = "red")]
-        Red,
-        #[serde(rename = "orange")]
-        Orange,
-        #[serde(rename = "amber")]
-        Amber,
-        #[serde(rename = "yellow")]
-        Yellow,
-        #[serde(rename = "lime")]
-        Lime,
-        #[serde(rename = "green")]
-        Green,
-        #[serde(rename = "teal")]
-        Teal,
-        #[serde(rename = "cyan")]
-        Cyan,
-        #[serde(rename = "sky")]
-        Sky,
-        #[serde(rename = "blue")]
-        Blue,
-        #[serde(rename = "indigo")]
-        Indigo,
-        #[serde(rename = "violet")]
-        Violet,
-        #[serde(rename = "purple")]
-        Purple,
-        #[serde(rename = "fuchsia")]
-        Fuchsia,
-        #[serde(rename = "pink")]
-        Pink,
-        #[serde(rename = "rose")]
-        Rose,
-        #[serde(rename = "neutral")]
-        Neutral,
-    }
-    impl ::std::fmt::Display for UpdateSegmentBodyColorString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Red => f.write_str("red"),
-                Self::Orange => f.write_str("orange"),
-                Self::Amber => f.write_str("amber"),
-                Self::Yellow => f.write_str("yellow"),
-                Self::Lime => f.write_str("lime"),
-                Self::Green => f.write_str("green"),
-                Self::Teal => f.write_str("teal"),
-                Self::Cyan => f.write_str("cyan"),
-                Self::Sky => f.write_str("sky"),
-                Self::Blue => f.write_str("blue"),
-                Self::Indigo => f.write_str("indigo"),
-                Self::Violet => f.write_str("violet"),
-                Self::Purple => f.write_str("purple"),
-                Self::Fuchsia => f.write_str("fuchsia"),
-                Self::Pink => f.write_str("pink"),
-                Self::Rose => f.write_str("rose"),
-                Self::Neutral => f.write_str("neutral"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for UpdateSegmentBodyColorString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "red" => Ok(Self::Red),
-                "orange" => Ok(Self::Orange),
-                "amber" => Ok(Self::Amber),
-                "yellow" => Ok(Self::Yellow),
-                "lime" => Ok(Self::Lime),
-                "green" => Ok(Self::Green),
-                "teal" => Ok(Self::Teal),
-                "cyan" => Ok(Self::Cyan),
-                "sky" => Ok(Self::Sky),
-                "blue" => Ok(Self::Blue),
-                "indigo" => Ok(Self::Indigo),
-                "violet" => Ok(Self::Violet),
-                "purple" => Ok(Self::Purple),
-                "fuchsia" => Ok(Self::Fuchsia),
-                "pink" => Ok(Self::Pink),
-                "rose" => Ok(Self::Rose),
-                "neutral" => Ok(Self::Neutral),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for UpdateSegmentBodyColorString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for UpdateSegmentBodyColorString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///`UpdateSegmentBodyName`
@@ -6771,7 +4365,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub key: ::std::option::Option<UpdateTableFieldBodyKey>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub mode: ::std::option::Option<UpdateTableFieldBodyMode>,
+        pub mode: ::std::option::Option<crate::types::UpdateTableFieldBodyMode>,
         ///What happens when a referenced record is removed (reference fields only). Name unconfirmed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub on_delete: ::std::option::Option<UpdateTableFieldBodyOnDelete>,
@@ -6797,8 +4391,7 @@ pub mod types {
             &self.0
         }
     }
-    impl ::std::convert::From<UpdateTableFieldBodyConnectionId>
-    for ::std::string::String {
+    impl ::std::convert::From<UpdateTableFieldBodyConnectionId> for ::std::string::String {
         fn from(value: UpdateTableFieldBodyConnectionId) -> Self {
             value.0
         }
@@ -6905,83 +4498,6 @@ pub mod types {
                 })
         }
     }
-    ///`UpdateTableFieldBodyMode`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum UpdateTableFieldBodyMode {
-        String(UpdateTableFieldBodyModeString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for UpdateTableFieldBodyMode {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<UpdateTableFieldBodyModeString>
-    for UpdateTableFieldBodyMode {
-        fn from(value: UpdateTableFieldBodyModeString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`UpdateTableFieldBodyModeString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum UpdateTableFieldBodyModeString {
-        #[serde(rename = "none")]
-        None,
-        #[serde(rename = "auto_fill")]
-        AutoFill,
-    }
-    impl ::std::fmt::Display for UpdateTableFieldBodyModeString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::None => f.write_str("none"),
-                Self::AutoFill => f.write_str("auto_fill"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for UpdateTableFieldBodyModeString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "none" => Ok(Self::None),
-                "auto_fill" => Ok(Self::AutoFill),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for UpdateTableFieldBodyModeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for UpdateTableFieldBodyModeString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///What happens when a referenced record is removed (reference fields only). Name unconfirmed.
     #[derive(
         ::serde::Deserialize,
@@ -7033,8 +4549,7 @@ pub mod types {
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for UpdateTableFieldBodyOnDelete {
+    impl ::std::convert::TryFrom<::std::string::String> for UpdateTableFieldBodyOnDelete {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -7193,120 +4708,13 @@ pub mod types {
         pub amount_monetary: f64,
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub date: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        pub event_name: UsageBucketEventName,
+        pub event_name: crate::types::UsageBucketEventName,
         pub org_id: ::std::string::String,
         pub org_name: ::std::string::String,
     }
     impl UsageBucket {
         pub fn builder() -> builder::UsageBucket {
             Default::default()
-        }
-    }
-    ///`UsageBucketEventName`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum UsageBucketEventName {
-        String(UsageBucketEventNameString),
-        Other(::std::string::String),
-    }
-    impl ::std::fmt::Display for UsageBucketEventName {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::String(x) => x.fmt(f),
-                Self::Other(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<UsageBucketEventNameString> for UsageBucketEventName {
-        fn from(value: UsageBucketEventNameString) -> Self {
-            Self::String(value)
-        }
-    }
-    ///`UsageBucketEventNameString`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum UsageBucketEventNameString {
-        #[serde(rename = "run")]
-        Run,
-        #[serde(rename = "ai_tokens")]
-        AiTokens,
-        #[serde(rename = "ai_sst")]
-        AiSst,
-        #[serde(rename = "ai_tts")]
-        AiTts,
-        #[serde(rename = "ai_embeddings")]
-        AiEmbeddings,
-        #[serde(rename = "ai_memory_reconcile")]
-        AiMemoryReconcile,
-        #[serde(rename = "ai_memory_summarize")]
-        AiMemorySummarize,
-        #[serde(rename = "broadcast_whatsapp")]
-        BroadcastWhatsapp,
-        #[serde(rename = "broadcast_email")]
-        BroadcastEmail,
-        #[serde(rename = "broadcast_sms")]
-        BroadcastSms,
-    }
-    impl ::std::fmt::Display for UsageBucketEventNameString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Run => f.write_str("run"),
-                Self::AiTokens => f.write_str("ai_tokens"),
-                Self::AiSst => f.write_str("ai_sst"),
-                Self::AiTts => f.write_str("ai_tts"),
-                Self::AiEmbeddings => f.write_str("ai_embeddings"),
-                Self::AiMemoryReconcile => f.write_str("ai_memory_reconcile"),
-                Self::AiMemorySummarize => f.write_str("ai_memory_summarize"),
-                Self::BroadcastWhatsapp => f.write_str("broadcast_whatsapp"),
-                Self::BroadcastEmail => f.write_str("broadcast_email"),
-                Self::BroadcastSms => f.write_str("broadcast_sms"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for UsageBucketEventNameString {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "run" => Ok(Self::Run),
-                "ai_tokens" => Ok(Self::AiTokens),
-                "ai_sst" => Ok(Self::AiSst),
-                "ai_tts" => Ok(Self::AiTts),
-                "ai_embeddings" => Ok(Self::AiEmbeddings),
-                "ai_memory_reconcile" => Ok(Self::AiMemoryReconcile),
-                "ai_memory_summarize" => Ok(Self::AiMemorySummarize),
-                "broadcast_whatsapp" => Ok(Self::BroadcastWhatsapp),
-                "broadcast_email" => Ok(Self::BroadcastEmail),
-                "broadcast_sms" => Ok(Self::BroadcastSms),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for UsageBucketEventNameString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for UsageBucketEventNameString {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///`UsageTurnsItem`
@@ -7379,9 +4787,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub workflow_version: ::std::option::Option<WorkflowRunWorkflowVersion>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub workflow_version_draft: ::std::option::Option<
-            WorkflowRunWorkflowVersionDraft,
-        >,
+        pub workflow_version_draft: ::std::option::Option<WorkflowRunWorkflowVersionDraft>,
     }
     impl WorkflowRun {
         pub fn builder() -> builder::WorkflowRun {
@@ -7512,9 +4918,7 @@ pub mod types {
             {
                 self.background = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for background: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for background: {e}"));
                 self
             }
             pub fn decision<T>(mut self, value: T) -> Self
@@ -7526,9 +4930,7 @@ pub mod types {
             {
                 self.decision = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for decision: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for decision: {e}"));
                 self
             }
             pub fn reason<T>(mut self, value: T) -> Self
@@ -7540,14 +4942,11 @@ pub mod types {
             {
                 self.reason = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for reason: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for reason: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<ActionApprovalDecision>
-        for super::ActionApprovalDecision {
+        impl ::std::convert::TryFrom<ActionApprovalDecision> for super::ActionApprovalDecision {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: ActionApprovalDecision,
@@ -7559,8 +4958,7 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::ActionApprovalDecision>
-        for ActionApprovalDecision {
+        impl ::std::convert::From<super::ActionApprovalDecision> for ActionApprovalDecision {
             fn from(value: super::ActionApprovalDecision) -> Self {
                 Self {
                     background: Ok(value.background),
@@ -7591,14 +4989,11 @@ pub mod types {
             {
                 self.member_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for member_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for member_id: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<AssignConversationBody>
-        for super::AssignConversationBody {
+        impl ::std::convert::TryFrom<AssignConversationBody> for super::AssignConversationBody {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: AssignConversationBody,
@@ -7608,8 +5003,7 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::AssignConversationBody>
-        for AssignConversationBody {
+        impl ::std::convert::From<super::AssignConversationBody> for AssignConversationBody {
             fn from(value: super::AssignConversationBody) -> Self {
                 Self {
                     member_id: Ok(value.member_id),
@@ -7658,9 +5052,7 @@ pub mod types {
             {
                 self.avatar = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for avatar: {e}"));
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -7670,9 +5062,7 @@ pub mod types {
             {
                 self.email = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -7692,9 +5082,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn seen_at<T>(mut self, value: T) -> Self
@@ -7706,9 +5094,7 @@ pub mod types {
             {
                 self.seen_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for seen_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for seen_at: {e}"));
                 self
             }
         }
@@ -7759,14 +5145,8 @@ pub mod types {
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
-            deleted: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
-            enabled: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            deleted: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
+            enabled: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
             integrations: ::std::result::Result<
                 ::std::vec::Vec<super::AssistantIntegration>,
@@ -7808,9 +5188,7 @@ pub mod types {
             {
                 self.actions = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for actions: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for actions: {e}"));
                 self
             }
             pub fn avatar_url<T>(mut self, value: T) -> Self
@@ -7820,9 +5198,7 @@ pub mod types {
             {
                 self.avatar_url = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar_url: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for avatar_url: {e}"));
                 self
             }
             pub fn boards<T>(mut self, value: T) -> Self
@@ -7832,23 +5208,17 @@ pub mod types {
             {
                 self.boards = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for boards: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for boards: {e}"));
                 self
             }
             pub fn config<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::AssistantConfig>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::AssistantConfig>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.config = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for config: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for config: {e}"));
                 self
             }
             pub fn created_at<T>(mut self, value: T) -> Self
@@ -7860,9 +5230,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn deleted<T>(mut self, value: T) -> Self
@@ -7872,9 +5240,7 @@ pub mod types {
             {
                 self.deleted = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for deleted: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for deleted: {e}"));
                 self
             }
             pub fn enabled<T>(mut self, value: T) -> Self
@@ -7884,9 +5250,7 @@ pub mod types {
             {
                 self.enabled = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for enabled: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -7918,9 +5282,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn secret_key<T>(mut self, value: T) -> Self
@@ -7930,9 +5292,7 @@ pub mod types {
             {
                 self.secret_key = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for secret_key: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for secret_key: {e}"));
                 self
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
@@ -7944,9 +5304,7 @@ pub mod types {
             {
                 self.updated_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
                 self
             }
         }
@@ -7991,18 +5349,9 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct AssistantAction {
-            action_id: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
-            assistant_id: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
-            config: ::std::result::Result<
-                super::AssistantActionConfig,
-                ::std::string::String,
-            >,
+            action_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            assistant_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            config: ::std::result::Result<super::AssistantActionConfig, ::std::string::String>,
             connection_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -8021,10 +5370,7 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            position: ::std::result::Result<
-                ::std::option::Option<i64>,
-                ::std::string::String,
-            >,
+            position: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
             updated_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
@@ -8036,9 +5382,7 @@ pub mod types {
                     action_id: Err("no value supplied for action_id".to_string()),
                     assistant_id: Err("no value supplied for assistant_id".to_string()),
                     config: Err("no value supplied for config".to_string()),
-                    connection_id: Err(
-                        "no value supplied for connection_id".to_string(),
-                    ),
+                    connection_id: Err("no value supplied for connection_id".to_string()),
                     created_at: Err("no value supplied for created_at".to_string()),
                     enabled: Err("no value supplied for enabled".to_string()),
                     id: Err("no value supplied for id".to_string()),
@@ -8057,9 +5401,7 @@ pub mod types {
             {
                 self.action_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for action_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for action_id: {e}"));
                 self
             }
             pub fn assistant_id<T>(mut self, value: T) -> Self
@@ -8081,9 +5423,7 @@ pub mod types {
             {
                 self.config = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for config: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for config: {e}"));
                 self
             }
             pub fn connection_id<T>(mut self, value: T) -> Self
@@ -8107,9 +5447,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn enabled<T>(mut self, value: T) -> Self
@@ -8119,9 +5457,7 @@ pub mod types {
             {
                 self.enabled = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for enabled: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -8153,9 +5489,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn position<T>(mut self, value: T) -> Self
@@ -8165,9 +5499,7 @@ pub mod types {
             {
                 self.position = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for position: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for position: {e}"));
                 self
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
@@ -8179,9 +5511,7 @@ pub mod types {
             {
                 self.updated_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
                 self
             }
         }
@@ -8265,14 +5595,11 @@ pub mod types {
             {
                 self.input = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for input: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for input: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<AssistantActionConfig>
-        for super::AssistantActionConfig {
+        impl ::std::convert::TryFrom<AssistantActionConfig> for super::AssistantActionConfig {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: AssistantActionConfig,
@@ -8283,8 +5610,7 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::AssistantActionConfig>
-        for AssistantActionConfig {
+        impl ::std::convert::From<super::AssistantActionConfig> for AssistantActionConfig {
             fn from(value: super::AssistantActionConfig) -> Self {
                 Self {
                     definitions: Ok(value.definitions),
@@ -8321,9 +5647,7 @@ pub mod types {
             {
                 self.definition = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for definition: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for definition: {e}"));
                 self
             }
             pub fn path<T>(mut self, value: T) -> Self
@@ -8333,9 +5657,7 @@ pub mod types {
             {
                 self.path = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for path: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for path: {e}"));
                 self
             }
         }
@@ -8407,9 +5729,7 @@ pub mod types {
             {
                 self.board_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for board_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for board_id: {e}"));
                 self
             }
             pub fn board_name<T>(mut self, value: T) -> Self
@@ -8419,9 +5739,7 @@ pub mod types {
             {
                 self.board_name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for board_name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for board_name: {e}"));
                 self
             }
             pub fn created_at<T>(mut self, value: T) -> Self
@@ -8433,9 +5751,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -8456,9 +5772,7 @@ pub mod types {
                 self.initial_segment = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for initial_segment: {e}"
-                        )
+                        format!("error converting supplied value for initial_segment: {e}")
                     });
                 self
             }
@@ -8471,9 +5785,7 @@ pub mod types {
             {
                 self.updated_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
                 self
             }
         }
@@ -8588,9 +5900,7 @@ pub mod types {
                 self.knowledge_scope = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for knowledge_scope: {e}"
-                        )
+                        format!("error converting supplied value for knowledge_scope: {e}")
                     });
                 self
             }
@@ -8601,9 +5911,7 @@ pub mod types {
             {
                 self.language = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for language: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for language: {e}"));
                 self
             }
             pub fn model<T>(mut self, value: T) -> Self
@@ -8613,23 +5921,17 @@ pub mod types {
             {
                 self.model = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for model: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for model: {e}"));
                 self
             }
             pub fn stt<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::AssistantConfigStt>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::AssistantConfigStt>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.stt = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for stt: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for stt: {e}"));
                 self
             }
             pub fn timezone<T>(mut self, value: T) -> Self
@@ -8639,23 +5941,17 @@ pub mod types {
             {
                 self.timezone = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for timezone: {e}"));
                 self
             }
             pub fn tts<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::AssistantConfigTts>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::AssistantConfigTts>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.tts = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tts: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for tts: {e}"));
                 self
             }
         }
@@ -8712,9 +6008,7 @@ pub mod types {
             {
                 self.model = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for model: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for model: {e}"));
                 self
             }
         }
@@ -8758,9 +6052,7 @@ pub mod types {
             {
                 self.model = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for model: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for model: {e}"));
                 self
             }
             pub fn voice_id<T>(mut self, value: T) -> Self
@@ -8770,9 +6062,7 @@ pub mod types {
             {
                 self.voice_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for voice_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for voice_id: {e}"));
                 self
             }
         }
@@ -8878,9 +6168,7 @@ pub mod types {
                 self.auto_intro_message = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for auto_intro_message: {e}"
-                        )
+                        format!("error converting supplied value for auto_intro_message: {e}")
                     });
                 self
             }
@@ -8892,9 +6180,7 @@ pub mod types {
                 self.enable_auto_csat = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_auto_csat: {e}"
-                        )
+                        format!("error converting supplied value for enable_auto_csat: {e}")
                     });
                 self
             }
@@ -8920,9 +6206,7 @@ pub mod types {
                 self.enable_auto_resolve = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_auto_resolve: {e}"
-                        )
+                        format!("error converting supplied value for enable_auto_resolve: {e}")
                     });
                 self
             }
@@ -8962,9 +6246,7 @@ pub mod types {
                 self.enable_memories = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_memories: {e}"
-                        )
+                        format!("error converting supplied value for enable_memories: {e}")
                     });
                 self
             }
@@ -8976,9 +6258,7 @@ pub mod types {
                 self.enable_private_chats = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_private_chats: {e}"
-                        )
+                        format!("error converting supplied value for enable_private_chats: {e}")
                     });
                 self
             }
@@ -9018,9 +6298,7 @@ pub mod types {
                 self.suggested_messages = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for suggested_messages: {e}"
-                        )
+                        format!("error converting supplied value for suggested_messages: {e}")
                     });
                 self
             }
@@ -9044,9 +6322,7 @@ pub mod types {
                 self.welcome_banner = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for welcome_banner: {e}"
-                        )
+                        format!("error converting supplied value for welcome_banner: {e}")
                     });
                 self
             }
@@ -9086,9 +6362,7 @@ pub mod types {
                     enable_end_conversation_tool: Ok(value.enable_end_conversation_tool),
                     enable_memories: Ok(value.enable_memories),
                     enable_private_chats: Ok(value.enable_private_chats),
-                    enable_transfer_to_human_tool: Ok(
-                        value.enable_transfer_to_human_tool,
-                    ),
+                    enable_transfer_to_human_tool: Ok(value.enable_transfer_to_human_tool),
                     enable_update_contact_tool: Ok(value.enable_update_contact_tool),
                     suggested_messages: Ok(value.suggested_messages),
                     thread_mode: Ok(value.thread_mode),
@@ -9114,10 +6388,7 @@ pub mod types {
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
-            enabled: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            enabled: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             error: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -9172,9 +6443,7 @@ pub mod types {
             {
                 self.config = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for config: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for config: {e}"));
                 self
             }
             pub fn connection_id<T>(mut self, value: T) -> Self
@@ -9198,9 +6467,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn enabled<T>(mut self, value: T) -> Self
@@ -9210,9 +6477,7 @@ pub mod types {
             {
                 self.enabled = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for enabled: {e}"));
                 self
             }
             pub fn error<T>(mut self, value: T) -> Self
@@ -9222,9 +6487,7 @@ pub mod types {
             {
                 self.error = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for error: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for error: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -9245,9 +6508,7 @@ pub mod types {
                 self.integration_id = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for integration_id: {e}"
-                        )
+                        format!("error converting supplied value for integration_id: {e}")
                     });
                 self
             }
@@ -9260,14 +6521,11 @@ pub mod types {
             {
                 self.updated_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<AssistantIntegration>
-        for super::AssistantIntegration {
+        impl ::std::convert::TryFrom<AssistantIntegration> for super::AssistantIntegration {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: AssistantIntegration,
@@ -9360,10 +6618,7 @@ pub mod types {
                 ::std::option::Option<bool>,
                 ::std::string::String,
             >,
-            sent_count: ::std::result::Result<
-                ::std::option::Option<f64>,
-                ::std::string::String,
-            >,
+            sent_count: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
             skipped_count: ::std::result::Result<
                 ::std::option::Option<f64>,
                 ::std::string::String,
@@ -9372,7 +6627,7 @@ pub mod types {
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
-            status: ::std::result::Result<super::BroadcastStatus, ::std::string::String>,
+            status: ::std::result::Result<crate::types::BroadcastStatus, ::std::string::String>,
             templates: ::std::result::Result<
                 ::std::vec::Vec<super::BroadcastTemplate>,
                 ::std::string::String,
@@ -9436,9 +6691,7 @@ pub mod types {
                 self.complained_count = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for complained_count: {e}"
-                        )
+                        format!("error converting supplied value for complained_count: {e}")
                     });
                 self
             }
@@ -9464,9 +6717,7 @@ pub mod types {
                 self.contacts_count = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for contacts_count: {e}"
-                        )
+                        format!("error converting supplied value for contacts_count: {e}")
                     });
                 self
             }
@@ -9479,9 +6730,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn delivered_count<T>(mut self, value: T) -> Self
@@ -9492,9 +6741,7 @@ pub mod types {
                 self.delivered_count = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for delivered_count: {e}"
-                        )
+                        format!("error converting supplied value for delivered_count: {e}")
                     });
                 self
             }
@@ -9539,9 +6786,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn opened_count<T>(mut self, value: T) -> Self
@@ -9576,9 +6821,7 @@ pub mod types {
                 self.recipients_count = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for recipients_count: {e}"
-                        )
+                        format!("error converting supplied value for recipients_count: {e}")
                     });
                 self
             }
@@ -9603,9 +6846,7 @@ pub mod types {
             {
                 self.segments = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for segments: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for segments: {e}"));
                 self
             }
             pub fn send_to_all<T>(mut self, value: T) -> Self
@@ -9627,9 +6868,7 @@ pub mod types {
             {
                 self.sent_count = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sent_count: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for sent_count: {e}"));
                 self
             }
             pub fn skipped_count<T>(mut self, value: T) -> Self
@@ -9653,21 +6892,17 @@ pub mod types {
             {
                 self.started_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for started_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for started_at: {e}"));
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::BroadcastStatus>,
+                T: ::std::convert::TryInto<crate::types::BroadcastStatus>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for status: {e}"));
                 self
             }
             pub fn templates<T>(mut self, value: T) -> Self
@@ -9677,9 +6912,7 @@ pub mod types {
             {
                 self.templates = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for templates: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for templates: {e}"));
                 self
             }
             pub fn unsubscribed_count<T>(mut self, value: T) -> Self
@@ -9690,9 +6923,7 @@ pub mod types {
                 self.unsubscribed_count = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for unsubscribed_count: {e}"
-                        )
+                        format!("error converting supplied value for unsubscribed_count: {e}")
                     });
                 self
             }
@@ -9705,9 +6936,7 @@ pub mod types {
             {
                 self.updated_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
                 self
             }
         }
@@ -9834,34 +7063,22 @@ pub mod types {
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
-            is_failed: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            is_failed: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             is_failed_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
-            is_opened: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            is_opened: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             is_opened_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
-            is_played: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            is_played: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             is_played_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
-            is_sent: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            is_sent: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             is_sent_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
@@ -9972,9 +7189,7 @@ pub mod types {
                 self.broadcast_name = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for broadcast_name: {e}"
-                        )
+                        format!("error converting supplied value for broadcast_name: {e}")
                     });
                 self
             }
@@ -9985,9 +7200,7 @@ pub mod types {
             {
                 self.contact = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for contact: {e}"));
                 self
             }
             pub fn created_at<T>(mut self, value: T) -> Self
@@ -9999,9 +7212,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -10011,9 +7222,7 @@ pub mod types {
             {
                 self.email = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
                 self
             }
             pub fn error_message<T>(mut self, value: T) -> Self
@@ -10036,9 +7245,7 @@ pub mod types {
                 self.external_message_id = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for external_message_id: {e}"
-                        )
+                        format!("error converting supplied value for external_message_id: {e}")
                     });
                 self
             }
@@ -10060,9 +7267,7 @@ pub mod types {
                 self.integration_id = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for integration_id: {e}"
-                        )
+                        format!("error converting supplied value for integration_id: {e}")
                     });
                 self
             }
@@ -10073,9 +7278,7 @@ pub mod types {
             {
                 self.is_bounced = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_bounced: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for is_bounced: {e}"));
                 self
             }
             pub fn is_bounced_at<T>(mut self, value: T) -> Self
@@ -10114,9 +7317,7 @@ pub mod types {
                 self.is_complained_at = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_complained_at: {e}"
-                        )
+                        format!("error converting supplied value for is_complained_at: {e}")
                     });
                 self
             }
@@ -10142,9 +7343,7 @@ pub mod types {
                 self.is_delivered_at = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_delivered_at: {e}"
-                        )
+                        format!("error converting supplied value for is_delivered_at: {e}")
                     });
                 self
             }
@@ -10155,9 +7354,7 @@ pub mod types {
             {
                 self.is_failed = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_failed: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for is_failed: {e}"));
                 self
             }
             pub fn is_failed_at<T>(mut self, value: T) -> Self
@@ -10181,9 +7378,7 @@ pub mod types {
             {
                 self.is_opened = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_opened: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for is_opened: {e}"));
                 self
             }
             pub fn is_opened_at<T>(mut self, value: T) -> Self
@@ -10207,9 +7402,7 @@ pub mod types {
             {
                 self.is_played = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_played: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for is_played: {e}"));
                 self
             }
             pub fn is_played_at<T>(mut self, value: T) -> Self
@@ -10233,9 +7426,7 @@ pub mod types {
             {
                 self.is_sent = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_sent: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for is_sent: {e}"));
                 self
             }
             pub fn is_sent_at<T>(mut self, value: T) -> Self
@@ -10247,9 +7438,7 @@ pub mod types {
             {
                 self.is_sent_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_sent_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for is_sent_at: {e}"));
                 self
             }
             pub fn is_skipped<T>(mut self, value: T) -> Self
@@ -10259,9 +7448,7 @@ pub mod types {
             {
                 self.is_skipped = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_skipped: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for is_skipped: {e}"));
                 self
             }
             pub fn is_skipped_at<T>(mut self, value: T) -> Self
@@ -10286,9 +7473,7 @@ pub mod types {
                 self.is_unsubscribed = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_unsubscribed: {e}"
-                        )
+                        format!("error converting supplied value for is_unsubscribed: {e}")
                     });
                 self
             }
@@ -10302,9 +7487,7 @@ pub mod types {
                 self.is_unsubscribed_at = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_unsubscribed_at: {e}"
-                        )
+                        format!("error converting supplied value for is_unsubscribed_at: {e}")
                     });
                 self
             }
@@ -10315,9 +7498,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -10327,9 +7508,7 @@ pub mod types {
             {
                 self.phone = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for phone: {e}"));
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -10339,9 +7518,7 @@ pub mod types {
             {
                 self.status = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for status: {e}"));
                 self
             }
             pub fn template_id<T>(mut self, value: T) -> Self
@@ -10365,9 +7542,7 @@ pub mod types {
             {
                 self.updated_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -10377,9 +7552,7 @@ pub mod types {
             {
                 self.user_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for user_id: {e}"));
                 self
             }
             pub fn username<T>(mut self, value: T) -> Self
@@ -10389,9 +7562,7 @@ pub mod types {
             {
                 self.username = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for username: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for username: {e}"));
                 self
             }
         }
@@ -10554,9 +7725,7 @@ pub mod types {
             {
                 self.config = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for config: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for config: {e}"));
                 self
             }
             pub fn connection_id<T>(mut self, value: T) -> Self
@@ -10580,9 +7749,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn error<T>(mut self, value: T) -> Self
@@ -10592,9 +7759,7 @@ pub mod types {
             {
                 self.error = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for error: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for error: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -10615,9 +7780,7 @@ pub mod types {
                 self.integration_id = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for integration_id: {e}"
-                        )
+                        format!("error converting supplied value for integration_id: {e}")
                     });
                 self
             }
@@ -10629,9 +7792,7 @@ pub mod types {
                 self.recipients_count = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for recipients_count: {e}"
-                        )
+                        format!("error converting supplied value for recipients_count: {e}")
                     });
                 self
             }
@@ -10644,9 +7805,7 @@ pub mod types {
             {
                 self.updated_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
                 self
             }
         }
@@ -10709,10 +7868,7 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            pinned: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            pinned: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             shared_url: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -10725,10 +7881,7 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            temporary: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            temporary: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             title: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -10777,9 +7930,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn features<T>(mut self, value: T) -> Self
@@ -10789,9 +7940,7 @@ pub mod types {
             {
                 self.features = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for features: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for features: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -10811,9 +7960,7 @@ pub mod types {
             {
                 self.members = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for members: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for members: {e}"));
                 self
             }
             pub fn model<T>(mut self, value: T) -> Self
@@ -10823,9 +7970,7 @@ pub mod types {
             {
                 self.model = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for model: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for model: {e}"));
                 self
             }
             pub fn org_id<T>(mut self, value: T) -> Self
@@ -10835,9 +7980,7 @@ pub mod types {
             {
                 self.org_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for org_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for org_id: {e}"));
                 self
             }
             pub fn pinned<T>(mut self, value: T) -> Self
@@ -10847,9 +7990,7 @@ pub mod types {
             {
                 self.pinned = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pinned: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for pinned: {e}"));
                 self
             }
             pub fn shared_url<T>(mut self, value: T) -> Self
@@ -10859,9 +8000,7 @@ pub mod types {
             {
                 self.shared_url = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for shared_url: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for shared_url: {e}"));
                 self
             }
             pub fn state<T>(mut self, value: T) -> Self
@@ -10871,9 +8010,7 @@ pub mod types {
             {
                 self.state = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for state: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for state: {e}"));
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -10883,9 +8020,7 @@ pub mod types {
             {
                 self.status = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for status: {e}"));
                 self
             }
             pub fn temporary<T>(mut self, value: T) -> Self
@@ -10895,9 +8030,7 @@ pub mod types {
             {
                 self.temporary = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for temporary: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for temporary: {e}"));
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -10907,9 +8040,7 @@ pub mod types {
             {
                 self.title = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for title: {e}"));
                 self
             }
             pub fn tools<T>(mut self, value: T) -> Self
@@ -10919,9 +8050,7 @@ pub mod types {
             {
                 self.tools = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tools: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for tools: {e}"));
                 self
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
@@ -10933,9 +8062,7 @@ pub mod types {
             {
                 self.updated_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
                 self
             }
             pub fn visibility<T>(mut self, value: T) -> Self
@@ -10945,9 +8072,7 @@ pub mod types {
             {
                 self.visibility = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for visibility: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for visibility: {e}"));
                 self
             }
         }
@@ -11002,18 +8127,12 @@ pub mod types {
                 ::std::option::Option<bool>,
                 ::std::string::String,
             >,
-            blocked: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            blocked: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            is_admin: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            is_admin: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             name: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -11039,9 +8158,7 @@ pub mod types {
                 self.ai_replies_disabled = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for ai_replies_disabled: {e}"
-                        )
+                        format!("error converting supplied value for ai_replies_disabled: {e}")
                     });
                 self
             }
@@ -11052,9 +8169,7 @@ pub mod types {
             {
                 self.blocked = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for blocked: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for blocked: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -11074,9 +8189,7 @@ pub mod types {
             {
                 self.is_admin = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_admin: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for is_admin: {e}"));
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -11086,9 +8199,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
         }
@@ -11139,16 +8250,12 @@ pub mod types {
         impl ChatFeatures {
             pub fn reasoning<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::ChatFeaturesReasoning>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::ChatFeaturesReasoning>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.reasoning = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for reasoning: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for reasoning: {e}"));
                 self
             }
             pub fn web_search<T>(mut self, value: T) -> Self
@@ -11160,9 +8267,7 @@ pub mod types {
             {
                 self.web_search = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for web_search: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for web_search: {e}"));
                 self
             }
         }
@@ -11207,14 +8312,11 @@ pub mod types {
             {
                 self.effort = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for effort: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for effort: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<ChatFeaturesReasoning>
-        for super::ChatFeaturesReasoning {
+        impl ::std::convert::TryFrom<ChatFeaturesReasoning> for super::ChatFeaturesReasoning {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: ChatFeaturesReasoning,
@@ -11222,8 +8324,7 @@ pub mod types {
                 Ok(Self { effort: value.effort? })
             }
         }
-        impl ::std::convert::From<super::ChatFeaturesReasoning>
-        for ChatFeaturesReasoning {
+        impl ::std::convert::From<super::ChatFeaturesReasoning> for ChatFeaturesReasoning {
             fn from(value: super::ChatFeaturesReasoning) -> Self {
                 Self { effort: Ok(value.effort) }
             }
@@ -11273,9 +8374,7 @@ pub mod types {
                 self.contact_channel = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for contact_channel: {e}"
-                        )
+                        format!("error converting supplied value for contact_channel: {e}")
                     });
                 self
             }
@@ -11296,23 +8395,17 @@ pub mod types {
             {
                 self.role = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for role: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for role: {e}"));
                 self
             }
             pub fn session<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::ChatMemberSession>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::ChatMemberSession>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.session = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for session: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for session: {e}"));
                 self
             }
             pub fn user<T>(mut self, value: T) -> Self
@@ -11322,9 +8415,7 @@ pub mod types {
             {
                 self.user = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for user: {e}"));
                 self
             }
         }
@@ -11400,7 +8491,7 @@ pub mod types {
                 ::std::string::String,
             >,
             type_: ::std::result::Result<
-                ::std::option::Option<super::ChatMemberContactChannelType>,
+                ::std::option::Option<crate::types::ChatMemberContactChannelType>,
                 ::std::string::String,
             >,
             user_id: ::std::result::Result<
@@ -11440,9 +8531,7 @@ pub mod types {
             {
                 self.agent = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for agent: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for agent: {e}"));
                 self
             }
             pub fn avatar<T>(mut self, value: T) -> Self
@@ -11452,9 +8541,7 @@ pub mod types {
             {
                 self.avatar = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for avatar: {e}"));
                 self
             }
             pub fn contact<T>(mut self, value: T) -> Self
@@ -11464,9 +8551,7 @@ pub mod types {
             {
                 self.contact = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for contact: {e}"));
                 self
             }
             pub fn country<T>(mut self, value: T) -> Self
@@ -11476,9 +8561,7 @@ pub mod types {
             {
                 self.country = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for country: {e}"));
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -11488,9 +8571,7 @@ pub mod types {
             {
                 self.email = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -11520,9 +8601,7 @@ pub mod types {
             {
                 self.language = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for language: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for language: {e}"));
                 self
             }
             pub fn link<T>(mut self, value: T) -> Self
@@ -11532,9 +8611,7 @@ pub mod types {
             {
                 self.link = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for link: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for link: {e}"));
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -11544,9 +8621,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -11556,23 +8631,19 @@ pub mod types {
             {
                 self.phone = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for phone: {e}"));
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::ChatMemberContactChannelType>,
+                    ::std::option::Option<crate::types::ChatMemberContactChannelType>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -11582,9 +8653,7 @@ pub mod types {
             {
                 self.user_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for user_id: {e}"));
                 self
             }
             pub fn username<T>(mut self, value: T) -> Self
@@ -11594,9 +8663,7 @@ pub mod types {
             {
                 self.username = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for username: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for username: {e}"));
                 self
             }
         }
@@ -11624,8 +8691,7 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::ChatMemberContactChannel>
-        for ChatMemberContactChannel {
+        impl ::std::convert::From<super::ChatMemberContactChannel> for ChatMemberContactChannel {
             fn from(value: super::ChatMemberContactChannel) -> Self {
                 Self {
                     agent: Ok(value.agent),
@@ -11721,11 +8787,11 @@ pub mod types {
                 ::std::string::String,
             >,
             role: ::std::result::Result<
-                ::std::option::Option<super::ChatMessageRole>,
+                ::std::option::Option<crate::types::ChatMessageRole>,
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::std::option::Option<super::ChatMessageStatus>,
+                ::std::option::Option<crate::types::ChatMessageStatus>,
                 ::std::string::String,
             >,
             tools: ::std::result::Result<
@@ -11783,9 +8849,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn error<T>(mut self, value: T) -> Self
@@ -11795,9 +8859,7 @@ pub mod types {
             {
                 self.error = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for error: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for error: {e}"));
                 self
             }
             pub fn features<T>(mut self, value: T) -> Self
@@ -11807,9 +8869,7 @@ pub mod types {
             {
                 self.features = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for features: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for features: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -11830,9 +8890,7 @@ pub mod types {
                 self.is_broadcast_message = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for is_broadcast_message: {e}"
-                        )
+                        format!("error converting supplied value for is_broadcast_message: {e}")
                     });
                 self
             }
@@ -11843,9 +8901,7 @@ pub mod types {
             {
                 self.member = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for member: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for member: {e}"));
                 self
             }
             pub fn messages<T>(mut self, value: T) -> Self
@@ -11855,9 +8911,7 @@ pub mod types {
             {
                 self.messages = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for messages: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for messages: {e}"));
                 self
             }
             pub fn model<T>(mut self, value: T) -> Self
@@ -11867,37 +8921,29 @@ pub mod types {
             {
                 self.model = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for model: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for model: {e}"));
                 self
             }
             pub fn role<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::ChatMessageRole>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::types::ChatMessageRole>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.role = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for role: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for role: {e}"));
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::ChatMessageStatus>,
+                    ::std::option::Option<crate::types::ChatMessageStatus>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for status: {e}"));
                 self
             }
             pub fn tools<T>(mut self, value: T) -> Self
@@ -11907,9 +8953,7 @@ pub mod types {
             {
                 self.tools = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tools: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for tools: {e}"));
                 self
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
@@ -11921,9 +8965,7 @@ pub mod types {
             {
                 self.updated_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
                 self
             }
             pub fn usage<T>(mut self, value: T) -> Self
@@ -11933,9 +8975,7 @@ pub mod types {
             {
                 self.usage = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for usage: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for usage: {e}"));
                 self
             }
         }
@@ -11989,7 +9029,7 @@ pub mod types {
                 ::std::string::String,
             >,
             role: ::std::result::Result<
-                ::std::option::Option<super::ChatMessageContentRole>,
+                ::std::option::Option<crate::types::ChatMessageContentRole>,
                 ::std::string::String,
             >,
         }
@@ -12009,23 +9049,19 @@ pub mod types {
             {
                 self.parts = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for parts: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for parts: {e}"));
                 self
             }
             pub fn role<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::ChatMessageContentRole>,
+                    ::std::option::Option<crate::types::ChatMessageContentRole>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
                 self.role = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for role: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for role: {e}"));
                 self
             }
         }
@@ -12075,9 +9111,7 @@ pub mod types {
             {
                 self.data = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -12087,9 +9121,7 @@ pub mod types {
             {
                 self.type_ = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
                 self
             }
         }
@@ -12154,17 +9186,14 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            csat_score: ::std::result::Result<
-                ::std::option::Option<f64>,
-                ::std::string::String,
-            >,
+            csat_score: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
             follow_up_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
             integration_id: ::std::result::Result<
-                super::ChatStateIntegrationId,
+                crate::types::ChatStateIntegrationId,
                 ::std::string::String,
             >,
             muted_until: ::std::result::Result<
@@ -12193,9 +9222,7 @@ pub mod types {
                     csat_score: Ok(Default::default()),
                     follow_up_at: Ok(Default::default()),
                     id: Err("no value supplied for id".to_string()),
-                    integration_id: Err(
-                        "no value supplied for integration_id".to_string(),
-                    ),
+                    integration_id: Err("no value supplied for integration_id".to_string()),
                     muted_until: Ok(Default::default()),
                     state: Err("no value supplied for state".to_string()),
                     user_unseen_count: Ok(Default::default()),
@@ -12211,9 +9238,7 @@ pub mod types {
                 self.admin_unseen_count = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for admin_unseen_count: {e}"
-                        )
+                        format!("error converting supplied value for admin_unseen_count: {e}")
                     });
                 self
             }
@@ -12224,9 +9249,7 @@ pub mod types {
             {
                 self.ai_enabled = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ai_enabled: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for ai_enabled: {e}"));
                 self
             }
             pub fn assigned_at<T>(mut self, value: T) -> Self
@@ -12257,31 +9280,23 @@ pub mod types {
             }
             pub fn assistant<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::PublicAssistant>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::PublicAssistant>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.assistant = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for assistant: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for assistant: {e}"));
                 self
             }
             pub fn assistant_config<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::AssistantConfig>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::AssistantConfig>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.assistant_config = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for assistant_config: {e}"
-                        )
+                        format!("error converting supplied value for assistant_config: {e}")
                     });
                 self
             }
@@ -12307,9 +9322,7 @@ pub mod types {
                 self.assistant_integration = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for assistant_integration: {e}"
-                        )
+                        format!("error converting supplied value for assistant_integration: {e}")
                     });
                 self
             }
@@ -12335,9 +9348,7 @@ pub mod types {
                 self.conversation_id = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for conversation_id: {e}"
-                        )
+                        format!("error converting supplied value for conversation_id: {e}")
                     });
                 self
             }
@@ -12348,9 +9359,7 @@ pub mod types {
             {
                 self.csat_score = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for csat_score: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for csat_score: {e}"));
                 self
             }
             pub fn follow_up_at<T>(mut self, value: T) -> Self
@@ -12379,15 +9388,13 @@ pub mod types {
             }
             pub fn integration_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::ChatStateIntegrationId>,
+                T: ::std::convert::TryInto<crate::types::ChatStateIntegrationId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.integration_id = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for integration_id: {e}"
-                        )
+                        format!("error converting supplied value for integration_id: {e}")
                     });
                 self
             }
@@ -12412,9 +9419,7 @@ pub mod types {
             {
                 self.state = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for state: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for state: {e}"));
                 self
             }
             pub fn user_unseen_count<T>(mut self, value: T) -> Self
@@ -12425,9 +9430,7 @@ pub mod types {
                 self.user_unseen_count = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for user_unseen_count: {e}"
-                        )
+                        format!("error converting supplied value for user_unseen_count: {e}")
                     });
                 self
             }
@@ -12483,10 +9486,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct ChatStateAssistantIntegration {
-            enabled: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            enabled: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             has_connection: ::std::result::Result<
                 ::std::option::Option<bool>,
                 ::std::string::String,
@@ -12513,9 +9513,7 @@ pub mod types {
             {
                 self.enabled = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for enabled: {e}"));
                 self
             }
             pub fn has_connection<T>(mut self, value: T) -> Self
@@ -12526,9 +9524,7 @@ pub mod types {
                 self.has_connection = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for has_connection: {e}"
-                        )
+                        format!("error converting supplied value for has_connection: {e}")
                     });
                 self
             }
@@ -12576,9 +9572,7 @@ pub mod types {
         impl ::std::default::Default for ChatStateInfo {
             fn default() -> Self {
                 Self {
-                    newest_chat_id: Err(
-                        "no value supplied for newest_chat_id".to_string(),
-                    ),
+                    newest_chat_id: Err("no value supplied for newest_chat_id".to_string()),
                 }
             }
         }
@@ -12591,9 +9585,7 @@ pub mod types {
                 self.newest_chat_id = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for newest_chat_id: {e}"
-                        )
+                        format!("error converting supplied value for newest_chat_id: {e}")
                     });
                 self
             }
@@ -12699,9 +9691,7 @@ pub mod types {
             {
                 self.callback = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for callback: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for callback: {e}"));
                 self
             }
             pub fn connection_id<T>(mut self, value: T) -> Self
@@ -12748,9 +9738,7 @@ pub mod types {
                 self.enabled_by_default = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enabled_by_default: {e}"
-                        )
+                        format!("error converting supplied value for enabled_by_default: {e}")
                     });
                 self
             }
@@ -12761,9 +9749,7 @@ pub mod types {
             {
                 self.icon = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for icon: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for icon: {e}"));
                 self
             }
             pub fn icon_url<T>(mut self, value: T) -> Self
@@ -12773,9 +9759,7 @@ pub mod types {
             {
                 self.icon_url = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for icon_url: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for icon_url: {e}"));
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -12785,9 +9769,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn parameters<T>(mut self, value: T) -> Self
@@ -12799,9 +9781,7 @@ pub mod types {
             {
                 self.parameters = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for parameters: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for parameters: {e}"));
                 self
             }
             pub fn validation<T>(mut self, value: T) -> Self
@@ -12811,9 +9791,7 @@ pub mod types {
             {
                 self.validation = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for validation: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for validation: {e}"));
                 self
             }
         }
@@ -12877,15 +9855,12 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            status: ::std::result::Result<
-                super::ConnectionStatus,
-                ::std::string::String,
-            >,
+            status: ::std::result::Result<super::ConnectionStatus, ::std::string::String>,
             status_error: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            type_: ::std::result::Result<super::ConnectionType, ::std::string::String>,
+            type_: ::std::result::Result<crate::types::ConnectionType, ::std::string::String>,
             updated_at: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -12897,9 +9872,7 @@ pub mod types {
                     config: Err("no value supplied for config".to_string()),
                     created_at: Err("no value supplied for created_at".to_string()),
                     external_id: Err("no value supplied for external_id".to_string()),
-                    external_name: Err(
-                        "no value supplied for external_name".to_string(),
-                    ),
+                    external_name: Err("no value supplied for external_name".to_string()),
                     id: Err("no value supplied for id".to_string()),
                     name: Err("no value supplied for name".to_string()),
                     status: Err("no value supplied for status".to_string()),
@@ -12919,9 +9892,7 @@ pub mod types {
             {
                 self.config = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for config: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for config: {e}"));
                 self
             }
             pub fn created_at<T>(mut self, value: T) -> Self
@@ -12931,9 +9902,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn external_id<T>(mut self, value: T) -> Self
@@ -12977,9 +9946,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -12989,9 +9956,7 @@ pub mod types {
             {
                 self.status = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for status: {e}"));
                 self
             }
             pub fn status_error<T>(mut self, value: T) -> Self
@@ -13008,14 +9973,12 @@ pub mod types {
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::ConnectionType>,
+                T: ::std::convert::TryInto<crate::types::ConnectionType>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
                 self
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
@@ -13025,9 +9988,7 @@ pub mod types {
             {
                 self.updated_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
                 self
             }
         }
@@ -13139,9 +10100,7 @@ pub mod types {
             {
                 self.blocked = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for blocked: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for blocked: {e}"));
                 self
             }
             pub fn blocked_at<T>(mut self, value: T) -> Self
@@ -13153,9 +10112,7 @@ pub mod types {
             {
                 self.blocked_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for blocked_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for blocked_at: {e}"));
                 self
             }
             pub fn channels<T>(mut self, value: T) -> Self
@@ -13165,9 +10122,7 @@ pub mod types {
             {
                 self.channels = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for channels: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for channels: {e}"));
                 self
             }
             pub fn created_at<T>(mut self, value: T) -> Self
@@ -13177,9 +10132,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -13199,9 +10152,7 @@ pub mod types {
             {
                 self.is_admin = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_admin: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for is_admin: {e}"));
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -13211,9 +10162,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn segments<T>(mut self, value: T) -> Self
@@ -13223,9 +10172,7 @@ pub mod types {
             {
                 self.segments = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for segments: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for segments: {e}"));
                 self
             }
             pub fn unsubscribe_feedback<T>(mut self, value: T) -> Self
@@ -13236,9 +10183,7 @@ pub mod types {
                 self.unsubscribe_feedback = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for unsubscribe_feedback: {e}"
-                        )
+                        format!("error converting supplied value for unsubscribe_feedback: {e}")
                     });
                 self
             }
@@ -13250,9 +10195,7 @@ pub mod types {
                 self.unsubscribe_reason = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for unsubscribe_reason: {e}"
-                        )
+                        format!("error converting supplied value for unsubscribe_reason: {e}")
                     });
                 self
             }
@@ -13278,9 +10221,7 @@ pub mod types {
                 self.unsubscribed_at = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for unsubscribed_at: {e}"
-                        )
+                        format!("error converting supplied value for unsubscribed_at: {e}")
                     });
                 self
             }
@@ -13291,9 +10232,7 @@ pub mod types {
             {
                 self.updated_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
                 self
             }
         }
@@ -13386,7 +10325,7 @@ pub mod types {
                 ::std::string::String,
             >,
             type_: ::std::result::Result<
-                super::ContactChannelType,
+                crate::types::ContactChannelType,
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
@@ -13429,9 +10368,7 @@ pub mod types {
             {
                 self.agent = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for agent: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for agent: {e}"));
                 self
             }
             pub fn avatar<T>(mut self, value: T) -> Self
@@ -13441,9 +10378,7 @@ pub mod types {
             {
                 self.avatar = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for avatar: {e}"));
                 self
             }
             pub fn country<T>(mut self, value: T) -> Self
@@ -13453,9 +10388,7 @@ pub mod types {
             {
                 self.country = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for country: {e}"));
                 self
             }
             pub fn created_at<T>(mut self, value: T) -> Self
@@ -13467,9 +10400,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -13479,9 +10410,7 @@ pub mod types {
             {
                 self.email = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -13511,9 +10440,7 @@ pub mod types {
             {
                 self.language = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for language: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for language: {e}"));
                 self
             }
             pub fn link<T>(mut self, value: T) -> Self
@@ -13523,9 +10450,7 @@ pub mod types {
             {
                 self.link = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for link: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for link: {e}"));
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -13535,9 +10460,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -13547,9 +10470,7 @@ pub mod types {
             {
                 self.phone = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for phone: {e}"));
                 self
             }
             pub fn platform_data<T>(mut self, value: T) -> Self
@@ -13568,14 +10489,12 @@ pub mod types {
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::ContactChannelType>,
+                T: ::std::convert::TryInto<crate::types::ContactChannelType>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
                 self
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
@@ -13587,9 +10506,7 @@ pub mod types {
             {
                 self.updated_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -13599,9 +10516,7 @@ pub mod types {
             {
                 self.user_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for user_id: {e}"));
                 self
             }
             pub fn username<T>(mut self, value: T) -> Self
@@ -13611,9 +10526,7 @@ pub mod types {
             {
                 self.username = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for username: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for username: {e}"));
                 self
             }
         }
@@ -13706,9 +10619,7 @@ pub mod types {
             {
                 self.contact_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for contact_id: {e}"));
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -13718,9 +10629,7 @@ pub mod types {
             {
                 self.email = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -13730,9 +10639,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -13742,9 +10649,7 @@ pub mod types {
             {
                 self.phone = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for phone: {e}"));
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -13754,14 +10659,11 @@ pub mod types {
             {
                 self.user_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for user_id: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<ContactChannelInput>
-        for super::ContactChannelInput {
+        impl ::std::convert::TryFrom<ContactChannelInput> for super::ContactChannelInput {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: ContactChannelInput,
@@ -13828,9 +10730,7 @@ pub mod types {
             {
                 self.contact_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for contact_id: {e}"));
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -13840,9 +10740,7 @@ pub mod types {
             {
                 self.email = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -13852,9 +10750,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -13864,9 +10760,7 @@ pub mod types {
             {
                 self.type_ = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -13876,14 +10770,11 @@ pub mod types {
             {
                 self.user_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for user_id: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<ContactChannelOption>
-        for super::ContactChannelOption {
+        impl ::std::convert::TryFrom<ContactChannelOption> for super::ContactChannelOption {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: ContactChannelOption,
@@ -13912,17 +10803,11 @@ pub mod types {
         pub struct ContactField {
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
             key: ::std::result::Result<::std::string::String, ::std::string::String>,
-            kind: ::std::result::Result<super::ContactFieldKind, ::std::string::String>,
+            kind: ::std::result::Result<crate::types::ContactFieldKind, ::std::string::String>,
             readonly: ::std::result::Result<bool, ::std::string::String>,
-            schema: ::std::result::Result<
-                super::TableFieldSchema,
-                ::std::string::String,
-            >,
-            table_id: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
-            type_: ::std::result::Result<super::ContactFieldType, ::std::string::String>,
+            schema: ::std::result::Result<super::TableFieldSchema, ::std::string::String>,
+            table_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            type_: ::std::result::Result<crate::types::ContactFieldType, ::std::string::String>,
         }
         impl ::std::default::Default for ContactField {
             fn default() -> Self {
@@ -13955,21 +10840,17 @@ pub mod types {
             {
                 self.key = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for key: {e}"));
                 self
             }
             pub fn kind<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::ContactFieldKind>,
+                T: ::std::convert::TryInto<crate::types::ContactFieldKind>,
                 T::Error: ::std::fmt::Display,
             {
                 self.kind = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for kind: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for kind: {e}"));
                 self
             }
             pub fn readonly<T>(mut self, value: T) -> Self
@@ -13979,9 +10860,7 @@ pub mod types {
             {
                 self.readonly = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for readonly: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for readonly: {e}"));
                 self
             }
             pub fn schema<T>(mut self, value: T) -> Self
@@ -13991,9 +10870,7 @@ pub mod types {
             {
                 self.schema = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for schema: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for schema: {e}"));
                 self
             }
             pub fn table_id<T>(mut self, value: T) -> Self
@@ -14003,21 +10880,17 @@ pub mod types {
             {
                 self.table_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for table_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for table_id: {e}"));
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::ContactFieldType>,
+                T: ::std::convert::TryInto<crate::types::ContactFieldType>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
                 self
             }
         }
@@ -14064,18 +10937,12 @@ pub mod types {
                 super::ContactFileFileMimetype,
                 ::std::string::String,
             >,
-            file_path: ::std::result::Result<
-                super::ContactFileFilePath,
-                ::std::string::String,
-            >,
+            file_path: ::std::result::Result<super::ContactFileFilePath, ::std::string::String>,
             file_size: ::std::result::Result<f64, ::std::string::String>,
-            file_url: ::std::result::Result<
-                super::ContactFileFileUrl,
-                ::std::string::String,
-            >,
+            file_url: ::std::result::Result<super::ContactFileFileUrl, ::std::string::String>,
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
             source: ::std::result::Result<
-                super::ContactFileSource,
+                crate::types::ContactFileSource,
                 ::std::string::String,
             >,
             user: ::std::result::Result<
@@ -14087,12 +10954,8 @@ pub mod types {
             fn default() -> Self {
                 Self {
                     created_at: Err("no value supplied for created_at".to_string()),
-                    file_filename: Err(
-                        "no value supplied for file_filename".to_string(),
-                    ),
-                    file_mimetype: Err(
-                        "no value supplied for file_mimetype".to_string(),
-                    ),
+                    file_filename: Err("no value supplied for file_filename".to_string()),
+                    file_mimetype: Err("no value supplied for file_mimetype".to_string()),
                     file_path: Err("no value supplied for file_path".to_string()),
                     file_size: Err("no value supplied for file_size".to_string()),
                     file_url: Err("no value supplied for file_url".to_string()),
@@ -14112,9 +10975,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn file_filename<T>(mut self, value: T) -> Self
@@ -14148,9 +11009,7 @@ pub mod types {
             {
                 self.file_path = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for file_path: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for file_path: {e}"));
                 self
             }
             pub fn file_size<T>(mut self, value: T) -> Self
@@ -14160,9 +11019,7 @@ pub mod types {
             {
                 self.file_size = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for file_size: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for file_size: {e}"));
                 self
             }
             pub fn file_url<T>(mut self, value: T) -> Self
@@ -14172,9 +11029,7 @@ pub mod types {
             {
                 self.file_url = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for file_url: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for file_url: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -14189,14 +11044,12 @@ pub mod types {
             }
             pub fn source<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::ContactFileSource>,
+                T: ::std::convert::TryInto<crate::types::ContactFileSource>,
                 T::Error: ::std::fmt::Display,
             {
                 self.source = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for source: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for source: {e}"));
                 self
             }
             pub fn user<T>(mut self, value: T) -> Self
@@ -14206,9 +11059,7 @@ pub mod types {
             {
                 self.user = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for user: {e}"));
                 self
             }
         }
@@ -14251,20 +11102,14 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            content: ::std::result::Result<
-                super::ContactMemoryContent,
-                ::std::string::String,
-            >,
+            content: ::std::result::Result<super::ContactMemoryContent, ::std::string::String>,
             created_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
             importance: ::std::result::Result<f64, ::std::string::String>,
-            type_: ::std::result::Result<
-                super::ContactMemoryType,
-                ::std::string::String,
-            >,
+            type_: ::std::result::Result<crate::types::ContactMemoryType, ::std::string::String>,
             updated_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
@@ -14296,9 +11141,7 @@ pub mod types {
             {
                 self.contact_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for contact_id: {e}"));
                 self
             }
             pub fn content<T>(mut self, value: T) -> Self
@@ -14308,9 +11151,7 @@ pub mod types {
             {
                 self.content = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for content: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for content: {e}"));
                 self
             }
             pub fn created_at<T>(mut self, value: T) -> Self
@@ -14322,9 +11163,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -14344,21 +11183,17 @@ pub mod types {
             {
                 self.importance = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for importance: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for importance: {e}"));
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::ContactMemoryType>,
+                T: ::std::convert::TryInto<crate::types::ContactMemoryType>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
                 self
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
@@ -14370,9 +11205,7 @@ pub mod types {
             {
                 self.updated_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -14382,9 +11215,7 @@ pub mod types {
             {
                 self.user_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for user_id: {e}"));
                 self
             }
         }
@@ -14425,10 +11256,7 @@ pub mod types {
                 ::std::vec::Vec<super::FileAttachment>,
                 ::std::string::String,
             >,
-            contact_id: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
+            contact_id: ::std::result::Result<::std::string::String, ::std::string::String>,
             content: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -14480,9 +11308,7 @@ pub mod types {
             {
                 self.contact_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for contact_id: {e}"));
                 self
             }
             pub fn content<T>(mut self, value: T) -> Self
@@ -14492,9 +11318,7 @@ pub mod types {
             {
                 self.content = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for content: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for content: {e}"));
                 self
             }
             pub fn created_at<T>(mut self, value: T) -> Self
@@ -14506,9 +11330,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -14530,9 +11352,7 @@ pub mod types {
             {
                 self.updated_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
                 self
             }
             pub fn user<T>(mut self, value: T) -> Self
@@ -14542,9 +11362,7 @@ pub mod types {
             {
                 self.user = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for user: {e}"));
                 self
             }
         }
@@ -14603,12 +11421,8 @@ pub mod types {
                     created_at: Err("no value supplied for created_at".to_string()),
                     id: Err("no value supplied for id".to_string()),
                     key_points: Err("no value supplied for key_points".to_string()),
-                    message_count: Err(
-                        "no value supplied for message_count".to_string(),
-                    ),
-                    summarized_at: Err(
-                        "no value supplied for summarized_at".to_string(),
-                    ),
+                    message_count: Err("no value supplied for message_count".to_string()),
+                    summarized_at: Err("no value supplied for summarized_at".to_string()),
                     summary: Err("no value supplied for summary".to_string()),
                 }
             }
@@ -14621,9 +11435,7 @@ pub mod types {
             {
                 self.chat_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for chat_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for chat_id: {e}"));
                 self
             }
             pub fn created_at<T>(mut self, value: T) -> Self
@@ -14635,9 +11447,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -14657,9 +11467,7 @@ pub mod types {
             {
                 self.key_points = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key_points: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for key_points: {e}"));
                 self
             }
             pub fn message_count<T>(mut self, value: T) -> Self
@@ -14695,14 +11503,11 @@ pub mod types {
             {
                 self.summary = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for summary: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for summary: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<ConversationSummary>
-        for super::ConversationSummary {
+        impl ::std::convert::TryFrom<ConversationSummary> for super::ConversationSummary {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: ConversationSummary,
@@ -14733,14 +11538,8 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct CreateAssistantActionBody {
-            action_id: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
-            config: ::std::result::Result<
-                super::AssistantActionConfig,
-                ::std::string::String,
-            >,
+            action_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            config: ::std::result::Result<super::AssistantActionConfig, ::std::string::String>,
             connection_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -14775,9 +11574,7 @@ pub mod types {
             {
                 self.action_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for action_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for action_id: {e}"));
                 self
             }
             pub fn config<T>(mut self, value: T) -> Self
@@ -14787,9 +11584,7 @@ pub mod types {
             {
                 self.config = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for config: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for config: {e}"));
                 self
             }
             pub fn connection_id<T>(mut self, value: T) -> Self
@@ -14811,9 +11606,7 @@ pub mod types {
             {
                 self.enabled = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for enabled: {e}"));
                 self
             }
             pub fn instructions<T>(mut self, value: T) -> Self
@@ -14839,9 +11632,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
         }
@@ -14884,18 +11675,12 @@ pub mod types {
                 ::std::option::Option<super::AssistantConfig>,
                 ::std::string::String,
             >,
-            enabled: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            enabled: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             generate_secret_key: ::std::result::Result<
                 ::std::option::Option<bool>,
                 ::std::string::String,
             >,
-            name: ::std::result::Result<
-                super::CreateAssistantBodyName,
-                ::std::string::String,
-            >,
+            name: ::std::result::Result<super::CreateAssistantBodyName, ::std::string::String>,
         }
         impl ::std::default::Default for CreateAssistantBody {
             fn default() -> Self {
@@ -14916,23 +11701,17 @@ pub mod types {
             {
                 self.avatar_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for avatar_id: {e}"));
                 self
             }
             pub fn config<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::AssistantConfig>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::AssistantConfig>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.config = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for config: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for config: {e}"));
                 self
             }
             pub fn enabled<T>(mut self, value: T) -> Self
@@ -14942,9 +11721,7 @@ pub mod types {
             {
                 self.enabled = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for enabled: {e}"));
                 self
             }
             pub fn generate_secret_key<T>(mut self, value: T) -> Self
@@ -14955,9 +11732,7 @@ pub mod types {
                 self.generate_secret_key = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for generate_secret_key: {e}"
-                        )
+                        format!("error converting supplied value for generate_secret_key: {e}")
                     });
                 self
             }
@@ -14968,14 +11743,11 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<CreateAssistantBody>
-        for super::CreateAssistantBody {
+        impl ::std::convert::TryFrom<CreateAssistantBody> for super::CreateAssistantBody {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: CreateAssistantBody,
@@ -15002,10 +11774,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct CreateBroadcastBody {
-            name: ::std::result::Result<
-                super::CreateBroadcastBodyName,
-                ::std::string::String,
-            >,
+            name: ::std::result::Result<super::CreateBroadcastBodyName, ::std::string::String>,
             scheduled_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
@@ -15037,9 +11806,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn scheduled_at<T>(mut self, value: T) -> Self
@@ -15081,8 +11848,7 @@ pub mod types {
                 self
             }
         }
-        impl ::std::convert::TryFrom<CreateBroadcastBody>
-        for super::CreateBroadcastBody {
+        impl ::std::convert::TryFrom<CreateBroadcastBody> for super::CreateBroadcastBody {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: CreateBroadcastBody,
@@ -15124,14 +11890,11 @@ pub mod types {
             {
                 self.message = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for message: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<CreateChatMessageBody>
-        for super::CreateChatMessageBody {
+        impl ::std::convert::TryFrom<CreateChatMessageBody> for super::CreateChatMessageBody {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: CreateChatMessageBody,
@@ -15139,8 +11902,7 @@ pub mod types {
                 Ok(Self { message: value.message? })
             }
         }
-        impl ::std::convert::From<super::CreateChatMessageBody>
-        for CreateChatMessageBody {
+        impl ::std::convert::From<super::CreateChatMessageBody> for CreateChatMessageBody {
             fn from(value: super::CreateChatMessageBody) -> Self {
                 Self { message: Ok(value.message) }
             }
@@ -15189,9 +11951,7 @@ pub mod types {
             {
                 self.message = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for message: {e}"));
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -15201,9 +11961,7 @@ pub mod types {
             {
                 self.title = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for title: {e}"));
                 self
             }
         }
@@ -15252,16 +12010,12 @@ pub mod types {
         impl CreateContactBody {
             pub fn channel<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::ContactChannelInput>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::ContactChannelInput>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.channel = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for channel: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for channel: {e}"));
                 self
             }
             pub fn segment_ids<T>(mut self, value: T) -> Self
@@ -15302,10 +12056,7 @@ pub mod types {
                 ::std::option::Option<super::CreateTableBodyDescription>,
                 ::std::string::String,
             >,
-            name: ::std::result::Result<
-                super::CreateTableBodyName,
-                ::std::string::String,
-            >,
+            name: ::std::result::Result<super::CreateTableBodyName, ::std::string::String>,
             record_prefix: ::std::result::Result<
                 super::CreateTableBodyRecordPrefix,
                 ::std::string::String,
@@ -15342,9 +12093,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn record_prefix<T>(mut self, value: T) -> Self
@@ -15408,9 +12157,7 @@ pub mod types {
             {
                 self.channels = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for channels: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for channels: {e}"));
                 self
             }
             pub fn segment_id<T>(mut self, value: T) -> Self
@@ -15420,9 +12167,7 @@ pub mod types {
             {
                 self.segment_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for segment_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for segment_id: {e}"));
                 self
             }
         }
@@ -15438,8 +12183,7 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::DryRunCreateContactsBody>
-        for DryRunCreateContactsBody {
+        impl ::std::convert::From<super::DryRunCreateContactsBody> for DryRunCreateContactsBody {
             fn from(value: super::DryRunCreateContactsBody) -> Self {
                 Self {
                     channels: Ok(value.channels),
@@ -15479,9 +12223,7 @@ pub mod types {
             {
                 self.created = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created: {e}"));
                 self
             }
             pub fn invalid<T>(mut self, value: T) -> Self
@@ -15491,9 +12233,7 @@ pub mod types {
             {
                 self.invalid = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for invalid: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for invalid: {e}"));
                 self
             }
             pub fn updated<T>(mut self, value: T) -> Self
@@ -15503,9 +12243,7 @@ pub mod types {
             {
                 self.updated = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for updated: {e}"));
                 self
             }
         }
@@ -15535,9 +12273,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct DryRunUpdateBroadcastPropertyEntriesBody {
             entries: ::std::result::Result<
-                ::std::vec::Vec<
-                    super::DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem,
-                >,
+                ::std::vec::Vec<super::DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem>,
                 ::std::string::String,
             >,
         }
@@ -15552,17 +12288,13 @@ pub mod types {
             pub fn entries<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<
-                        super::DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem,
-                    >,
+                    ::std::vec::Vec<super::DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
                 self.entries = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for entries: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for entries: {e}"));
                 self
             }
         }
@@ -15600,8 +12332,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
-        impl ::std::default::Default
-        for DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem {
+        impl ::std::default::Default for DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem {
             fn default() -> Self {
                 Self {
                     email: Ok(Default::default()),
@@ -15619,9 +12350,7 @@ pub mod types {
             {
                 self.email = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -15631,9 +12360,7 @@ pub mod types {
             {
                 self.phone = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for phone: {e}"));
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -15643,9 +12370,7 @@ pub mod types {
             {
                 self.user_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for user_id: {e}"));
                 self
             }
             pub fn values<T>(mut self, value: T) -> Self
@@ -15657,9 +12382,7 @@ pub mod types {
             {
                 self.values = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for values: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for values: {e}"));
                 self
             }
         }
@@ -15677,12 +12400,9 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<
-            super::DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem,
-        > for DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem {
-            fn from(
-                value: super::DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem,
-            ) -> Self {
+        impl ::std::convert::From<super::DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem>
+        for DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem {
+            fn from(value: super::DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem) -> Self {
                 Self {
                     email: Ok(value.email),
                     phone: Ok(value.phone),
@@ -15694,15 +12414,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct DryRunUpdateBroadcastPropertyEntriesResponse {
             invalid: ::std::result::Result<
-                ::std::vec::Vec<
-                    super::DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem,
-                >,
+                ::std::vec::Vec<super::DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem>,
                 ::std::string::String,
             >,
             valid: ::std::result::Result<
-                ::std::vec::Vec<
-                    super::DryRunUpdateBroadcastPropertyEntriesResponseValidItem,
-                >,
+                ::std::vec::Vec<super::DryRunUpdateBroadcastPropertyEntriesResponseValidItem>,
                 ::std::string::String,
             >,
         }
@@ -15726,25 +12442,19 @@ pub mod types {
             {
                 self.invalid = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for invalid: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for invalid: {e}"));
                 self
             }
             pub fn valid<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<
-                        super::DryRunUpdateBroadcastPropertyEntriesResponseValidItem,
-                    >,
+                    ::std::vec::Vec<super::DryRunUpdateBroadcastPropertyEntriesResponseValidItem>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
                 self.valid = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for valid: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for valid: {e}"));
                 self
             }
         }
@@ -15802,9 +12512,7 @@ pub mod types {
             {
                 self.email = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -15814,9 +12522,7 @@ pub mod types {
             {
                 self.phone = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for phone: {e}"));
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -15826,15 +12532,12 @@ pub mod types {
             {
                 self.user_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for user_id: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<
-            DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem,
-        > for super::DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem {
+        impl ::std::convert::TryFrom<DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem>
+        for super::DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem,
@@ -15846,9 +12549,8 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<
-            super::DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem,
-        > for DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem {
+        impl ::std::convert::From<super::DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem>
+        for DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem {
             fn from(
                 value: super::DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem,
             ) -> Self {
@@ -15874,8 +12576,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
-        impl ::std::default::Default
-        for DryRunUpdateBroadcastPropertyEntriesResponseValidItem {
+        impl ::std::default::Default for DryRunUpdateBroadcastPropertyEntriesResponseValidItem {
             fn default() -> Self {
                 Self {
                     email: Ok(Default::default()),
@@ -15892,9 +12593,7 @@ pub mod types {
             {
                 self.email = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -15904,9 +12603,7 @@ pub mod types {
             {
                 self.phone = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for phone: {e}"));
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -15916,15 +12613,12 @@ pub mod types {
             {
                 self.user_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for user_id: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<
-            DryRunUpdateBroadcastPropertyEntriesResponseValidItem,
-        > for super::DryRunUpdateBroadcastPropertyEntriesResponseValidItem {
+        impl ::std::convert::TryFrom<DryRunUpdateBroadcastPropertyEntriesResponseValidItem>
+        for super::DryRunUpdateBroadcastPropertyEntriesResponseValidItem {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: DryRunUpdateBroadcastPropertyEntriesResponseValidItem,
@@ -15936,9 +12630,8 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<
-            super::DryRunUpdateBroadcastPropertyEntriesResponseValidItem,
-        > for DryRunUpdateBroadcastPropertyEntriesResponseValidItem {
+        impl ::std::convert::From<super::DryRunUpdateBroadcastPropertyEntriesResponseValidItem>
+        for DryRunUpdateBroadcastPropertyEntriesResponseValidItem {
             fn from(
                 value: super::DryRunUpdateBroadcastPropertyEntriesResponseValidItem,
             ) -> Self {
@@ -15973,9 +12666,7 @@ pub mod types {
             {
                 self.duplicates = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for duplicates: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for duplicates: {e}"));
                 self
             }
             pub fn primary<T>(mut self, value: T) -> Self
@@ -15985,14 +12676,11 @@ pub mod types {
             {
                 self.primary = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for primary: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for primary: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<DuplicateContactGroup>
-        for super::DuplicateContactGroup {
+        impl ::std::convert::TryFrom<DuplicateContactGroup> for super::DuplicateContactGroup {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: DuplicateContactGroup,
@@ -16003,8 +12691,7 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::DuplicateContactGroup>
-        for DuplicateContactGroup {
+        impl ::std::convert::From<super::DuplicateContactGroup> for DuplicateContactGroup {
             fn from(value: super::DuplicateContactGroup) -> Self {
                 Self {
                     duplicates: Ok(value.duplicates),
@@ -16031,14 +12718,11 @@ pub mod types {
             {
                 self.message = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for message: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<EditChatMessageBody>
-        for super::EditChatMessageBody {
+        impl ::std::convert::TryFrom<EditChatMessageBody> for super::EditChatMessageBody {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: EditChatMessageBody,
@@ -16070,22 +12754,15 @@ pub mod types {
                 ::std::string::String,
             >,
             file_size: ::std::result::Result<f64, ::std::string::String>,
-            file_url: ::std::result::Result<
-                super::FileAttachmentFileUrl,
-                ::std::string::String,
-            >,
+            file_url: ::std::result::Result<super::FileAttachmentFileUrl, ::std::string::String>,
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for FileAttachment {
             fn default() -> Self {
                 Self {
                     created_at: Err("no value supplied for created_at".to_string()),
-                    file_filename: Err(
-                        "no value supplied for file_filename".to_string(),
-                    ),
-                    file_mimetype: Err(
-                        "no value supplied for file_mimetype".to_string(),
-                    ),
+                    file_filename: Err("no value supplied for file_filename".to_string()),
+                    file_mimetype: Err("no value supplied for file_mimetype".to_string()),
                     file_path: Err("no value supplied for file_path".to_string()),
                     file_size: Err("no value supplied for file_size".to_string()),
                     file_url: Err("no value supplied for file_url".to_string()),
@@ -16103,9 +12780,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn file_filename<T>(mut self, value: T) -> Self
@@ -16139,9 +12814,7 @@ pub mod types {
             {
                 self.file_path = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for file_path: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for file_path: {e}"));
                 self
             }
             pub fn file_size<T>(mut self, value: T) -> Self
@@ -16151,9 +12824,7 @@ pub mod types {
             {
                 self.file_size = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for file_size: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for file_size: {e}"));
                 self
             }
             pub fn file_url<T>(mut self, value: T) -> Self
@@ -16163,9 +12834,7 @@ pub mod types {
             {
                 self.file_url = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for file_url: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for file_url: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -16234,9 +12903,7 @@ pub mod types {
             {
                 self.created = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created: {e}"));
                 self
             }
             pub fn errors<T>(mut self, value: T) -> Self
@@ -16248,9 +12915,7 @@ pub mod types {
             {
                 self.errors = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for errors: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for errors: {e}"));
                 self
             }
             pub fn failed<T>(mut self, value: T) -> Self
@@ -16260,14 +12925,11 @@ pub mod types {
             {
                 self.failed = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for failed: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for failed: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<ImportRecordsResult>
-        for super::ImportRecordsResult {
+        impl ::std::convert::TryFrom<ImportRecordsResult> for super::ImportRecordsResult {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: ImportRecordsResult,
@@ -16294,10 +12956,7 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            row: ::std::result::Result<
-                ::std::option::Option<f64>,
-                ::std::string::String,
-            >,
+            row: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
         }
         impl ::std::default::Default for ImportRecordsResultErrorsItem {
             fn default() -> Self {
@@ -16315,9 +12974,7 @@ pub mod types {
             {
                 self.message = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for message: {e}"));
                 self
             }
             pub fn row<T>(mut self, value: T) -> Self
@@ -16327,9 +12984,7 @@ pub mod types {
             {
                 self.row = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for row: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for row: {e}"));
                 self
             }
         }
@@ -16376,9 +13031,7 @@ pub mod types {
             {
                 self.role = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for role: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for role: {e}"));
                 self
             }
         }
@@ -16391,8 +13044,7 @@ pub mod types {
                 Ok(Self { role: value.role? })
             }
         }
-        impl ::std::convert::From<super::JoinSubOrganizationBody>
-        for JoinSubOrganizationBody {
+        impl ::std::convert::From<super::JoinSubOrganizationBody> for JoinSubOrganizationBody {
             fn from(value: super::JoinSubOrganizationBody) -> Self {
                 Self { role: Ok(value.role) }
             }
@@ -16420,9 +13072,7 @@ pub mod types {
                 self.source_contact_ids = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for source_contact_ids: {e}"
-                        )
+                        format!("error converting supplied value for source_contact_ids: {e}")
                     });
                 self
             }
@@ -16470,9 +13120,7 @@ pub mod types {
             {
                 self.merged = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for merged: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for merged: {e}"));
                 self
             }
             pub fn merged_contact_ids<T>(mut self, value: T) -> Self
@@ -16483,15 +13131,12 @@ pub mod types {
                 self.merged_contact_ids = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for merged_contact_ids: {e}"
-                        )
+                        format!("error converting supplied value for merged_contact_ids: {e}")
                     });
                 self
             }
         }
-        impl ::std::convert::TryFrom<MergeContactsResult>
-        for super::MergeContactsResult {
+        impl ::std::convert::TryFrom<MergeContactsResult> for super::MergeContactsResult {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: MergeContactsResult,
@@ -16528,7 +13173,7 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            type_: ::std::result::Result<super::MessagePartType, ::std::string::String>,
+            type_: ::std::result::Result<crate::types::MessagePartType, ::std::string::String>,
         }
         impl ::std::default::Default for MessagePart {
             fn default() -> Self {
@@ -16549,9 +13194,7 @@ pub mod types {
             {
                 self.audio = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for audio: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for audio: {e}"));
                 self
             }
             pub fn end_timestamp<T>(mut self, value: T) -> Self
@@ -16574,9 +13217,7 @@ pub mod types {
                 self.start_timestamp = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for start_timestamp: {e}"
-                        )
+                        format!("error converting supplied value for start_timestamp: {e}")
                     });
                 self
             }
@@ -16587,21 +13228,17 @@ pub mod types {
             {
                 self.text = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for text: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for text: {e}"));
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::MessagePartType>,
+                T: ::std::convert::TryInto<crate::types::MessagePartType>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
                 self
             }
         }
@@ -16645,10 +13282,7 @@ pub mod types {
                 ::std::string::String,
             >,
             text: ::std::result::Result<::std::string::String, ::std::string::String>,
-            type_: ::std::result::Result<
-                super::MessagePartTextType,
-                ::std::string::String,
-            >,
+            type_: ::std::result::Result<super::MessagePartTextType, ::std::string::String>,
         }
         impl ::std::default::Default for MessagePartText {
             fn default() -> Self {
@@ -16669,9 +13303,7 @@ pub mod types {
             {
                 self.audio = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for audio: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for audio: {e}"));
                 self
             }
             pub fn end_timestamp<T>(mut self, value: T) -> Self
@@ -16694,9 +13326,7 @@ pub mod types {
                 self.start_timestamp = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for start_timestamp: {e}"
-                        )
+                        format!("error converting supplied value for start_timestamp: {e}")
                     });
                 self
             }
@@ -16707,9 +13337,7 @@ pub mod types {
             {
                 self.text = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for text: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for text: {e}"));
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -16719,9 +13347,7 @@ pub mod types {
             {
                 self.type_ = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
                 self
             }
         }
@@ -16827,9 +13453,7 @@ pub mod types {
             {
                 self.avatar = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for avatar: {e}"));
                 self
             }
             pub fn created_at<T>(mut self, value: T) -> Self
@@ -16841,9 +13465,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -16853,9 +13475,7 @@ pub mod types {
             {
                 self.email = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -16875,9 +13495,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn org_id<T>(mut self, value: T) -> Self
@@ -16887,16 +13505,12 @@ pub mod types {
             {
                 self.org_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for org_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for org_id: {e}"));
                 self
             }
             pub fn preferences<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::OrgMemberPreferences>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::OrgMemberPreferences>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.preferences = value
@@ -16913,9 +13527,7 @@ pub mod types {
             {
                 self.role = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for role: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for role: {e}"));
                 self
             }
             pub fn seen_at<T>(mut self, value: T) -> Self
@@ -16927,9 +13539,7 @@ pub mod types {
             {
                 self.seen_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for seen_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for seen_at: {e}"));
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -16939,9 +13549,7 @@ pub mod types {
             {
                 self.status = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for status: {e}"));
                 self
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
@@ -16953,9 +13561,7 @@ pub mod types {
             {
                 self.updated_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
                 self
             }
             pub fn user_id<T>(mut self, value: T) -> Self
@@ -16965,9 +13571,7 @@ pub mod types {
             {
                 self.user_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for user_id: {e}"));
                 self
             }
         }
@@ -17040,8 +13644,7 @@ pub mod types {
                 self
             }
         }
-        impl ::std::convert::TryFrom<OrgMemberPreferences>
-        for super::OrgMemberPreferences {
+        impl ::std::convert::TryFrom<OrgMemberPreferences> for super::OrgMemberPreferences {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: OrgMemberPreferences,
@@ -17061,9 +13664,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct OrgMemberPreferencesNotifications {
             assigned_to_me: ::std::result::Result<
-                ::std::option::Option<
-                    super::OrgMemberPreferencesNotificationsAssignedToMe,
-                >,
+                ::std::option::Option<super::OrgMemberPreferencesNotificationsAssignedToMe>,
                 ::std::string::String,
             >,
         }
@@ -17078,18 +13679,14 @@ pub mod types {
             pub fn assigned_to_me<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        super::OrgMemberPreferencesNotificationsAssignedToMe,
-                    >,
+                    ::std::option::Option<super::OrgMemberPreferencesNotificationsAssignedToMe>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
                 self.assigned_to_me = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for assigned_to_me: {e}"
-                        )
+                        format!("error converting supplied value for assigned_to_me: {e}")
                     });
                 self
             }
@@ -17115,10 +13712,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct OrgMemberPreferencesNotificationsAssignedToMe {
-            enabled: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            enabled: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             notified_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
@@ -17140,9 +13734,7 @@ pub mod types {
             {
                 self.enabled = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for enabled: {e}"));
                 self
             }
             pub fn notified_at<T>(mut self, value: T) -> Self
@@ -17174,9 +13766,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::OrgMemberPreferencesNotificationsAssignedToMe>
         for OrgMemberPreferencesNotificationsAssignedToMe {
-            fn from(
-                value: super::OrgMemberPreferencesNotificationsAssignedToMe,
-            ) -> Self {
+            fn from(value: super::OrgMemberPreferencesNotificationsAssignedToMe) -> Self {
                 Self {
                     enabled: Ok(value.enabled),
                     notified_at: Ok(value.notified_at),
@@ -17193,14 +13783,8 @@ pub mod types {
                 ::std::option::Option<super::PublicAssistantConfig>,
                 ::std::string::String,
             >,
-            deleted: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
-            enabled: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            deleted: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
+            enabled: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -17230,23 +13814,17 @@ pub mod types {
             {
                 self.avatar_url = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar_url: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for avatar_url: {e}"));
                 self
             }
             pub fn config<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::PublicAssistantConfig>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::PublicAssistantConfig>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.config = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for config: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for config: {e}"));
                 self
             }
             pub fn deleted<T>(mut self, value: T) -> Self
@@ -17256,9 +13834,7 @@ pub mod types {
             {
                 self.deleted = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for deleted: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for deleted: {e}"));
                 self
             }
             pub fn enabled<T>(mut self, value: T) -> Self
@@ -17268,9 +13844,7 @@ pub mod types {
             {
                 self.enabled = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for enabled: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -17290,9 +13864,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
         }
@@ -17353,8 +13925,7 @@ pub mod types {
                 self
             }
         }
-        impl ::std::convert::TryFrom<PublicAssistantConfig>
-        for super::PublicAssistantConfig {
+        impl ::std::convert::TryFrom<PublicAssistantConfig> for super::PublicAssistantConfig {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: PublicAssistantConfig,
@@ -17364,8 +13935,7 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::PublicAssistantConfig>
-        for PublicAssistantConfig {
+        impl ::std::convert::From<super::PublicAssistantConfig> for PublicAssistantConfig {
             fn from(value: super::PublicAssistantConfig) -> Self {
                 Self {
                     conversation: Ok(value.conversation),
@@ -17415,9 +13985,7 @@ pub mod types {
                 self.auto_intro_message = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for auto_intro_message: {e}"
-                        )
+                        format!("error converting supplied value for auto_intro_message: {e}")
                     });
                 self
             }
@@ -17429,9 +13997,7 @@ pub mod types {
                 self.enable_ai_replies = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_ai_replies: {e}"
-                        )
+                        format!("error converting supplied value for enable_ai_replies: {e}")
                     });
                 self
             }
@@ -17443,9 +14009,7 @@ pub mod types {
                 self.enable_auto_csat = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_auto_csat: {e}"
-                        )
+                        format!("error converting supplied value for enable_auto_csat: {e}")
                     });
                 self
             }
@@ -17457,9 +14021,7 @@ pub mod types {
                 self.suggested_messages = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for suggested_messages: {e}"
-                        )
+                        format!("error converting supplied value for suggested_messages: {e}")
                     });
                 self
             }
@@ -17471,9 +14033,7 @@ pub mod types {
                 self.welcome_banner = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for welcome_banner: {e}"
-                        )
+                        format!("error converting supplied value for welcome_banner: {e}")
                     });
                 self
             }
@@ -17529,9 +14089,7 @@ pub mod types {
             {
                 self.positions = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for positions: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for positions: {e}"));
                 self
             }
         }
@@ -17560,10 +14118,7 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            position: ::std::result::Result<
-                ::std::option::Option<f64>,
-                ::std::string::String,
-            >,
+            position: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
         }
         impl ::std::default::Default for ReorderAssistantActionsBodyPositionsItem {
             fn default() -> Self {
@@ -17591,9 +14146,7 @@ pub mod types {
             {
                 self.position = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for position: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for position: {e}"));
                 self
             }
         }
@@ -17652,9 +14205,7 @@ pub mod types {
             {
                 self.after = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for after: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for after: {e}"));
                 self
             }
             pub fn before<T>(mut self, value: T) -> Self
@@ -17666,9 +14217,7 @@ pub mod types {
             {
                 self.before = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for before: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for before: {e}"));
                 self
             }
             pub fn field_id<T>(mut self, value: T) -> Self
@@ -17678,14 +14227,11 @@ pub mod types {
             {
                 self.field_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for field_id: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<ReorderTableFieldBody>
-        for super::ReorderTableFieldBody {
+        impl ::std::convert::TryFrom<ReorderTableFieldBody> for super::ReorderTableFieldBody {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: ReorderTableFieldBody,
@@ -17697,8 +14243,7 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::ReorderTableFieldBody>
-        for ReorderTableFieldBody {
+        impl ::std::convert::From<super::ReorderTableFieldBody> for ReorderTableFieldBody {
             fn from(value: super::ReorderTableFieldBody) -> Self {
                 Self {
                     after: Ok(value.after),
@@ -17731,14 +14276,11 @@ pub mod types {
             {
                 self.positions = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for positions: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for positions: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<ReorderTableViewsBody>
-        for super::ReorderTableViewsBody {
+        impl ::std::convert::TryFrom<ReorderTableViewsBody> for super::ReorderTableViewsBody {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: ReorderTableViewsBody,
@@ -17748,8 +14290,7 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::ReorderTableViewsBody>
-        for ReorderTableViewsBody {
+        impl ::std::convert::From<super::ReorderTableViewsBody> for ReorderTableViewsBody {
             fn from(value: super::ReorderTableViewsBody) -> Self {
                 Self {
                     positions: Ok(value.positions),
@@ -17762,10 +14303,7 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            position: ::std::result::Result<
-                ::std::option::Option<f64>,
-                ::std::string::String,
-            >,
+            position: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
         }
         impl ::std::default::Default for ReorderTableViewsBodyPositionsItem {
             fn default() -> Self {
@@ -17793,9 +14331,7 @@ pub mod types {
             {
                 self.position = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for position: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for position: {e}"));
                 self
             }
         }
@@ -17827,7 +14363,7 @@ pub mod types {
                 ::std::string::String,
             >,
             type_: ::std::result::Result<
-                ::std::option::Option<super::RespondToInteractiveToolAsContactBodyType>,
+                ::std::option::Option<crate::types::RespondToInteractiveToolAsContactBodyType>,
                 ::std::string::String,
             >,
         }
@@ -17856,16 +14392,14 @@ pub mod types {
             where
                 T: ::std::convert::TryInto<
                     ::std::option::Option<
-                        super::RespondToInteractiveToolAsContactBodyType,
+                        crate::types::RespondToInteractiveToolAsContactBodyType,
                     >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
                 self
             }
         }
@@ -17908,10 +14442,7 @@ pub mod types {
                 ::serde_json::Map<::std::string::String, ::serde_json::Value>,
                 ::std::string::String,
             >,
-            stream: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            stream: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             workflow_version_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -17937,9 +14468,7 @@ pub mod types {
             {
                 self.background = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for background: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for background: {e}"));
                 self
             }
             pub fn from_step_key<T>(mut self, value: T) -> Self
@@ -17961,9 +14490,7 @@ pub mod types {
             {
                 self.identifier = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for identifier: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for identifier: {e}"));
                 self
             }
             pub fn input<T>(mut self, value: T) -> Self
@@ -17975,9 +14502,7 @@ pub mod types {
             {
                 self.input = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for input: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for input: {e}"));
                 self
             }
             pub fn stream<T>(mut self, value: T) -> Self
@@ -17987,9 +14512,7 @@ pub mod types {
             {
                 self.stream = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for stream: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for stream: {e}"));
                 self
             }
             pub fn workflow_version_id<T>(mut self, value: T) -> Self
@@ -18000,9 +14523,7 @@ pub mod types {
                 self.workflow_version_id = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for workflow_version_id: {e}"
-                        )
+                        format!("error converting supplied value for workflow_version_id: {e}")
                     });
                 self
             }
@@ -18036,7 +14557,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct Segment {
-            color: ::std::result::Result<super::SegmentColor, ::std::string::String>,
+            color: ::std::result::Result<crate::types::SegmentColor, ::std::string::String>,
             contacts_count: ::std::result::Result<f64, ::std::string::String>,
             created_at: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
@@ -18053,9 +14574,7 @@ pub mod types {
             fn default() -> Self {
                 Self {
                     color: Err("no value supplied for color".to_string()),
-                    contacts_count: Err(
-                        "no value supplied for contacts_count".to_string(),
-                    ),
+                    contacts_count: Err("no value supplied for contacts_count".to_string()),
                     created_at: Err("no value supplied for created_at".to_string()),
                     id: Err("no value supplied for id".to_string()),
                     name: Err("no value supplied for name".to_string()),
@@ -18066,14 +14585,12 @@ pub mod types {
         impl Segment {
             pub fn color<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::SegmentColor>,
+                T: ::std::convert::TryInto<crate::types::SegmentColor>,
                 T::Error: ::std::fmt::Display,
             {
                 self.color = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for color: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for color: {e}"));
                 self
             }
             pub fn contacts_count<T>(mut self, value: T) -> Self
@@ -18084,9 +14601,7 @@ pub mod types {
                 self.contacts_count = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for contacts_count: {e}"
-                        )
+                        format!("error converting supplied value for contacts_count: {e}")
                     });
                 self
             }
@@ -18097,9 +14612,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -18119,9 +14632,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
@@ -18131,9 +14642,7 @@ pub mod types {
             {
                 self.updated_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
                 self
             }
         }
@@ -18171,7 +14680,7 @@ pub mod types {
                 ::std::string::String,
             >,
             color: ::std::result::Result<
-                super::SegmentWithBoardsColor,
+                crate::types::SegmentWithBoardsColor,
                 ::std::string::String,
             >,
             contacts_count: ::std::result::Result<f64, ::std::string::String>,
@@ -18191,9 +14700,7 @@ pub mod types {
                 Self {
                     boards: Err("no value supplied for boards".to_string()),
                     color: Err("no value supplied for color".to_string()),
-                    contacts_count: Err(
-                        "no value supplied for contacts_count".to_string(),
-                    ),
+                    contacts_count: Err("no value supplied for contacts_count".to_string()),
                     created_at: Err("no value supplied for created_at".to_string()),
                     id: Err("no value supplied for id".to_string()),
                     name: Err("no value supplied for name".to_string()),
@@ -18204,28 +14711,22 @@ pub mod types {
         impl SegmentWithBoards {
             pub fn boards<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::SegmentWithBoardsBoardsItem>,
-                >,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SegmentWithBoardsBoardsItem>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.boards = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for boards: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for boards: {e}"));
                 self
             }
             pub fn color<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::SegmentWithBoardsColor>,
+                T: ::std::convert::TryInto<crate::types::SegmentWithBoardsColor>,
                 T::Error: ::std::fmt::Display,
             {
                 self.color = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for color: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for color: {e}"));
                 self
             }
             pub fn contacts_count<T>(mut self, value: T) -> Self
@@ -18236,9 +14737,7 @@ pub mod types {
                 self.contacts_count = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for contacts_count: {e}"
-                        )
+                        format!("error converting supplied value for contacts_count: {e}")
                     });
                 self
             }
@@ -18249,9 +14748,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -18271,9 +14768,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
@@ -18283,9 +14778,7 @@ pub mod types {
             {
                 self.updated_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
                 self
             }
         }
@@ -18350,9 +14843,7 @@ pub mod types {
             {
                 self.board_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for board_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for board_id: {e}"));
                 self
             }
             pub fn board_name<T>(mut self, value: T) -> Self
@@ -18362,9 +14853,7 @@ pub mod types {
             {
                 self.board_name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for board_name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for board_name: {e}"));
                 self
             }
             pub fn column_id<T>(mut self, value: T) -> Self
@@ -18374,9 +14863,7 @@ pub mod types {
             {
                 self.column_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for column_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for column_id: {e}"));
                 self
             }
         }
@@ -18430,9 +14917,7 @@ pub mod types {
             {
                 self.channel_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for channel_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for channel_id: {e}"));
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -18442,9 +14927,7 @@ pub mod types {
             {
                 self.message = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for message: {e}"));
                 self
             }
         }
@@ -18460,8 +14943,7 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::SendMessageAsContactBody>
-        for SendMessageAsContactBody {
+        impl ::std::convert::From<super::SendMessageAsContactBody> for SendMessageAsContactBody {
             fn from(value: super::SendMessageAsContactBody) -> Self {
                 Self {
                     channel_id: Ok(value.channel_id),
@@ -18526,9 +15008,7 @@ pub mod types {
             {
                 self.background = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for background: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for background: {e}"));
                 self
             }
             pub fn contact_channel_id<T>(mut self, value: T) -> Self
@@ -18539,9 +15019,7 @@ pub mod types {
                 self.contact_channel_id = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for contact_channel_id: {e}"
-                        )
+                        format!("error converting supplied value for contact_channel_id: {e}")
                     });
                 self
             }
@@ -18552,9 +15030,7 @@ pub mod types {
             {
                 self.contact_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for contact_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for contact_id: {e}"));
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -18564,9 +15040,7 @@ pub mod types {
             {
                 self.email = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -18576,9 +15050,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -18588,9 +15060,7 @@ pub mod types {
             {
                 self.phone = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for phone: {e}"));
                 self
             }
             pub fn template_ids<T>(mut self, value: T) -> Self
@@ -18614,9 +15084,7 @@ pub mod types {
             {
                 self.variables = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for variables: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for variables: {e}"));
                 self
             }
         }
@@ -18675,9 +15143,7 @@ pub mod types {
             {
                 self.recipients = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for recipients: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for recipients: {e}"));
                 self
             }
         }
@@ -18726,10 +15192,7 @@ pub mod types {
                 ::std::option::Option<bool>,
                 ::std::string::String,
             >,
-            workflows: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            workflows: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
         }
         impl ::std::default::Default for SubOrgFeatures {
             fn default() -> Self {
@@ -18753,9 +15216,7 @@ pub mod types {
                 self.allow_overdraft = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_overdraft: {e}"
-                        )
+                        format!("error converting supplied value for allow_overdraft: {e}")
                     });
                 self
             }
@@ -18766,9 +15227,7 @@ pub mod types {
             {
                 self.broadcasts = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for broadcasts: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for broadcasts: {e}"));
                 self
             }
             pub fn custom_domain<T>(mut self, value: T) -> Self
@@ -18791,9 +15250,7 @@ pub mod types {
                 self.enable_japifon = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_japifon: {e}"
-                        )
+                        format!("error converting supplied value for enable_japifon: {e}")
                     });
                 self
             }
@@ -18804,9 +15261,7 @@ pub mod types {
             {
                 self.enterprise = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enterprise: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for enterprise: {e}"));
                 self
             }
             pub fn slack_access<T>(mut self, value: T) -> Self
@@ -18828,9 +15283,7 @@ pub mod types {
             {
                 self.workflows = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for workflows: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for workflows: {e}"));
                 self
             }
         }
@@ -18865,10 +15318,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct SubOrganization {
-            balance: ::std::result::Result<
-                ::std::option::Option<f64>,
-                ::std::string::String,
-            >,
+            balance: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
             billing: ::std::result::Result<
                 ::std::option::Option<super::SubOrganizationBilling>,
                 ::std::string::String,
@@ -18902,7 +15352,7 @@ pub mod types {
                 ::std::string::String,
             >,
             plan: ::std::result::Result<
-                ::std::option::Option<super::SubOrganizationPlan>,
+                ::std::option::Option<crate::types::SubOrganizationPlan>,
                 ::std::string::String,
             >,
             promo_balance: ::std::result::Result<
@@ -18940,37 +15390,27 @@ pub mod types {
             {
                 self.balance = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for balance: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for balance: {e}"));
                 self
             }
             pub fn billing<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SubOrganizationBilling>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::SubOrganizationBilling>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.billing = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for billing: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for billing: {e}"));
                 self
             }
             pub fn config<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SubOrganizationConfig>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::SubOrganizationConfig>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.config = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for config: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for config: {e}"));
                 self
             }
             pub fn created_at<T>(mut self, value: T) -> Self
@@ -18982,9 +15422,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn features<T>(mut self, value: T) -> Self
@@ -18994,9 +15432,7 @@ pub mod types {
             {
                 self.features = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for features: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for features: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -19016,9 +15452,7 @@ pub mod types {
             {
                 self.logo_url = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for logo_url: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for logo_url: {e}"));
                 self
             }
             pub fn members<T>(mut self, value: T) -> Self
@@ -19028,9 +15462,7 @@ pub mod types {
             {
                 self.members = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for members: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for members: {e}"));
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -19040,23 +15472,19 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn plan<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SubOrganizationPlan>,
+                    ::std::option::Option<crate::types::SubOrganizationPlan>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
                 self.plan = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for plan: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for plan: {e}"));
                 self
             }
             pub fn promo_balance<T>(mut self, value: T) -> Self
@@ -19079,9 +15507,7 @@ pub mod types {
                 self.spending_cap_used = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for spending_cap_used: {e}"
-                        )
+                        format!("error converting supplied value for spending_cap_used: {e}")
                     });
                 self
             }
@@ -19242,9 +15668,7 @@ pub mod types {
                 self.payment_method = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for payment_method: {e}"
-                        )
+                        format!("error converting supplied value for payment_method: {e}")
                     });
                 self
             }
@@ -19270,41 +15694,33 @@ pub mod types {
                 self.use_parent_balance = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for use_parent_balance: {e}"
-                        )
+                        format!("error converting supplied value for use_parent_balance: {e}")
                     });
                 self
             }
         }
-        impl ::std::convert::TryFrom<SubOrganizationBilling>
-        for super::SubOrganizationBilling {
+        impl ::std::convert::TryFrom<SubOrganizationBilling> for super::SubOrganizationBilling {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: SubOrganizationBilling,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     auto_recharge: value.auto_recharge?,
-                    last_low_balance_notification_at: value
-                        .last_low_balance_notification_at?,
+                    last_low_balance_notification_at: value.last_low_balance_notification_at?,
                     last_out_of_balance_notification_at: value
                         .last_out_of_balance_notification_at?,
-                    last_spending_cap_notification_at: value
-                        .last_spending_cap_notification_at?,
+                    last_spending_cap_notification_at: value.last_spending_cap_notification_at?,
                     payment_method: value.payment_method?,
                     spending_cap: value.spending_cap?,
                     use_parent_balance: value.use_parent_balance?,
                 })
             }
         }
-        impl ::std::convert::From<super::SubOrganizationBilling>
-        for SubOrganizationBilling {
+        impl ::std::convert::From<super::SubOrganizationBilling> for SubOrganizationBilling {
             fn from(value: super::SubOrganizationBilling) -> Self {
                 Self {
                     auto_recharge: Ok(value.auto_recharge),
-                    last_low_balance_notification_at: Ok(
-                        value.last_low_balance_notification_at,
-                    ),
+                    last_low_balance_notification_at: Ok(value.last_low_balance_notification_at),
                     last_out_of_balance_notification_at: Ok(
                         value.last_out_of_balance_notification_at,
                     ),
@@ -19319,10 +15735,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct SubOrganizationBillingAutoRecharge {
-            enabled: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            enabled: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             recharge_amount: ::std::result::Result<
                 ::std::option::Option<f64>,
                 ::std::string::String,
@@ -19349,9 +15762,7 @@ pub mod types {
             {
                 self.enabled = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for enabled: {e}"));
                 self
             }
             pub fn recharge_amount<T>(mut self, value: T) -> Self
@@ -19362,9 +15773,7 @@ pub mod types {
                 self.recharge_amount = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for recharge_amount: {e}"
-                        )
+                        format!("error converting supplied value for recharge_amount: {e}")
                     });
                 self
             }
@@ -19376,9 +15785,7 @@ pub mod types {
                 self.recharge_threshold = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for recharge_threshold: {e}"
-                        )
+                        format!("error converting supplied value for recharge_threshold: {e}")
                     });
                 self
             }
@@ -19420,10 +15827,7 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            inactive: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            inactive: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             last4: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -19458,9 +15862,7 @@ pub mod types {
             {
                 self.brand = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for brand: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for brand: {e}"));
                 self
             }
             pub fn failed_at<T>(mut self, value: T) -> Self
@@ -19472,9 +15874,7 @@ pub mod types {
             {
                 self.failed_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for failed_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for failed_at: {e}"));
                 self
             }
             pub fn failed_message<T>(mut self, value: T) -> Self
@@ -19485,9 +15885,7 @@ pub mod types {
                 self.failed_message = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for failed_message: {e}"
-                        )
+                        format!("error converting supplied value for failed_message: {e}")
                     });
                 self
             }
@@ -19498,9 +15896,7 @@ pub mod types {
             {
                 self.inactive = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for inactive: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for inactive: {e}"));
                 self
             }
             pub fn last4<T>(mut self, value: T) -> Self
@@ -19510,9 +15906,7 @@ pub mod types {
             {
                 self.last4 = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last4: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for last4: {e}"));
                 self
             }
             pub fn payment_method_id<T>(mut self, value: T) -> Self
@@ -19523,9 +15917,7 @@ pub mod types {
                 self.payment_method_id = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for payment_method_id: {e}"
-                        )
+                        format!("error converting supplied value for payment_method_id: {e}")
                     });
                 self
             }
@@ -19536,9 +15928,7 @@ pub mod types {
             {
                 self.type_ = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
                 self
             }
         }
@@ -19575,14 +15965,8 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct SubOrganizationBillingSpendingCap {
-            amount: ::std::result::Result<
-                ::std::option::Option<f64>,
-                ::std::string::String,
-            >,
-            enabled: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            amount: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
+            enabled: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             reset_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
@@ -19605,9 +15989,7 @@ pub mod types {
             {
                 self.amount = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for amount: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for amount: {e}"));
                 self
             }
             pub fn enabled<T>(mut self, value: T) -> Self
@@ -19617,9 +15999,7 @@ pub mod types {
             {
                 self.enabled = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for enabled: {e}"));
                 self
             }
             pub fn reset_at<T>(mut self, value: T) -> Self
@@ -19631,9 +16011,7 @@ pub mod types {
             {
                 self.reset_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for reset_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for reset_at: {e}"));
                 self
             }
         }
@@ -19709,9 +16087,7 @@ pub mod types {
             {
                 self.access = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for access: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for access: {e}"));
                 self
             }
             pub fn address<T>(mut self, value: T) -> Self
@@ -19721,9 +16097,7 @@ pub mod types {
             {
                 self.address = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for address: {e}"));
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -19733,9 +16107,7 @@ pub mod types {
             {
                 self.email = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
                 self
             }
             pub fn modules<T>(mut self, value: T) -> Self
@@ -19747,9 +16119,7 @@ pub mod types {
             {
                 self.modules = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for modules: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for modules: {e}"));
                 self
             }
             pub fn privacy_url<T>(mut self, value: T) -> Self
@@ -19771,14 +16141,11 @@ pub mod types {
             {
                 self.terms_url = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for terms_url: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for terms_url: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<SubOrganizationConfig>
-        for super::SubOrganizationConfig {
+        impl ::std::convert::TryFrom<SubOrganizationConfig> for super::SubOrganizationConfig {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: SubOrganizationConfig,
@@ -19793,8 +16160,7 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::SubOrganizationConfig>
-        for SubOrganizationConfig {
+        impl ::std::convert::From<super::SubOrganizationConfig> for SubOrganizationConfig {
             fn from(value: super::SubOrganizationConfig) -> Self {
                 Self {
                     access: Ok(value.access),
@@ -19849,9 +16215,7 @@ pub mod types {
                 self.allow_email_code = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_email_code: {e}"
-                        )
+                        format!("error converting supplied value for allow_email_code: {e}")
                     });
                 self
             }
@@ -19887,9 +16251,7 @@ pub mod types {
                 self.allow_microsoft = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_microsoft: {e}"
-                        )
+                        format!("error converting supplied value for allow_microsoft: {e}")
                     });
                 self
             }
@@ -19901,9 +16263,7 @@ pub mod types {
                 self.session_ttl_seconds = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for session_ttl_seconds: {e}"
-                        )
+                        format!("error converting supplied value for session_ttl_seconds: {e}")
                     });
                 self
             }
@@ -19988,9 +16348,7 @@ pub mod types {
                 self.enable_analytics = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_analytics: {e}"
-                        )
+                        format!("error converting supplied value for enable_analytics: {e}")
                     });
                 self
             }
@@ -20002,9 +16360,7 @@ pub mod types {
                 self.enable_assistants = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_assistants: {e}"
-                        )
+                        format!("error converting supplied value for enable_assistants: {e}")
                     });
                 self
             }
@@ -20028,9 +16384,7 @@ pub mod types {
                 self.enable_broadcasts = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_broadcasts: {e}"
-                        )
+                        format!("error converting supplied value for enable_broadcasts: {e}")
                     });
                 self
             }
@@ -20054,9 +16408,7 @@ pub mod types {
                 self.enable_knowledge_base = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_knowledge_base: {e}"
-                        )
+                        format!("error converting supplied value for enable_knowledge_base: {e}")
                     });
                 self
             }
@@ -20068,9 +16420,7 @@ pub mod types {
                 self.enable_workflows = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_workflows: {e}"
-                        )
+                        format!("error converting supplied value for enable_workflows: {e}")
                     });
                 self
             }
@@ -20108,10 +16458,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct Table {
-            archived: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            archived: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             created_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
@@ -20141,7 +16488,7 @@ pub mod types {
                 ::std::string::String,
             >,
             type_: ::std::result::Result<
-                ::std::option::Option<super::TableType>,
+                ::std::option::Option<crate::types::TableType>,
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
@@ -20173,9 +16520,7 @@ pub mod types {
             {
                 self.archived = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for archived: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for archived: {e}"));
                 self
             }
             pub fn created_at<T>(mut self, value: T) -> Self
@@ -20187,9 +16532,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -20212,9 +16555,7 @@ pub mod types {
                 self.display_field_id = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for display_field_id: {e}"
-                        )
+                        format!("error converting supplied value for display_field_id: {e}")
                     });
                 self
             }
@@ -20225,9 +16566,7 @@ pub mod types {
             {
                 self.fields = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for fields: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for fields: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -20247,9 +16586,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn record_prefix<T>(mut self, value: T) -> Self
@@ -20266,14 +16603,12 @@ pub mod types {
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::TableType>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::types::TableType>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
                 self
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
@@ -20285,9 +16620,7 @@ pub mod types {
             {
                 self.updated_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
                 self
             }
         }
@@ -20331,15 +16664,9 @@ pub mod types {
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
             key: ::std::result::Result<::std::string::String, ::std::string::String>,
             readonly: ::std::result::Result<bool, ::std::string::String>,
-            schema: ::std::result::Result<
-                super::TableFieldSchema,
-                ::std::string::String,
-            >,
-            table_id: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
-            type_: ::std::result::Result<super::TableFieldType, ::std::string::String>,
+            schema: ::std::result::Result<super::TableFieldSchema, ::std::string::String>,
+            table_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            type_: ::std::result::Result<crate::types::TableFieldType, ::std::string::String>,
         }
         impl ::std::default::Default for TableField {
             fn default() -> Self {
@@ -20371,9 +16698,7 @@ pub mod types {
             {
                 self.key = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for key: {e}"));
                 self
             }
             pub fn readonly<T>(mut self, value: T) -> Self
@@ -20383,9 +16708,7 @@ pub mod types {
             {
                 self.readonly = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for readonly: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for readonly: {e}"));
                 self
             }
             pub fn schema<T>(mut self, value: T) -> Self
@@ -20395,9 +16718,7 @@ pub mod types {
             {
                 self.schema = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for schema: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for schema: {e}"));
                 self
             }
             pub fn table_id<T>(mut self, value: T) -> Self
@@ -20407,21 +16728,17 @@ pub mod types {
             {
                 self.table_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for table_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for table_id: {e}"));
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::TableFieldType>,
+                T: ::std::convert::TryInto<crate::types::TableFieldType>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
                 self
             }
         }
@@ -20462,10 +16779,7 @@ pub mod types {
                 ::std::vec::Vec<::std::string::String>,
                 ::std::string::String,
             >,
-            array: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            array: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             broadcast_field: ::std::result::Result<
                 ::std::option::Option<bool>,
                 ::std::string::String,
@@ -20494,10 +16808,7 @@ pub mod types {
                 ::std::option::Option<bool>,
                 ::std::string::String,
             >,
-            hidden: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            hidden: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             integration_field: ::std::result::Result<
                 ::std::option::Option<bool>,
                 ::std::string::String,
@@ -20514,14 +16825,8 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            optional: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
-            order: ::std::result::Result<
-                ::std::option::Option<f64>,
-                ::std::string::String,
-            >,
+            optional: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
+            order: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
             picker: ::std::result::Result<
                 ::std::option::Option<super::TableFieldSchemaPicker>,
                 ::std::string::String,
@@ -20598,9 +16903,7 @@ pub mod types {
             {
                 self.array = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for array: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for array: {e}"));
                 self
             }
             pub fn broadcast_field<T>(mut self, value: T) -> Self
@@ -20611,9 +16914,7 @@ pub mod types {
                 self.broadcast_field = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for broadcast_field: {e}"
-                        )
+                        format!("error converting supplied value for broadcast_field: {e}")
                     });
                 self
             }
@@ -20625,9 +16926,7 @@ pub mod types {
                 self.broadcast_hidden = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for broadcast_hidden: {e}"
-                        )
+                        format!("error converting supplied value for broadcast_hidden: {e}")
                     });
                 self
             }
@@ -20640,9 +16939,7 @@ pub mod types {
             {
                 self.conditions = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for conditions: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for conditions: {e}"));
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -20665,9 +16962,7 @@ pub mod types {
                 self.disable_variables = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for disable_variables: {e}"
-                        )
+                        format!("error converting supplied value for disable_variables: {e}")
                     });
                 self
             }
@@ -20680,9 +16975,7 @@ pub mod types {
             {
                 self.display = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for display: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for display: {e}"));
                 self
             }
             pub fn display_field<T>(mut self, value: T) -> Self
@@ -20704,9 +16997,7 @@ pub mod types {
             {
                 self.hidden = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for hidden: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for hidden: {e}"));
                 self
             }
             pub fn integration_field<T>(mut self, value: T) -> Self
@@ -20717,9 +17008,7 @@ pub mod types {
                 self.integration_field = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for integration_field: {e}"
-                        )
+                        format!("error converting supplied value for integration_field: {e}")
                     });
                 self
             }
@@ -20730,9 +17019,7 @@ pub mod types {
             {
                 self.link = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for link: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for link: {e}"));
                 self
             }
             pub fn metadata<T>(mut self, value: T) -> Self
@@ -20744,9 +17031,7 @@ pub mod types {
             {
                 self.metadata = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for metadata: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for metadata: {e}"));
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -20756,9 +17041,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn optional<T>(mut self, value: T) -> Self
@@ -20768,9 +17051,7 @@ pub mod types {
             {
                 self.optional = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for optional: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for optional: {e}"));
                 self
             }
             pub fn order<T>(mut self, value: T) -> Self
@@ -20780,23 +17061,17 @@ pub mod types {
             {
                 self.order = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for order: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for order: {e}"));
                 self
             }
             pub fn picker<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::TableFieldSchemaPicker>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::TableFieldSchemaPicker>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.picker = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for picker: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for picker: {e}"));
                 self
             }
             pub fn placeholder<T>(mut self, value: T) -> Self
@@ -20818,9 +17093,7 @@ pub mod types {
             {
                 self.type_ = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
                 self
             }
             pub fn visibility<T>(mut self, value: T) -> Self
@@ -20830,9 +17103,7 @@ pub mod types {
             {
                 self.visibility = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for visibility: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for visibility: {e}"));
                 self
             }
         }
@@ -20920,9 +17191,7 @@ pub mod types {
             {
                 self.field = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for field: {e}"));
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -20932,9 +17201,7 @@ pub mod types {
             {
                 self.value = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for value: {e}"));
                 self
             }
         }
@@ -20992,9 +17259,7 @@ pub mod types {
                 self.selectable_mime_types = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for selectable_mime_types: {e}"
-                        )
+                        format!("error converting supplied value for selectable_mime_types: {e}")
                     });
                 self
             }
@@ -21005,9 +17270,7 @@ pub mod types {
             {
                 self.type_ = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
                 self
             }
             pub fn views<T>(mut self, value: T) -> Self
@@ -21017,14 +17280,11 @@ pub mod types {
             {
                 self.views = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for views: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for views: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<TableFieldSchemaPicker>
-        for super::TableFieldSchemaPicker {
+        impl ::std::convert::TryFrom<TableFieldSchemaPicker> for super::TableFieldSchemaPicker {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: TableFieldSchemaPicker,
@@ -21036,8 +17296,7 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::TableFieldSchemaPicker>
-        for TableFieldSchemaPicker {
+        impl ::std::convert::From<super::TableFieldSchemaPicker> for TableFieldSchemaPicker {
             fn from(value: super::TableFieldSchemaPicker) -> Self {
                 Self {
                     selectable_mime_types: Ok(value.selectable_mime_types),
@@ -21048,10 +17307,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct TableView {
-            archived: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            archived: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             config: ::std::result::Result<
                 ::std::option::Option<super::TableViewConfig>,
                 ::std::string::String,
@@ -21080,10 +17336,7 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            position: ::std::result::Result<
-                ::std::option::Option<f64>,
-                ::std::string::String,
-            >,
+            position: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
             show_in_sidebar: ::std::result::Result<
                 ::std::option::Option<bool>,
                 ::std::string::String,
@@ -21128,23 +17381,17 @@ pub mod types {
             {
                 self.archived = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for archived: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for archived: {e}"));
                 self
             }
             pub fn config<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::TableViewConfig>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::TableViewConfig>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.config = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for config: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for config: {e}"));
                 self
             }
             pub fn created_at<T>(mut self, value: T) -> Self
@@ -21156,9 +17403,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -21175,16 +17420,12 @@ pub mod types {
             }
             pub fn filter<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::TableViewFilter>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::TableViewFilter>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.filter = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for filter: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for filter: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -21204,9 +17445,7 @@ pub mod types {
             {
                 self.is_default = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_default: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for is_default: {e}"));
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -21216,9 +17455,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn position<T>(mut self, value: T) -> Self
@@ -21228,9 +17465,7 @@ pub mod types {
             {
                 self.position = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for position: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for position: {e}"));
                 self
             }
             pub fn show_in_sidebar<T>(mut self, value: T) -> Self
@@ -21241,9 +17476,7 @@ pub mod types {
                 self.show_in_sidebar = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for show_in_sidebar: {e}"
-                        )
+                        format!("error converting supplied value for show_in_sidebar: {e}")
                     });
                 self
             }
@@ -21254,9 +17487,7 @@ pub mod types {
             {
                 self.sort = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sort: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for sort: {e}"));
                 self
             }
             pub fn table_id<T>(mut self, value: T) -> Self
@@ -21266,9 +17497,7 @@ pub mod types {
             {
                 self.table_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for table_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for table_id: {e}"));
                 self
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
@@ -21280,9 +17509,7 @@ pub mod types {
             {
                 self.updated_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for updated_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
                 self
             }
         }
@@ -21364,16 +17591,12 @@ pub mod types {
         impl TableViewConfig {
             pub fn board<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::TableViewConfigBoard>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::TableViewConfigBoard>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.board = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for board: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for board: {e}"));
                 self
             }
             pub fn calendar<T>(mut self, value: T) -> Self
@@ -21385,9 +17608,7 @@ pub mod types {
             {
                 self.calendar = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for calendar: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for calendar: {e}"));
                 self
             }
             pub fn shared<T>(mut self, value: T) -> Self
@@ -21399,23 +17620,17 @@ pub mod types {
             {
                 self.shared = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for shared: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for shared: {e}"));
                 self
             }
             pub fn table<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::TableViewConfigTable>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::TableViewConfigTable>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.table = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for table: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for table: {e}"));
                 self
             }
             pub fn timeline<T>(mut self, value: T) -> Self
@@ -21427,9 +17642,7 @@ pub mod types {
             {
                 self.timeline = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timeline: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for timeline: {e}"));
                 self
             }
         }
@@ -21519,9 +17732,7 @@ pub mod types {
             {
                 self.columns = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for columns: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for columns: {e}"));
                 self
             }
             pub fn date<T>(mut self, value: T) -> Self
@@ -21533,9 +17744,7 @@ pub mod types {
             {
                 self.date = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for date: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for date: {e}"));
                 self
             }
             pub fn hide_empty_groups<T>(mut self, value: T) -> Self
@@ -21546,9 +17755,7 @@ pub mod types {
                 self.hide_empty_groups = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for hide_empty_groups: {e}"
-                        )
+                        format!("error converting supplied value for hide_empty_groups: {e}")
                     });
                 self
             }
@@ -21559,9 +17766,7 @@ pub mod types {
             {
                 self.key = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for key: {e}"));
                 self
             }
             pub fn number<T>(mut self, value: T) -> Self
@@ -21573,14 +17778,11 @@ pub mod types {
             {
                 self.number = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for number: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for number: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<TableViewConfigBoard>
-        for super::TableViewConfigBoard {
+        impl ::std::convert::TryFrom<TableViewConfigBoard> for super::TableViewConfigBoard {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: TableViewConfigBoard,
@@ -21613,10 +17815,7 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            visible: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            visible: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
         }
         impl ::std::default::Default for TableViewConfigBoardColumnsItem {
             fn default() -> Self {
@@ -21634,9 +17833,7 @@ pub mod types {
             {
                 self.key = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for key: {e}"));
                 self
             }
             pub fn visible<T>(mut self, value: T) -> Self
@@ -21646,9 +17843,7 @@ pub mod types {
             {
                 self.visible = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for visible: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for visible: {e}"));
                 self
             }
         }
@@ -21675,14 +17870,8 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct TableViewConfigBoardNumber {
-            from: ::std::result::Result<
-                ::std::option::Option<f64>,
-                ::std::string::String,
-            >,
-            step: ::std::result::Result<
-                ::std::option::Option<f64>,
-                ::std::string::String,
-            >,
+            from: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
+            step: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
             to: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
         }
         impl ::std::default::Default for TableViewConfigBoardNumber {
@@ -21702,9 +17891,7 @@ pub mod types {
             {
                 self.from = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for from: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for from: {e}"));
                 self
             }
             pub fn step<T>(mut self, value: T) -> Self
@@ -21714,9 +17901,7 @@ pub mod types {
             {
                 self.step = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for step: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for step: {e}"));
                 self
             }
             pub fn to<T>(mut self, value: T) -> Self
@@ -21780,9 +17965,7 @@ pub mod types {
             {
                 self.key = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for key: {e}"));
                 self
             }
             pub fn show_weekends<T>(mut self, value: T) -> Self
@@ -21810,8 +17993,7 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::TableViewConfigCalendar>
-        for TableViewConfigCalendar {
+        impl ::std::convert::From<super::TableViewConfigCalendar> for TableViewConfigCalendar {
             fn from(value: super::TableViewConfigCalendar) -> Self {
                 Self {
                     key: Ok(value.key),
@@ -21843,14 +18025,11 @@ pub mod types {
             {
                 self.columns = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for columns: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for columns: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<TableViewConfigTable>
-        for super::TableViewConfigTable {
+        impl ::std::convert::TryFrom<TableViewConfigTable> for super::TableViewConfigTable {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: TableViewConfigTable,
@@ -21869,18 +18048,9 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            sticky: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
-            visible: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
-            width: ::std::result::Result<
-                ::std::option::Option<f64>,
-                ::std::string::String,
-            >,
+            sticky: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
+            visible: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
+            width: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
         }
         impl ::std::default::Default for TableViewConfigTableColumnsItem {
             fn default() -> Self {
@@ -21900,9 +18070,7 @@ pub mod types {
             {
                 self.key = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for key: {e}"));
                 self
             }
             pub fn sticky<T>(mut self, value: T) -> Self
@@ -21912,9 +18080,7 @@ pub mod types {
             {
                 self.sticky = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sticky: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for sticky: {e}"));
                 self
             }
             pub fn visible<T>(mut self, value: T) -> Self
@@ -21924,9 +18090,7 @@ pub mod types {
             {
                 self.visible = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for visible: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for visible: {e}"));
                 self
             }
             pub fn width<T>(mut self, value: T) -> Self
@@ -21936,9 +18100,7 @@ pub mod types {
             {
                 self.width = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for width: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for width: {e}"));
                 self
             }
         }
@@ -21994,9 +18156,7 @@ pub mod types {
             {
                 self.end_key = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for end_key: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for end_key: {e}"));
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -22006,9 +18166,7 @@ pub mod types {
             {
                 self.key = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for key: {e}"));
                 self
             }
         }
@@ -22024,8 +18182,7 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::TableViewConfigTimeline>
-        for TableViewConfigTimeline {
+        impl ::std::convert::From<super::TableViewConfigTimeline> for TableViewConfigTimeline {
             fn from(value: super::TableViewConfigTimeline) -> Self {
                 Self {
                     end_key: Ok(value.end_key),
@@ -22060,9 +18217,7 @@ pub mod types {
             {
                 self.key = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for key: {e}"));
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -22072,9 +18227,7 @@ pub mod types {
             {
                 self.value = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for value: {e}"));
                 self
             }
         }
@@ -22119,9 +18272,7 @@ pub mod types {
             {
                 self.key = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for key: {e}"));
                 self
             }
         }
@@ -22154,13 +18305,9 @@ pub mod types {
                     admin_unseen_count: Err(
                         "no value supplied for admin_unseen_count".to_string(),
                     ),
-                    assigned_user_id: Err(
-                        "no value supplied for assigned_user_id".to_string(),
-                    ),
+                    assigned_user_id: Err("no value supplied for assigned_user_id".to_string()),
                     chat_id: Err("no value supplied for chat_id".to_string()),
-                    user_unseen_count: Err(
-                        "no value supplied for user_unseen_count".to_string(),
-                    ),
+                    user_unseen_count: Err("no value supplied for user_unseen_count".to_string()),
                 }
             }
         }
@@ -22173,9 +18320,7 @@ pub mod types {
                 self.admin_unseen_count = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for admin_unseen_count: {e}"
-                        )
+                        format!("error converting supplied value for admin_unseen_count: {e}")
                     });
                 self
             }
@@ -22187,9 +18332,7 @@ pub mod types {
                 self.assigned_user_id = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for assigned_user_id: {e}"
-                        )
+                        format!("error converting supplied value for assigned_user_id: {e}")
                     });
                 self
             }
@@ -22200,9 +18343,7 @@ pub mod types {
             {
                 self.chat_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for chat_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for chat_id: {e}"));
                 self
             }
             pub fn user_unseen_count<T>(mut self, value: T) -> Self
@@ -22213,9 +18354,7 @@ pub mod types {
                 self.user_unseen_count = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for user_unseen_count: {e}"
-                        )
+                        format!("error converting supplied value for user_unseen_count: {e}")
                     });
                 self
             }
@@ -22253,10 +18392,7 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            enabled: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            enabled: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             instructions: ::std::result::Result<
                 ::std::option::Option<super::UpdateAssistantActionBodyInstructions>,
                 ::std::string::String,
@@ -22280,16 +18416,12 @@ pub mod types {
         impl UpdateAssistantActionBody {
             pub fn config<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::AssistantActionConfig>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::AssistantActionConfig>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.config = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for config: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for config: {e}"));
                 self
             }
             pub fn connection_id<T>(mut self, value: T) -> Self
@@ -22311,9 +18443,7 @@ pub mod types {
             {
                 self.enabled = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for enabled: {e}"));
                 self
             }
             pub fn instructions<T>(mut self, value: T) -> Self
@@ -22339,9 +18469,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
         }
@@ -22386,10 +18514,7 @@ pub mod types {
                 ::std::option::Option<super::UpdateAssistantBodyConfig>,
                 ::std::string::String,
             >,
-            enabled: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            enabled: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             name: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -22414,9 +18539,7 @@ pub mod types {
             {
                 self.avatar_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for avatar_id: {e}"));
                 self
             }
             pub fn boards<T>(mut self, value: T) -> Self
@@ -22428,9 +18551,7 @@ pub mod types {
             {
                 self.boards = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for boards: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for boards: {e}"));
                 self
             }
             pub fn config<T>(mut self, value: T) -> Self
@@ -22442,9 +18563,7 @@ pub mod types {
             {
                 self.config = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for config: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for config: {e}"));
                 self
             }
             pub fn enabled<T>(mut self, value: T) -> Self
@@ -22454,9 +18573,7 @@ pub mod types {
             {
                 self.enabled = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enabled: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for enabled: {e}"));
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -22466,14 +18583,11 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<UpdateAssistantBody>
-        for super::UpdateAssistantBody {
+        impl ::std::convert::TryFrom<UpdateAssistantBody> for super::UpdateAssistantBody {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: UpdateAssistantBody,
@@ -22525,9 +18639,7 @@ pub mod types {
             {
                 self.board_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for board_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for board_id: {e}"));
                 self
             }
             pub fn initial_segment_id<T>(mut self, value: T) -> Self
@@ -22538,9 +18650,7 @@ pub mod types {
                 self.initial_segment_id = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for initial_segment_id: {e}"
-                        )
+                        format!("error converting supplied value for initial_segment_id: {e}")
                     });
                 self
             }
@@ -22621,9 +18731,7 @@ pub mod types {
                 self.knowledge_scope = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for knowledge_scope: {e}"
-                        )
+                        format!("error converting supplied value for knowledge_scope: {e}")
                     });
                 self
             }
@@ -22634,9 +18742,7 @@ pub mod types {
             {
                 self.language = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for language: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for language: {e}"));
                 self
             }
             pub fn model<T>(mut self, value: T) -> Self
@@ -22646,9 +18752,7 @@ pub mod types {
             {
                 self.model = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for model: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for model: {e}"));
                 self
             }
             pub fn timezone<T>(mut self, value: T) -> Self
@@ -22658,9 +18762,7 @@ pub mod types {
             {
                 self.timezone = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timezone: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for timezone: {e}"));
                 self
             }
         }
@@ -22697,10 +18799,7 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            pinned: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            pinned: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             title: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -22733,9 +18832,7 @@ pub mod types {
             {
                 self.model = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for model: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for model: {e}"));
                 self
             }
             pub fn pinned<T>(mut self, value: T) -> Self
@@ -22745,9 +18842,7 @@ pub mod types {
             {
                 self.pinned = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pinned: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for pinned: {e}"));
                 self
             }
             pub fn title<T>(mut self, value: T) -> Self
@@ -22757,9 +18852,7 @@ pub mod types {
             {
                 self.title = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for title: {e}"));
                 self
             }
             pub fn tools<T>(mut self, value: T) -> Self
@@ -22769,9 +18862,7 @@ pub mod types {
             {
                 self.tools = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tools: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for tools: {e}"));
                 self
             }
             pub fn visibility<T>(mut self, value: T) -> Self
@@ -22781,9 +18872,7 @@ pub mod types {
             {
                 self.visibility = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for visibility: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for visibility: {e}"));
                 self
             }
         }
@@ -22818,10 +18907,7 @@ pub mod types {
                 ::std::option::Option<bool>,
                 ::std::string::String,
             >,
-            csat_score: ::std::result::Result<
-                ::std::option::Option<f64>,
-                ::std::string::String,
-            >,
+            csat_score: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
             follow_up_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
@@ -22849,9 +18935,7 @@ pub mod types {
             {
                 self.ai_enabled = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ai_enabled: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for ai_enabled: {e}"));
                 self
             }
             pub fn csat_score<T>(mut self, value: T) -> Self
@@ -22861,9 +18945,7 @@ pub mod types {
             {
                 self.csat_score = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for csat_score: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for csat_score: {e}"));
                 self
             }
             pub fn follow_up_at<T>(mut self, value: T) -> Self
@@ -22895,8 +18977,7 @@ pub mod types {
                 self
             }
         }
-        impl ::std::convert::TryFrom<UpdateChatStateBody>
-        for super::UpdateChatStateBody {
+        impl ::std::convert::TryFrom<UpdateChatStateBody> for super::UpdateChatStateBody {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: UpdateChatStateBody,
@@ -22921,10 +19002,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct UpdateContactBody {
-            blocked: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            blocked: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             name: ::std::result::Result<
                 ::std::option::Option<super::UpdateContactBodyName>,
                 ::std::string::String,
@@ -22951,23 +19029,17 @@ pub mod types {
             {
                 self.blocked = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for blocked: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for blocked: {e}"));
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::UpdateContactBodyName>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::UpdateContactBodyName>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn unsubscribed<T>(mut self, value: T) -> Self
@@ -23048,9 +19120,7 @@ pub mod types {
             {
                 self.avatar = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for avatar: {e}"));
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -23062,9 +19132,7 @@ pub mod types {
             {
                 self.email = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -23076,9 +19144,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn phone<T>(mut self, value: T) -> Self
@@ -23090,9 +19156,7 @@ pub mod types {
             {
                 self.phone = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for phone: {e}"));
                 self
             }
             pub fn username<T>(mut self, value: T) -> Self
@@ -23104,9 +19168,7 @@ pub mod types {
             {
                 self.username = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for username: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for username: {e}"));
                 self
             }
         }
@@ -23125,8 +19187,7 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::UpdateContactChannelBody>
-        for UpdateContactChannelBody {
+        impl ::std::convert::From<super::UpdateContactChannelBody> for UpdateContactChannelBody {
             fn from(value: super::UpdateContactChannelBody) -> Self {
                 Self {
                     avatar: Ok(value.avatar),
@@ -23140,7 +19201,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct UpdateSegmentBody {
             color: ::std::result::Result<
-                ::std::option::Option<super::UpdateSegmentBodyColor>,
+                ::std::option::Option<crate::types::UpdateSegmentBodyColor>,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -23160,29 +19221,23 @@ pub mod types {
             pub fn color<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::UpdateSegmentBodyColor>,
+                    ::std::option::Option<crate::types::UpdateSegmentBodyColor>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
                 self.color = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for color: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for color: {e}"));
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::UpdateSegmentBodyName>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::UpdateSegmentBodyName>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
         }
@@ -23223,17 +19278,13 @@ pub mod types {
             pub fn features<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        super::UpdateSubOrganizationFeaturesBodyFeatures,
-                    >,
+                    ::std::option::Option<super::UpdateSubOrganizationFeaturesBodyFeatures>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
                 self.features = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for features: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for features: {e}"));
                 self
             }
         }
@@ -23268,10 +19319,7 @@ pub mod types {
                 ::std::option::Option<bool>,
                 ::std::string::String,
             >,
-            workflows: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            workflows: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
         }
         impl ::std::default::Default for UpdateSubOrganizationFeaturesBodyFeatures {
             fn default() -> Self {
@@ -23292,9 +19340,7 @@ pub mod types {
                 self.allow_overdraft = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for allow_overdraft: {e}"
-                        )
+                        format!("error converting supplied value for allow_overdraft: {e}")
                     });
                 self
             }
@@ -23305,9 +19351,7 @@ pub mod types {
             {
                 self.broadcasts = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for broadcasts: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for broadcasts: {e}"));
                 self
             }
             pub fn enable_japifon<T>(mut self, value: T) -> Self
@@ -23318,9 +19362,7 @@ pub mod types {
                 self.enable_japifon = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for enable_japifon: {e}"
-                        )
+                        format!("error converting supplied value for enable_japifon: {e}")
                     });
                 self
             }
@@ -23331,9 +19373,7 @@ pub mod types {
             {
                 self.workflows = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for workflows: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for workflows: {e}"));
                 self
             }
         }
@@ -23364,10 +19404,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct UpdateTableFieldBody {
-            archived: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            archived: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             config: ::std::result::Result<
                 ::serde_json::Map<::std::string::String, ::serde_json::Value>,
                 ::std::string::String,
@@ -23381,25 +19418,19 @@ pub mod types {
                 ::std::string::String,
             >,
             mode: ::std::result::Result<
-                ::std::option::Option<super::UpdateTableFieldBodyMode>,
+                ::std::option::Option<crate::types::UpdateTableFieldBodyMode>,
                 ::std::string::String,
             >,
             on_delete: ::std::result::Result<
                 ::std::option::Option<super::UpdateTableFieldBodyOnDelete>,
                 ::std::string::String,
             >,
-            readonly: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            readonly: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             schema: ::std::result::Result<
                 ::std::option::Option<super::TableFieldSchema>,
                 ::std::string::String,
             >,
-            unique: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            unique: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
         }
         impl ::std::default::Default for UpdateTableFieldBody {
             fn default() -> Self {
@@ -23424,9 +19455,7 @@ pub mod types {
             {
                 self.archived = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for archived: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for archived: {e}"));
                 self
             }
             pub fn config<T>(mut self, value: T) -> Self
@@ -23438,9 +19467,7 @@ pub mod types {
             {
                 self.config = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for config: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for config: {e}"));
                 self
             }
             pub fn connection_id<T>(mut self, value: T) -> Self
@@ -23466,23 +19493,19 @@ pub mod types {
             {
                 self.key = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for key: {e}"));
                 self
             }
             pub fn mode<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::UpdateTableFieldBodyMode>,
+                    ::std::option::Option<crate::types::UpdateTableFieldBodyMode>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
                 self.mode = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for mode: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for mode: {e}"));
                 self
             }
             pub fn on_delete<T>(mut self, value: T) -> Self
@@ -23494,9 +19517,7 @@ pub mod types {
             {
                 self.on_delete = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for on_delete: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for on_delete: {e}"));
                 self
             }
             pub fn readonly<T>(mut self, value: T) -> Self
@@ -23506,23 +19527,17 @@ pub mod types {
             {
                 self.readonly = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for readonly: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for readonly: {e}"));
                 self
             }
             pub fn schema<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::TableFieldSchema>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::TableFieldSchema>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.schema = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for schema: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for schema: {e}"));
                 self
             }
             pub fn unique<T>(mut self, value: T) -> Self
@@ -23532,14 +19547,11 @@ pub mod types {
             {
                 self.unique = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for unique: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for unique: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<UpdateTableFieldBody>
-        for super::UpdateTableFieldBody {
+        impl ::std::convert::TryFrom<UpdateTableFieldBody> for super::UpdateTableFieldBody {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: UpdateTableFieldBody,
@@ -23574,10 +19586,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct UpdateViewBody {
-            archived: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
+            archived: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             config: ::std::result::Result<
                 ::std::option::Option<super::TableViewConfig>,
                 ::std::string::String,
@@ -23624,23 +19633,17 @@ pub mod types {
             {
                 self.archived = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for archived: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for archived: {e}"));
                 self
             }
             pub fn config<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::TableViewConfig>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::TableViewConfig>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.config = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for config: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for config: {e}"));
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -23657,16 +19660,12 @@ pub mod types {
             }
             pub fn filter<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::UpdateViewBodyFilter>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::UpdateViewBodyFilter>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.filter = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for filter: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for filter: {e}"));
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -23676,9 +19675,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
             pub fn show_in_sidebar<T>(mut self, value: T) -> Self
@@ -23689,24 +19686,18 @@ pub mod types {
                 self.show_in_sidebar = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for show_in_sidebar: {e}"
-                        )
+                        format!("error converting supplied value for show_in_sidebar: {e}")
                     });
                 self
             }
             pub fn sort<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::UpdateViewBodySort>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::UpdateViewBodySort>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.sort = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sort: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for sort: {e}"));
                 self
             }
         }
@@ -23766,9 +19757,7 @@ pub mod types {
             {
                 self.key = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for key: {e}"));
                 self
             }
             pub fn value<T>(mut self, value: T) -> Self
@@ -23778,14 +19767,11 @@ pub mod types {
             {
                 self.value = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for value: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<UpdateViewBodyFilter>
-        for super::UpdateViewBodyFilter {
+        impl ::std::convert::TryFrom<UpdateViewBodyFilter> for super::UpdateViewBodyFilter {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: UpdateViewBodyFilter,
@@ -23826,9 +19812,7 @@ pub mod types {
             {
                 self.key = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for key: {e}"));
                 self
             }
         }
@@ -23891,9 +19875,7 @@ pub mod types {
             {
                 self.file = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for file: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for file: {e}"));
                 self
             }
             pub fn file_url<T>(mut self, value: T) -> Self
@@ -23903,14 +19885,11 @@ pub mod types {
             {
                 self.file_url = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for file_url: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for file_url: {e}"));
                 self
             }
         }
-        impl ::std::convert::TryFrom<UploadContactFileBody>
-        for super::UploadContactFileBody {
+        impl ::std::convert::TryFrom<UploadContactFileBody> for super::UploadContactFileBody {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: UploadContactFileBody,
@@ -23922,8 +19901,7 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::UploadContactFileBody>
-        for UploadContactFileBody {
+        impl ::std::convert::From<super::UploadContactFileBody> for UploadContactFileBody {
             fn from(value: super::UploadContactFileBody) -> Self {
                 Self {
                     allowed_types: Ok(value.allowed_types),
@@ -24037,9 +20015,7 @@ pub mod types {
                 self.reasoning_tokens = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for reasoning_tokens: {e}"
-                        )
+                        format!("error converting supplied value for reasoning_tokens: {e}")
                     });
                 self
             }
@@ -24062,9 +20038,7 @@ pub mod types {
             {
                 self.turns = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for turns: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for turns: {e}"));
                 self
             }
         }
@@ -24106,24 +20080,17 @@ pub mod types {
                 ::std::string::String,
             >,
             event_name: ::std::result::Result<
-                super::UsageBucketEventName,
+                crate::types::UsageBucketEventName,
                 ::std::string::String,
             >,
             org_id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            org_name: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
+            org_name: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for UsageBucket {
             fn default() -> Self {
                 Self {
-                    amount_credits: Err(
-                        "no value supplied for amount_credits".to_string(),
-                    ),
-                    amount_monetary: Err(
-                        "no value supplied for amount_monetary".to_string(),
-                    ),
+                    amount_credits: Err("no value supplied for amount_credits".to_string()),
+                    amount_monetary: Err("no value supplied for amount_monetary".to_string()),
                     date: Err("no value supplied for date".to_string()),
                     event_name: Err("no value supplied for event_name".to_string()),
                     org_id: Err("no value supplied for org_id".to_string()),
@@ -24140,9 +20107,7 @@ pub mod types {
                 self.amount_credits = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for amount_credits: {e}"
-                        )
+                        format!("error converting supplied value for amount_credits: {e}")
                     });
                 self
             }
@@ -24154,9 +20119,7 @@ pub mod types {
                 self.amount_monetary = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for amount_monetary: {e}"
-                        )
+                        format!("error converting supplied value for amount_monetary: {e}")
                     });
                 self
             }
@@ -24169,21 +20132,17 @@ pub mod types {
             {
                 self.date = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for date: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for date: {e}"));
                 self
             }
             pub fn event_name<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::UsageBucketEventName>,
+                T: ::std::convert::TryInto<crate::types::UsageBucketEventName>,
                 T::Error: ::std::fmt::Display,
             {
                 self.event_name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for event_name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for event_name: {e}"));
                 self
             }
             pub fn org_id<T>(mut self, value: T) -> Self
@@ -24193,9 +20152,7 @@ pub mod types {
             {
                 self.org_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for org_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for org_id: {e}"));
                 self
             }
             pub fn org_name<T>(mut self, value: T) -> Self
@@ -24205,9 +20162,7 @@ pub mod types {
             {
                 self.org_name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for org_name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for org_name: {e}"));
                 self
             }
         }
@@ -24334,9 +20289,7 @@ pub mod types {
             {
                 self.avatar = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for avatar: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for avatar: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -24356,9 +20309,7 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
                 self
             }
         }
@@ -24452,9 +20403,7 @@ pub mod types {
             {
                 self.ended_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ended_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for ended_at: {e}"));
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -24474,9 +20423,7 @@ pub mod types {
             {
                 self.org_id = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for org_id: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for org_id: {e}"));
                 self
             }
             pub fn origin<T>(mut self, value: T) -> Self
@@ -24486,9 +20433,7 @@ pub mod types {
             {
                 self.origin = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for origin: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for origin: {e}"));
                 self
             }
             pub fn started_at<T>(mut self, value: T) -> Self
@@ -24500,9 +20445,7 @@ pub mod types {
             {
                 self.started_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for started_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for started_at: {e}"));
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -24512,9 +20455,7 @@ pub mod types {
             {
                 self.status = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for status: {e}"));
                 self
             }
             pub fn workflow_id<T>(mut self, value: T) -> Self
@@ -24537,9 +20478,7 @@ pub mod types {
                 self.workflow_org_id = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for workflow_org_id: {e}"
-                        )
+                        format!("error converting supplied value for workflow_org_id: {e}")
                     });
                 self
             }
@@ -24553,9 +20492,7 @@ pub mod types {
                 self.workflow_version = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for workflow_version: {e}"
-                        )
+                        format!("error converting supplied value for workflow_version: {e}")
                     });
                 self
             }
@@ -24633,10 +20570,7 @@ pub mod types {
                 ::std::vec::Vec<super::WorkflowStep>,
                 ::std::string::String,
             >,
-            version: ::std::result::Result<
-                ::std::option::Option<f64>,
-                ::std::string::String,
-            >,
+            version: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
             workflow_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -24665,9 +20599,7 @@ pub mod types {
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for created_at: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
                 self
             }
             pub fn description<T>(mut self, value: T) -> Self
@@ -24699,9 +20631,7 @@ pub mod types {
             {
                 self.notes = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for notes: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for notes: {e}"));
                 self
             }
             pub fn steps<T>(mut self, value: T) -> Self
@@ -24711,9 +20641,7 @@ pub mod types {
             {
                 self.steps = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for steps: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for steps: {e}"));
                 self
             }
             pub fn version<T>(mut self, value: T) -> Self
@@ -24723,9 +20651,7 @@ pub mod types {
             {
                 self.version = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for version: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for version: {e}"));
                 self
             }
             pub fn workflow_id<T>(mut self, value: T) -> Self
@@ -24794,9 +20720,7 @@ pub mod types {
             {
                 self.steps = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for steps: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for steps: {e}"));
                 self
             }
         }
@@ -24884,23 +20808,17 @@ pub mod types {
         impl WorkflowStep {
             pub fn auto<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::WorkflowStepAuto>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::WorkflowStepAuto>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.auto = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for auto: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for auto: {e}"));
                 self
             }
             pub fn definitions<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::WorkflowStepDefinitionsItem>,
-                >,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::WorkflowStepDefinitionsItem>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.definitions = value
@@ -24929,9 +20847,7 @@ pub mod types {
             {
                 self.display = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for display: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for display: {e}"));
                 self
             }
             pub fn input<T>(mut self, value: T) -> Self
@@ -24943,9 +20859,7 @@ pub mod types {
             {
                 self.input = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for input: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for input: {e}"));
                 self
             }
             pub fn key<T>(mut self, value: T) -> Self
@@ -24955,9 +20869,7 @@ pub mod types {
             {
                 self.key = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for key: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for key: {e}"));
                 self
             }
             pub fn loop_<T>(mut self, value: T) -> Self
@@ -24967,9 +20879,7 @@ pub mod types {
             {
                 self.loop_ = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for loop_: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for loop_: {e}"));
                 self
             }
             pub fn position<T>(mut self, value: T) -> Self
@@ -24979,9 +20889,7 @@ pub mod types {
             {
                 self.position = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for position: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for position: {e}"));
                 self
             }
             pub fn size<T>(mut self, value: T) -> Self
@@ -24991,9 +20899,7 @@ pub mod types {
             {
                 self.size = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for size: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for size: {e}"));
                 self
             }
             pub fn start_connected<T>(mut self, value: T) -> Self
@@ -25004,9 +20910,7 @@ pub mod types {
                 self.start_connected = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for start_connected: {e}"
-                        )
+                        format!("error converting supplied value for start_connected: {e}")
                     });
                 self
             }
@@ -25018,9 +20922,7 @@ pub mod types {
                 self.throw_on_error = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for throw_on_error: {e}"
-                        )
+                        format!("error converting supplied value for throw_on_error: {e}")
                     });
                 self
             }
@@ -25031,9 +20933,7 @@ pub mod types {
             {
                 self.type_ = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
                 self
             }
         }
@@ -25103,9 +21003,7 @@ pub mod types {
             {
                 self.model = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for model: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for model: {e}"));
                 self
             }
             pub fn temperature<T>(mut self, value: T) -> Self
@@ -25169,9 +21067,7 @@ pub mod types {
             {
                 self.definition = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for definition: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for definition: {e}"));
                 self
             }
             pub fn path<T>(mut self, value: T) -> Self
@@ -25181,9 +21077,7 @@ pub mod types {
             {
                 self.path = value
                     .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for path: {e}")
-                    });
+                    .map_err(|e| format!("error converting supplied value for path: {e}"));
                 self
             }
         }
@@ -25215,18 +21109,12 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
-            fn fmt(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> Result<(), ::std::fmt::Error> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Display::fmt(&self.0, f)
             }
         }
         impl ::std::fmt::Debug for ConversionError {
-            fn fmt(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> Result<(), ::std::fmt::Error> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Debug::fmt(&self.0, f)
             }
         }
@@ -25239,6 +21127,2846 @@ pub mod types {
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum BroadcastStatus {
+        ///`DRAFT`
+        Draft,
+        ///`SCHEDULED`
+        Scheduled,
+        ///`SENDING`
+        Sending,
+        ///`SENT`
+        Sent,
+        ///`CANCELLED`
+        Cancelled,
+        ///`FAILED`
+        Failed,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl BroadcastStatus {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &[
+            "DRAFT",
+            "SCHEDULED",
+            "SENDING",
+            "SENT",
+            "CANCELLED",
+            "FAILED",
+        ];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Draft => "DRAFT",
+                Self::Scheduled => "SCHEDULED",
+                Self::Sending => "SENDING",
+                Self::Sent => "SENT",
+                Self::Cancelled => "CANCELLED",
+                Self::Failed => "FAILED",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for BroadcastStatus {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for BroadcastStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for BroadcastStatus {
+        fn from(value: &str) -> Self {
+            match value {
+                "DRAFT" => Self::Draft,
+                "SCHEDULED" => Self::Scheduled,
+                "SENDING" => Self::Sending,
+                "SENT" => Self::Sent,
+                "CANCELLED" => Self::Cancelled,
+                "FAILED" => Self::Failed,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for BroadcastStatus {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "DRAFT" => Self::Draft,
+                "SCHEDULED" => Self::Scheduled,
+                "SENDING" => Self::Sending,
+                "SENT" => Self::Sent,
+                "CANCELLED" => Self::Cancelled,
+                "FAILED" => Self::Failed,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for BroadcastStatus {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for BroadcastStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BroadcastStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum ChatMemberContactChannelType {
+        ///`internal`
+        Internal,
+        ///`custom`
+        Custom,
+        ///`whatsapp_bot`
+        WhatsappBot,
+        ///`messenger_bot`
+        MessengerBot,
+        ///`instagram_dm`
+        InstagramDm,
+        ///`twilio`
+        Twilio,
+        ///`telnyx`
+        Telnyx,
+        ///`slack_bot`
+        SlackBot,
+        ///`telegram_bot`
+        TelegramBot,
+        ///`gmail`
+        Gmail,
+        ///`google_calendar`
+        GoogleCalendar,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl ChatMemberContactChannelType {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &[
+            "internal",
+            "custom",
+            "whatsapp_bot",
+            "messenger_bot",
+            "instagram_dm",
+            "twilio",
+            "telnyx",
+            "slack_bot",
+            "telegram_bot",
+            "gmail",
+            "google_calendar",
+        ];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Internal => "internal",
+                Self::Custom => "custom",
+                Self::WhatsappBot => "whatsapp_bot",
+                Self::MessengerBot => "messenger_bot",
+                Self::InstagramDm => "instagram_dm",
+                Self::Twilio => "twilio",
+                Self::Telnyx => "telnyx",
+                Self::SlackBot => "slack_bot",
+                Self::TelegramBot => "telegram_bot",
+                Self::Gmail => "gmail",
+                Self::GoogleCalendar => "google_calendar",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for ChatMemberContactChannelType {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for ChatMemberContactChannelType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for ChatMemberContactChannelType {
+        fn from(value: &str) -> Self {
+            match value {
+                "internal" => Self::Internal,
+                "custom" => Self::Custom,
+                "whatsapp_bot" => Self::WhatsappBot,
+                "messenger_bot" => Self::MessengerBot,
+                "instagram_dm" => Self::InstagramDm,
+                "twilio" => Self::Twilio,
+                "telnyx" => Self::Telnyx,
+                "slack_bot" => Self::SlackBot,
+                "telegram_bot" => Self::TelegramBot,
+                "gmail" => Self::Gmail,
+                "google_calendar" => Self::GoogleCalendar,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for ChatMemberContactChannelType {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "internal" => Self::Internal,
+                "custom" => Self::Custom,
+                "whatsapp_bot" => Self::WhatsappBot,
+                "messenger_bot" => Self::MessengerBot,
+                "instagram_dm" => Self::InstagramDm,
+                "twilio" => Self::Twilio,
+                "telnyx" => Self::Telnyx,
+                "slack_bot" => Self::SlackBot,
+                "telegram_bot" => Self::TelegramBot,
+                "gmail" => Self::Gmail,
+                "google_calendar" => Self::GoogleCalendar,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ChatMemberContactChannelType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for ChatMemberContactChannelType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChatMemberContactChannelType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum ChatMessageRole {
+        ///`user`
+        User,
+        ///`assistant`
+        Assistant,
+        ///`system`
+        System,
+        ///`tool`
+        Tool,
+        ///`event`
+        Event,
+        ///`note`
+        Note,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl ChatMessageRole {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &[
+            "user",
+            "assistant",
+            "system",
+            "tool",
+            "event",
+            "note",
+        ];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::User => "user",
+                Self::Assistant => "assistant",
+                Self::System => "system",
+                Self::Tool => "tool",
+                Self::Event => "event",
+                Self::Note => "note",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for ChatMessageRole {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for ChatMessageRole {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for ChatMessageRole {
+        fn from(value: &str) -> Self {
+            match value {
+                "user" => Self::User,
+                "assistant" => Self::Assistant,
+                "system" => Self::System,
+                "tool" => Self::Tool,
+                "event" => Self::Event,
+                "note" => Self::Note,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for ChatMessageRole {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "user" => Self::User,
+                "assistant" => Self::Assistant,
+                "system" => Self::System,
+                "tool" => Self::Tool,
+                "event" => Self::Event,
+                "note" => Self::Note,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ChatMessageRole {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for ChatMessageRole {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChatMessageRole {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum ChatMessageStatus {
+        ///`RUNNING`
+        Running,
+        ///`COMPLETED`
+        Completed,
+        ///`FAILED`
+        Failed,
+        ///`CANCELED`
+        Canceled,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl ChatMessageStatus {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &[
+            "RUNNING",
+            "COMPLETED",
+            "FAILED",
+            "CANCELED",
+        ];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Running => "RUNNING",
+                Self::Completed => "COMPLETED",
+                Self::Failed => "FAILED",
+                Self::Canceled => "CANCELED",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for ChatMessageStatus {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for ChatMessageStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for ChatMessageStatus {
+        fn from(value: &str) -> Self {
+            match value {
+                "RUNNING" => Self::Running,
+                "COMPLETED" => Self::Completed,
+                "FAILED" => Self::Failed,
+                "CANCELED" => Self::Canceled,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for ChatMessageStatus {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "RUNNING" => Self::Running,
+                "COMPLETED" => Self::Completed,
+                "FAILED" => Self::Failed,
+                "CANCELED" => Self::Canceled,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ChatMessageStatus {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for ChatMessageStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChatMessageStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum ChatMessageContentRole {
+        ///`user`
+        User,
+        ///`assistant`
+        Assistant,
+        ///`system`
+        System,
+        ///`tool`
+        Tool,
+        ///`event`
+        Event,
+        ///`note`
+        Note,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl ChatMessageContentRole {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &[
+            "user",
+            "assistant",
+            "system",
+            "tool",
+            "event",
+            "note",
+        ];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::User => "user",
+                Self::Assistant => "assistant",
+                Self::System => "system",
+                Self::Tool => "tool",
+                Self::Event => "event",
+                Self::Note => "note",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for ChatMessageContentRole {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for ChatMessageContentRole {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for ChatMessageContentRole {
+        fn from(value: &str) -> Self {
+            match value {
+                "user" => Self::User,
+                "assistant" => Self::Assistant,
+                "system" => Self::System,
+                "tool" => Self::Tool,
+                "event" => Self::Event,
+                "note" => Self::Note,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for ChatMessageContentRole {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "user" => Self::User,
+                "assistant" => Self::Assistant,
+                "system" => Self::System,
+                "tool" => Self::Tool,
+                "event" => Self::Event,
+                "note" => Self::Note,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ChatMessageContentRole {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for ChatMessageContentRole {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChatMessageContentRole {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum ChatStateIntegrationId {
+        ///`internal`
+        Internal,
+        ///`custom`
+        Custom,
+        ///`whatsapp_bot`
+        WhatsappBot,
+        ///`messenger_bot`
+        MessengerBot,
+        ///`instagram_dm`
+        InstagramDm,
+        ///`tiktok_dm`
+        TiktokDm,
+        ///`telegram_bot`
+        TelegramBot,
+        ///`gmail`
+        Gmail,
+        ///`slack_bot`
+        SlackBot,
+        ///`twilio`
+        Twilio,
+        ///`telnyx`
+        Telnyx,
+        ///`email`
+        Email,
+        ///`google_calendar`
+        GoogleCalendar,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl ChatStateIntegrationId {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &[
+            "internal",
+            "custom",
+            "whatsapp_bot",
+            "messenger_bot",
+            "instagram_dm",
+            "tiktok_dm",
+            "telegram_bot",
+            "gmail",
+            "slack_bot",
+            "twilio",
+            "telnyx",
+            "email",
+            "google_calendar",
+        ];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Internal => "internal",
+                Self::Custom => "custom",
+                Self::WhatsappBot => "whatsapp_bot",
+                Self::MessengerBot => "messenger_bot",
+                Self::InstagramDm => "instagram_dm",
+                Self::TiktokDm => "tiktok_dm",
+                Self::TelegramBot => "telegram_bot",
+                Self::Gmail => "gmail",
+                Self::SlackBot => "slack_bot",
+                Self::Twilio => "twilio",
+                Self::Telnyx => "telnyx",
+                Self::Email => "email",
+                Self::GoogleCalendar => "google_calendar",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for ChatStateIntegrationId {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for ChatStateIntegrationId {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for ChatStateIntegrationId {
+        fn from(value: &str) -> Self {
+            match value {
+                "internal" => Self::Internal,
+                "custom" => Self::Custom,
+                "whatsapp_bot" => Self::WhatsappBot,
+                "messenger_bot" => Self::MessengerBot,
+                "instagram_dm" => Self::InstagramDm,
+                "tiktok_dm" => Self::TiktokDm,
+                "telegram_bot" => Self::TelegramBot,
+                "gmail" => Self::Gmail,
+                "slack_bot" => Self::SlackBot,
+                "twilio" => Self::Twilio,
+                "telnyx" => Self::Telnyx,
+                "email" => Self::Email,
+                "google_calendar" => Self::GoogleCalendar,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for ChatStateIntegrationId {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "internal" => Self::Internal,
+                "custom" => Self::Custom,
+                "whatsapp_bot" => Self::WhatsappBot,
+                "messenger_bot" => Self::MessengerBot,
+                "instagram_dm" => Self::InstagramDm,
+                "tiktok_dm" => Self::TiktokDm,
+                "telegram_bot" => Self::TelegramBot,
+                "gmail" => Self::Gmail,
+                "slack_bot" => Self::SlackBot,
+                "twilio" => Self::Twilio,
+                "telnyx" => Self::Telnyx,
+                "email" => Self::Email,
+                "google_calendar" => Self::GoogleCalendar,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ChatStateIntegrationId {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for ChatStateIntegrationId {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChatStateIntegrationId {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum ConnectionType {
+        ///`SCHEDULER`
+        Scheduler,
+        ///`WORKFLOWS`
+        Workflows,
+        ///`TOOLS`
+        Tools,
+        ///`FILES`
+        Files,
+        ///`PHONE`
+        Phone,
+        ///`GMAIL`
+        Gmail,
+        ///`GOOGLE_SHEETS`
+        GoogleSheets,
+        ///`GOOGLE_CALENDAR`
+        GoogleCalendar,
+        ///`AIRTABLE`
+        Airtable,
+        ///`NOTION`
+        Notion,
+        ///`LINEAR`
+        Linear,
+        ///`HUBSPOT`
+        Hubspot,
+        ///`GOHIGHLEVEL`
+        Gohighlevel,
+        ///`CAL`
+        Cal,
+        ///`CALENDLY`
+        Calendly,
+        ///`RESEND`
+        Resend,
+        ///`OAUTH`
+        Oauth,
+        ///`SLACK`
+        Slack,
+        ///`TELEGRAM`
+        Telegram,
+        ///`TRELLO`
+        Trello,
+        ///`FACEBOOK`
+        Facebook,
+        ///`WHATSAPP`
+        Whatsapp,
+        ///`INSTAGRAM`
+        Instagram,
+        ///`MESSENGER`
+        Messenger,
+        ///`JAPIFON`
+        Japifon,
+        ///`TWILIO`
+        Twilio,
+        ///`ZOHO`
+        Zoho,
+        ///`SALESFORCE`
+        Salesforce,
+        ///`STRIPE`
+        Stripe,
+        ///`SHOPIFY`
+        Shopify,
+        ///`ZENDESK`
+        Zendesk,
+        ///`MCP`
+        Mcp,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl ConnectionType {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &[
+            "SCHEDULER",
+            "WORKFLOWS",
+            "TOOLS",
+            "FILES",
+            "PHONE",
+            "GMAIL",
+            "GOOGLE_SHEETS",
+            "GOOGLE_CALENDAR",
+            "AIRTABLE",
+            "NOTION",
+            "LINEAR",
+            "HUBSPOT",
+            "GOHIGHLEVEL",
+            "CAL",
+            "CALENDLY",
+            "RESEND",
+            "OAUTH",
+            "SLACK",
+            "TELEGRAM",
+            "TRELLO",
+            "FACEBOOK",
+            "WHATSAPP",
+            "INSTAGRAM",
+            "MESSENGER",
+            "JAPIFON",
+            "TWILIO",
+            "ZOHO",
+            "SALESFORCE",
+            "STRIPE",
+            "SHOPIFY",
+            "ZENDESK",
+            "MCP",
+        ];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Scheduler => "SCHEDULER",
+                Self::Workflows => "WORKFLOWS",
+                Self::Tools => "TOOLS",
+                Self::Files => "FILES",
+                Self::Phone => "PHONE",
+                Self::Gmail => "GMAIL",
+                Self::GoogleSheets => "GOOGLE_SHEETS",
+                Self::GoogleCalendar => "GOOGLE_CALENDAR",
+                Self::Airtable => "AIRTABLE",
+                Self::Notion => "NOTION",
+                Self::Linear => "LINEAR",
+                Self::Hubspot => "HUBSPOT",
+                Self::Gohighlevel => "GOHIGHLEVEL",
+                Self::Cal => "CAL",
+                Self::Calendly => "CALENDLY",
+                Self::Resend => "RESEND",
+                Self::Oauth => "OAUTH",
+                Self::Slack => "SLACK",
+                Self::Telegram => "TELEGRAM",
+                Self::Trello => "TRELLO",
+                Self::Facebook => "FACEBOOK",
+                Self::Whatsapp => "WHATSAPP",
+                Self::Instagram => "INSTAGRAM",
+                Self::Messenger => "MESSENGER",
+                Self::Japifon => "JAPIFON",
+                Self::Twilio => "TWILIO",
+                Self::Zoho => "ZOHO",
+                Self::Salesforce => "SALESFORCE",
+                Self::Stripe => "STRIPE",
+                Self::Shopify => "SHOPIFY",
+                Self::Zendesk => "ZENDESK",
+                Self::Mcp => "MCP",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for ConnectionType {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for ConnectionType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for ConnectionType {
+        fn from(value: &str) -> Self {
+            match value {
+                "SCHEDULER" => Self::Scheduler,
+                "WORKFLOWS" => Self::Workflows,
+                "TOOLS" => Self::Tools,
+                "FILES" => Self::Files,
+                "PHONE" => Self::Phone,
+                "GMAIL" => Self::Gmail,
+                "GOOGLE_SHEETS" => Self::GoogleSheets,
+                "GOOGLE_CALENDAR" => Self::GoogleCalendar,
+                "AIRTABLE" => Self::Airtable,
+                "NOTION" => Self::Notion,
+                "LINEAR" => Self::Linear,
+                "HUBSPOT" => Self::Hubspot,
+                "GOHIGHLEVEL" => Self::Gohighlevel,
+                "CAL" => Self::Cal,
+                "CALENDLY" => Self::Calendly,
+                "RESEND" => Self::Resend,
+                "OAUTH" => Self::Oauth,
+                "SLACK" => Self::Slack,
+                "TELEGRAM" => Self::Telegram,
+                "TRELLO" => Self::Trello,
+                "FACEBOOK" => Self::Facebook,
+                "WHATSAPP" => Self::Whatsapp,
+                "INSTAGRAM" => Self::Instagram,
+                "MESSENGER" => Self::Messenger,
+                "JAPIFON" => Self::Japifon,
+                "TWILIO" => Self::Twilio,
+                "ZOHO" => Self::Zoho,
+                "SALESFORCE" => Self::Salesforce,
+                "STRIPE" => Self::Stripe,
+                "SHOPIFY" => Self::Shopify,
+                "ZENDESK" => Self::Zendesk,
+                "MCP" => Self::Mcp,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for ConnectionType {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "SCHEDULER" => Self::Scheduler,
+                "WORKFLOWS" => Self::Workflows,
+                "TOOLS" => Self::Tools,
+                "FILES" => Self::Files,
+                "PHONE" => Self::Phone,
+                "GMAIL" => Self::Gmail,
+                "GOOGLE_SHEETS" => Self::GoogleSheets,
+                "GOOGLE_CALENDAR" => Self::GoogleCalendar,
+                "AIRTABLE" => Self::Airtable,
+                "NOTION" => Self::Notion,
+                "LINEAR" => Self::Linear,
+                "HUBSPOT" => Self::Hubspot,
+                "GOHIGHLEVEL" => Self::Gohighlevel,
+                "CAL" => Self::Cal,
+                "CALENDLY" => Self::Calendly,
+                "RESEND" => Self::Resend,
+                "OAUTH" => Self::Oauth,
+                "SLACK" => Self::Slack,
+                "TELEGRAM" => Self::Telegram,
+                "TRELLO" => Self::Trello,
+                "FACEBOOK" => Self::Facebook,
+                "WHATSAPP" => Self::Whatsapp,
+                "INSTAGRAM" => Self::Instagram,
+                "MESSENGER" => Self::Messenger,
+                "JAPIFON" => Self::Japifon,
+                "TWILIO" => Self::Twilio,
+                "ZOHO" => Self::Zoho,
+                "SALESFORCE" => Self::Salesforce,
+                "STRIPE" => Self::Stripe,
+                "SHOPIFY" => Self::Shopify,
+                "ZENDESK" => Self::Zendesk,
+                "MCP" => Self::Mcp,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ConnectionType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for ConnectionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ConnectionType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum ContactChannelType {
+        ///`internal`
+        Internal,
+        ///`custom`
+        Custom,
+        ///`whatsapp_bot`
+        WhatsappBot,
+        ///`messenger_bot`
+        MessengerBot,
+        ///`instagram_dm`
+        InstagramDm,
+        ///`twilio`
+        Twilio,
+        ///`telnyx`
+        Telnyx,
+        ///`slack_bot`
+        SlackBot,
+        ///`telegram_bot`
+        TelegramBot,
+        ///`gmail`
+        Gmail,
+        ///`google_calendar`
+        GoogleCalendar,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl ContactChannelType {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &[
+            "internal",
+            "custom",
+            "whatsapp_bot",
+            "messenger_bot",
+            "instagram_dm",
+            "twilio",
+            "telnyx",
+            "slack_bot",
+            "telegram_bot",
+            "gmail",
+            "google_calendar",
+        ];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Internal => "internal",
+                Self::Custom => "custom",
+                Self::WhatsappBot => "whatsapp_bot",
+                Self::MessengerBot => "messenger_bot",
+                Self::InstagramDm => "instagram_dm",
+                Self::Twilio => "twilio",
+                Self::Telnyx => "telnyx",
+                Self::SlackBot => "slack_bot",
+                Self::TelegramBot => "telegram_bot",
+                Self::Gmail => "gmail",
+                Self::GoogleCalendar => "google_calendar",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for ContactChannelType {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for ContactChannelType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for ContactChannelType {
+        fn from(value: &str) -> Self {
+            match value {
+                "internal" => Self::Internal,
+                "custom" => Self::Custom,
+                "whatsapp_bot" => Self::WhatsappBot,
+                "messenger_bot" => Self::MessengerBot,
+                "instagram_dm" => Self::InstagramDm,
+                "twilio" => Self::Twilio,
+                "telnyx" => Self::Telnyx,
+                "slack_bot" => Self::SlackBot,
+                "telegram_bot" => Self::TelegramBot,
+                "gmail" => Self::Gmail,
+                "google_calendar" => Self::GoogleCalendar,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for ContactChannelType {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "internal" => Self::Internal,
+                "custom" => Self::Custom,
+                "whatsapp_bot" => Self::WhatsappBot,
+                "messenger_bot" => Self::MessengerBot,
+                "instagram_dm" => Self::InstagramDm,
+                "twilio" => Self::Twilio,
+                "telnyx" => Self::Telnyx,
+                "slack_bot" => Self::SlackBot,
+                "telegram_bot" => Self::TelegramBot,
+                "gmail" => Self::Gmail,
+                "google_calendar" => Self::GoogleCalendar,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ContactChannelType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for ContactChannelType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ContactChannelType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum ContactFieldKind {
+        ///`system`
+        System,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl ContactFieldKind {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &["system"];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::System => "system",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for ContactFieldKind {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for ContactFieldKind {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for ContactFieldKind {
+        fn from(value: &str) -> Self {
+            match value {
+                "system" => Self::System,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for ContactFieldKind {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "system" => Self::System,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ContactFieldKind {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for ContactFieldKind {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ContactFieldKind {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum ContactFieldType {
+        ///`string`
+        String,
+        ///`number`
+        Number,
+        ///`boolean`
+        Boolean,
+        ///`date`
+        Date,
+        ///`datetime`
+        Datetime,
+        ///`enum`
+        Enum,
+        ///`file`
+        File,
+        ///`record`
+        Record,
+        ///`contact`
+        Contact,
+        ///`user`
+        User,
+        ///`chat`
+        Chat,
+        ///`segment`
+        Segment,
+        ///`assistant`
+        Assistant,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl ContactFieldType {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &[
+            "string",
+            "number",
+            "boolean",
+            "date",
+            "datetime",
+            "enum",
+            "file",
+            "record",
+            "contact",
+            "user",
+            "chat",
+            "segment",
+            "assistant",
+        ];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::String => "string",
+                Self::Number => "number",
+                Self::Boolean => "boolean",
+                Self::Date => "date",
+                Self::Datetime => "datetime",
+                Self::Enum => "enum",
+                Self::File => "file",
+                Self::Record => "record",
+                Self::Contact => "contact",
+                Self::User => "user",
+                Self::Chat => "chat",
+                Self::Segment => "segment",
+                Self::Assistant => "assistant",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for ContactFieldType {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for ContactFieldType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for ContactFieldType {
+        fn from(value: &str) -> Self {
+            match value {
+                "string" => Self::String,
+                "number" => Self::Number,
+                "boolean" => Self::Boolean,
+                "date" => Self::Date,
+                "datetime" => Self::Datetime,
+                "enum" => Self::Enum,
+                "file" => Self::File,
+                "record" => Self::Record,
+                "contact" => Self::Contact,
+                "user" => Self::User,
+                "chat" => Self::Chat,
+                "segment" => Self::Segment,
+                "assistant" => Self::Assistant,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for ContactFieldType {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "string" => Self::String,
+                "number" => Self::Number,
+                "boolean" => Self::Boolean,
+                "date" => Self::Date,
+                "datetime" => Self::Datetime,
+                "enum" => Self::Enum,
+                "file" => Self::File,
+                "record" => Self::Record,
+                "contact" => Self::Contact,
+                "user" => Self::User,
+                "chat" => Self::Chat,
+                "segment" => Self::Segment,
+                "assistant" => Self::Assistant,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ContactFieldType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for ContactFieldType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ContactFieldType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum ContactFileSource {
+        ///`direct`
+        Direct,
+        ///`note`
+        Note,
+        ///`chat`
+        Chat,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl ContactFileSource {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &["direct", "note", "chat"];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Direct => "direct",
+                Self::Note => "note",
+                Self::Chat => "chat",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for ContactFileSource {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for ContactFileSource {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for ContactFileSource {
+        fn from(value: &str) -> Self {
+            match value {
+                "direct" => Self::Direct,
+                "note" => Self::Note,
+                "chat" => Self::Chat,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for ContactFileSource {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "direct" => Self::Direct,
+                "note" => Self::Note,
+                "chat" => Self::Chat,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ContactFileSource {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for ContactFileSource {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ContactFileSource {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum ContactMemoryType {
+        ///`FACT`
+        Fact,
+        ///`PREFERENCE`
+        Preference,
+        ///`GOAL`
+        Goal,
+        ///`EXPERIENCE`
+        Experience,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl ContactMemoryType {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &[
+            "FACT",
+            "PREFERENCE",
+            "GOAL",
+            "EXPERIENCE",
+        ];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Fact => "FACT",
+                Self::Preference => "PREFERENCE",
+                Self::Goal => "GOAL",
+                Self::Experience => "EXPERIENCE",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for ContactMemoryType {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for ContactMemoryType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for ContactMemoryType {
+        fn from(value: &str) -> Self {
+            match value {
+                "FACT" => Self::Fact,
+                "PREFERENCE" => Self::Preference,
+                "GOAL" => Self::Goal,
+                "EXPERIENCE" => Self::Experience,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for ContactMemoryType {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "FACT" => Self::Fact,
+                "PREFERENCE" => Self::Preference,
+                "GOAL" => Self::Goal,
+                "EXPERIENCE" => Self::Experience,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ContactMemoryType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for ContactMemoryType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ContactMemoryType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum MessagePartType {
+        ///`text`
+        Text,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl MessagePartType {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &["text"];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Text => "text",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for MessagePartType {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for MessagePartType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for MessagePartType {
+        fn from(value: &str) -> Self {
+            match value {
+                "text" => Self::Text,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for MessagePartType {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "text" => Self::Text,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MessagePartType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for MessagePartType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MessagePartType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum SegmentColor {
+        ///`red`
+        Red,
+        ///`orange`
+        Orange,
+        ///`amber`
+        Amber,
+        ///`yellow`
+        Yellow,
+        ///`lime`
+        Lime,
+        ///`green`
+        Green,
+        ///`teal`
+        Teal,
+        ///`cyan`
+        Cyan,
+        ///`sky`
+        Sky,
+        ///`blue`
+        Blue,
+        ///`indigo`
+        Indigo,
+        ///`violet`
+        Violet,
+        ///`purple`
+        Purple,
+        ///`fuchsia`
+        Fuchsia,
+        ///`pink`
+        Pink,
+        ///`rose`
+        Rose,
+        ///`neutral`
+        Neutral,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl SegmentColor {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &[
+            "red",
+            "orange",
+            "amber",
+            "yellow",
+            "lime",
+            "green",
+            "teal",
+            "cyan",
+            "sky",
+            "blue",
+            "indigo",
+            "violet",
+            "purple",
+            "fuchsia",
+            "pink",
+            "rose",
+            "neutral",
+        ];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Red => "red",
+                Self::Orange => "orange",
+                Self::Amber => "amber",
+                Self::Yellow => "yellow",
+                Self::Lime => "lime",
+                Self::Green => "green",
+                Self::Teal => "teal",
+                Self::Cyan => "cyan",
+                Self::Sky => "sky",
+                Self::Blue => "blue",
+                Self::Indigo => "indigo",
+                Self::Violet => "violet",
+                Self::Purple => "purple",
+                Self::Fuchsia => "fuchsia",
+                Self::Pink => "pink",
+                Self::Rose => "rose",
+                Self::Neutral => "neutral",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for SegmentColor {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for SegmentColor {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for SegmentColor {
+        fn from(value: &str) -> Self {
+            match value {
+                "red" => Self::Red,
+                "orange" => Self::Orange,
+                "amber" => Self::Amber,
+                "yellow" => Self::Yellow,
+                "lime" => Self::Lime,
+                "green" => Self::Green,
+                "teal" => Self::Teal,
+                "cyan" => Self::Cyan,
+                "sky" => Self::Sky,
+                "blue" => Self::Blue,
+                "indigo" => Self::Indigo,
+                "violet" => Self::Violet,
+                "purple" => Self::Purple,
+                "fuchsia" => Self::Fuchsia,
+                "pink" => Self::Pink,
+                "rose" => Self::Rose,
+                "neutral" => Self::Neutral,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for SegmentColor {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "red" => Self::Red,
+                "orange" => Self::Orange,
+                "amber" => Self::Amber,
+                "yellow" => Self::Yellow,
+                "lime" => Self::Lime,
+                "green" => Self::Green,
+                "teal" => Self::Teal,
+                "cyan" => Self::Cyan,
+                "sky" => Self::Sky,
+                "blue" => Self::Blue,
+                "indigo" => Self::Indigo,
+                "violet" => Self::Violet,
+                "purple" => Self::Purple,
+                "fuchsia" => Self::Fuchsia,
+                "pink" => Self::Pink,
+                "rose" => Self::Rose,
+                "neutral" => Self::Neutral,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SegmentColor {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for SegmentColor {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SegmentColor {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum SegmentWithBoardsColor {
+        ///`red`
+        Red,
+        ///`orange`
+        Orange,
+        ///`amber`
+        Amber,
+        ///`yellow`
+        Yellow,
+        ///`lime`
+        Lime,
+        ///`green`
+        Green,
+        ///`teal`
+        Teal,
+        ///`cyan`
+        Cyan,
+        ///`sky`
+        Sky,
+        ///`blue`
+        Blue,
+        ///`indigo`
+        Indigo,
+        ///`violet`
+        Violet,
+        ///`purple`
+        Purple,
+        ///`fuchsia`
+        Fuchsia,
+        ///`pink`
+        Pink,
+        ///`rose`
+        Rose,
+        ///`neutral`
+        Neutral,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl SegmentWithBoardsColor {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &[
+            "red",
+            "orange",
+            "amber",
+            "yellow",
+            "lime",
+            "green",
+            "teal",
+            "cyan",
+            "sky",
+            "blue",
+            "indigo",
+            "violet",
+            "purple",
+            "fuchsia",
+            "pink",
+            "rose",
+            "neutral",
+        ];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Red => "red",
+                Self::Orange => "orange",
+                Self::Amber => "amber",
+                Self::Yellow => "yellow",
+                Self::Lime => "lime",
+                Self::Green => "green",
+                Self::Teal => "teal",
+                Self::Cyan => "cyan",
+                Self::Sky => "sky",
+                Self::Blue => "blue",
+                Self::Indigo => "indigo",
+                Self::Violet => "violet",
+                Self::Purple => "purple",
+                Self::Fuchsia => "fuchsia",
+                Self::Pink => "pink",
+                Self::Rose => "rose",
+                Self::Neutral => "neutral",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for SegmentWithBoardsColor {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for SegmentWithBoardsColor {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for SegmentWithBoardsColor {
+        fn from(value: &str) -> Self {
+            match value {
+                "red" => Self::Red,
+                "orange" => Self::Orange,
+                "amber" => Self::Amber,
+                "yellow" => Self::Yellow,
+                "lime" => Self::Lime,
+                "green" => Self::Green,
+                "teal" => Self::Teal,
+                "cyan" => Self::Cyan,
+                "sky" => Self::Sky,
+                "blue" => Self::Blue,
+                "indigo" => Self::Indigo,
+                "violet" => Self::Violet,
+                "purple" => Self::Purple,
+                "fuchsia" => Self::Fuchsia,
+                "pink" => Self::Pink,
+                "rose" => Self::Rose,
+                "neutral" => Self::Neutral,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for SegmentWithBoardsColor {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "red" => Self::Red,
+                "orange" => Self::Orange,
+                "amber" => Self::Amber,
+                "yellow" => Self::Yellow,
+                "lime" => Self::Lime,
+                "green" => Self::Green,
+                "teal" => Self::Teal,
+                "cyan" => Self::Cyan,
+                "sky" => Self::Sky,
+                "blue" => Self::Blue,
+                "indigo" => Self::Indigo,
+                "violet" => Self::Violet,
+                "purple" => Self::Purple,
+                "fuchsia" => Self::Fuchsia,
+                "pink" => Self::Pink,
+                "rose" => Self::Rose,
+                "neutral" => Self::Neutral,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SegmentWithBoardsColor {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for SegmentWithBoardsColor {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SegmentWithBoardsColor {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum SubOrganizationPlan {
+        ///`free`
+        Free,
+        ///`business`
+        Business,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl SubOrganizationPlan {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &["free", "business"];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Free => "free",
+                Self::Business => "business",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for SubOrganizationPlan {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for SubOrganizationPlan {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for SubOrganizationPlan {
+        fn from(value: &str) -> Self {
+            match value {
+                "free" => Self::Free,
+                "business" => Self::Business,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for SubOrganizationPlan {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "free" => Self::Free,
+                "business" => Self::Business,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SubOrganizationPlan {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for SubOrganizationPlan {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SubOrganizationPlan {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum TableType {
+        ///`custom`
+        Custom,
+        ///`contacts`
+        Contacts,
+        ///`chats`
+        Chats,
+        ///`users`
+        Users,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl TableType {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &["custom", "contacts", "chats", "users"];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Custom => "custom",
+                Self::Contacts => "contacts",
+                Self::Chats => "chats",
+                Self::Users => "users",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for TableType {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for TableType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for TableType {
+        fn from(value: &str) -> Self {
+            match value {
+                "custom" => Self::Custom,
+                "contacts" => Self::Contacts,
+                "chats" => Self::Chats,
+                "users" => Self::Users,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for TableType {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "custom" => Self::Custom,
+                "contacts" => Self::Contacts,
+                "chats" => Self::Chats,
+                "users" => Self::Users,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for TableType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for TableType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TableType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum TableFieldType {
+        ///`string`
+        String,
+        ///`number`
+        Number,
+        ///`boolean`
+        Boolean,
+        ///`date`
+        Date,
+        ///`datetime`
+        Datetime,
+        ///`enum`
+        Enum,
+        ///`file`
+        File,
+        ///`record`
+        Record,
+        ///`contact`
+        Contact,
+        ///`user`
+        User,
+        ///`chat`
+        Chat,
+        ///`segment`
+        Segment,
+        ///`assistant`
+        Assistant,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl TableFieldType {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &[
+            "string",
+            "number",
+            "boolean",
+            "date",
+            "datetime",
+            "enum",
+            "file",
+            "record",
+            "contact",
+            "user",
+            "chat",
+            "segment",
+            "assistant",
+        ];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::String => "string",
+                Self::Number => "number",
+                Self::Boolean => "boolean",
+                Self::Date => "date",
+                Self::Datetime => "datetime",
+                Self::Enum => "enum",
+                Self::File => "file",
+                Self::Record => "record",
+                Self::Contact => "contact",
+                Self::User => "user",
+                Self::Chat => "chat",
+                Self::Segment => "segment",
+                Self::Assistant => "assistant",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for TableFieldType {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for TableFieldType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for TableFieldType {
+        fn from(value: &str) -> Self {
+            match value {
+                "string" => Self::String,
+                "number" => Self::Number,
+                "boolean" => Self::Boolean,
+                "date" => Self::Date,
+                "datetime" => Self::Datetime,
+                "enum" => Self::Enum,
+                "file" => Self::File,
+                "record" => Self::Record,
+                "contact" => Self::Contact,
+                "user" => Self::User,
+                "chat" => Self::Chat,
+                "segment" => Self::Segment,
+                "assistant" => Self::Assistant,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for TableFieldType {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "string" => Self::String,
+                "number" => Self::Number,
+                "boolean" => Self::Boolean,
+                "date" => Self::Date,
+                "datetime" => Self::Datetime,
+                "enum" => Self::Enum,
+                "file" => Self::File,
+                "record" => Self::Record,
+                "contact" => Self::Contact,
+                "user" => Self::User,
+                "chat" => Self::Chat,
+                "segment" => Self::Segment,
+                "assistant" => Self::Assistant,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for TableFieldType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for TableFieldType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TableFieldType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum UsageBucketEventName {
+        ///`run`
+        Run,
+        ///`ai_tokens`
+        AiTokens,
+        ///`ai_sst`
+        AiSst,
+        ///`ai_tts`
+        AiTts,
+        ///`ai_embeddings`
+        AiEmbeddings,
+        ///`ai_memory_reconcile`
+        AiMemoryReconcile,
+        ///`ai_memory_summarize`
+        AiMemorySummarize,
+        ///`broadcast_whatsapp`
+        BroadcastWhatsapp,
+        ///`broadcast_email`
+        BroadcastEmail,
+        ///`broadcast_sms`
+        BroadcastSms,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl UsageBucketEventName {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &[
+            "run",
+            "ai_tokens",
+            "ai_sst",
+            "ai_tts",
+            "ai_embeddings",
+            "ai_memory_reconcile",
+            "ai_memory_summarize",
+            "broadcast_whatsapp",
+            "broadcast_email",
+            "broadcast_sms",
+        ];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Run => "run",
+                Self::AiTokens => "ai_tokens",
+                Self::AiSst => "ai_sst",
+                Self::AiTts => "ai_tts",
+                Self::AiEmbeddings => "ai_embeddings",
+                Self::AiMemoryReconcile => "ai_memory_reconcile",
+                Self::AiMemorySummarize => "ai_memory_summarize",
+                Self::BroadcastWhatsapp => "broadcast_whatsapp",
+                Self::BroadcastEmail => "broadcast_email",
+                Self::BroadcastSms => "broadcast_sms",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for UsageBucketEventName {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for UsageBucketEventName {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for UsageBucketEventName {
+        fn from(value: &str) -> Self {
+            match value {
+                "run" => Self::Run,
+                "ai_tokens" => Self::AiTokens,
+                "ai_sst" => Self::AiSst,
+                "ai_tts" => Self::AiTts,
+                "ai_embeddings" => Self::AiEmbeddings,
+                "ai_memory_reconcile" => Self::AiMemoryReconcile,
+                "ai_memory_summarize" => Self::AiMemorySummarize,
+                "broadcast_whatsapp" => Self::BroadcastWhatsapp,
+                "broadcast_email" => Self::BroadcastEmail,
+                "broadcast_sms" => Self::BroadcastSms,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for UsageBucketEventName {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "run" => Self::Run,
+                "ai_tokens" => Self::AiTokens,
+                "ai_sst" => Self::AiSst,
+                "ai_tts" => Self::AiTts,
+                "ai_embeddings" => Self::AiEmbeddings,
+                "ai_memory_reconcile" => Self::AiMemoryReconcile,
+                "ai_memory_summarize" => Self::AiMemorySummarize,
+                "broadcast_whatsapp" => Self::BroadcastWhatsapp,
+                "broadcast_email" => Self::BroadcastEmail,
+                "broadcast_sms" => Self::BroadcastSms,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for UsageBucketEventName {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for UsageBucketEventName {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UsageBucketEventName {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum ListBroadcastsStatus {
+        ///`ALL`
+        All,
+        ///`DRAFT`
+        Draft,
+        ///`SCHEDULED`
+        Scheduled,
+        ///`SENDING`
+        Sending,
+        ///`SENT`
+        Sent,
+        ///`CANCELLED`
+        Cancelled,
+        ///`FAILED`
+        Failed,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl ListBroadcastsStatus {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &[
+            "ALL",
+            "DRAFT",
+            "SCHEDULED",
+            "SENDING",
+            "SENT",
+            "CANCELLED",
+            "FAILED",
+        ];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::All => "ALL",
+                Self::Draft => "DRAFT",
+                Self::Scheduled => "SCHEDULED",
+                Self::Sending => "SENDING",
+                Self::Sent => "SENT",
+                Self::Cancelled => "CANCELLED",
+                Self::Failed => "FAILED",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for ListBroadcastsStatus {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for ListBroadcastsStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for ListBroadcastsStatus {
+        fn from(value: &str) -> Self {
+            match value {
+                "ALL" => Self::All,
+                "DRAFT" => Self::Draft,
+                "SCHEDULED" => Self::Scheduled,
+                "SENDING" => Self::Sending,
+                "SENT" => Self::Sent,
+                "CANCELLED" => Self::Cancelled,
+                "FAILED" => Self::Failed,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for ListBroadcastsStatus {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "ALL" => Self::All,
+                "DRAFT" => Self::Draft,
+                "SCHEDULED" => Self::Scheduled,
+                "SENDING" => Self::Sending,
+                "SENT" => Self::Sent,
+                "CANCELLED" => Self::Cancelled,
+                "FAILED" => Self::Failed,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ListBroadcastsStatus {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for ListBroadcastsStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListBroadcastsStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum RespondToInteractiveToolAsContactBodyType {
+        ///`connection`
+        Connection,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl RespondToInteractiveToolAsContactBodyType {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &["connection"];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Connection => "connection",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for RespondToInteractiveToolAsContactBodyType {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for RespondToInteractiveToolAsContactBodyType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for RespondToInteractiveToolAsContactBodyType {
+        fn from(value: &str) -> Self {
+            match value {
+                "connection" => Self::Connection,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String>
+    for RespondToInteractiveToolAsContactBodyType {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "connection" => Self::Connection,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for RespondToInteractiveToolAsContactBodyType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for RespondToInteractiveToolAsContactBodyType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RespondToInteractiveToolAsContactBodyType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum GetSubOrganizationsUsageType {
+        ///`run`
+        Run,
+        ///`ai_tokens`
+        AiTokens,
+        ///`ai_sst`
+        AiSst,
+        ///`ai_tts`
+        AiTts,
+        ///`ai_embeddings`
+        AiEmbeddings,
+        ///`ai_memory_reconcile`
+        AiMemoryReconcile,
+        ///`ai_memory_summarize`
+        AiMemorySummarize,
+        ///`broadcast_whatsapp`
+        BroadcastWhatsapp,
+        ///`broadcast_email`
+        BroadcastEmail,
+        ///`broadcast_sms`
+        BroadcastSms,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl GetSubOrganizationsUsageType {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &[
+            "run",
+            "ai_tokens",
+            "ai_sst",
+            "ai_tts",
+            "ai_embeddings",
+            "ai_memory_reconcile",
+            "ai_memory_summarize",
+            "broadcast_whatsapp",
+            "broadcast_email",
+            "broadcast_sms",
+        ];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Run => "run",
+                Self::AiTokens => "ai_tokens",
+                Self::AiSst => "ai_sst",
+                Self::AiTts => "ai_tts",
+                Self::AiEmbeddings => "ai_embeddings",
+                Self::AiMemoryReconcile => "ai_memory_reconcile",
+                Self::AiMemorySummarize => "ai_memory_summarize",
+                Self::BroadcastWhatsapp => "broadcast_whatsapp",
+                Self::BroadcastEmail => "broadcast_email",
+                Self::BroadcastSms => "broadcast_sms",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for GetSubOrganizationsUsageType {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for GetSubOrganizationsUsageType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for GetSubOrganizationsUsageType {
+        fn from(value: &str) -> Self {
+            match value {
+                "run" => Self::Run,
+                "ai_tokens" => Self::AiTokens,
+                "ai_sst" => Self::AiSst,
+                "ai_tts" => Self::AiTts,
+                "ai_embeddings" => Self::AiEmbeddings,
+                "ai_memory_reconcile" => Self::AiMemoryReconcile,
+                "ai_memory_summarize" => Self::AiMemorySummarize,
+                "broadcast_whatsapp" => Self::BroadcastWhatsapp,
+                "broadcast_email" => Self::BroadcastEmail,
+                "broadcast_sms" => Self::BroadcastSms,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for GetSubOrganizationsUsageType {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "run" => Self::Run,
+                "ai_tokens" => Self::AiTokens,
+                "ai_sst" => Self::AiSst,
+                "ai_tts" => Self::AiTts,
+                "ai_embeddings" => Self::AiEmbeddings,
+                "ai_memory_reconcile" => Self::AiMemoryReconcile,
+                "ai_memory_summarize" => Self::AiMemorySummarize,
+                "broadcast_whatsapp" => Self::BroadcastWhatsapp,
+                "broadcast_email" => Self::BroadcastEmail,
+                "broadcast_sms" => Self::BroadcastSms,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for GetSubOrganizationsUsageType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for GetSubOrganizationsUsageType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetSubOrganizationsUsageType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum UpdateSegmentBodyColor {
+        ///`red`
+        Red,
+        ///`orange`
+        Orange,
+        ///`amber`
+        Amber,
+        ///`yellow`
+        Yellow,
+        ///`lime`
+        Lime,
+        ///`green`
+        Green,
+        ///`teal`
+        Teal,
+        ///`cyan`
+        Cyan,
+        ///`sky`
+        Sky,
+        ///`blue`
+        Blue,
+        ///`indigo`
+        Indigo,
+        ///`violet`
+        Violet,
+        ///`purple`
+        Purple,
+        ///`fuchsia`
+        Fuchsia,
+        ///`pink`
+        Pink,
+        ///`rose`
+        Rose,
+        ///`neutral`
+        Neutral,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl UpdateSegmentBodyColor {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &[
+            "red",
+            "orange",
+            "amber",
+            "yellow",
+            "lime",
+            "green",
+            "teal",
+            "cyan",
+            "sky",
+            "blue",
+            "indigo",
+            "violet",
+            "purple",
+            "fuchsia",
+            "pink",
+            "rose",
+            "neutral",
+        ];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Red => "red",
+                Self::Orange => "orange",
+                Self::Amber => "amber",
+                Self::Yellow => "yellow",
+                Self::Lime => "lime",
+                Self::Green => "green",
+                Self::Teal => "teal",
+                Self::Cyan => "cyan",
+                Self::Sky => "sky",
+                Self::Blue => "blue",
+                Self::Indigo => "indigo",
+                Self::Violet => "violet",
+                Self::Purple => "purple",
+                Self::Fuchsia => "fuchsia",
+                Self::Pink => "pink",
+                Self::Rose => "rose",
+                Self::Neutral => "neutral",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for UpdateSegmentBodyColor {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for UpdateSegmentBodyColor {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for UpdateSegmentBodyColor {
+        fn from(value: &str) -> Self {
+            match value {
+                "red" => Self::Red,
+                "orange" => Self::Orange,
+                "amber" => Self::Amber,
+                "yellow" => Self::Yellow,
+                "lime" => Self::Lime,
+                "green" => Self::Green,
+                "teal" => Self::Teal,
+                "cyan" => Self::Cyan,
+                "sky" => Self::Sky,
+                "blue" => Self::Blue,
+                "indigo" => Self::Indigo,
+                "violet" => Self::Violet,
+                "purple" => Self::Purple,
+                "fuchsia" => Self::Fuchsia,
+                "pink" => Self::Pink,
+                "rose" => Self::Rose,
+                "neutral" => Self::Neutral,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for UpdateSegmentBodyColor {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "red" => Self::Red,
+                "orange" => Self::Orange,
+                "amber" => Self::Amber,
+                "yellow" => Self::Yellow,
+                "lime" => Self::Lime,
+                "green" => Self::Green,
+                "teal" => Self::Teal,
+                "cyan" => Self::Cyan,
+                "sky" => Self::Sky,
+                "blue" => Self::Blue,
+                "indigo" => Self::Indigo,
+                "violet" => Self::Violet,
+                "purple" => Self::Purple,
+                "fuchsia" => Self::Fuchsia,
+                "pink" => Self::Pink,
+                "rose" => Self::Rose,
+                "neutral" => Self::Neutral,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for UpdateSegmentBodyColor {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for UpdateSegmentBodyColor {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateSegmentBodyColor {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum ListTablesType {
+        ///`custom`
+        Custom,
+        ///`contacts`
+        Contacts,
+        ///`chats`
+        Chats,
+        ///`users`
+        Users,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl ListTablesType {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &["custom", "contacts", "chats", "users"];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Custom => "custom",
+                Self::Contacts => "contacts",
+                Self::Chats => "chats",
+                Self::Users => "users",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for ListTablesType {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for ListTablesType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for ListTablesType {
+        fn from(value: &str) -> Self {
+            match value {
+                "custom" => Self::Custom,
+                "contacts" => Self::Contacts,
+                "chats" => Self::Chats,
+                "users" => Self::Users,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for ListTablesType {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "custom" => Self::Custom,
+                "contacts" => Self::Contacts,
+                "chats" => Self::Chats,
+                "users" => Self::Users,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ListTablesType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for ListTablesType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListTablesType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
+        }
+    }
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[non_exhaustive]
+    pub enum UpdateTableFieldBodyMode {
+        ///`none`
+        None,
+        ///`auto_fill`
+        AutoFill,
+        /// A value this client does not know yet, as sent.
+        Other(::std::string::String),
+    }
+    impl UpdateTableFieldBodyMode {
+        /// The values this client knows.
+        pub const KNOWN: &'static [&'static str] = &["none", "auto_fill"];
+        /// The value as sent on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::None => "none",
+                Self::AutoFill => "auto_fill",
+                Self::Other(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for UpdateTableFieldBodyMode {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for UpdateTableFieldBodyMode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::std::convert::From<&str> for UpdateTableFieldBodyMode {
+        fn from(value: &str) -> Self {
+            match value {
+                "none" => Self::None,
+                "auto_fill" => Self::AutoFill,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for UpdateTableFieldBodyMode {
+        fn from(value: ::std::string::String) -> Self {
+            match value.as_str() {
+                "none" => Self::None,
+                "auto_fill" => Self::AutoFill,
+                _ => Self::Other(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for UpdateTableFieldBodyMode {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::serde::Serialize for UpdateTableFieldBodyMode {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateTableFieldBodyMode {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+                .map(Self::from)
         }
     }
 }
@@ -26862,7 +25590,7 @@ pub mod builder {
     };
     /**Builder for [`Client::update_chat`]
 
-[`Client::update_chat`]: super::Client::update_chat*/
+    [`Client::update_chat`]: super::Client::update_chat*/
     #[derive(Debug, Clone)]
     pub struct UpdateChat<'a> {
         client: &'a super::Client,
@@ -26892,9 +25620,7 @@ pub mod builder {
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::UpdateChatBody>,
-            <V as std::convert::TryInto<
-                types::UpdateChatBody,
-            >>::Error: std::fmt::Display,
+            <V as std::convert::TryInto<types::UpdateChatBody>>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
@@ -26920,21 +25646,17 @@ pub mod builder {
             let Self { client, chat_id, body } = self;
             let chat_id = chat_id.map_err(Error::InvalidRequest)?;
             let body = body
-                .and_then(|v| {
-                    types::UpdateChatBody::try_from(v).map_err(|e| e.to_string())
-                })
+                .and_then(|v| types::UpdateChatBody::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/chats/{}", client.baseurl, agentapis_runtime::encode_segment(&
-                chat_id.to_string()),
+                "{}/chats/{}", client.baseurl, agentapis_runtime::encode_segment(& chat_id
+                .to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -26957,32 +25679,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -26990,7 +25696,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_chat_files`]
 
-[`Client::list_chat_files`]: super::Client::list_chat_files*/
+    [`Client::list_chat_files`]: super::Client::list_chat_files*/
     #[derive(Debug, Clone)]
     pub struct ListChatFiles<'a> {
         client: &'a super::Client,
@@ -27046,8 +25752,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for next failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for next failed".to_string()
                 });
             self
         }
@@ -27059,8 +25764,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -27084,8 +25788,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for take failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for take failed".to_string()
                 });
             self
         }
@@ -27111,9 +25814,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -27140,32 +25841,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -27173,7 +25858,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_conversation_summaries`]
 
-[`Client::list_conversation_summaries`]: super::Client::list_conversation_summaries*/
+    [`Client::list_conversation_summaries`]: super::Client::list_conversation_summaries*/
     #[derive(Debug, Clone)]
     pub struct ListConversationSummaries<'a> {
         client: &'a super::Client,
@@ -27212,8 +25897,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for next failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for next failed".to_string()
                 });
             self
         }
@@ -27225,8 +25909,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -27238,8 +25921,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for take failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for take failed".to_string()
                 });
             self
         }
@@ -27256,16 +25938,14 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/chats/{}/memories", client.baseurl,
-                agentapis_runtime::encode_segment(& chat_id.to_string()),
+                "{}/chats/{}/memories", client.baseurl, agentapis_runtime::encode_segment(&
+                chat_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -27290,32 +25970,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -27323,7 +25987,7 @@ pub mod builder {
     }
     /**Builder for [`Client::clear_conversation_summaries`]
 
-[`Client::clear_conversation_summaries`]: super::Client::clear_conversation_summaries*/
+    [`Client::clear_conversation_summaries`]: super::Client::clear_conversation_summaries*/
     #[derive(Debug, Clone)]
     pub struct ClearConversationSummaries<'a> {
         client: &'a super::Client,
@@ -27355,16 +26019,14 @@ pub mod builder {
             let Self { client, chat_id } = self;
             let chat_id = chat_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/chats/{}/memories", client.baseurl,
-                agentapis_runtime::encode_segment(& chat_id.to_string()),
+                "{}/chats/{}/memories", client.baseurl, agentapis_runtime::encode_segment(&
+                chat_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -27386,25 +26048,13 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -27412,7 +26062,7 @@ pub mod builder {
     }
     /**Builder for [`Client::delete_conversation_summary`]
 
-[`Client::delete_conversation_summary`]: super::Client::delete_conversation_summary*/
+    [`Client::delete_conversation_summary`]: super::Client::delete_conversation_summary*/
     #[derive(Debug, Clone)]
     pub struct DeleteConversationSummary<'a> {
         client: &'a super::Client,
@@ -27467,9 +26117,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -27491,25 +26139,13 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -27517,7 +26153,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_chat_messages`]
 
-[`Client::list_chat_messages`]: super::Client::list_chat_messages*/
+    [`Client::list_chat_messages`]: super::Client::list_chat_messages*/
     #[derive(Debug, Clone)]
     pub struct ListChatMessages<'a> {
         client: &'a super::Client,
@@ -27571,8 +26207,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for next failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for next failed".to_string()
                 });
             self
         }
@@ -27584,8 +26219,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -27597,8 +26231,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for take failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for take failed".to_string()
                 });
             self
         }
@@ -27616,16 +26249,14 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/chats/{}/messages", client.baseurl,
-                agentapis_runtime::encode_segment(& chat_id.to_string()),
+                "{}/chats/{}/messages", client.baseurl, agentapis_runtime::encode_segment(&
+                chat_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -27651,32 +26282,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -27684,7 +26299,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_chat_message`]
 
-[`Client::create_chat_message`]: super::Client::create_chat_message*/
+    [`Client::create_chat_message`]: super::Client::create_chat_message*/
     #[derive(Debug, Clone)]
     pub struct CreateChatMessage<'a> {
         client: &'a super::Client,
@@ -27722,9 +26337,7 @@ pub mod builder {
                 .try_into()
                 .map(From::from)
                 .map_err(|s| {
-                    format!(
-                        "conversion to `CreateChatMessageBody` for body failed: {}", s
-                    )
+                    format!("conversion to `CreateChatMessageBody` for body failed: {}", s)
                 });
             self
         }
@@ -27749,16 +26362,14 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/chats/{}/messages", client.baseurl,
-                agentapis_runtime::encode_segment(& chat_id.to_string()),
+                "{}/chats/{}/messages", client.baseurl, agentapis_runtime::encode_segment(&
+                chat_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -27781,32 +26392,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -27814,7 +26409,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_chat_message`]
 
-[`Client::get_chat_message`]: super::Client::get_chat_message*/
+    [`Client::get_chat_message`]: super::Client::get_chat_message*/
     #[derive(Debug, Clone)]
     pub struct GetChatMessage<'a> {
         client: &'a super::Client,
@@ -27869,9 +26464,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -27893,25 +26486,13 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -27919,7 +26500,7 @@ pub mod builder {
     }
     /**Builder for [`Client::delete_chat_message`]
 
-[`Client::delete_chat_message`]: super::Client::delete_chat_message*/
+    [`Client::delete_chat_message`]: super::Client::delete_chat_message*/
     #[derive(Debug, Clone)]
     pub struct DeleteChatMessage<'a> {
         client: &'a super::Client,
@@ -27974,9 +26555,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -27998,25 +26577,13 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -28024,7 +26591,7 @@ pub mod builder {
     }
     /**Builder for [`Client::edit_chat_message`]
 
-[`Client::edit_chat_message`]: super::Client::edit_chat_message*/
+    [`Client::edit_chat_message`]: super::Client::edit_chat_message*/
     #[derive(Debug, Clone)]
     pub struct EditChatMessage<'a> {
         client: &'a super::Client,
@@ -28110,9 +26677,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -28135,32 +26700,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -28168,7 +26717,7 @@ pub mod builder {
     }
     /**Builder for [`Client::decide_action_approval`]
 
-[`Client::decide_action_approval`]: super::Client::decide_action_approval*/
+    [`Client::decide_action_approval`]: super::Client::decide_action_approval*/
     #[derive(Debug, Clone)]
     pub struct DecideActionApproval<'a> {
         client: &'a super::Client,
@@ -28234,9 +26783,7 @@ pub mod builder {
                 .try_into()
                 .map(From::from)
                 .map_err(|s| {
-                    format!(
-                        "conversion to `ActionApprovalDecision` for body failed: {}", s
-                    )
+                    format!("conversion to `ActionApprovalDecision` for body failed: {}", s)
                 });
             self
         }
@@ -28272,9 +26819,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -28297,32 +26842,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -28330,7 +26859,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_chat_state`]
 
-[`Client::update_chat_state`]: super::Client::update_chat_state*/
+    [`Client::update_chat_state`]: super::Client::update_chat_state*/
     #[derive(Debug, Clone)]
     pub struct UpdateChatState<'a> {
         client: &'a super::Client,
@@ -28400,9 +26929,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -28425,32 +26952,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -28458,7 +26969,7 @@ pub mod builder {
     }
     /**Builder for [`Client::assign_conversation`]
 
-[`Client::assign_conversation`]: super::Client::assign_conversation*/
+    [`Client::assign_conversation`]: super::Client::assign_conversation*/
     #[derive(Debug, Clone)]
     pub struct AssignConversation<'a> {
         client: &'a super::Client,
@@ -28496,9 +27007,7 @@ pub mod builder {
                 .try_into()
                 .map(From::from)
                 .map_err(|s| {
-                    format!(
-                        "conversion to `AssignConversationBody` for body failed: {}", s
-                    )
+                    format!("conversion to `AssignConversationBody` for body failed: {}", s)
                 });
             self
         }
@@ -28530,9 +27039,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -28555,32 +27062,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -28588,7 +27079,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_chat_state_info`]
 
-[`Client::get_chat_state_info`]: super::Client::get_chat_state_info*/
+    [`Client::get_chat_state_info`]: super::Client::get_chat_state_info*/
     #[derive(Debug, Clone)]
     pub struct GetChatStateInfo<'a> {
         client: &'a super::Client,
@@ -28620,16 +27111,14 @@ pub mod builder {
             let Self { client, chat_id } = self;
             let chat_id = chat_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/chats/{}/state/info", client.baseurl,
-                agentapis_runtime::encode_segment(& chat_id.to_string()),
+                "{}/chats/{}/state/info", client.baseurl, agentapis_runtime::encode_segment(&
+                chat_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -28651,25 +27140,13 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -28677,7 +27154,7 @@ pub mod builder {
     }
     /**Builder for [`Client::mark_chat_as_unseen`]
 
-[`Client::mark_chat_as_unseen`]: super::Client::mark_chat_as_unseen*/
+    [`Client::mark_chat_as_unseen`]: super::Client::mark_chat_as_unseen*/
     #[derive(Debug, Clone)]
     pub struct MarkChatAsUnseen<'a> {
         client: &'a super::Client,
@@ -28716,9 +27193,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -28740,25 +27215,13 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -28766,7 +27229,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_assistants`]
 
-[`Client::list_assistants`]: super::Client::list_assistants*/
+    [`Client::list_assistants`]: super::Client::list_assistants*/
     #[derive(Debug, Clone)]
     pub struct ListAssistants<'a> {
         client: &'a super::Client,
@@ -28805,8 +27268,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for next failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for next failed".to_string()
                 });
             self
         }
@@ -28818,8 +27280,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -28831,8 +27292,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for take failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for take failed".to_string()
                 });
             self
         }
@@ -28849,16 +27309,14 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/assistants", client.baseurl,
-                agentapis_runtime::encode_segment(& org_id.to_string()),
+                "{}/orgs/{}/assistants", client.baseurl, agentapis_runtime::encode_segment(&
+                org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -28883,32 +27341,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -28916,7 +27358,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_assistant`]
 
-[`Client::create_assistant`]: super::Client::create_assistant*/
+    [`Client::create_assistant`]: super::Client::create_assistant*/
     #[derive(Debug, Clone)]
     pub struct CreateAssistant<'a> {
         client: &'a super::Client,
@@ -28979,16 +27421,14 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/assistants", client.baseurl,
-                agentapis_runtime::encode_segment(& org_id.to_string()),
+                "{}/orgs/{}/assistants", client.baseurl, agentapis_runtime::encode_segment(&
+                org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -29011,32 +27451,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -29044,7 +27468,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_assistant`]
 
-[`Client::get_assistant`]: super::Client::get_assistant*/
+    [`Client::get_assistant`]: super::Client::get_assistant*/
     #[derive(Debug, Clone)]
     pub struct GetAssistant<'a> {
         client: &'a super::Client,
@@ -29099,9 +27523,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -29123,25 +27545,13 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -29149,7 +27559,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_assistant`]
 
-[`Client::update_assistant`]: super::Client::update_assistant*/
+    [`Client::update_assistant`]: super::Client::update_assistant*/
     #[derive(Debug, Clone)]
     pub struct UpdateAssistant<'a> {
         client: &'a super::Client,
@@ -29235,9 +27645,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -29260,32 +27668,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -29293,7 +27685,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_assistant_actions`]
 
-[`Client::list_assistant_actions`]: super::Client::list_assistant_actions*/
+    [`Client::list_assistant_actions`]: super::Client::list_assistant_actions*/
     #[derive(Debug, Clone)]
     pub struct ListAssistantActions<'a> {
         client: &'a super::Client,
@@ -29346,8 +27738,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for next failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for next failed".to_string()
                 });
             self
         }
@@ -29359,8 +27750,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -29372,8 +27762,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for take failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for take failed".to_string()
                 });
             self
         }
@@ -29399,9 +27788,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -29426,32 +27813,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -29459,7 +27830,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_assistant_action`]
 
-[`Client::create_assistant_action`]: super::Client::create_assistant_action*/
+    [`Client::create_assistant_action`]: super::Client::create_assistant_action*/
     #[derive(Debug, Clone)]
     pub struct CreateAssistantAction<'a> {
         client: &'a super::Client,
@@ -29512,8 +27883,7 @@ pub mod builder {
                 .map(From::from)
                 .map_err(|s| {
                     format!(
-                        "conversion to `CreateAssistantActionBody` for body failed: {}",
-                        s
+                        "conversion to `CreateAssistantActionBody` for body failed: {}", s
                     )
                 });
             self
@@ -29536,8 +27906,7 @@ pub mod builder {
             let assistant_id = assistant_id.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
-                    types::CreateAssistantActionBody::try_from(v)
-                        .map_err(|e| e.to_string())
+                    types::CreateAssistantActionBody::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -29549,9 +27918,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -29574,32 +27941,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -29607,7 +27958,7 @@ pub mod builder {
     }
     /**Builder for [`Client::reorder_assistant_actions`]
 
-[`Client::reorder_assistant_actions`]: super::Client::reorder_assistant_actions*/
+    [`Client::reorder_assistant_actions`]: super::Client::reorder_assistant_actions*/
     #[derive(Debug, Clone)]
     pub struct ReorderAssistantActions<'a> {
         client: &'a super::Client,
@@ -29662,8 +28013,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for next failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for next failed".to_string()
                 });
             self
         }
@@ -29675,8 +28025,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -29688,8 +28037,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for take failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for take failed".to_string()
                 });
             self
         }
@@ -29705,8 +28053,7 @@ pub mod builder {
                 .map(From::from)
                 .map_err(|s| {
                     format!(
-                        "conversion to `ReorderAssistantActionsBody` for body failed: {}",
-                        s
+                        "conversion to `ReorderAssistantActionsBody` for body failed: {}", s
                     )
                 });
             self
@@ -29748,9 +28095,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -29776,32 +28121,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -29809,7 +28138,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_assistant_action`]
 
-[`Client::get_assistant_action`]: super::Client::get_assistant_action*/
+    [`Client::get_assistant_action`]: super::Client::get_assistant_action*/
     #[derive(Debug, Clone)]
     pub struct GetAssistantAction<'a> {
         client: &'a super::Client,
@@ -29880,9 +28209,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -29904,25 +28231,13 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -29930,7 +28245,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_assistant_action`]
 
-[`Client::update_assistant_action`]: super::Client::update_assistant_action*/
+    [`Client::update_assistant_action`]: super::Client::update_assistant_action*/
     #[derive(Debug, Clone)]
     pub struct UpdateAssistantAction<'a> {
         client: &'a super::Client,
@@ -29997,8 +28312,7 @@ pub mod builder {
                 .map(From::from)
                 .map_err(|s| {
                     format!(
-                        "conversion to `UpdateAssistantActionBody` for body failed: {}",
-                        s
+                        "conversion to `UpdateAssistantActionBody` for body failed: {}", s
                     )
                 });
             self
@@ -30022,8 +28336,7 @@ pub mod builder {
             let action_id = action_id.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
-                    types::UpdateAssistantActionBody::try_from(v)
-                        .map_err(|e| e.to_string())
+                    types::UpdateAssistantActionBody::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -30036,9 +28349,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -30061,32 +28372,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -30094,14 +28389,14 @@ pub mod builder {
     }
     /**Builder for [`Client::list_broadcasts`]
 
-[`Client::list_broadcasts`]: super::Client::list_broadcasts*/
+    [`Client::list_broadcasts`]: super::Client::list_broadcasts*/
     #[derive(Debug, Clone)]
     pub struct ListBroadcasts<'a> {
         client: &'a super::Client,
         org_id: Result<::std::string::String, String>,
         next: Result<Option<::std::string::String>, String>,
         page: Result<Option<::std::num::NonZeroU64>, String>,
-        status: Result<Option<types::ListBroadcastsStatus>, String>,
+        status: Result<Option<crate::types::ListBroadcastsStatus>, String>,
         take: Result<Option<::std::num::NonZeroU64>, String>,
     }
     impl<'a> ListBroadcasts<'a> {
@@ -30135,8 +28430,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for next failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for next failed".to_string()
                 });
             self
         }
@@ -30148,20 +28442,20 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed".to_string()
                 });
             self
         }
         pub fn status<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<types::ListBroadcastsStatus>,
+            V: std::convert::TryInto<crate::types::ListBroadcastsStatus>,
         {
             self.status = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `ListBroadcastsStatus` for status failed".to_string()
+                    "conversion to `crate :: types :: ListBroadcastsStatus` for status failed"
+                        .to_string()
                 });
             self
         }
@@ -30173,8 +28467,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for take failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for take failed".to_string()
                 });
             self
         }
@@ -30192,16 +28485,14 @@ pub mod builder {
             let status = status.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/broadcasts", client.baseurl,
-                agentapis_runtime::encode_segment(& org_id.to_string()),
+                "{}/orgs/{}/broadcasts", client.baseurl, agentapis_runtime::encode_segment(&
+                org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -30227,32 +28518,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -30260,7 +28535,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_broadcast`]
 
-[`Client::create_broadcast`]: super::Client::create_broadcast*/
+    [`Client::create_broadcast`]: super::Client::create_broadcast*/
     #[derive(Debug, Clone)]
     pub struct CreateBroadcast<'a> {
         client: &'a super::Client,
@@ -30323,16 +28598,14 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/broadcasts", client.baseurl,
-                agentapis_runtime::encode_segment(& org_id.to_string()),
+                "{}/orgs/{}/broadcasts", client.baseurl, agentapis_runtime::encode_segment(&
+                org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -30355,32 +28628,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -30388,7 +28645,7 @@ pub mod builder {
     }
     /**Builder for [`Client::dry_run_update_broadcast_property_entries`]
 
-[`Client::dry_run_update_broadcast_property_entries`]: super::Client::dry_run_update_broadcast_property_entries*/
+    [`Client::dry_run_update_broadcast_property_entries`]: super::Client::dry_run_update_broadcast_property_entries*/
     #[derive(Debug, Clone)]
     pub struct DryRunUpdateBroadcastPropertyEntries<'a> {
         client: &'a super::Client,
@@ -30481,9 +28738,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -30506,32 +28761,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -30539,7 +28778,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_broadcast_recipients`]
 
-[`Client::list_broadcast_recipients`]: super::Client::list_broadcast_recipients*/
+    [`Client::list_broadcast_recipients`]: super::Client::list_broadcast_recipients*/
     #[derive(Debug, Clone)]
     pub struct ListBroadcastRecipients<'a> {
         client: &'a super::Client,
@@ -30592,8 +28831,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for next failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for next failed".to_string()
                 });
             self
         }
@@ -30605,8 +28843,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -30618,8 +28855,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for take failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for take failed".to_string()
                 });
             self
         }
@@ -30645,9 +28881,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -30672,32 +28906,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -30705,7 +28923,7 @@ pub mod builder {
     }
     /**Builder for [`Client::send_transactional_broadcast`]
 
-[`Client::send_transactional_broadcast`]: super::Client::send_transactional_broadcast*/
+    [`Client::send_transactional_broadcast`]: super::Client::send_transactional_broadcast*/
     #[derive(Debug, Clone)]
     pub struct SendTransactionalBroadcast<'a> {
         client: &'a super::Client,
@@ -30798,9 +29016,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -30823,32 +29039,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -30856,7 +29056,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_org_chats`]
 
-[`Client::list_org_chats`]: super::Client::list_org_chats*/
+    [`Client::list_org_chats`]: super::Client::list_org_chats*/
     #[derive(Debug, Clone)]
     pub struct ListOrgChats<'a> {
         client: &'a super::Client,
@@ -30895,8 +29095,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for next failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for next failed".to_string()
                 });
             self
         }
@@ -30908,8 +29107,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -30921,8 +29119,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for take failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for take failed".to_string()
                 });
             self
         }
@@ -30946,9 +29143,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -30973,32 +29168,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -31006,7 +29185,7 @@ pub mod builder {
     }
     /**Builder for [`Client::chat_org_web_socket`]
 
-[`Client::chat_org_web_socket`]: super::Client::chat_org_web_socket*/
+    [`Client::chat_org_web_socket`]: super::Client::chat_org_web_socket*/
     #[derive(Debug, Clone)]
     pub struct ChatOrgWebSocket<'a> {
         client: &'a super::Client,
@@ -31038,16 +29217,14 @@ pub mod builder {
             let Self { client, org_id } = self;
             let org_id = org_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/chats/ws", client.baseurl,
-                agentapis_runtime::encode_segment(& org_id.to_string()),
+                "{}/orgs/{}/chats/ws", client.baseurl, agentapis_runtime::encode_segment(&
+                org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -31075,25 +29252,13 @@ pub mod builder {
             match response.status().as_u16() {
                 101u16 => ResponseValue::upgrade(response).await,
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -31101,7 +29266,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_connections`]
 
-[`Client::list_connections`]: super::Client::list_connections*/
+    [`Client::list_connections`]: super::Client::list_connections*/
     #[derive(Debug, Clone)]
     pub struct ListConnections<'a> {
         client: &'a super::Client,
@@ -31140,8 +29305,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for next failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for next failed".to_string()
                 });
             self
         }
@@ -31153,8 +29317,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -31166,8 +29329,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for take failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for take failed".to_string()
                 });
             self
         }
@@ -31184,16 +29346,14 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/connections", client.baseurl,
-                agentapis_runtime::encode_segment(& org_id.to_string()),
+                "{}/orgs/{}/connections", client.baseurl, agentapis_runtime::encode_segment(&
+                org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -31218,32 +29378,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -31251,7 +29395,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_connection`]
 
-[`Client::get_connection`]: super::Client::get_connection*/
+    [`Client::get_connection`]: super::Client::get_connection*/
     #[derive(Debug, Clone)]
     pub struct GetConnection<'a> {
         client: &'a super::Client,
@@ -31306,9 +29450,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -31330,25 +29472,13 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -31356,7 +29486,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_contacts`]
 
-[`Client::list_contacts`]: super::Client::list_contacts*/
+    [`Client::list_contacts`]: super::Client::list_contacts*/
     #[derive(Debug, Clone)]
     pub struct ListContacts<'a> {
         client: &'a super::Client,
@@ -31415,8 +29545,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for email failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for email failed".to_string()
                 });
             self
         }
@@ -31427,9 +29556,7 @@ pub mod builder {
             self.exclude_admins = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| {
-                    "conversion to `bool` for exclude_admins failed".to_string()
-                });
+                .map_err(|_| "conversion to `bool` for exclude_admins failed".to_string());
             self
         }
         pub fn exclude_board_id<V>(mut self, value: V) -> Self
@@ -31453,8 +29580,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for name failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for name failed".to_string()
                 });
             self
         }
@@ -31466,8 +29592,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for next failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for next failed".to_string()
                 });
             self
         }
@@ -31479,8 +29604,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -31530,8 +29654,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for take failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for take failed".to_string()
                 });
             self
         }
@@ -31610,16 +29733,14 @@ pub mod builder {
             let user_id = user_id.map_err(Error::InvalidRequest)?;
             let username = username.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/contacts", client.baseurl,
-                agentapis_runtime::encode_segment(& org_id.to_string()),
+                "{}/orgs/{}/contacts", client.baseurl, agentapis_runtime::encode_segment(&
+                org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -31631,10 +29752,7 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("email", &email))
                 .query(
-                    &progenitor_client::QueryParam::new(
-                        "exclude_admins",
-                        &exclude_admins,
-                    ),
+                    &progenitor_client::QueryParam::new("exclude_admins", &exclude_admins),
                 )
                 .query(
                     &progenitor_client::QueryParam::new(
@@ -31649,9 +29767,7 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("segment_id", &segment_id))
                 .query(&progenitor_client::QueryParam::new("status", &status))
                 .query(&progenitor_client::QueryParam::new("take", &take))
-                .query(
-                    &progenitor_client::QueryParam::new("unsubscribed", &unsubscribed),
-                )
+                .query(&progenitor_client::QueryParam::new("unsubscribed", &unsubscribed))
                 .query(&progenitor_client::QueryParam::new("user_id", &user_id))
                 .query(&progenitor_client::QueryParam::new("username", &username))
                 .headers(header_map)
@@ -31666,32 +29782,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -31699,7 +29799,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_contact`]
 
-[`Client::create_contact`]: super::Client::create_contact*/
+    [`Client::create_contact`]: super::Client::create_contact*/
     #[derive(Debug, Clone)]
     pub struct CreateContact<'a> {
         client: &'a super::Client,
@@ -31729,9 +29829,7 @@ pub mod builder {
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::CreateContactBody>,
-            <V as std::convert::TryInto<
-                types::CreateContactBody,
-            >>::Error: std::fmt::Display,
+            <V as std::convert::TryInto<types::CreateContactBody>>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
@@ -31762,16 +29860,14 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/contacts", client.baseurl,
-                agentapis_runtime::encode_segment(& org_id.to_string()),
+                "{}/orgs/{}/contacts", client.baseurl, agentapis_runtime::encode_segment(&
+                org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -31794,32 +29890,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -31827,7 +29907,7 @@ pub mod builder {
     }
     /**Builder for [`Client::dry_run_create_contacts`]
 
-[`Client::dry_run_create_contacts`]: super::Client::dry_run_create_contacts*/
+    [`Client::dry_run_create_contacts`]: super::Client::dry_run_create_contacts*/
     #[derive(Debug, Clone)]
     pub struct DryRunCreateContacts<'a> {
         client: &'a super::Client,
@@ -31891,8 +29971,7 @@ pub mod builder {
             let org_id = org_id.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
-                    types::DryRunCreateContactsBody::try_from(v)
-                        .map_err(|e| e.to_string())
+                    types::DryRunCreateContactsBody::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -31903,9 +29982,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -31928,32 +30005,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -31961,7 +30022,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_duplicate_contact_groups`]
 
-[`Client::list_duplicate_contact_groups`]: super::Client::list_duplicate_contact_groups*/
+    [`Client::list_duplicate_contact_groups`]: super::Client::list_duplicate_contact_groups*/
     #[derive(Debug, Clone)]
     pub struct ListDuplicateContactGroups<'a> {
         client: &'a super::Client,
@@ -32000,8 +30061,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for next failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for next failed".to_string()
                 });
             self
         }
@@ -32013,8 +30073,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -32026,8 +30085,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for take failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for take failed".to_string()
                 });
             self
         }
@@ -32051,9 +30109,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -32078,32 +30134,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -32111,7 +30151,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_contact_fields`]
 
-[`Client::list_contact_fields`]: super::Client::list_contact_fields*/
+    [`Client::list_contact_fields`]: super::Client::list_contact_fields*/
     #[derive(Debug, Clone)]
     pub struct ListContactFields<'a> {
         client: &'a super::Client,
@@ -32150,8 +30190,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for next failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for next failed".to_string()
                 });
             self
         }
@@ -32163,8 +30202,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -32176,8 +30214,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for take failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for take failed".to_string()
                 });
             self
         }
@@ -32201,9 +30238,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -32228,32 +30263,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -32261,7 +30280,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_contact`]
 
-[`Client::update_contact`]: super::Client::update_contact*/
+    [`Client::update_contact`]: super::Client::update_contact*/
     #[derive(Debug, Clone)]
     pub struct UpdateContact<'a> {
         client: &'a super::Client,
@@ -32305,9 +30324,7 @@ pub mod builder {
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::UpdateContactBody>,
-            <V as std::convert::TryInto<
-                types::UpdateContactBody,
-            >>::Error: std::fmt::Display,
+            <V as std::convert::TryInto<types::UpdateContactBody>>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
@@ -32339,17 +30356,15 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/contacts/{}", client.baseurl,
-                agentapis_runtime::encode_segment(& org_id.to_string()),
-                agentapis_runtime::encode_segment(& contact_id.to_string()),
+                "{}/orgs/{}/contacts/{}", client.baseurl, agentapis_runtime::encode_segment(&
+                org_id.to_string()), agentapis_runtime::encode_segment(& contact_id
+                .to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -32372,32 +30387,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -32405,7 +30404,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_contact_channel`]
 
-[`Client::update_contact_channel`]: super::Client::update_contact_channel*/
+    [`Client::update_contact_channel`]: super::Client::update_contact_channel*/
     #[derive(Debug, Clone)]
     pub struct UpdateContactChannel<'a> {
         client: &'a super::Client,
@@ -32496,8 +30495,7 @@ pub mod builder {
             let channel_id = channel_id.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
-                    types::UpdateContactChannelBody::try_from(v)
-                        .map_err(|e| e.to_string())
+                    types::UpdateContactChannelBody::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -32510,9 +30508,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -32535,32 +30531,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -32568,7 +30548,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_chat_on_contact_channel`]
 
-[`Client::create_chat_on_contact_channel`]: super::Client::create_chat_on_contact_channel*/
+    [`Client::create_chat_on_contact_channel`]: super::Client::create_chat_on_contact_channel*/
     #[derive(Debug, Clone)]
     pub struct CreateChatOnContactChannel<'a> {
         client: &'a super::Client,
@@ -32674,9 +30654,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -32699,32 +30677,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -32732,7 +30694,7 @@ pub mod builder {
     }
     /**Builder for [`Client::decide_action_approval_as_contact`]
 
-[`Client::decide_action_approval_as_contact`]: super::Client::decide_action_approval_as_contact*/
+    [`Client::decide_action_approval_as_contact`]: super::Client::decide_action_approval_as_contact*/
     #[derive(Debug, Clone)]
     pub struct DecideActionApprovalAsContact<'a> {
         client: &'a super::Client,
@@ -32840,9 +30802,7 @@ pub mod builder {
                 .try_into()
                 .map(From::from)
                 .map_err(|s| {
-                    format!(
-                        "conversion to `ActionApprovalDecision` for body failed: {}", s
-                    )
+                    format!("conversion to `ActionApprovalDecision` for body failed: {}", s)
                 });
             self
         }
@@ -32893,9 +30853,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -32918,32 +30876,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -32951,7 +30893,7 @@ pub mod builder {
     }
     /**Builder for [`Client::respond_to_interactive_tool_as_contact`]
 
-[`Client::respond_to_interactive_tool_as_contact`]: super::Client::respond_to_interactive_tool_as_contact*/
+    [`Client::respond_to_interactive_tool_as_contact`]: super::Client::respond_to_interactive_tool_as_contact*/
     #[derive(Debug, Clone)]
     pub struct RespondToInteractiveToolAsContact<'a> {
         client: &'a super::Client,
@@ -33114,9 +31056,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -33139,32 +31079,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -33172,7 +31096,7 @@ pub mod builder {
     }
     /**Builder for [`Client::send_message_as_contact`]
 
-[`Client::send_message_as_contact`]: super::Client::send_message_as_contact*/
+    [`Client::send_message_as_contact`]: super::Client::send_message_as_contact*/
     #[derive(Debug, Clone)]
     pub struct SendMessageAsContact<'a> {
         client: &'a super::Client,
@@ -33263,8 +31187,7 @@ pub mod builder {
             let chat_id = chat_id.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
-                    types::SendMessageAsContactBody::try_from(v)
-                        .map_err(|e| e.to_string())
+                    types::SendMessageAsContactBody::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -33277,9 +31200,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -33302,32 +31223,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -33335,7 +31240,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_contact_files`]
 
-[`Client::list_contact_files`]: super::Client::list_contact_files*/
+    [`Client::list_contact_files`]: super::Client::list_contact_files*/
     #[derive(Debug, Clone)]
     pub struct ListContactFiles<'a> {
         client: &'a super::Client,
@@ -33405,8 +31310,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for next failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for next failed".to_string()
                 });
             self
         }
@@ -33418,8 +31322,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -33444,8 +31347,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for take failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for take failed".to_string()
                 });
             self
         }
@@ -33456,16 +31358,7 @@ pub mod builder {
             ResponseValue<::std::vec::Vec<types::ContactFile>>,
             Error<::serde_json::Value>,
         > {
-            let Self {
-                client,
-                org_id,
-                contact_id,
-                mimetype,
-                next,
-                page,
-                search,
-                take,
-            } = self;
+            let Self { client, org_id, contact_id, mimetype, next, page, search, take } = self;
             let org_id = org_id.map_err(Error::InvalidRequest)?;
             let contact_id = contact_id.map_err(Error::InvalidRequest)?;
             let mimetype = mimetype.map_err(Error::InvalidRequest)?;
@@ -33482,9 +31375,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -33511,32 +31402,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -33544,7 +31419,7 @@ pub mod builder {
     }
     /**Builder for [`Client::upload_contact_file`]
 
-[`Client::upload_contact_file`]: super::Client::upload_contact_file*/
+    [`Client::upload_contact_file`]: super::Client::upload_contact_file*/
     #[derive(Debug, Clone)]
     pub struct UploadContactFile<'a> {
         client: &'a super::Client,
@@ -33596,9 +31471,7 @@ pub mod builder {
                 .try_into()
                 .map(From::from)
                 .map_err(|s| {
-                    format!(
-                        "conversion to `UploadContactFileBody` for body failed: {}", s
-                    )
+                    format!("conversion to `UploadContactFileBody` for body failed: {}", s)
                 });
             self
         }
@@ -33632,9 +31505,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -33657,32 +31528,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -33690,7 +31545,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_contact_memories`]
 
-[`Client::list_contact_memories`]: super::Client::list_contact_memories*/
+    [`Client::list_contact_memories`]: super::Client::list_contact_memories*/
     #[derive(Debug, Clone)]
     pub struct ListContactMemories<'a> {
         client: &'a super::Client,
@@ -33743,8 +31598,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for next failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for next failed".to_string()
                 });
             self
         }
@@ -33756,8 +31610,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -33769,8 +31622,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for take failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for take failed".to_string()
                 });
             self
         }
@@ -33796,9 +31648,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -33823,32 +31673,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -33856,7 +31690,7 @@ pub mod builder {
     }
     /**Builder for [`Client::merge_contacts`]
 
-[`Client::merge_contacts`]: super::Client::merge_contacts*/
+    [`Client::merge_contacts`]: super::Client::merge_contacts*/
     #[derive(Debug, Clone)]
     pub struct MergeContacts<'a> {
         client: &'a super::Client,
@@ -33900,9 +31734,7 @@ pub mod builder {
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::MergeContactsBody>,
-            <V as std::convert::TryInto<
-                types::MergeContactsBody,
-            >>::Error: std::fmt::Display,
+            <V as std::convert::TryInto<types::MergeContactsBody>>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
@@ -33924,10 +31756,7 @@ pub mod builder {
         ///Sends a `POST` request to `/orgs/{org_id}/contacts/{contact_id}/merge`
         pub async fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::MergeContactsResult>,
-            Error<::serde_json::Value>,
-        > {
+        ) -> Result<ResponseValue<types::MergeContactsResult>, Error<::serde_json::Value>> {
             let Self { client, org_id, contact_id, body } = self;
             let org_id = org_id.map_err(Error::InvalidRequest)?;
             let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -33945,9 +31774,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -33970,32 +31797,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -34003,7 +31814,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_contact_notes`]
 
-[`Client::list_contact_notes`]: super::Client::list_contact_notes*/
+    [`Client::list_contact_notes`]: super::Client::list_contact_notes*/
     #[derive(Debug, Clone)]
     pub struct ListContactNotes<'a> {
         client: &'a super::Client,
@@ -34056,8 +31867,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for next failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for next failed".to_string()
                 });
             self
         }
@@ -34069,8 +31879,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -34082,8 +31891,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for take failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for take failed".to_string()
                 });
             self
         }
@@ -34109,9 +31917,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -34136,32 +31942,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -34169,7 +31959,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_contact_segments`]
 
-[`Client::list_contact_segments`]: super::Client::list_contact_segments*/
+    [`Client::list_contact_segments`]: super::Client::list_contact_segments*/
     #[derive(Debug, Clone)]
     pub struct ListContactSegments<'a> {
         client: &'a super::Client,
@@ -34222,8 +32012,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for next failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for next failed".to_string()
                 });
             self
         }
@@ -34235,8 +32024,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -34248,8 +32036,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for take failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for take failed".to_string()
                 });
             self
         }
@@ -34275,9 +32062,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -34302,32 +32087,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -34335,7 +32104,7 @@ pub mod builder {
     }
     /**Builder for [`Client::add_segment_to_contact`]
 
-[`Client::add_segment_to_contact`]: super::Client::add_segment_to_contact*/
+    [`Client::add_segment_to_contact`]: super::Client::add_segment_to_contact*/
     #[derive(Debug, Clone)]
     pub struct AddSegmentToContact<'a> {
         client: &'a super::Client,
@@ -34406,9 +32175,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -34430,25 +32197,13 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -34456,7 +32211,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_files`]
 
-[`Client::list_files`]: super::Client::list_files*/
+    [`Client::list_files`]: super::Client::list_files*/
     #[derive(Debug, Clone)]
     pub struct ListFiles<'a> {
         client: &'a super::Client,
@@ -34495,8 +32250,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for next failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for next failed".to_string()
                 });
             self
         }
@@ -34508,8 +32262,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -34521,8 +32274,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for take failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for take failed".to_string()
                 });
             self
         }
@@ -34546,9 +32298,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -34573,32 +32323,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -34606,7 +32340,7 @@ pub mod builder {
     }
     /**Builder for [`Client::chat_org_inbox_web_socket`]
 
-[`Client::chat_org_inbox_web_socket`]: super::Client::chat_org_inbox_web_socket*/
+    [`Client::chat_org_inbox_web_socket`]: super::Client::chat_org_inbox_web_socket*/
     #[derive(Debug, Clone)]
     pub struct ChatOrgInboxWebSocket<'a> {
         client: &'a super::Client,
@@ -34638,16 +32372,14 @@ pub mod builder {
             let Self { client, org_id } = self;
             let org_id = org_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/inbox/ws", client.baseurl,
-                agentapis_runtime::encode_segment(& org_id.to_string()),
+                "{}/orgs/{}/inbox/ws", client.baseurl, agentapis_runtime::encode_segment(&
+                org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -34675,25 +32407,13 @@ pub mod builder {
             match response.status().as_u16() {
                 101u16 => ResponseValue::upgrade(response).await,
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -34701,7 +32421,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_sub_organizations`]
 
-[`Client::list_sub_organizations`]: super::Client::list_sub_organizations*/
+    [`Client::list_sub_organizations`]: super::Client::list_sub_organizations*/
     #[derive(Debug, Clone)]
     pub struct ListSubOrganizations<'a> {
         client: &'a super::Client,
@@ -34740,8 +32460,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for next failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for next failed".to_string()
                 });
             self
         }
@@ -34753,8 +32472,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -34766,8 +32484,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for take failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for take failed".to_string()
                 });
             self
         }
@@ -34784,16 +32501,14 @@ pub mod builder {
             let page = page.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/orgs", client.baseurl, agentapis_runtime::encode_segment(&
-                org_id.to_string()),
+                "{}/orgs/{}/orgs", client.baseurl, agentapis_runtime::encode_segment(& org_id
+                .to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -34818,32 +32533,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -34851,15 +32550,12 @@ pub mod builder {
     }
     /**Builder for [`Client::create_sub_organization`]
 
-[`Client::create_sub_organization`]: super::Client::create_sub_organization*/
+    [`Client::create_sub_organization`]: super::Client::create_sub_organization*/
     #[derive(Debug, Clone)]
     pub struct CreateSubOrganization<'a> {
         client: &'a super::Client,
         org_id: Result<::std::string::String, String>,
-        body: Result<
-            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            String,
-        >,
+        body: Result<::serde_json::Map<::std::string::String, ::serde_json::Value>, String>,
     }
     impl<'a> CreateSubOrganization<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -34903,16 +32599,14 @@ pub mod builder {
             let org_id = org_id.map_err(Error::InvalidRequest)?;
             let body = body.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/orgs", client.baseurl, agentapis_runtime::encode_segment(&
-                org_id.to_string()),
+                "{}/orgs/{}/orgs", client.baseurl, agentapis_runtime::encode_segment(& org_id
+                .to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -34935,32 +32629,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -34968,7 +32646,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_sub_organizations_usage`]
 
-[`Client::get_sub_organizations_usage`]: super::Client::get_sub_organizations_usage*/
+    [`Client::get_sub_organizations_usage`]: super::Client::get_sub_organizations_usage*/
     #[derive(Debug, Clone)]
     pub struct GetSubOrganizationsUsage<'a> {
         client: &'a super::Client,
@@ -34979,7 +32657,7 @@ pub mod builder {
         page: Result<Option<::std::num::NonZeroU64>, String>,
         take: Result<Option<::std::num::NonZeroU64>, String>,
         to_date: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
-        type_: Result<Option<types::GetSubOrganizationsUsageType>, String>,
+        type_: Result<Option<crate::types::GetSubOrganizationsUsageType>, String>,
     }
     impl<'a> GetSubOrganizationsUsage<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -35040,8 +32718,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for next failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for next failed".to_string()
                 });
             self
         }
@@ -35053,8 +32730,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -35066,8 +32742,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for take failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for take failed".to_string()
                 });
             self
         }
@@ -35086,13 +32761,13 @@ pub mod builder {
         }
         pub fn type_<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<types::GetSubOrganizationsUsageType>,
+            V: std::convert::TryInto<crate::types::GetSubOrganizationsUsageType>,
         {
             self.type_ = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `GetSubOrganizationsUsageType` for type_ failed"
+                    "conversion to `crate :: types :: GetSubOrganizationsUsageType` for type_ failed"
                         .to_string()
                 });
             self
@@ -35124,16 +32799,14 @@ pub mod builder {
             let to_date = to_date.map_err(Error::InvalidRequest)?;
             let type_ = type_.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/orgs/usage", client.baseurl,
-                agentapis_runtime::encode_segment(& org_id.to_string()),
+                "{}/orgs/{}/orgs/usage", client.baseurl, agentapis_runtime::encode_segment(&
+                org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -35162,32 +32835,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -35195,7 +32852,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_sub_organization_features`]
 
-[`Client::update_sub_organization_features`]: super::Client::update_sub_organization_features*/
+    [`Client::update_sub_organization_features`]: super::Client::update_sub_organization_features*/
     #[derive(Debug, Clone)]
     pub struct UpdateSubOrganizationFeatures<'a> {
         client: &'a super::Client,
@@ -35285,9 +32942,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -35310,32 +32965,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -35343,7 +32982,7 @@ pub mod builder {
     }
     /**Builder for [`Client::join_sub_organization`]
 
-[`Client::join_sub_organization`]: super::Client::join_sub_organization*/
+    [`Client::join_sub_organization`]: super::Client::join_sub_organization*/
     #[derive(Debug, Clone)]
     pub struct JoinSubOrganization<'a> {
         client: &'a super::Client,
@@ -35395,9 +33034,7 @@ pub mod builder {
                 .try_into()
                 .map(From::from)
                 .map_err(|s| {
-                    format!(
-                        "conversion to `JoinSubOrganizationBody` for body failed: {}", s
-                    )
+                    format!("conversion to `JoinSubOrganizationBody` for body failed: {}", s)
                 });
             self
         }
@@ -35419,8 +33056,7 @@ pub mod builder {
             let sub_org_id = sub_org_id.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
-                    types::JoinSubOrganizationBody::try_from(v)
-                        .map_err(|e| e.to_string())
+                    types::JoinSubOrganizationBody::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -35432,9 +33068,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -35457,32 +33091,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -35490,7 +33108,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_segments`]
 
-[`Client::list_segments`]: super::Client::list_segments*/
+    [`Client::list_segments`]: super::Client::list_segments*/
     #[derive(Debug, Clone)]
     pub struct ListSegments<'a> {
         client: &'a super::Client,
@@ -35545,8 +33163,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for next failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for next failed".to_string()
                 });
             self
         }
@@ -35558,8 +33175,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -35584,8 +33200,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for take failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for take failed".to_string()
                 });
             self
         }
@@ -35596,15 +33211,7 @@ pub mod builder {
             ResponseValue<::std::vec::Vec<types::SegmentWithBoards>>,
             Error<::serde_json::Value>,
         > {
-            let Self {
-                client,
-                org_id,
-                exclude_board_columns,
-                next,
-                page,
-                search,
-                take,
-            } = self;
+            let Self { client, org_id, exclude_board_columns, next, page, search, take } = self;
             let org_id = org_id.map_err(Error::InvalidRequest)?;
             let exclude_board_columns = exclude_board_columns
                 .map_err(Error::InvalidRequest)?;
@@ -35613,16 +33220,14 @@ pub mod builder {
             let search = search.map_err(Error::InvalidRequest)?;
             let take = take.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/segments", client.baseurl,
-                agentapis_runtime::encode_segment(& org_id.to_string()),
+                "{}/orgs/{}/segments", client.baseurl, agentapis_runtime::encode_segment(&
+                org_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -35654,32 +33259,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -35687,7 +33276,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_segment`]
 
-[`Client::update_segment`]: super::Client::update_segment*/
+    [`Client::update_segment`]: super::Client::update_segment*/
     #[derive(Debug, Clone)]
     pub struct UpdateSegment<'a> {
         client: &'a super::Client,
@@ -35731,9 +33320,7 @@ pub mod builder {
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::UpdateSegmentBody>,
-            <V as std::convert::TryInto<
-                types::UpdateSegmentBody,
-            >>::Error: std::fmt::Display,
+            <V as std::convert::TryInto<types::UpdateSegmentBody>>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
@@ -35755,10 +33342,7 @@ pub mod builder {
         ///Sends a `PATCH` request to `/orgs/{org_id}/segments/{segment_id}`
         pub async fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::SegmentWithBoards>,
-            Error<::serde_json::Value>,
-        > {
+        ) -> Result<ResponseValue<types::SegmentWithBoards>, Error<::serde_json::Value>> {
             let Self { client, org_id, segment_id, body } = self;
             let org_id = org_id.map_err(Error::InvalidRequest)?;
             let segment_id = segment_id.map_err(Error::InvalidRequest)?;
@@ -35768,17 +33352,15 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/segments/{}", client.baseurl,
-                agentapis_runtime::encode_segment(& org_id.to_string()),
-                agentapis_runtime::encode_segment(& segment_id.to_string()),
+                "{}/orgs/{}/segments/{}", client.baseurl, agentapis_runtime::encode_segment(&
+                org_id.to_string()), agentapis_runtime::encode_segment(& segment_id
+                .to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -35801,32 +33383,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -35834,13 +33400,13 @@ pub mod builder {
     }
     /**Builder for [`Client::list_tables`]
 
-[`Client::list_tables`]: super::Client::list_tables*/
+    [`Client::list_tables`]: super::Client::list_tables*/
     #[derive(Debug, Clone)]
     pub struct ListTables<'a> {
         client: &'a super::Client,
         org_id: Result<::std::string::String, String>,
         search: Result<Option<::std::string::String>, String>,
-        type_: Result<Option<types::ListTablesType>, String>,
+        type_: Result<Option<crate::types::ListTablesType>, String>,
     }
     impl<'a> ListTables<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -35878,13 +33444,14 @@ pub mod builder {
         }
         pub fn type_<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<types::ListTablesType>,
+            V: std::convert::TryInto<crate::types::ListTablesType>,
         {
             self.type_ = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `ListTablesType` for type_ failed".to_string()
+                    "conversion to `crate :: types :: ListTablesType` for type_ failed"
+                        .to_string()
                 });
             self
         }
@@ -35907,9 +33474,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -35933,32 +33498,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -35966,7 +33515,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_table`]
 
-[`Client::create_table`]: super::Client::create_table*/
+    [`Client::create_table`]: super::Client::create_table*/
     #[derive(Debug, Clone)]
     pub struct CreateTable<'a> {
         client: &'a super::Client,
@@ -35996,9 +33545,7 @@ pub mod builder {
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::CreateTableBody>,
-            <V as std::convert::TryInto<
-                types::CreateTableBody,
-            >>::Error: std::fmt::Display,
+            <V as std::convert::TryInto<types::CreateTableBody>>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
@@ -36024,9 +33571,7 @@ pub mod builder {
             let Self { client, org_id, body } = self;
             let org_id = org_id.map_err(Error::InvalidRequest)?;
             let body = body
-                .and_then(|v| {
-                    types::CreateTableBody::try_from(v).map_err(|e| e.to_string())
-                })
+                .and_then(|v| types::CreateTableBody::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/orgs/{}/tables", client.baseurl, agentapis_runtime::encode_segment(&
@@ -36036,9 +33581,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -36061,32 +33604,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -36094,7 +33621,7 @@ pub mod builder {
     }
     /**Builder for [`Client::reorder_table_field`]
 
-[`Client::reorder_table_field`]: super::Client::reorder_table_field*/
+    [`Client::reorder_table_field`]: super::Client::reorder_table_field*/
     #[derive(Debug, Clone)]
     pub struct ReorderTableField<'a> {
         client: &'a super::Client,
@@ -36146,9 +33673,7 @@ pub mod builder {
                 .try_into()
                 .map(From::from)
                 .map_err(|s| {
-                    format!(
-                        "conversion to `ReorderTableFieldBody` for body failed: {}", s
-                    )
+                    format!("conversion to `ReorderTableFieldBody` for body failed: {}", s)
                 });
             self
         }
@@ -36182,9 +33707,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -36207,32 +33730,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -36240,7 +33747,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_table_field`]
 
-[`Client::update_table_field`]: super::Client::update_table_field*/
+    [`Client::update_table_field`]: super::Client::update_table_field*/
     #[derive(Debug, Clone)]
     pub struct UpdateTableField<'a> {
         client: &'a super::Client,
@@ -36306,9 +33813,7 @@ pub mod builder {
                 .try_into()
                 .map(From::from)
                 .map_err(|s| {
-                    format!(
-                        "conversion to `UpdateTableFieldBody` for body failed: {}", s
-                    )
+                    format!("conversion to `UpdateTableFieldBody` for body failed: {}", s)
                 });
             self
         }
@@ -36344,9 +33849,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -36369,32 +33872,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -36402,7 +33889,7 @@ pub mod builder {
     }
     /**Builder for [`Client::import_table_records`]
 
-[`Client::import_table_records`]: super::Client::import_table_records*/
+    [`Client::import_table_records`]: super::Client::import_table_records*/
     #[derive(Debug)]
     pub struct ImportTableRecords<'a> {
         client: &'a super::Client,
@@ -36449,18 +33936,13 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `reqwest::Body` for body failed".to_string()
-                });
+                .map_err(|_| "conversion to `reqwest::Body` for body failed".to_string());
             self
         }
         ///Sends a `POST` request to `/orgs/{org_id}/tables/{table_id}/records/import`
         pub async fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ImportRecordsResult>,
-            Error<::serde_json::Value>,
-        > {
+        ) -> Result<ResponseValue<types::ImportRecordsResult>, Error<::serde_json::Value>> {
             let Self { client, org_id, table_id, body } = self;
             let org_id = org_id.map_err(Error::InvalidRequest)?;
             let table_id = table_id.map_err(Error::InvalidRequest)?;
@@ -36474,9 +33956,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -36488,9 +33968,7 @@ pub mod builder {
                 )
                 .header(
                     ::reqwest::header::CONTENT_TYPE,
-                    ::reqwest::header::HeaderValue::from_static(
-                        "application/octet-stream",
-                    ),
+                    ::reqwest::header::HeaderValue::from_static("application/octet-stream"),
                 )
                 .body(body)
                 .headers(header_map)
@@ -36505,32 +33983,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -36538,7 +34000,7 @@ pub mod builder {
     }
     /**Builder for [`Client::reorder_table_views`]
 
-[`Client::reorder_table_views`]: super::Client::reorder_table_views*/
+    [`Client::reorder_table_views`]: super::Client::reorder_table_views*/
     #[derive(Debug, Clone)]
     pub struct ReorderTableViews<'a> {
         client: &'a super::Client,
@@ -36593,8 +34055,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for next failed"
-                        .to_string()
+                    "conversion to `:: std :: string :: String` for next failed".to_string()
                 });
             self
         }
@@ -36606,8 +34067,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for page failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for page failed".to_string()
                 });
             self
         }
@@ -36619,8 +34079,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for take failed"
-                        .to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for take failed".to_string()
                 });
             self
         }
@@ -36635,9 +34094,7 @@ pub mod builder {
                 .try_into()
                 .map(From::from)
                 .map_err(|s| {
-                    format!(
-                        "conversion to `ReorderTableViewsBody` for body failed: {}", s
-                    )
+                    format!("conversion to `ReorderTableViewsBody` for body failed: {}", s)
                 });
             self
         }
@@ -36677,9 +34134,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -36705,32 +34160,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -36738,7 +34177,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_view`]
 
-[`Client::update_view`]: super::Client::update_view*/
+    [`Client::update_view`]: super::Client::update_view*/
     #[derive(Debug, Clone)]
     pub struct UpdateView<'a> {
         client: &'a super::Client,
@@ -36782,9 +34221,7 @@ pub mod builder {
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::UpdateViewBody>,
-            <V as std::convert::TryInto<
-                types::UpdateViewBody,
-            >>::Error: std::fmt::Display,
+            <V as std::convert::TryInto<types::UpdateViewBody>>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
@@ -36811,22 +34248,18 @@ pub mod builder {
             let org_id = org_id.map_err(Error::InvalidRequest)?;
             let view_id = view_id.map_err(Error::InvalidRequest)?;
             let body = body
-                .and_then(|v| {
-                    types::UpdateViewBody::try_from(v).map_err(|e| e.to_string())
-                })
+                .and_then(|v| types::UpdateViewBody::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/orgs/{}/views/{}", client.baseurl,
-                agentapis_runtime::encode_segment(& org_id.to_string()),
-                agentapis_runtime::encode_segment(& view_id.to_string()),
+                "{}/orgs/{}/views/{}", client.baseurl, agentapis_runtime::encode_segment(&
+                org_id.to_string()), agentapis_runtime::encode_segment(& view_id
+                .to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -36849,32 +34282,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -36882,7 +34299,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_workflow_runs`]
 
-[`Client::list_workflow_runs`]: super::Client::list_workflow_runs*/
+    [`Client::list_workflow_runs`]: super::Client::list_workflow_runs*/
     #[derive(Debug, Clone)]
     pub struct ListWorkflowRuns<'a> {
         client: &'a super::Client,
@@ -36924,9 +34341,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -36948,25 +34363,13 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
@@ -36974,7 +34377,7 @@ pub mod builder {
     }
     /**Builder for [`Client::run_workflow`]
 
-[`Client::run_workflow`]: super::Client::run_workflow*/
+    [`Client::run_workflow`]: super::Client::run_workflow*/
     #[derive(Debug, Clone)]
     pub struct RunWorkflow<'a> {
         client: &'a super::Client,
@@ -37018,9 +34421,7 @@ pub mod builder {
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::RunWorkflowBody>,
-            <V as std::convert::TryInto<
-                types::RunWorkflowBody,
-            >>::Error: std::fmt::Display,
+            <V as std::convert::TryInto<types::RunWorkflowBody>>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
@@ -37047,9 +34448,7 @@ pub mod builder {
             let org_id = org_id.map_err(Error::InvalidRequest)?;
             let workflow_id = workflow_id.map_err(Error::InvalidRequest)?;
             let body = body
-                .and_then(|v| {
-                    types::RunWorkflowBody::try_from(v).map_err(|e| e.to_string())
-                })
+                .and_then(|v| types::RunWorkflowBody::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/orgs/{}/workflows/{}/runs", client.baseurl,
@@ -37060,9 +34459,7 @@ pub mod builder {
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -37085,32 +34482,16 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
+                    Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
             }

@@ -94,7 +94,15 @@ fn describe(schema: Option<&Value>) -> String {
 /// Keys that do not change what progenitor generates: documentation, examples, access hints,
 /// and vendor extensions other than the ones the generator reads.
 fn is_annotation(key: &str) -> bool {
-    const GENERATOR_EXTENSIONS: [&str; 4] = ["x-rust-type", "x-deep-query", "x-multipart", "x-dropshot-websocket"];
+    const GENERATOR_EXTENSIONS: [&str; 7] = [
+        "x-rust-type",
+        "x-deep-query",
+        "x-multipart",
+        "x-dropshot-websocket",
+        "x-open-enum",
+        "x-structured-header",
+        "x-key-prefix",
+    ];
     matches!(
         key,
         "description" | "example" | "examples" | "summary" | "externalDocs" | "deprecated" | "readOnly" | "writeOnly"
@@ -115,14 +123,11 @@ pub(super) fn shape(schema: &Value) -> Value {
     }
 }
 
-/// The enum branch and the fallback of an open enum (`oneOf` of a string `enum` and a plain string
-/// titled `Other`, as the `open-enum-untagged` rule writes it).
-fn open_enum(schema: &Value) -> Option<&Value> {
-    let branches = schema.get("oneOf")?.as_array()?;
-    let has_fallback = branches
-        .iter()
-        .any(|b| b.get("title").and_then(Value::as_str) == Some("Other"));
-    has_fallback.then(|| branches.iter().find(|b| b.get("enum").is_some()))?
+/// The known values of an open enum, as a closed enum schema to compare (the `open-enum-flat`
+/// rule marks them `x-open-enum`).
+fn open_enum(schema: &Value) -> Option<Value> {
+    let values = schema.get(crate::rules::open_enum::MARK)?;
+    Some(serde_json::json!({"type": "string", "enum": values}))
 }
 
 fn required_names(schema: &Value) -> Vec<&str> {
@@ -169,7 +174,7 @@ fn inline(old: &Value, new: &Value, subject: &str, item: &str, open: bool, depth
         if old.get("nullable") != new.get("nullable") {
             return retyped(out, "nullability changed (T ↔ Option<T>)".into());
         }
-        return inline(a, b, subject, item, true, depth + 1, out);
+        return inline(&a, &b, subject, item, true, depth + 1, out);
     }
     let field = |k: &str| (old.get(k), new.get(k));
     let (type_a, type_b) = field("type");
@@ -188,14 +193,16 @@ fn inline(old: &Value, new: &Value, subject: &str, item: &str, open: bool, depth
             ));
         }
         for value in b.iter().filter(|v| !a.contains(v)) {
-            // Even an open enum breaks: typify generates its known values as their own exhaustive
-            // enum (`types::KindString`), and the value moves from `Other(..)` to a variant.
-            let why = if open {
-                "open enum, but its known-values enum is exhaustive and the value no longer arrives as `Other`"
+            // An open enum is generated flat and `#[non_exhaustive]`: a new variant breaks no
+            // match, but the value now arrives as that variant instead of `Other(..)`.
+            let (why, impact) = if open {
+                (
+                    "open enum: a new variant of a non-exhaustive enum; the value no longer arrives as `Other`",
+                    Impact::Additive,
+                )
             } else {
-                "closed enum: exhaustive matches must handle it"
+                ("closed enum: exhaustive matches must handle it", Impact::Breaking)
             };
-            let impact = Impact::Breaking;
             out.push(change(
                 "enum-value-added",
                 subject.to_owned(),

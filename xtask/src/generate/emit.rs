@@ -16,9 +16,9 @@ use crate::syntax::progenitor_name;
 /// leaves `\` alone (a URL parser then reads it as `/`): see `agentapis_runtime::encode_segment`.
 pub const SEGMENT_ENCODER: &str = "agentapis_runtime::encode_segment";
 
-/// Points every call of progenitor's `encode_path` at [`SEGMENT_ENCODER`] (the `use` of
-/// `encode_path` is left as it is, unused).
-pub fn encode_segments_with_runtime(file: &mut syn::File) -> usize {
+/// Points every call of progenitor's `encode_path` in `item` at [`SEGMENT_ENCODER`] (the `use`
+/// of `encode_path` is left as it is, unused).
+pub fn encode_segments_in(item: &mut syn::Item) -> usize {
     struct Rewrite(usize);
     impl VisitMut for Rewrite {
         fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
@@ -47,7 +47,7 @@ pub fn encode_segments_with_runtime(file: &mut syn::File) -> usize {
         }
     }
     let mut rewrite = Rewrite(0);
-    rewrite.visit_file_mut(file);
+    rewrite.visit_item_mut(item);
     rewrite.0
 }
 
@@ -128,15 +128,18 @@ mod tests {
 
     #[test]
     fn path_parameters_are_encoded_by_the_runtime() {
-        let mut file: syn::File = syn::parse_quote! {
+        let mut import: syn::Item = syn::parse_quote!(
             use progenitor_client::{encode_path, ClientHooks};
+        );
+        let mut item: syn::Item = syn::parse_quote! {
             fn url(client: &Client, id: &str) -> String {
                 let direct = encode_path(&id.to_string());
                 format!("{}/a/{}", client.baseurl, encode_path(&id.to_string()))
             }
         };
-        assert_eq!(encode_segments_with_runtime(&mut file), 2);
-        let text = quote!(#file).to_string();
+        assert_eq!(encode_segments_in(&mut import), 0);
+        assert_eq!(encode_segments_in(&mut item), 2);
+        let text = quote!(#import #item).to_string();
         assert!(
             text.contains("agentapis_runtime :: encode_segment (& id . to_string ())"),
             "{text}"

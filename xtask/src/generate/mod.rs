@@ -2,13 +2,15 @@
 
 mod bisect;
 pub mod emit;
+pub mod open_enums;
 pub mod progenitor;
+mod stream;
 
 use serde_json::Value;
 
 use crate::apis::Api;
 use crate::error::SpecError;
-use crate::facts::{self, Facts};
+use crate::facts::Facts;
 use crate::rules::{self, Report};
 use crate::spec::LoadedSpec;
 
@@ -125,24 +127,25 @@ pub fn generate_code(file: &str, doc: &Value) -> Result<Code, SpecError> {
         }
     };
     let doc = owned.as_ref().unwrap_or(doc);
-    let mut ast = syn::parse_file(&tokens)
+    let extra: Vec<proc_macro2::TokenStream> = open_enums::collect(doc).iter().map(open_enums::items).collect();
+    let formatted = stream::format(tokens, quote::quote!(#(#extra)*))
         .map_err(|e| SpecError::new(file, "", format!("progenitor produced code that does not parse: {e}")))?;
-    emit::encode_segments_with_runtime(&mut ast);
-    if let Some(name) = crate::syntax::duplicate_type(&ast) {
+    if let Some(name) = formatted.duplicate {
         return Err(SpecError::new(
             file,
             format!("/components/schemas/{}", crate::error::escape(&name)),
             format!("progenitor generated two types named `{name}`, which would not compile; add or fix a normalization rule for this schema"),
         ));
     }
-    let facts = facts::read(&ast);
+    let facts = formatted.facts;
     let (paging, unwalkable) = emit::paging_module(doc, &facts);
     let operations = emit::operations_table(doc);
     let added: syn::File = syn::parse2(quote::quote! { #operations #paging })
         .map_err(|e| SpecError::new(file, "", format!("the xtask's own items do not parse: {e}")))?;
-    ast.items.extend(added.items);
+    let mut source = formatted.source;
+    source.push_str(&prettyplease::unparse(&added));
     Ok(Code {
-        source: prettyplease::unparse(&ast),
+        source,
         skipped,
         unwalkable,
         facts,

@@ -80,8 +80,8 @@ fn pointer_of(path: &serde_path_to_error::Path) -> String {
         .collect()
 }
 
-/// Runs progenitor with the workspace's settings; the token stream as text.
-pub fn run(doc: &Value) -> Result<String, Failure> {
+/// Runs progenitor with the workspace's settings.
+pub fn run(doc: &Value) -> Result<proc_macro2::TokenStream, Failure> {
     let spec = parse(doc)?;
     let mut settings = progenitor::GenerationSettings::default();
     let inner = INNER_TYPE
@@ -93,13 +93,20 @@ pub fn run(doc: &Value) -> Result<String, Failure> {
         .with_inner_type(inner)
         .with_hooks(progenitor::HooksMode::Expected)
         .with_derive("PartialEq");
+    for e in super::open_enums::collect(doc) {
+        settings.with_replacement(
+            &e.name,
+            super::open_enums::rust_path(&e.name),
+            [progenitor::TypeImpl::FromStr, progenitor::TypeImpl::Display].into_iter(),
+        );
+    }
     // progenitor reports many unsupported constructs by panicking; keep the default hook quiet
     // while the panic becomes an error (the caller then looks for the construct to blame).
     let previous = panic::take_hook();
     panic::set_hook(Box::new(|_| {}));
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
         let mut generator = progenitor::Generator::new(&settings);
-        generator.generate_tokens(&spec).map(|t| t.to_string())
+        generator.generate_tokens(&spec)
     }));
     panic::set_hook(previous);
     match result {

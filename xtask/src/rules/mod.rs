@@ -1,9 +1,10 @@
 //! Named, individually tested rewrites applied to a spec before progenitor sees it.
 //!
-//! Seven rule sets run in order: [`downconvert::RULES`] turns OpenAPI 3.1 constructs into their
+//! Eight rule sets run in order: [`downconvert::RULES`] turns OpenAPI 3.1 constructs into their
 //! 3.0 equivalents (only for 3.1 documents), [`repair::RULES`] mends what a document says about
 //! itself, [`auth::RULES`] turns vendor auth extensions into `security`, [`normalize::RULES`]
-//! works around what progenitor cannot generate or would generate badly, [`params::RULES`]
+//! works around what progenitor cannot generate or would generate badly, [`open_enum::RULES`]
+//! marks open enums to generate flat, [`params::RULES`]
 //! reshapes parameters it cannot encode, [`names::RULES`] names operations and keeps typify from
 //! giving two types one name, and [`media::RULES`] narrows each operation to one body, success
 //! and error type. Every rule is general: it looks at the shape of the document, never at
@@ -15,6 +16,7 @@ pub mod downconvert;
 pub mod media;
 pub mod names;
 pub mod normalize;
+pub mod open_enum;
 pub mod params;
 pub mod repair;
 pub mod walk;
@@ -75,11 +77,12 @@ pub fn apply_all(doc: &mut Value, options: &Options) -> Result<Report, RuleError
         .get("openapi")
         .and_then(Value::as_str)
         .is_some_and(|v| v.starts_with("3.1"));
-    let sets: [&[Rule]; 7] = [
+    let sets: [&[Rule]; 8] = [
         if is_31 { downconvert::RULES } else { &[] },
         repair::RULES,
         auth::RULES,
         normalize::RULES,
+        open_enum::RULES,
         params::RULES,
         names::RULES,
         media::RULES,
@@ -101,6 +104,7 @@ pub fn all() -> impl Iterator<Item = &'static Rule> {
         .chain(repair::RULES)
         .chain(auth::RULES)
         .chain(normalize::RULES)
+        .chain(open_enum::RULES)
         .chain(params::RULES)
         .chain(names::RULES)
         .chain(media::RULES)

@@ -26,11 +26,6 @@ pub const RULES: &[Rule] = &[
         apply: declare_missing_path_params,
     },
     Rule {
-        name: "open-enum-untagged",
-        doc: "Rewrites an open enum (`anyOf`/`oneOf` of a string `enum` and a plain string) as a `oneOf` whose plain branch is titled `Other`, so typify emits an untagged enum with the known values and an `Other(String)` fallback (typify turns `anyOf` into a struct of optional flattened fields, which cannot decode a string).",
-        apply: open_enum_untagged,
-    },
-    Rule {
         name: "error-responses-keep-body",
         doc: "Gives 4XX/5XX/default responses without content an `application/json` body of any shape, so the server's error body reaches the caller instead of being discarded.",
         apply: error_responses_keep_body,
@@ -190,45 +185,6 @@ fn declare_missing_path_params(doc: &mut Value, _: &Options) -> Result<usize, Ru
     Ok(n)
 }
 
-fn is_string_enum(v: &Value) -> bool {
-    v.get("enum")
-        .and_then(Value::as_array)
-        .is_some_and(|e| !e.is_empty() && e.iter().all(Value::is_string))
-}
-
-fn is_plain_string(v: &Value) -> bool {
-    v.as_object().is_some_and(|m| {
-        m.get("type").and_then(Value::as_str) == Some("string")
-            && m.keys()
-                .all(|k| matches!(k.as_str(), "type" | "description" | "title" | "example"))
-    })
-}
-
-fn open_enum_untagged(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
-    let mut n = 0;
-    walk::schemas(doc, &mut |s, _| {
-        for key in ["anyOf", "oneOf"] {
-            let Some([known, other]) = s.get(key).and_then(Value::as_array).map(Vec::as_slice) else {
-                continue;
-            };
-            let (known, other) = match (is_string_enum(known), is_plain_string(other)) {
-                (true, true) => (known.clone(), other.clone()),
-                _ if is_string_enum(other) && is_plain_string(known) => (other.clone(), known.clone()),
-                _ => continue,
-            };
-            if other.get("title").and_then(Value::as_str) == Some("Other") && key == "oneOf" {
-                continue;
-            }
-            let mut other = other;
-            other["title"] = json!("Other");
-            s.remove(key);
-            s.insert("oneOf".into(), json!([known, other]));
-            n += 1;
-        }
-    });
-    Ok(n)
-}
-
 fn is_error_status(code: &str) -> bool {
     code == "default" || code.starts_with('4') || code.starts_with('5')
 }
@@ -342,20 +298,6 @@ mod tests {
             doc["paths"]["/teams/{team}/x"]["post"]["parameters"][0]["required"],
             json!(true)
         );
-        assert_eq!(n, 1);
-    }
-
-    #[test]
-    fn open_enums_become_untagged_oneof_with_other() {
-        let doc = json!({"components": {"schemas": {
-            "S": {"anyOf": [{"type": "string", "enum": ["a", "b"]}, {"type": "string"}]},
-            "T": {"anyOf": [{"type": "string", "enum": ["a"]}, {"type": "integer"}]}}}});
-        let (doc, n) = run("open-enum-untagged", doc, Options::default());
-        assert_eq!(
-            doc["components"]["schemas"]["S"],
-            json!({"oneOf": [{"type": "string", "enum": ["a", "b"]}, {"type": "string", "title": "Other"}]})
-        );
-        assert!(doc["components"]["schemas"]["T"].get("anyOf").is_some());
         assert_eq!(n, 1);
     }
 

@@ -25,7 +25,7 @@ mod schedules;
 pub mod webhook;
 
 use generated::types;
-pub use runs::{slug, ExecutionHandle, Plan, WaitOptions};
+pub use runs::{ExecutionHandle, Plan, WaitOptions};
 pub use schedules::{check_cron, check_timezone, NewSchedule};
 
 use crate::config::{check_credential, env_value};
@@ -39,74 +39,21 @@ pub const ENV_API_KEY: &str = "AGENTIV_API_KEY";
 /// Environment variable that overrides the base URL.
 pub const ENV_BASE_URL: &str = "AGENTIV_BASE_URL";
 
-/// Agentiv's documented error codes, with a fallback for codes it adds later.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorCode {
-    /// `UNAUTHORIZED`: missing or invalid key (401).
-    Unauthorized,
-    /// `FORBIDDEN`: the key's scopes or plan do not allow this (403).
-    Forbidden,
-    /// `NOT_FOUND` (404).
-    NotFound,
-    /// `RATE_LIMITED` (429); retry after backing off.
-    RateLimited,
-    /// `INVALID_INPUT` (400).
-    InvalidInput,
-    /// `INTEGRATION_NOT_CONNECTED` (400): connect the integration named in the error's
-    /// `integrationSlug` detail (see [`integration_slug`]) on the dashboard's `/connections` page;
-    /// the error's message says so too.
-    IntegrationNotConnected,
-    /// `EXECUTION_FAILED` (500): the agent ran and failed. Retrying runs the agent again, so the
-    /// runtime never does it on its own; opt in per call with [`CallOptions::retry_unsafe`].
-    ExecutionFailed,
-    /// A code this SDK does not know yet, as sent.
-    Unknown(String),
-}
+/// The agent slugs Agentiv documents (`AgentSlug::Other` for any other).
+pub use agentiv_client::types::AgentSlug;
+/// Agentiv's documented error codes, with a fallback for codes it adds later: the generated
+/// flat open enum of the spec's `ErrorDetail.code` (`ErrorCode::Other` holds an unknown code).
+pub use agentiv_client::types::ErrorDetailCode as ErrorCode;
 
-impl ErrorCode {
-    /// Reads a code as sent on the wire.
-    pub fn parse(code: &str) -> Self {
-        match code {
-            "UNAUTHORIZED" => Self::Unauthorized,
-            "FORBIDDEN" => Self::Forbidden,
-            "NOT_FOUND" => Self::NotFound,
-            "RATE_LIMITED" => Self::RateLimited,
-            "INVALID_INPUT" => Self::InvalidInput,
-            "INTEGRATION_NOT_CONNECTED" => Self::IntegrationNotConnected,
-            "EXECUTION_FAILED" => Self::ExecutionFailed,
-            other => Self::Unknown(other.to_owned()),
-        }
-    }
-
-    /// The code as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Unauthorized => "UNAUTHORIZED",
-            Self::Forbidden => "FORBIDDEN",
-            Self::NotFound => "NOT_FOUND",
-            Self::RateLimited => "RATE_LIMITED",
-            Self::InvalidInput => "INVALID_INPUT",
-            Self::IntegrationNotConnected => "INTEGRATION_NOT_CONNECTED",
-            Self::ExecutionFailed => "EXECUTION_FAILED",
-            Self::Unknown(code) => code,
-        }
-    }
-
-    /// Whether Agentiv documents the code as retryable (`None` for unknown codes: decide by
-    /// status).
-    pub fn retryable(&self) -> Option<bool> {
-        match self {
-            Self::RateLimited | Self::ExecutionFailed => Some(true),
-            Self::Unknown(_) => None,
-            _ => Some(false),
-        }
-    }
-}
-
-impl fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+/// Whether Agentiv documents `code` as retryable (the spec's `x-error-codes`: only
+/// `RATE_LIMITED` after backing off, and `EXECUTION_FAILED`, which runs the agent again and is
+/// therefore never retried on its own; opt in per call with [`CallOptions::retry_unsafe`]).
+/// `None` for codes this SDK does not know: decide by status.
+pub fn retryable(code: &ErrorCode) -> Option<bool> {
+    match code {
+        ErrorCode::RateLimited | ErrorCode::ExecutionFailed => Some(true),
+        ErrorCode::Other(_) => None,
+        _ => Some(false),
     }
 }
 
@@ -274,14 +221,27 @@ mod tests {
             "EXECUTION_FAILED",
             "SOMETHING_NEW",
         ] {
-            assert_eq!(ErrorCode::parse(code).as_str(), code);
+            assert_eq!(ErrorCode::from(code).as_str(), code);
+            let json = serde_json::to_value(ErrorCode::from(code)).expect("serializes");
+            assert_eq!(
+                serde_json::from_value::<ErrorCode>(json)
+                    .expect("deserializes")
+                    .as_str(),
+                code
+            );
         }
         assert_eq!(
-            ErrorCode::parse("SOMETHING_NEW"),
-            ErrorCode::Unknown("SOMETHING_NEW".into())
+            ErrorCode::from("SOMETHING_NEW"),
+            ErrorCode::Other("SOMETHING_NEW".into())
         );
-        assert_eq!(ErrorCode::ExecutionFailed.retryable(), Some(true));
-        assert_eq!(ErrorCode::NotFound.retryable(), Some(false));
+        assert_eq!("RATE_LIMITED".parse::<ErrorCode>(), Ok(ErrorCode::RateLimited));
+        assert_eq!(
+            ErrorCode::IntegrationNotConnected.to_string(),
+            "INTEGRATION_NOT_CONNECTED"
+        );
+        assert_eq!(retryable(&ErrorCode::ExecutionFailed), Some(true));
+        assert_eq!(retryable(&ErrorCode::NotFound), Some(false));
+        assert_eq!(retryable(&ErrorCode::from("SOMETHING_NEW")), None);
     }
 
     #[test]

@@ -1,55 +1,16 @@
 //! Running agents: synchronous runs, asynchronous runs with an execution handle that waits for
-//! the result, and the documented agent slugs and plans.
+//! the result, and the documented plans. The documented agent slugs are the generated
+//! [`AgentSlug`](super::AgentSlug) (any other slug is sent as given).
 
 use std::time::{Duration, Instant};
 
 use agentapis_runtime::ClientLimits;
 use serde::Serialize;
 
-use super::generated::types::{Execution, ExecutionStatus, ExecutionStatusString, RunRequest, RunResult};
+use super::generated::types::{Execution, ExecutionStatus, RunRequest, RunResult};
 use super::Client;
 use crate::error::Api;
 use crate::{Error, Response};
-
-/// The agent slugs Agentiv documents. Any other slug is sent as given.
-pub mod slug {
-    /// Sorts and labels an inbox.
-    pub const EMAIL_TRIAGE: &str = "email-triage";
-    /// Drafts proposals.
-    pub const PROPOSAL_AI: &str = "proposal-ai";
-    /// Processes expenses.
-    pub const EXPENSE_AI: &str = "expense-ai";
-    /// Chases invoices.
-    pub const INVOICE_LION: &str = "invoice-lion";
-    /// Writes outbound emails.
-    pub const COLD_EMAIL_AI: &str = "cold-email-ai";
-    /// Prepares meeting briefs.
-    pub const MEETING_PREP: &str = "meeting-prep";
-    /// Redlines contracts.
-    pub const CONTRACT_REDLINE: &str = "contract-redline";
-    /// Writes ad copy.
-    pub const AD_COPY_FORGE: &str = "ad-copy-forge";
-    /// Transcribes videos.
-    pub const VIDEO_SCRIBE: &str = "video-scribe";
-    /// Schedules social posts.
-    pub const SOCIAL_SCHEDULER: &str = "social-scheduler";
-    /// Forecasts inventory.
-    pub const INVENTORY_PREDICT: &str = "inventory-predict";
-    /// All eleven.
-    pub const ALL: [&str; 11] = [
-        EMAIL_TRIAGE,
-        PROPOSAL_AI,
-        EXPENSE_AI,
-        INVOICE_LION,
-        COLD_EMAIL_AI,
-        MEETING_PREP,
-        CONTRACT_REDLINE,
-        AD_COPY_FORGE,
-        VIDEO_SCRIBE,
-        SOCIAL_SCHEDULER,
-        INVENTORY_PREDICT,
-    ];
-}
 
 /// Agentiv plans, as client-side limits (the documented request rates and concurrency).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,10 +104,10 @@ enum Stage {
 
 fn stage(status: &ExecutionStatus) -> Stage {
     match status {
-        ExecutionStatus::String(ExecutionStatusString::Queued | ExecutionStatusString::Running) => Stage::Pending,
-        ExecutionStatus::String(ExecutionStatusString::Success) => Stage::Succeeded,
-        ExecutionStatus::String(ExecutionStatusString::Failed) => Stage::Failed,
-        ExecutionStatus::Other(other) => Stage::Unknown(other.clone()),
+        ExecutionStatus::Queued | ExecutionStatus::Running => Stage::Pending,
+        ExecutionStatus::Success => Stage::Succeeded,
+        ExecutionStatus::Failed => Stage::Failed,
+        other => Stage::Unknown(other.as_str().to_owned()),
     }
 }
 
@@ -189,8 +150,9 @@ impl Client {
     /// [`Error::ExecutionFailed`]. `input` is any JSON object (e.g. `EmailTriageInput`).
     ///
     /// The run is sent once: running an agent is not idempotent.
-    pub async fn run(&self, slug: &str, input: impl Serialize) -> Result<Response<RunResult>, Error> {
-        let result = self.start(slug, input, false, None).await?;
+    /// `slug` is an [`AgentSlug`](super::AgentSlug) or any other slug as text.
+    pub async fn run(&self, slug: impl AsRef<str>, input: impl Serialize) -> Result<Response<RunResult>, Error> {
+        let result = self.start(slug.as_ref(), input, false, None).await?;
         let run: &RunResult = &result;
         if matches!(stage(&run.status), Stage::Failed) {
             return Err(Error::ExecutionFailed {
@@ -205,11 +167,11 @@ impl Client {
     /// Agentiv also notifies that URL when the run ends.
     pub async fn run_async(
         &self,
-        slug: &str,
+        slug: impl AsRef<str>,
         input: impl Serialize,
         webhook_url: Option<&str>,
     ) -> Result<ExecutionHandle<'_>, Error> {
-        let result = self.start(slug, input, true, webhook_url).await?;
+        let result = self.start(slug.as_ref(), input, true, webhook_url).await?;
         Ok(ExecutionHandle {
             client: self,
             id: result.execution_id.clone(),

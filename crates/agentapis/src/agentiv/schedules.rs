@@ -76,8 +76,13 @@ impl Client {
     /// Creates or replaces the schedule of agent `slug`. Replacing is idempotent (a `PUT`-like
     /// upsert keyed by slug), but Agentiv exposes it as a POST, so it is not retried after it
     /// may have reached the server.
-    pub async fn set_schedule(&self, slug: &str, schedule: NewSchedule) -> Result<Response<Schedule>, Error> {
+    pub async fn set_schedule(
+        &self,
+        slug: impl AsRef<str>,
+        schedule: NewSchedule,
+    ) -> Result<Response<Schedule>, Error> {
         let body = schedule.request;
+        let slug = slug.as_ref();
         self.call(|api| api.upsert_schedule().agent_slug(slug).body(body).send())
             .await
     }

@@ -24,7 +24,7 @@ use std::fmt;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::generated::types::{WebhookEvent, WebhookEventType, WebhookEventTypeString};
+use super::generated::types::{WebhookEvent, WebhookEventType};
 
 /// Header carrying the signature.
 pub const SIGNATURE_HEADER: &str = "X-Agentiv-Signature";
@@ -131,13 +131,11 @@ fn decode(raw_body: &[u8]) -> Result<Event, WebhookError> {
     let event: WebhookEvent =
         serde_json::from_value(payload.clone()).map_err(|e| WebhookError::InvalidPayload(e.to_string()))?;
     Ok(match &event.event {
-        WebhookEventType::String(WebhookEventTypeString::AgentExecutionSuccess) => Event::ExecutionSucceeded(event),
-        WebhookEventType::String(WebhookEventTypeString::AgentExecutionFailed) => Event::ExecutionFailed(event),
-        WebhookEventType::String(WebhookEventTypeString::ScheduleFired) => Event::ScheduleFired(event),
-        WebhookEventType::String(WebhookEventTypeString::IntegrationDisconnected) => {
-            Event::IntegrationDisconnected(event)
-        }
-        WebhookEventType::Other(_) => Event::Unknown { name, payload },
+        WebhookEventType::AgentExecutionSuccess => Event::ExecutionSucceeded(event),
+        WebhookEventType::AgentExecutionFailed => Event::ExecutionFailed(event),
+        WebhookEventType::ScheduleFired => Event::ScheduleFired(event),
+        WebhookEventType::IntegrationDisconnected => Event::IntegrationDisconnected(event),
+        _ => Event::Unknown { name, payload },
     })
 }
 

@@ -210,8 +210,8 @@ fn vendor_code(api: Api, code: Option<String>, status: StatusCode) -> (ErrorCode
     match (api, code) {
         #[cfg(feature = "agentiv")]
         (Api::Agentiv, Some(code)) => {
-            let code = crate::agentiv::ErrorCode::parse(&code);
-            let retryable = code.retryable();
+            let code = crate::agentiv::ErrorCode::from(code);
+            let retryable = crate::agentiv::retryable(&code);
             (ErrorCode::Agentiv(code), retryable)
         }
         (_, Some(code)) => (ErrorCode::Vendor(code), None),

@@ -27,7 +27,7 @@ pub enum Api {
     Invent,
     /// Agentiv (`api.agentiv.cloud`).
     Agentiv,
-    /// ArchAstro (`developers.archastro.ai`).
+    /// ArchAstro (`platform.archastro.ai`).
     ArchAstro,
 }
 
