@@ -2520,7 +2520,7 @@ pub mod builder {
     };
     /**Builder for [`Client::list_agents`]
 
-    [`Client::list_agents`]: super::Client::list_agents*/
+[`Client::list_agents`]: super::Client::list_agents*/
     #[derive(Debug, Clone)]
     pub struct ListAgents<'a> {
         client: &'a super::Client,
@@ -2575,7 +2575,7 @@ pub mod builder {
     }
     /**Builder for [`Client::run_agent`]
 
-    [`Client::run_agent`]: super::Client::run_agent*/
+[`Client::run_agent`]: super::Client::run_agent*/
     #[derive(Debug, Clone)]
     pub struct RunAgent<'a> {
         client: &'a super::Client,
@@ -2683,7 +2683,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_execution`]
 
-    [`Client::get_execution`]: super::Client::get_execution*/
+[`Client::get_execution`]: super::Client::get_execution*/
     #[derive(Debug, Clone)]
     pub struct GetExecution<'a> {
         client: &'a super::Client,
@@ -2761,7 +2761,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_schedules`]
 
-    [`Client::list_schedules`]: super::Client::list_schedules*/
+[`Client::list_schedules`]: super::Client::list_schedules*/
     #[derive(Debug, Clone)]
     pub struct ListSchedules<'a> {
         client: &'a super::Client,
@@ -2819,7 +2819,7 @@ pub mod builder {
     }
     /**Builder for [`Client::upsert_schedule`]
 
-    [`Client::upsert_schedule`]: super::Client::upsert_schedule*/
+[`Client::upsert_schedule`]: super::Client::upsert_schedule*/
     #[derive(Debug, Clone)]
     pub struct UpsertSchedule<'a> {
         client: &'a super::Client,

@@ -57355,7 +57355,7 @@ pub mod builder {
     };
     /**Builder for [`Client::get_activity_feed`]
 
-    [`Client::get_activity_feed`]: super::Client::get_activity_feed*/
+[`Client::get_activity_feed`]: super::Client::get_activity_feed*/
     #[derive(Debug, Clone)]
     pub struct GetActivityFeed<'a> {
         client: &'a super::Client,
@@ -57596,7 +57596,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_agents`]
 
-    [`Client::list_agents`]: super::Client::list_agents*/
+[`Client::list_agents`]: super::Client::list_agents*/
     #[derive(Debug, Clone)]
     pub struct ListAgents<'a> {
         client: &'a super::Client,
@@ -57747,7 +57747,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_agent`]
 
-    [`Client::create_agent`]: super::Client::create_agent*/
+[`Client::create_agent`]: super::Client::create_agent*/
     #[derive(Debug, Clone)]
     pub struct CreateAgent<'a> {
         client: &'a super::Client,
@@ -57841,7 +57841,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_agent`]
 
-    [`Client::get_agent`]: super::Client::get_agent*/
+[`Client::get_agent`]: super::Client::get_agent*/
     #[derive(Debug, Clone)]
     pub struct GetAgent<'a> {
         client: &'a super::Client,
@@ -57915,7 +57915,7 @@ pub mod builder {
     }
     /**Builder for [`Client::delete_agent`]
 
-    [`Client::delete_agent`]: super::Client::delete_agent*/
+[`Client::delete_agent`]: super::Client::delete_agent*/
     #[derive(Debug, Clone)]
     pub struct DeleteAgent<'a> {
         client: &'a super::Client,
@@ -57987,7 +57987,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_agent`]
 
-    [`Client::update_agent`]: super::Client::update_agent*/
+[`Client::update_agent`]: super::Client::update_agent*/
     #[derive(Debug, Clone)]
     pub struct UpdateAgent<'a> {
         client: &'a super::Client,
@@ -58092,7 +58092,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_agent_computers`]
 
-    [`Client::list_agent_computers`]: super::Client::list_agent_computers*/
+[`Client::list_agent_computers`]: super::Client::list_agent_computers*/
     #[derive(Debug, Clone)]
     pub struct ListAgentComputers<'a> {
         client: &'a super::Client,
@@ -58169,7 +58169,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_agent_computer`]
 
-    [`Client::create_agent_computer`]: super::Client::create_agent_computer*/
+[`Client::create_agent_computer`]: super::Client::create_agent_computer*/
     #[derive(Debug, Clone)]
     pub struct CreateAgentComputer<'a> {
         client: &'a super::Client,
@@ -58278,7 +58278,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_agent_env_vars`]
 
-    [`Client::list_agent_env_vars`]: super::Client::list_agent_env_vars*/
+[`Client::list_agent_env_vars`]: super::Client::list_agent_env_vars*/
     #[derive(Debug, Clone)]
     pub struct ListAgentEnvVars<'a> {
         client: &'a super::Client,
@@ -58355,7 +58355,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_agent_env_var`]
 
-    [`Client::create_agent_env_var`]: super::Client::create_agent_env_var*/
+[`Client::create_agent_env_var`]: super::Client::create_agent_env_var*/
     #[derive(Debug, Clone)]
     pub struct CreateAgentEnvVar<'a> {
         client: &'a super::Client,
@@ -58464,7 +58464,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_agent_health_actions`]
 
-    [`Client::list_agent_health_actions`]: super::Client::list_agent_health_actions*/
+[`Client::list_agent_health_actions`]: super::Client::list_agent_health_actions*/
     #[derive(Debug, Clone)]
     pub struct ListAgentHealthActions<'a> {
         client: &'a super::Client,
@@ -58592,7 +58592,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_agent_installations`]
 
-    [`Client::list_agent_installations`]: super::Client::list_agent_installations*/
+[`Client::list_agent_installations`]: super::Client::list_agent_installations*/
     #[derive(Debug, Clone)]
     pub struct ListAgentInstallations<'a> {
         client: &'a super::Client,
@@ -58669,7 +58669,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_agent_installation`]
 
-    [`Client::create_agent_installation`]: super::Client::create_agent_installation*/
+[`Client::create_agent_installation`]: super::Client::create_agent_installation*/
     #[derive(Debug, Clone)]
     pub struct CreateAgentInstallation<'a> {
         client: &'a super::Client,
@@ -58781,7 +58781,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_agent_installations_kinds`]
 
-    [`Client::list_agent_installations_kinds`]: super::Client::list_agent_installations_kinds*/
+[`Client::list_agent_installations_kinds`]: super::Client::list_agent_installations_kinds*/
     #[derive(Debug, Clone)]
     pub struct ListAgentInstallationsKinds<'a> {
         client: &'a super::Client,
@@ -58855,7 +58855,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_agent_routine`]
 
-    [`Client::create_agent_routine`]: super::Client::create_agent_routine*/
+[`Client::create_agent_routine`]: super::Client::create_agent_routine*/
     #[derive(Debug, Clone)]
     pub struct CreateAgentRoutine<'a> {
         client: &'a super::Client,
@@ -58964,7 +58964,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_agent_tools`]
 
-    [`Client::list_agent_tools`]: super::Client::list_agent_tools*/
+[`Client::list_agent_tools`]: super::Client::list_agent_tools*/
     #[derive(Debug, Clone)]
     pub struct ListAgentTools<'a> {
         client: &'a super::Client,
@@ -59057,7 +59057,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_agent_tool`]
 
-    [`Client::create_agent_tool`]: super::Client::create_agent_tool*/
+[`Client::create_agent_tool`]: super::Client::create_agent_tool*/
     #[derive(Debug, Clone)]
     pub struct CreateAgentTool<'a> {
         client: &'a super::Client,
@@ -59166,7 +59166,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_agent_working_memory`]
 
-    [`Client::get_agent_working_memory`]: super::Client::get_agent_working_memory*/
+[`Client::get_agent_working_memory`]: super::Client::get_agent_working_memory*/
     #[derive(Debug, Clone)]
     pub struct GetAgentWorkingMemory<'a> {
         client: &'a super::Client,
@@ -59288,7 +59288,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_agent_export`]
 
-    [`Client::get_agent_export`]: super::Client::get_agent_export*/
+[`Client::get_agent_export`]: super::Client::get_agent_export*/
     #[derive(Debug, Clone)]
     pub struct GetAgentExport<'a> {
         client: &'a super::Client,
@@ -59378,7 +59378,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_agent_health`]
 
-    [`Client::get_agent_health`]: super::Client::get_agent_health*/
+[`Client::get_agent_health`]: super::Client::get_agent_health*/
     #[derive(Debug, Clone)]
     pub struct GetAgentHealth<'a> {
         client: &'a super::Client,
@@ -59452,7 +59452,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_agent_schedules`]
 
-    [`Client::list_agent_schedules`]: super::Client::list_agent_schedules*/
+[`Client::list_agent_schedules`]: super::Client::list_agent_schedules*/
     #[derive(Debug, Clone)]
     pub struct ListAgentSchedules<'a> {
         client: &'a super::Client,
@@ -59546,7 +59546,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_agent_schedule`]
 
-    [`Client::get_agent_schedule`]: super::Client::get_agent_schedule*/
+[`Client::get_agent_schedule`]: super::Client::get_agent_schedule*/
     #[derive(Debug, Clone)]
     pub struct GetAgentSchedule<'a> {
         client: &'a super::Client,
@@ -59636,7 +59636,7 @@ pub mod builder {
     }
     /**Builder for [`Client::search_agent`]
 
-    [`Client::search_agent`]: super::Client::search_agent*/
+[`Client::search_agent`]: super::Client::search_agent*/
     #[derive(Debug, Clone)]
     pub struct SearchAgent<'a> {
         client: &'a super::Client,
@@ -59738,7 +59738,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_agent_thread`]
 
-    [`Client::create_agent_thread`]: super::Client::create_agent_thread*/
+[`Client::create_agent_thread`]: super::Client::create_agent_thread*/
     #[derive(Debug, Clone)]
     pub struct CreateAgentThread<'a> {
         client: &'a super::Client,
@@ -59847,7 +59847,7 @@ pub mod builder {
     }
     /**Builder for [`Client::upgrade_agent`]
 
-    [`Client::upgrade_agent`]: super::Client::upgrade_agent*/
+[`Client::upgrade_agent`]: super::Client::upgrade_agent*/
     #[derive(Debug, Clone)]
     pub struct UpgradeAgent<'a> {
         client: &'a super::Client,
@@ -59960,7 +59960,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_auth_allowed_auth_methods`]
 
-    [`Client::list_auth_allowed_auth_methods`]: super::Client::list_auth_allowed_auth_methods*/
+[`Client::list_auth_allowed_auth_methods`]: super::Client::list_auth_allowed_auth_methods*/
     #[derive(Debug, Clone)]
     pub struct ListAuthAllowedAuthMethods<'a> {
         client: &'a super::Client,
@@ -60006,7 +60006,7 @@ pub mod builder {
     }
     /**Builder for [`Client::auth_login`]
 
-    [`Client::auth_login`]: super::Client::auth_login*/
+[`Client::auth_login`]: super::Client::auth_login*/
     #[derive(Debug, Clone)]
     pub struct AuthLogin<'a> {
         client: &'a super::Client,
@@ -60091,7 +60091,7 @@ pub mod builder {
     }
     /**Builder for [`Client::request_login_magic_link`]
 
-    [`Client::request_login_magic_link`]: super::Client::request_login_magic_link*/
+[`Client::request_login_magic_link`]: super::Client::request_login_magic_link*/
     #[derive(Debug, Clone)]
     pub struct RequestLoginMagicLink<'a> {
         client: &'a super::Client,
@@ -60177,7 +60177,7 @@ pub mod builder {
     }
     /**Builder for [`Client::auth_refresh`]
 
-    [`Client::auth_refresh`]: super::Client::auth_refresh*/
+[`Client::auth_refresh`]: super::Client::auth_refresh*/
     #[derive(Debug, Clone)]
     pub struct AuthRefresh<'a> {
         client: &'a super::Client,
@@ -60259,7 +60259,7 @@ pub mod builder {
     }
     /**Builder for [`Client::auth_register`]
 
-    [`Client::auth_register`]: super::Client::auth_register*/
+[`Client::auth_register`]: super::Client::auth_register*/
     #[derive(Debug, Clone)]
     pub struct AuthRegister<'a> {
         client: &'a super::Client,
@@ -60349,7 +60349,7 @@ pub mod builder {
     }
     /**Builder for [`Client::request_register_magic_link`]
 
-    [`Client::request_register_magic_link`]: super::Client::request_register_magic_link*/
+[`Client::request_register_magic_link`]: super::Client::request_register_magic_link*/
     #[derive(Debug, Clone)]
     pub struct RequestRegisterMagicLink<'a> {
         client: &'a super::Client,
@@ -60439,7 +60439,7 @@ pub mod builder {
     }
     /**Builder for [`Client::request_magic_link`]
 
-    [`Client::request_magic_link`]: super::Client::request_magic_link*/
+[`Client::request_magic_link`]: super::Client::request_magic_link*/
     #[derive(Debug, Clone)]
     pub struct RequestMagicLink<'a> {
         client: &'a super::Client,
@@ -60526,7 +60526,7 @@ pub mod builder {
     }
     /**Builder for [`Client::exchange_login_token`]
 
-    [`Client::exchange_login_token`]: super::Client::exchange_login_token*/
+[`Client::exchange_login_token`]: super::Client::exchange_login_token*/
     #[derive(Debug, Clone)]
     pub struct ExchangeLoginToken<'a> {
         client: &'a super::Client,
@@ -60618,7 +60618,7 @@ pub mod builder {
     }
     /**Builder for [`Client::verify_magic_link`]
 
-    [`Client::verify_magic_link`]: super::Client::verify_magic_link*/
+[`Client::verify_magic_link`]: super::Client::verify_magic_link*/
     #[derive(Debug, Clone)]
     pub struct VerifyMagicLink<'a> {
         client: &'a super::Client,
@@ -60710,7 +60710,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_file`]
 
-    [`Client::create_file`]: super::Client::create_file*/
+[`Client::create_file`]: super::Client::create_file*/
     #[derive(Debug, Clone)]
     pub struct CreateFile<'a> {
         client: &'a super::Client,
@@ -60795,7 +60795,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_file_avatar`]
 
-    [`Client::get_file_avatar`]: super::Client::get_file_avatar*/
+[`Client::get_file_avatar`]: super::Client::get_file_avatar*/
     #[derive(Debug, Clone)]
     pub struct GetFileAvatar<'a> {
         client: &'a super::Client,
@@ -60874,7 +60874,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_slack_channel_bindings`]
 
-    [`Client::list_slack_channel_bindings`]: super::Client::list_slack_channel_bindings*/
+[`Client::list_slack_channel_bindings`]: super::Client::list_slack_channel_bindings*/
     #[derive(Debug, Clone)]
     pub struct ListSlackChannelBindings<'a> {
         client: &'a super::Client,
@@ -61030,7 +61030,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_slack_channel_binding`]
 
-    [`Client::create_slack_channel_binding`]: super::Client::create_slack_channel_binding*/
+[`Client::create_slack_channel_binding`]: super::Client::create_slack_channel_binding*/
     #[derive(Debug, Clone)]
     pub struct CreateSlackChannelBinding<'a> {
         client: &'a super::Client,
@@ -61129,7 +61129,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_slack_channel_binding`]
 
-    [`Client::get_slack_channel_binding`]: super::Client::get_slack_channel_binding*/
+[`Client::get_slack_channel_binding`]: super::Client::get_slack_channel_binding*/
     #[derive(Debug, Clone)]
     pub struct GetSlackChannelBinding<'a> {
         client: &'a super::Client,
@@ -61226,7 +61226,7 @@ pub mod builder {
     }
     /**Builder for [`Client::delete_slack_channel_binding`]
 
-    [`Client::delete_slack_channel_binding`]: super::Client::delete_slack_channel_binding*/
+[`Client::delete_slack_channel_binding`]: super::Client::delete_slack_channel_binding*/
     #[derive(Debug, Clone)]
     pub struct DeleteSlackChannelBinding<'a> {
         client: &'a super::Client,
@@ -61310,7 +61310,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_teams`]
 
-    [`Client::list_teams`]: super::Client::list_teams*/
+[`Client::list_teams`]: super::Client::list_teams*/
     #[derive(Debug, Clone)]
     pub struct ListTeams<'a> {
         client: &'a super::Client,
@@ -61446,7 +61446,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_team`]
 
-    [`Client::create_team`]: super::Client::create_team*/
+[`Client::create_team`]: super::Client::create_team*/
     #[derive(Debug, Clone)]
     pub struct CreateTeam<'a> {
         client: &'a super::Client,
@@ -61531,7 +61531,7 @@ pub mod builder {
     }
     /**Builder for [`Client::teams_join_by_code`]
 
-    [`Client::teams_join_by_code`]: super::Client::teams_join_by_code*/
+[`Client::teams_join_by_code`]: super::Client::teams_join_by_code*/
     #[derive(Debug, Clone)]
     pub struct TeamsJoinByCode<'a> {
         client: &'a super::Client,
@@ -61623,7 +61623,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_team`]
 
-    [`Client::get_team`]: super::Client::get_team*/
+[`Client::get_team`]: super::Client::get_team*/
     #[derive(Debug, Clone)]
     pub struct GetTeam<'a> {
         client: &'a super::Client,
@@ -61697,7 +61697,7 @@ pub mod builder {
     }
     /**Builder for [`Client::delete_team`]
 
-    [`Client::delete_team`]: super::Client::delete_team*/
+[`Client::delete_team`]: super::Client::delete_team*/
     #[derive(Debug, Clone)]
     pub struct DeleteTeam<'a> {
         client: &'a super::Client,
@@ -61769,7 +61769,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_team`]
 
-    [`Client::update_team`]: super::Client::update_team*/
+[`Client::update_team`]: super::Client::update_team*/
     #[derive(Debug, Clone)]
     pub struct UpdateTeam<'a> {
         client: &'a super::Client,
@@ -61874,7 +61874,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_team_artifacts`]
 
-    [`Client::list_team_artifacts`]: super::Client::list_team_artifacts*/
+[`Client::list_team_artifacts`]: super::Client::list_team_artifacts*/
     #[derive(Debug, Clone)]
     pub struct ListTeamArtifacts<'a> {
         client: &'a super::Client,
@@ -61948,7 +61948,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_team_artifact`]
 
-    [`Client::create_team_artifact`]: super::Client::create_team_artifact*/
+[`Client::create_team_artifact`]: super::Client::create_team_artifact*/
     #[derive(Debug, Clone)]
     pub struct CreateTeamArtifact<'a> {
         client: &'a super::Client,
@@ -62054,7 +62054,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_team_custom_objects`]
 
-    [`Client::list_team_custom_objects`]: super::Client::list_team_custom_objects*/
+[`Client::list_team_custom_objects`]: super::Client::list_team_custom_objects*/
     #[derive(Debug, Clone)]
     pub struct ListTeamCustomObjects<'a> {
         client: &'a super::Client,
@@ -62221,7 +62221,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_team_custom_object`]
 
-    [`Client::create_team_custom_object`]: super::Client::create_team_custom_object*/
+[`Client::create_team_custom_object`]: super::Client::create_team_custom_object*/
     #[derive(Debug, Clone)]
     pub struct CreateTeamCustomObject<'a> {
         client: &'a super::Client,
@@ -62329,7 +62329,7 @@ pub mod builder {
     }
     /**Builder for [`Client::invite_team`]
 
-    [`Client::invite_team`]: super::Client::invite_team*/
+[`Client::invite_team`]: super::Client::invite_team*/
     #[derive(Debug, Clone)]
     pub struct InviteTeam<'a> {
         client: &'a super::Client,
@@ -62403,7 +62403,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_team_invite`]
 
-    [`Client::create_team_invite`]: super::Client::create_team_invite*/
+[`Client::create_team_invite`]: super::Client::create_team_invite*/
     #[derive(Debug, Clone)]
     pub struct CreateTeamInvite<'a> {
         client: &'a super::Client,
@@ -62477,7 +62477,7 @@ pub mod builder {
     }
     /**Builder for [`Client::join_team`]
 
-    [`Client::join_team`]: super::Client::join_team*/
+[`Client::join_team`]: super::Client::join_team*/
     #[derive(Debug, Clone)]
     pub struct JoinTeam<'a> {
         client: &'a super::Client,
@@ -62578,7 +62578,7 @@ pub mod builder {
     }
     /**Builder for [`Client::leave_team`]
 
-    [`Client::leave_team`]: super::Client::leave_team*/
+[`Client::leave_team`]: super::Client::leave_team*/
     #[derive(Debug, Clone)]
     pub struct LeaveTeam<'a> {
         client: &'a super::Client,
@@ -62653,7 +62653,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_team_members`]
 
-    [`Client::list_team_members`]: super::Client::list_team_members*/
+[`Client::list_team_members`]: super::Client::list_team_members*/
     #[derive(Debug, Clone)]
     pub struct ListTeamMembers<'a> {
         client: &'a super::Client,
@@ -62727,7 +62727,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_team_member`]
 
-    [`Client::create_team_member`]: super::Client::create_team_member*/
+[`Client::create_team_member`]: super::Client::create_team_member*/
     #[derive(Debug, Clone)]
     pub struct CreateTeamMember<'a> {
         client: &'a super::Client,
@@ -62833,7 +62833,7 @@ pub mod builder {
     }
     /**Builder for [`Client::delete_team_members`]
 
-    [`Client::delete_team_members`]: super::Client::delete_team_members*/
+[`Client::delete_team_members`]: super::Client::delete_team_members*/
     #[derive(Debug, Clone)]
     pub struct DeleteTeamMembers<'a> {
         client: &'a super::Client,
@@ -62908,7 +62908,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_team_member`]
 
-    [`Client::update_team_member`]: super::Client::update_team_member*/
+[`Client::update_team_member`]: super::Client::update_team_member*/
     #[derive(Debug, Clone)]
     pub struct UpdateTeamMember<'a> {
         client: &'a super::Client,
@@ -63035,7 +63035,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_team_threads`]
 
-    [`Client::list_team_threads`]: super::Client::list_team_threads*/
+[`Client::list_team_threads`]: super::Client::list_team_threads*/
     #[derive(Debug, Clone)]
     pub struct ListTeamThreads<'a> {
         client: &'a super::Client,
@@ -63109,7 +63109,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_team_thread`]
 
-    [`Client::create_team_thread`]: super::Client::create_team_thread*/
+[`Client::create_team_thread`]: super::Client::create_team_thread*/
     #[derive(Debug, Clone)]
     pub struct CreateTeamThread<'a> {
         client: &'a super::Client,
@@ -63215,7 +63215,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_thread`]
 
-    [`Client::get_thread`]: super::Client::get_thread*/
+[`Client::get_thread`]: super::Client::get_thread*/
     #[derive(Debug, Clone)]
     pub struct GetThread<'a> {
         client: &'a super::Client,
@@ -63290,7 +63290,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_thread`]
 
-    [`Client::update_thread`]: super::Client::update_thread*/
+[`Client::update_thread`]: super::Client::update_thread*/
     #[derive(Debug, Clone)]
     pub struct UpdateThread<'a> {
         client: &'a super::Client,
@@ -63398,7 +63398,7 @@ pub mod builder {
     }
     /**Builder for [`Client::delete_thread`]
 
-    [`Client::delete_thread`]: super::Client::delete_thread*/
+[`Client::delete_thread`]: super::Client::delete_thread*/
     #[derive(Debug, Clone)]
     pub struct DeleteThread<'a> {
         client: &'a super::Client,
@@ -63471,7 +63471,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_thread_agents`]
 
-    [`Client::list_thread_agents`]: super::Client::list_thread_agents*/
+[`Client::list_thread_agents`]: super::Client::list_thread_agents*/
     #[derive(Debug, Clone)]
     pub struct ListThreadAgents<'a> {
         client: &'a super::Client,
@@ -63549,7 +63549,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_thread_artifacts`]
 
-    [`Client::list_thread_artifacts`]: super::Client::list_thread_artifacts*/
+[`Client::list_thread_artifacts`]: super::Client::list_thread_artifacts*/
     #[derive(Debug, Clone)]
     pub struct ListThreadArtifacts<'a> {
         client: &'a super::Client,
@@ -63627,7 +63627,7 @@ pub mod builder {
     }
     /**Builder for [`Client::mark_read_thread`]
 
-    [`Client::mark_read_thread`]: super::Client::mark_read_thread*/
+[`Client::mark_read_thread`]: super::Client::mark_read_thread*/
     #[derive(Debug, Clone)]
     pub struct MarkReadThread<'a> {
         client: &'a super::Client,
@@ -63732,7 +63732,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_thread_members`]
 
-    [`Client::list_thread_members`]: super::Client::list_thread_members*/
+[`Client::list_thread_members`]: super::Client::list_thread_members*/
     #[derive(Debug, Clone)]
     pub struct ListThreadMembers<'a> {
         client: &'a super::Client,
@@ -63810,7 +63810,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_thread_member`]
 
-    [`Client::create_thread_member`]: super::Client::create_thread_member*/
+[`Client::create_thread_member`]: super::Client::create_thread_member*/
     #[derive(Debug, Clone)]
     pub struct CreateThreadMember<'a> {
         client: &'a super::Client,
@@ -63917,7 +63917,7 @@ pub mod builder {
     }
     /**Builder for [`Client::delete_thread_members`]
 
-    [`Client::delete_thread_members`]: super::Client::delete_thread_members*/
+[`Client::delete_thread_members`]: super::Client::delete_thread_members*/
     #[derive(Debug, Clone)]
     pub struct DeleteThreadMembers<'a> {
         client: &'a super::Client,
@@ -63990,7 +63990,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_thread_messages`]
 
-    [`Client::list_thread_messages`]: super::Client::list_thread_messages*/
+[`Client::list_thread_messages`]: super::Client::list_thread_messages*/
     #[derive(Debug, Clone)]
     pub struct ListThreadMessages<'a> {
         client: &'a super::Client,
@@ -64144,7 +64144,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_thread_picture`]
 
-    [`Client::update_thread_picture`]: super::Client::update_thread_picture*/
+[`Client::update_thread_picture`]: super::Client::update_thread_picture*/
     #[derive(Debug, Clone)]
     pub struct UpdateThreadPicture<'a> {
         client: &'a super::Client,
@@ -64254,7 +64254,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_thread_read_status`]
 
-    [`Client::list_thread_read_status`]: super::Client::list_thread_read_status*/
+[`Client::list_thread_read_status`]: super::Client::list_thread_read_status*/
     #[derive(Debug, Clone)]
     pub struct ListThreadReadStatus<'a> {
         client: &'a super::Client,
@@ -64345,7 +64345,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_thread_search`]
 
-    [`Client::get_thread_search`]: super::Client::get_thread_search*/
+[`Client::get_thread_search`]: super::Client::get_thread_search*/
     #[derive(Debug, Clone)]
     pub struct GetThreadSearch<'a> {
         client: &'a super::Client,
@@ -64454,7 +64454,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_thread_settings`]
 
-    [`Client::list_thread_settings`]: super::Client::list_thread_settings*/
+[`Client::list_thread_settings`]: super::Client::list_thread_settings*/
     #[derive(Debug, Clone)]
     pub struct ListThreadSettings<'a> {
         client: &'a super::Client,
@@ -64532,7 +64532,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_thread_settings`]
 
-    [`Client::update_thread_settings`]: super::Client::update_thread_settings*/
+[`Client::update_thread_settings`]: super::Client::update_thread_settings*/
     #[derive(Debug, Clone)]
     pub struct UpdateThreadSettings<'a> {
         client: &'a super::Client,
@@ -64644,7 +64644,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_users_me`]
 
-    [`Client::get_users_me`]: super::Client::get_users_me*/
+[`Client::get_users_me`]: super::Client::get_users_me*/
     #[derive(Debug, Clone)]
     pub struct GetUsersMe<'a> {
         client: &'a super::Client,
@@ -64693,7 +64693,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_user`]
 
-    [`Client::get_user`]: super::Client::get_user*/
+[`Client::get_user`]: super::Client::get_user*/
     #[derive(Debug, Clone)]
     pub struct GetUser<'a> {
         client: &'a super::Client,
@@ -64764,7 +64764,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_user_artifacts`]
 
-    [`Client::list_user_artifacts`]: super::Client::list_user_artifacts*/
+[`Client::list_user_artifacts`]: super::Client::list_user_artifacts*/
     #[derive(Debug, Clone)]
     pub struct ListUserArtifacts<'a> {
         client: &'a super::Client,
@@ -64838,7 +64838,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_user_artifact`]
 
-    [`Client::create_user_artifact`]: super::Client::create_user_artifact*/
+[`Client::create_user_artifact`]: super::Client::create_user_artifact*/
     #[derive(Debug, Clone)]
     pub struct CreateUserArtifact<'a> {
         client: &'a super::Client,
@@ -64944,7 +64944,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_user_invite`]
 
-    [`Client::create_user_invite`]: super::Client::create_user_invite*/
+[`Client::create_user_invite`]: super::Client::create_user_invite*/
     #[derive(Debug, Clone)]
     pub struct CreateUserInvite<'a> {
         client: &'a super::Client,
@@ -65056,7 +65056,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_user_orgs`]
 
-    [`Client::list_user_orgs`]: super::Client::list_user_orgs*/
+[`Client::list_user_orgs`]: super::Client::list_user_orgs*/
     #[derive(Debug, Clone)]
     pub struct ListUserOrgs<'a> {
         client: &'a super::Client,
@@ -65124,7 +65124,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_user_profile`]
 
-    [`Client::update_user_profile`]: super::Client::update_user_profile*/
+[`Client::update_user_profile`]: super::Client::update_user_profile*/
     #[derive(Debug, Clone)]
     pub struct UpdateUserProfile<'a> {
         client: &'a super::Client,
@@ -65227,7 +65227,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_user_threads`]
 
-    [`Client::list_user_threads`]: super::Client::list_user_threads*/
+[`Client::list_user_threads`]: super::Client::list_user_threads*/
     #[derive(Debug, Clone)]
     pub struct ListUserThreads<'a> {
         client: &'a super::Client,
@@ -65335,7 +65335,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_user_thread`]
 
-    [`Client::create_user_thread`]: super::Client::create_user_thread*/
+[`Client::create_user_thread`]: super::Client::create_user_thread*/
     #[derive(Debug, Clone)]
     pub struct CreateUserThread<'a> {
         client: &'a super::Client,
@@ -65441,7 +65441,7 @@ pub mod builder {
     }
     /**Builder for [`Client::oauth_device_approve`]
 
-    [`Client::oauth_device_approve`]: super::Client::oauth_device_approve*/
+[`Client::oauth_device_approve`]: super::Client::oauth_device_approve*/
     #[derive(Debug, Clone)]
     pub struct OauthDeviceApprove<'a> {
         client: &'a super::Client,
@@ -65530,7 +65530,7 @@ pub mod builder {
     }
     /**Builder for [`Client::oauth_device_authorize`]
 
-    [`Client::oauth_device_authorize`]: super::Client::oauth_device_authorize*/
+[`Client::oauth_device_authorize`]: super::Client::oauth_device_authorize*/
     #[derive(Debug, Clone)]
     pub struct OauthDeviceAuthorize<'a> {
         client: &'a super::Client,
@@ -65624,7 +65624,7 @@ pub mod builder {
     }
     /**Builder for [`Client::oauth_device_deny`]
 
-    [`Client::oauth_device_deny`]: super::Client::oauth_device_deny*/
+[`Client::oauth_device_deny`]: super::Client::oauth_device_deny*/
     #[derive(Debug, Clone)]
     pub struct OauthDeviceDeny<'a> {
         client: &'a super::Client,
@@ -65713,7 +65713,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_oauth_scopes`]
 
-    [`Client::list_oauth_scopes`]: super::Client::list_oauth_scopes*/
+[`Client::list_oauth_scopes`]: super::Client::list_oauth_scopes*/
     #[derive(Debug, Clone)]
     pub struct ListOauthScopes<'a> {
         client: &'a super::Client,
@@ -65759,7 +65759,7 @@ pub mod builder {
     }
     /**Builder for [`Client::oauth_token`]
 
-    [`Client::oauth_token`]: super::Client::oauth_token*/
+[`Client::oauth_token`]: super::Client::oauth_token*/
     #[derive(Debug, Clone)]
     pub struct OauthToken<'a> {
         client: &'a super::Client,

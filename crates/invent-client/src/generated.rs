@@ -25590,7 +25590,7 @@ pub mod builder {
     };
     /**Builder for [`Client::update_chat`]
 
-    [`Client::update_chat`]: super::Client::update_chat*/
+[`Client::update_chat`]: super::Client::update_chat*/
     #[derive(Debug, Clone)]
     pub struct UpdateChat<'a> {
         client: &'a super::Client,
@@ -25696,7 +25696,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_chat_files`]
 
-    [`Client::list_chat_files`]: super::Client::list_chat_files*/
+[`Client::list_chat_files`]: super::Client::list_chat_files*/
     #[derive(Debug, Clone)]
     pub struct ListChatFiles<'a> {
         client: &'a super::Client,
@@ -25858,7 +25858,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_conversation_summaries`]
 
-    [`Client::list_conversation_summaries`]: super::Client::list_conversation_summaries*/
+[`Client::list_conversation_summaries`]: super::Client::list_conversation_summaries*/
     #[derive(Debug, Clone)]
     pub struct ListConversationSummaries<'a> {
         client: &'a super::Client,
@@ -25987,7 +25987,7 @@ pub mod builder {
     }
     /**Builder for [`Client::clear_conversation_summaries`]
 
-    [`Client::clear_conversation_summaries`]: super::Client::clear_conversation_summaries*/
+[`Client::clear_conversation_summaries`]: super::Client::clear_conversation_summaries*/
     #[derive(Debug, Clone)]
     pub struct ClearConversationSummaries<'a> {
         client: &'a super::Client,
@@ -26062,7 +26062,7 @@ pub mod builder {
     }
     /**Builder for [`Client::delete_conversation_summary`]
 
-    [`Client::delete_conversation_summary`]: super::Client::delete_conversation_summary*/
+[`Client::delete_conversation_summary`]: super::Client::delete_conversation_summary*/
     #[derive(Debug, Clone)]
     pub struct DeleteConversationSummary<'a> {
         client: &'a super::Client,
@@ -26153,7 +26153,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_chat_messages`]
 
-    [`Client::list_chat_messages`]: super::Client::list_chat_messages*/
+[`Client::list_chat_messages`]: super::Client::list_chat_messages*/
     #[derive(Debug, Clone)]
     pub struct ListChatMessages<'a> {
         client: &'a super::Client,
@@ -26299,7 +26299,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_chat_message`]
 
-    [`Client::create_chat_message`]: super::Client::create_chat_message*/
+[`Client::create_chat_message`]: super::Client::create_chat_message*/
     #[derive(Debug, Clone)]
     pub struct CreateChatMessage<'a> {
         client: &'a super::Client,
@@ -26409,7 +26409,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_chat_message`]
 
-    [`Client::get_chat_message`]: super::Client::get_chat_message*/
+[`Client::get_chat_message`]: super::Client::get_chat_message*/
     #[derive(Debug, Clone)]
     pub struct GetChatMessage<'a> {
         client: &'a super::Client,
@@ -26500,7 +26500,7 @@ pub mod builder {
     }
     /**Builder for [`Client::delete_chat_message`]
 
-    [`Client::delete_chat_message`]: super::Client::delete_chat_message*/
+[`Client::delete_chat_message`]: super::Client::delete_chat_message*/
     #[derive(Debug, Clone)]
     pub struct DeleteChatMessage<'a> {
         client: &'a super::Client,
@@ -26591,7 +26591,7 @@ pub mod builder {
     }
     /**Builder for [`Client::edit_chat_message`]
 
-    [`Client::edit_chat_message`]: super::Client::edit_chat_message*/
+[`Client::edit_chat_message`]: super::Client::edit_chat_message*/
     #[derive(Debug, Clone)]
     pub struct EditChatMessage<'a> {
         client: &'a super::Client,
@@ -26717,7 +26717,7 @@ pub mod builder {
     }
     /**Builder for [`Client::decide_action_approval`]
 
-    [`Client::decide_action_approval`]: super::Client::decide_action_approval*/
+[`Client::decide_action_approval`]: super::Client::decide_action_approval*/
     #[derive(Debug, Clone)]
     pub struct DecideActionApproval<'a> {
         client: &'a super::Client,
@@ -26859,7 +26859,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_chat_state`]
 
-    [`Client::update_chat_state`]: super::Client::update_chat_state*/
+[`Client::update_chat_state`]: super::Client::update_chat_state*/
     #[derive(Debug, Clone)]
     pub struct UpdateChatState<'a> {
         client: &'a super::Client,
@@ -26969,7 +26969,7 @@ pub mod builder {
     }
     /**Builder for [`Client::assign_conversation`]
 
-    [`Client::assign_conversation`]: super::Client::assign_conversation*/
+[`Client::assign_conversation`]: super::Client::assign_conversation*/
     #[derive(Debug, Clone)]
     pub struct AssignConversation<'a> {
         client: &'a super::Client,
@@ -27079,7 +27079,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_chat_state_info`]
 
-    [`Client::get_chat_state_info`]: super::Client::get_chat_state_info*/
+[`Client::get_chat_state_info`]: super::Client::get_chat_state_info*/
     #[derive(Debug, Clone)]
     pub struct GetChatStateInfo<'a> {
         client: &'a super::Client,
@@ -27154,7 +27154,7 @@ pub mod builder {
     }
     /**Builder for [`Client::mark_chat_as_unseen`]
 
-    [`Client::mark_chat_as_unseen`]: super::Client::mark_chat_as_unseen*/
+[`Client::mark_chat_as_unseen`]: super::Client::mark_chat_as_unseen*/
     #[derive(Debug, Clone)]
     pub struct MarkChatAsUnseen<'a> {
         client: &'a super::Client,
@@ -27229,7 +27229,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_assistants`]
 
-    [`Client::list_assistants`]: super::Client::list_assistants*/
+[`Client::list_assistants`]: super::Client::list_assistants*/
     #[derive(Debug, Clone)]
     pub struct ListAssistants<'a> {
         client: &'a super::Client,
@@ -27358,7 +27358,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_assistant`]
 
-    [`Client::create_assistant`]: super::Client::create_assistant*/
+[`Client::create_assistant`]: super::Client::create_assistant*/
     #[derive(Debug, Clone)]
     pub struct CreateAssistant<'a> {
         client: &'a super::Client,
@@ -27468,7 +27468,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_assistant`]
 
-    [`Client::get_assistant`]: super::Client::get_assistant*/
+[`Client::get_assistant`]: super::Client::get_assistant*/
     #[derive(Debug, Clone)]
     pub struct GetAssistant<'a> {
         client: &'a super::Client,
@@ -27559,7 +27559,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_assistant`]
 
-    [`Client::update_assistant`]: super::Client::update_assistant*/
+[`Client::update_assistant`]: super::Client::update_assistant*/
     #[derive(Debug, Clone)]
     pub struct UpdateAssistant<'a> {
         client: &'a super::Client,
@@ -27685,7 +27685,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_assistant_actions`]
 
-    [`Client::list_assistant_actions`]: super::Client::list_assistant_actions*/
+[`Client::list_assistant_actions`]: super::Client::list_assistant_actions*/
     #[derive(Debug, Clone)]
     pub struct ListAssistantActions<'a> {
         client: &'a super::Client,
@@ -27830,7 +27830,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_assistant_action`]
 
-    [`Client::create_assistant_action`]: super::Client::create_assistant_action*/
+[`Client::create_assistant_action`]: super::Client::create_assistant_action*/
     #[derive(Debug, Clone)]
     pub struct CreateAssistantAction<'a> {
         client: &'a super::Client,
@@ -27958,7 +27958,7 @@ pub mod builder {
     }
     /**Builder for [`Client::reorder_assistant_actions`]
 
-    [`Client::reorder_assistant_actions`]: super::Client::reorder_assistant_actions*/
+[`Client::reorder_assistant_actions`]: super::Client::reorder_assistant_actions*/
     #[derive(Debug, Clone)]
     pub struct ReorderAssistantActions<'a> {
         client: &'a super::Client,
@@ -28138,7 +28138,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_assistant_action`]
 
-    [`Client::get_assistant_action`]: super::Client::get_assistant_action*/
+[`Client::get_assistant_action`]: super::Client::get_assistant_action*/
     #[derive(Debug, Clone)]
     pub struct GetAssistantAction<'a> {
         client: &'a super::Client,
@@ -28245,7 +28245,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_assistant_action`]
 
-    [`Client::update_assistant_action`]: super::Client::update_assistant_action*/
+[`Client::update_assistant_action`]: super::Client::update_assistant_action*/
     #[derive(Debug, Clone)]
     pub struct UpdateAssistantAction<'a> {
         client: &'a super::Client,
@@ -28389,7 +28389,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_broadcasts`]
 
-    [`Client::list_broadcasts`]: super::Client::list_broadcasts*/
+[`Client::list_broadcasts`]: super::Client::list_broadcasts*/
     #[derive(Debug, Clone)]
     pub struct ListBroadcasts<'a> {
         client: &'a super::Client,
@@ -28535,7 +28535,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_broadcast`]
 
-    [`Client::create_broadcast`]: super::Client::create_broadcast*/
+[`Client::create_broadcast`]: super::Client::create_broadcast*/
     #[derive(Debug, Clone)]
     pub struct CreateBroadcast<'a> {
         client: &'a super::Client,
@@ -28645,7 +28645,7 @@ pub mod builder {
     }
     /**Builder for [`Client::dry_run_update_broadcast_property_entries`]
 
-    [`Client::dry_run_update_broadcast_property_entries`]: super::Client::dry_run_update_broadcast_property_entries*/
+[`Client::dry_run_update_broadcast_property_entries`]: super::Client::dry_run_update_broadcast_property_entries*/
     #[derive(Debug, Clone)]
     pub struct DryRunUpdateBroadcastPropertyEntries<'a> {
         client: &'a super::Client,
@@ -28778,7 +28778,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_broadcast_recipients`]
 
-    [`Client::list_broadcast_recipients`]: super::Client::list_broadcast_recipients*/
+[`Client::list_broadcast_recipients`]: super::Client::list_broadcast_recipients*/
     #[derive(Debug, Clone)]
     pub struct ListBroadcastRecipients<'a> {
         client: &'a super::Client,
@@ -28923,7 +28923,7 @@ pub mod builder {
     }
     /**Builder for [`Client::send_transactional_broadcast`]
 
-    [`Client::send_transactional_broadcast`]: super::Client::send_transactional_broadcast*/
+[`Client::send_transactional_broadcast`]: super::Client::send_transactional_broadcast*/
     #[derive(Debug, Clone)]
     pub struct SendTransactionalBroadcast<'a> {
         client: &'a super::Client,
@@ -29056,7 +29056,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_org_chats`]
 
-    [`Client::list_org_chats`]: super::Client::list_org_chats*/
+[`Client::list_org_chats`]: super::Client::list_org_chats*/
     #[derive(Debug, Clone)]
     pub struct ListOrgChats<'a> {
         client: &'a super::Client,
@@ -29185,7 +29185,7 @@ pub mod builder {
     }
     /**Builder for [`Client::chat_org_web_socket`]
 
-    [`Client::chat_org_web_socket`]: super::Client::chat_org_web_socket*/
+[`Client::chat_org_web_socket`]: super::Client::chat_org_web_socket*/
     #[derive(Debug, Clone)]
     pub struct ChatOrgWebSocket<'a> {
         client: &'a super::Client,
@@ -29266,7 +29266,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_connections`]
 
-    [`Client::list_connections`]: super::Client::list_connections*/
+[`Client::list_connections`]: super::Client::list_connections*/
     #[derive(Debug, Clone)]
     pub struct ListConnections<'a> {
         client: &'a super::Client,
@@ -29395,7 +29395,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_connection`]
 
-    [`Client::get_connection`]: super::Client::get_connection*/
+[`Client::get_connection`]: super::Client::get_connection*/
     #[derive(Debug, Clone)]
     pub struct GetConnection<'a> {
         client: &'a super::Client,
@@ -29486,7 +29486,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_contacts`]
 
-    [`Client::list_contacts`]: super::Client::list_contacts*/
+[`Client::list_contacts`]: super::Client::list_contacts*/
     #[derive(Debug, Clone)]
     pub struct ListContacts<'a> {
         client: &'a super::Client,
@@ -29799,7 +29799,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_contact`]
 
-    [`Client::create_contact`]: super::Client::create_contact*/
+[`Client::create_contact`]: super::Client::create_contact*/
     #[derive(Debug, Clone)]
     pub struct CreateContact<'a> {
         client: &'a super::Client,
@@ -29907,7 +29907,7 @@ pub mod builder {
     }
     /**Builder for [`Client::dry_run_create_contacts`]
 
-    [`Client::dry_run_create_contacts`]: super::Client::dry_run_create_contacts*/
+[`Client::dry_run_create_contacts`]: super::Client::dry_run_create_contacts*/
     #[derive(Debug, Clone)]
     pub struct DryRunCreateContacts<'a> {
         client: &'a super::Client,
@@ -30022,7 +30022,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_duplicate_contact_groups`]
 
-    [`Client::list_duplicate_contact_groups`]: super::Client::list_duplicate_contact_groups*/
+[`Client::list_duplicate_contact_groups`]: super::Client::list_duplicate_contact_groups*/
     #[derive(Debug, Clone)]
     pub struct ListDuplicateContactGroups<'a> {
         client: &'a super::Client,
@@ -30151,7 +30151,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_contact_fields`]
 
-    [`Client::list_contact_fields`]: super::Client::list_contact_fields*/
+[`Client::list_contact_fields`]: super::Client::list_contact_fields*/
     #[derive(Debug, Clone)]
     pub struct ListContactFields<'a> {
         client: &'a super::Client,
@@ -30280,7 +30280,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_contact`]
 
-    [`Client::update_contact`]: super::Client::update_contact*/
+[`Client::update_contact`]: super::Client::update_contact*/
     #[derive(Debug, Clone)]
     pub struct UpdateContact<'a> {
         client: &'a super::Client,
@@ -30404,7 +30404,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_contact_channel`]
 
-    [`Client::update_contact_channel`]: super::Client::update_contact_channel*/
+[`Client::update_contact_channel`]: super::Client::update_contact_channel*/
     #[derive(Debug, Clone)]
     pub struct UpdateContactChannel<'a> {
         client: &'a super::Client,
@@ -30548,7 +30548,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_chat_on_contact_channel`]
 
-    [`Client::create_chat_on_contact_channel`]: super::Client::create_chat_on_contact_channel*/
+[`Client::create_chat_on_contact_channel`]: super::Client::create_chat_on_contact_channel*/
     #[derive(Debug, Clone)]
     pub struct CreateChatOnContactChannel<'a> {
         client: &'a super::Client,
@@ -30694,7 +30694,7 @@ pub mod builder {
     }
     /**Builder for [`Client::decide_action_approval_as_contact`]
 
-    [`Client::decide_action_approval_as_contact`]: super::Client::decide_action_approval_as_contact*/
+[`Client::decide_action_approval_as_contact`]: super::Client::decide_action_approval_as_contact*/
     #[derive(Debug, Clone)]
     pub struct DecideActionApprovalAsContact<'a> {
         client: &'a super::Client,
@@ -30893,7 +30893,7 @@ pub mod builder {
     }
     /**Builder for [`Client::respond_to_interactive_tool_as_contact`]
 
-    [`Client::respond_to_interactive_tool_as_contact`]: super::Client::respond_to_interactive_tool_as_contact*/
+[`Client::respond_to_interactive_tool_as_contact`]: super::Client::respond_to_interactive_tool_as_contact*/
     #[derive(Debug, Clone)]
     pub struct RespondToInteractiveToolAsContact<'a> {
         client: &'a super::Client,
@@ -31096,7 +31096,7 @@ pub mod builder {
     }
     /**Builder for [`Client::send_message_as_contact`]
 
-    [`Client::send_message_as_contact`]: super::Client::send_message_as_contact*/
+[`Client::send_message_as_contact`]: super::Client::send_message_as_contact*/
     #[derive(Debug, Clone)]
     pub struct SendMessageAsContact<'a> {
         client: &'a super::Client,
@@ -31240,7 +31240,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_contact_files`]
 
-    [`Client::list_contact_files`]: super::Client::list_contact_files*/
+[`Client::list_contact_files`]: super::Client::list_contact_files*/
     #[derive(Debug, Clone)]
     pub struct ListContactFiles<'a> {
         client: &'a super::Client,
@@ -31419,7 +31419,7 @@ pub mod builder {
     }
     /**Builder for [`Client::upload_contact_file`]
 
-    [`Client::upload_contact_file`]: super::Client::upload_contact_file*/
+[`Client::upload_contact_file`]: super::Client::upload_contact_file*/
     #[derive(Debug, Clone)]
     pub struct UploadContactFile<'a> {
         client: &'a super::Client,
@@ -31545,7 +31545,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_contact_memories`]
 
-    [`Client::list_contact_memories`]: super::Client::list_contact_memories*/
+[`Client::list_contact_memories`]: super::Client::list_contact_memories*/
     #[derive(Debug, Clone)]
     pub struct ListContactMemories<'a> {
         client: &'a super::Client,
@@ -31690,7 +31690,7 @@ pub mod builder {
     }
     /**Builder for [`Client::merge_contacts`]
 
-    [`Client::merge_contacts`]: super::Client::merge_contacts*/
+[`Client::merge_contacts`]: super::Client::merge_contacts*/
     #[derive(Debug, Clone)]
     pub struct MergeContacts<'a> {
         client: &'a super::Client,
@@ -31814,7 +31814,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_contact_notes`]
 
-    [`Client::list_contact_notes`]: super::Client::list_contact_notes*/
+[`Client::list_contact_notes`]: super::Client::list_contact_notes*/
     #[derive(Debug, Clone)]
     pub struct ListContactNotes<'a> {
         client: &'a super::Client,
@@ -31959,7 +31959,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_contact_segments`]
 
-    [`Client::list_contact_segments`]: super::Client::list_contact_segments*/
+[`Client::list_contact_segments`]: super::Client::list_contact_segments*/
     #[derive(Debug, Clone)]
     pub struct ListContactSegments<'a> {
         client: &'a super::Client,
@@ -32104,7 +32104,7 @@ pub mod builder {
     }
     /**Builder for [`Client::add_segment_to_contact`]
 
-    [`Client::add_segment_to_contact`]: super::Client::add_segment_to_contact*/
+[`Client::add_segment_to_contact`]: super::Client::add_segment_to_contact*/
     #[derive(Debug, Clone)]
     pub struct AddSegmentToContact<'a> {
         client: &'a super::Client,
@@ -32211,7 +32211,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_files`]
 
-    [`Client::list_files`]: super::Client::list_files*/
+[`Client::list_files`]: super::Client::list_files*/
     #[derive(Debug, Clone)]
     pub struct ListFiles<'a> {
         client: &'a super::Client,
@@ -32340,7 +32340,7 @@ pub mod builder {
     }
     /**Builder for [`Client::chat_org_inbox_web_socket`]
 
-    [`Client::chat_org_inbox_web_socket`]: super::Client::chat_org_inbox_web_socket*/
+[`Client::chat_org_inbox_web_socket`]: super::Client::chat_org_inbox_web_socket*/
     #[derive(Debug, Clone)]
     pub struct ChatOrgInboxWebSocket<'a> {
         client: &'a super::Client,
@@ -32421,7 +32421,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_sub_organizations`]
 
-    [`Client::list_sub_organizations`]: super::Client::list_sub_organizations*/
+[`Client::list_sub_organizations`]: super::Client::list_sub_organizations*/
     #[derive(Debug, Clone)]
     pub struct ListSubOrganizations<'a> {
         client: &'a super::Client,
@@ -32550,7 +32550,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_sub_organization`]
 
-    [`Client::create_sub_organization`]: super::Client::create_sub_organization*/
+[`Client::create_sub_organization`]: super::Client::create_sub_organization*/
     #[derive(Debug, Clone)]
     pub struct CreateSubOrganization<'a> {
         client: &'a super::Client,
@@ -32646,7 +32646,7 @@ pub mod builder {
     }
     /**Builder for [`Client::get_sub_organizations_usage`]
 
-    [`Client::get_sub_organizations_usage`]: super::Client::get_sub_organizations_usage*/
+[`Client::get_sub_organizations_usage`]: super::Client::get_sub_organizations_usage*/
     #[derive(Debug, Clone)]
     pub struct GetSubOrganizationsUsage<'a> {
         client: &'a super::Client,
@@ -32852,7 +32852,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_sub_organization_features`]
 
-    [`Client::update_sub_organization_features`]: super::Client::update_sub_organization_features*/
+[`Client::update_sub_organization_features`]: super::Client::update_sub_organization_features*/
     #[derive(Debug, Clone)]
     pub struct UpdateSubOrganizationFeatures<'a> {
         client: &'a super::Client,
@@ -32982,7 +32982,7 @@ pub mod builder {
     }
     /**Builder for [`Client::join_sub_organization`]
 
-    [`Client::join_sub_organization`]: super::Client::join_sub_organization*/
+[`Client::join_sub_organization`]: super::Client::join_sub_organization*/
     #[derive(Debug, Clone)]
     pub struct JoinSubOrganization<'a> {
         client: &'a super::Client,
@@ -33108,7 +33108,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_segments`]
 
-    [`Client::list_segments`]: super::Client::list_segments*/
+[`Client::list_segments`]: super::Client::list_segments*/
     #[derive(Debug, Clone)]
     pub struct ListSegments<'a> {
         client: &'a super::Client,
@@ -33276,7 +33276,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_segment`]
 
-    [`Client::update_segment`]: super::Client::update_segment*/
+[`Client::update_segment`]: super::Client::update_segment*/
     #[derive(Debug, Clone)]
     pub struct UpdateSegment<'a> {
         client: &'a super::Client,
@@ -33400,7 +33400,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_tables`]
 
-    [`Client::list_tables`]: super::Client::list_tables*/
+[`Client::list_tables`]: super::Client::list_tables*/
     #[derive(Debug, Clone)]
     pub struct ListTables<'a> {
         client: &'a super::Client,
@@ -33515,7 +33515,7 @@ pub mod builder {
     }
     /**Builder for [`Client::create_table`]
 
-    [`Client::create_table`]: super::Client::create_table*/
+[`Client::create_table`]: super::Client::create_table*/
     #[derive(Debug, Clone)]
     pub struct CreateTable<'a> {
         client: &'a super::Client,
@@ -33621,7 +33621,7 @@ pub mod builder {
     }
     /**Builder for [`Client::reorder_table_field`]
 
-    [`Client::reorder_table_field`]: super::Client::reorder_table_field*/
+[`Client::reorder_table_field`]: super::Client::reorder_table_field*/
     #[derive(Debug, Clone)]
     pub struct ReorderTableField<'a> {
         client: &'a super::Client,
@@ -33747,7 +33747,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_table_field`]
 
-    [`Client::update_table_field`]: super::Client::update_table_field*/
+[`Client::update_table_field`]: super::Client::update_table_field*/
     #[derive(Debug, Clone)]
     pub struct UpdateTableField<'a> {
         client: &'a super::Client,
@@ -33889,7 +33889,7 @@ pub mod builder {
     }
     /**Builder for [`Client::import_table_records`]
 
-    [`Client::import_table_records`]: super::Client::import_table_records*/
+[`Client::import_table_records`]: super::Client::import_table_records*/
     #[derive(Debug)]
     pub struct ImportTableRecords<'a> {
         client: &'a super::Client,
@@ -34000,7 +34000,7 @@ pub mod builder {
     }
     /**Builder for [`Client::reorder_table_views`]
 
-    [`Client::reorder_table_views`]: super::Client::reorder_table_views*/
+[`Client::reorder_table_views`]: super::Client::reorder_table_views*/
     #[derive(Debug, Clone)]
     pub struct ReorderTableViews<'a> {
         client: &'a super::Client,
@@ -34177,7 +34177,7 @@ pub mod builder {
     }
     /**Builder for [`Client::update_view`]
 
-    [`Client::update_view`]: super::Client::update_view*/
+[`Client::update_view`]: super::Client::update_view*/
     #[derive(Debug, Clone)]
     pub struct UpdateView<'a> {
         client: &'a super::Client,
@@ -34299,7 +34299,7 @@ pub mod builder {
     }
     /**Builder for [`Client::list_workflow_runs`]
 
-    [`Client::list_workflow_runs`]: super::Client::list_workflow_runs*/
+[`Client::list_workflow_runs`]: super::Client::list_workflow_runs*/
     #[derive(Debug, Clone)]
     pub struct ListWorkflowRuns<'a> {
         client: &'a super::Client,
@@ -34377,7 +34377,7 @@ pub mod builder {
     }
     /**Builder for [`Client::run_workflow`]
 
-    [`Client::run_workflow`]: super::Client::run_workflow*/
+[`Client::run_workflow`]: super::Client::run_workflow*/
     #[derive(Debug, Clone)]
     pub struct RunWorkflow<'a> {
         client: &'a super::Client,

@@ -30,12 +30,22 @@ struct State {
     duplicate: Option<String>,
 }
 
+/// Appends `text` indented by `depth` levels. The continuation lines of a block doc comment
+/// (`/** … */`, which prettyplease writes for multi-line docs) keep their column: rustdoc would
+/// read four more spaces as a code block.
 fn indent(text: &str, depth: usize, out: &mut String) {
+    let mut in_block = false;
     for line in text.lines() {
-        if !line.is_empty() {
+        if !line.is_empty() && !in_block {
             for _ in 0..depth {
                 out.push_str("    ");
             }
+        }
+        let trimmed = line.trim_start();
+        if in_block {
+            in_block = !line.contains("*/");
+        } else if trimmed.starts_with("/**") || trimmed.starts_with("/*!") {
+            in_block = !trimmed[3..].contains("*/");
         }
         out.push_str(line);
         out.push('\n');
@@ -193,5 +203,12 @@ mod tests {
             formatted.source
         );
         syn::parse_file(&formatted.source).expect("the result parses");
+    }
+
+    #[test]
+    fn block_doc_lines_keep_their_column() {
+        let mut out = String::new();
+        indent("/**Builder for x\n\n[`x`]: super::x*/\npub struct X;\n", 1, &mut out);
+        assert_eq!(out, "    /**Builder for x\n\n[`x`]: super::x*/\n    pub struct X;\n");
     }
 }

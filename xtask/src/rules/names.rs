@@ -193,11 +193,42 @@ fn is_version(segment: &str) -> bool {
     segment.len() > 1 && segment.starts_with('v') && segment[1..].chars().all(|c| c.is_ascii_digit())
 }
 
+/// Letters and digits only, lower case: how two spellings of one path-shaped id compare
+/// (`get_api_v1_kv_key` and `get_api_v1_kv__key`).
+fn squash(id: &str) -> String {
+    id.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Names to try, in order, when the REST name is taken: with the path's API version
+/// (`list_agents_v2`), with the last path parameter (`get_kv_by_key`), then numbered.
+fn alternatives(name: &str, path: &str) -> impl Iterator<Item = String> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let version = segments.iter().find(|s| is_version(s)).map(|v| format!("{name}_{v}"));
+    let param = segments
+        .iter()
+        .rev()
+        .find_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|p| {
+            format!(
+                "{name}_by_{}",
+                p.replace(|c: char| !c.is_ascii_alphanumeric(), "_").to_lowercase()
+            )
+        });
+    let name = name.to_owned();
+    std::iter::once(name.clone())
+        .chain(version)
+        .chain(param)
+        .chain((2..).map(move |n| format!("{name}_{n}")))
+}
+
 fn rest_operation_names(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
-    let mut taken: Vec<String> = Vec::new();
+    let mut taken: HashSet<String> = HashSet::new();
     walk::operations(doc, &mut |op, _, _, _| {
         if let Some(id) = op.get("operationId").and_then(Value::as_str) {
-            taken.push(id.to_owned());
+            taken.insert(id.to_owned());
         }
     });
     let mut n = 0;
@@ -205,18 +236,21 @@ fn rest_operation_names(doc: &mut Value, _: &Options) -> Result<usize, RuleError
         let Some(id) = op.get("operationId").and_then(Value::as_str).map(str::to_owned) else {
             return;
         };
-        if id != path_shaped_id(method, path) {
+        if squash(&id) != squash(&path_shaped_id(method, path)) {
             return;
         }
-        let name = op
+        let wanted = op
             .get("x-sdk-name")
             .and_then(Value::as_str)
             .map(str::to_owned)
             .unwrap_or_else(|| rest_name(method, path));
-        if name.is_empty() || taken.contains(&name) {
+        if wanted.is_empty() {
             return;
         }
-        taken.push(name.clone());
+        let Some(name) = alternatives(&wanted, path).find(|candidate| !taken.contains(candidate)) else {
+            return;
+        };
+        taken.insert(name.clone());
         op.insert("x-original-operation-id".into(), Value::String(id));
         op.insert("operationId".into(), Value::String(name));
         n += 1;
@@ -324,11 +358,41 @@ mod tests {
             doc["paths"]["/api/v1/agents/{agent}"]["get"]["operationId"],
             json!("fetch_agent")
         );
-        // Same REST name as /api/v1/agents: the second keeps its original id rather than collide.
+        // Same REST name as /api/v1/agents: the second says its version rather than collide.
         assert_eq!(
             doc["paths"]["/api/v2/agents"]["get"]["operationId"],
-            json!("get_api_v2_agents")
+            json!("list_agents_v2")
         );
-        assert_eq!(n, 2);
+        assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn no_path_shaped_name_is_left() {
+        let doc = json!({"paths": {
+            "/api/v1/kv/{key}": {"get": {"operationId": "get_api_v1_kv_key"}},
+            "/api/v1/kv/{namespace}/{key}": {"get": {"operationId": "get_api_v1_kv_namespace_key"}},
+            "/api/v1/kv": {"get": {"operationId": "get_api_v1_kv"}, "post": {"operationId": "post_api_v1_kv"}},
+            "/api/v1/kv/{id}/ttl": {"get": {"operationId": "get_api_v1_kv__id_ttl"}}}});
+        let (doc, n) = run("rest-operation-names", doc, Options::default());
+        let id = |p: &str, m: &str| {
+            doc["paths"][p][m]["operationId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(id("/api/v1/kv/{key}", "get"), "get_kv");
+        assert_eq!(id("/api/v1/kv/{namespace}/{key}", "get"), "get_kv_v1");
+        assert_eq!(id("/api/v1/kv", "get"), "get_kv_2");
+        assert_eq!(id("/api/v1/kv", "post"), "kv");
+        assert_eq!(id("/api/v1/kv/{id}/ttl", "get"), "get_kv_ttl");
+        assert_eq!(n, 5);
+        for p in [
+            "/api/v1/kv/{key}",
+            "/api/v1/kv/{namespace}/{key}",
+            "/api/v1/kv",
+            "/api/v1/kv/{id}/ttl",
+        ] {
+            assert!(!id(p, "get").contains("api_v1"), "{p}: {}", id(p, "get"));
+        }
     }
 }
