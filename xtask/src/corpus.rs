@@ -215,7 +215,9 @@ pub fn run(root: &Path, dir: &Path, build_crates: bool) -> Result<Vec<Entry>, St
     let mut first_of: HashMap<String, String> = HashMap::new();
     let mut same: HashMap<String, String> = HashMap::new();
     crates.retain(|(name, code)| {
-        let sha = spec::sha256_hex(code.as_bytes());
+        // The header names the document; the code below it is what gets compiled.
+        let body = code.split_once("\n\n").map_or(code.as_str(), |(_, body)| body);
+        let sha = spec::sha256_hex(body.as_bytes());
         match first_of.get(&sha) {
             Some(first) => {
                 same.insert(name.clone(), first.clone());

@@ -18,6 +18,7 @@ pub mod paging_glue;
 pub mod regen;
 pub mod rules;
 pub mod spec;
+pub mod standin_table;
 pub mod syntax;
 pub mod transaction;
 pub mod validate;

@@ -154,15 +154,27 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 );
                 outcomes.push(outcome);
             }
-            let stale: Vec<&str> = outcomes
+            let mut stale: Vec<&str> = outcomes
                 .iter()
                 .filter(|o| !o.stale.is_empty())
                 .map(|o| o.api.name)
                 .collect();
+            let shared = regen::shared_stale(&root).map_err(|e| e.to_string())?;
             if !check {
                 // Every API generated before anything is written: all files change, or none.
-                regen::write(&root, &outcomes).map_err(|e| e.to_string())?;
+                regen::write(&root, &outcomes, &shared).map_err(|e| e.to_string())?;
+                for file in &shared {
+                    println!("{:<10} written   {}", "(shared)", file.path);
+                }
                 return Ok(ExitCode::SUCCESS);
+            }
+            for file in &shared {
+                let current = std::fs::read_to_string(root.join(file.path)).unwrap_or_default();
+                print!(
+                    "{}",
+                    truncate(&regen::bounded_diff(file.path, &current, &file.text), 200)
+                );
+                stale.push(file.path);
             }
             if !stale.is_empty() {
                 for outcome in outcomes.iter().filter(|o| !o.stale.is_empty()) {

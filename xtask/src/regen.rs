@@ -105,11 +105,36 @@ impl Outcome {
     }
 }
 
-/// Writes the stale generated files of every outcome, all or none.
-pub fn write(root: &Path, outcomes: &[Outcome]) -> Result<(), SpecError> {
+/// A generated file that belongs to no single API (the stand-in's API table), when stale.
+pub struct Shared {
+    /// Where it goes.
+    pub path: &'static str,
+    /// What it should contain.
+    pub text: String,
+}
+
+/// The workspace-wide generated files that differ from what is checked in.
+pub fn shared_stale(root: &Path) -> Result<Vec<Shared>, SpecError> {
+    let text = crate::standin_table::source(crate::apis::APIS).map_err(|e| {
+        SpecError::new(
+            crate::standin_table::OUTPUT,
+            "",
+            format!("the stand-in table does not parse: {e}"),
+        )
+    })?;
+    let path = crate::standin_table::OUTPUT;
+    let fresh = std::fs::read(root.join(path)).ok().as_deref() == Some(text.as_bytes());
+    Ok(if fresh { Vec::new() } else { vec![Shared { path, text }] })
+}
+
+/// Writes the stale generated files of every outcome and the shared files, all or none.
+pub fn write(root: &Path, outcomes: &[Outcome], shared: &[Shared]) -> Result<(), SpecError> {
     let mut tx = Transaction::new(root);
     for outcome in outcomes {
         outcome.queue(&mut tx);
+    }
+    for file in shared {
+        tx.write(file.path, file.text.clone().into_bytes());
     }
     tx.commit().map(|_| ())
 }

@@ -18,6 +18,9 @@ fn generated_clients_are_fresh() {
             stale.push(format!("{}:\n{head}", api.name));
         }
     }
+    for file in regen::shared_stale(&root).unwrap_or_else(|e| panic!("{e}")) {
+        stale.push(format!("{} is stale", file.path));
+    }
     assert!(
         stale.is_empty(),
         "stale generated code; run `cargo xtask regen`:\n{}",

@@ -2,11 +2,15 @@
 //! `127.0.0.1:<free port>`: for the README's tour, for this workspace's tests, and for users who
 //! want to exercise their integration without keys or network.
 //!
+//! Which APIs it serves comes from the workspace's API table (`xtask/src/apis.rs`):
+//! `cargo xtask regen` writes `src/apis.rs`, one [`Api`] variant per entry with its spec.
+//!
 //! What it does, for every operation of a spec:
 //! - routes by the spec's path templates and methods (literal segments win); unknown route →
 //!   404, known path with another method → 405, in the vendor's error shape;
-//! - checks auth the way the API does (bearer key; ArchAstro: `x-archastro-api-key` with the
-//!   `sk_`/`pk_` prefix the operation's security names, or a bearer token) → 401;
+//! - checks auth as the operation's `security` says, each scheme as the spec declares it (a
+//!   bearer token; a key header with the scheme's `x-key-prefix`, e.g. ArchAstro's
+//!   `x-archastro-api-key` with `sk_`/`pk_`) → 401;
 //! - checks path and query parameters and JSON bodies against the spec's schemas (with the
 //!   `jsonschema` crate; OpenAPI 3.0 `nullable` translated) → 400 for parameters, and 400
 //!   (Agentiv `INVALID_INPUT`) or 422 for bodies;
@@ -37,9 +41,13 @@
 
 mod data;
 mod server;
+#[rustfmt::skip]
+mod apis;
 mod spec;
 mod store;
 mod validate;
+
+pub use apis::Api;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -47,17 +55,6 @@ use std::time::Duration;
 
 /// Agentiv: the id of a finished run every stand-in starts with.
 pub const SEEDED_EXECUTION: &str = "exec_example";
-
-/// Which API to stand in for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Api {
-    /// Invent.
-    Invent,
-    /// Agentiv.
-    Agentiv,
-    /// ArchAstro.
-    ArchAstro,
-}
 
 /// A scripted misbehaviour of one operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,13 +222,11 @@ pub(crate) type Faults = Mutex<HashMap<String, Fault>>;
 
 fn cached(api: Api) -> Option<&'static spec::Spec> {
     use std::sync::OnceLock;
-    static SPECS: [OnceLock<Option<spec::Spec>>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
-    let slot = match api {
-        Api::Invent => &SPECS[0],
-        Api::Agentiv => &SPECS[1],
-        Api::ArchAstro => &SPECS[2],
-    };
-    slot.get_or_init(|| spec::Spec::load(api).ok()).as_ref()
+    static SPECS: [OnceLock<Option<spec::Spec>>; Api::ALL.len()] = [const { OnceLock::new() }; Api::ALL.len()];
+    SPECS
+        .get(api.index())?
+        .get_or_init(|| spec::Spec::load(api).ok())
+        .as_ref()
 }
 
 fn find_operation(spec: &spec::Spec, operation: &str) -> Option<serde_json::Value> {

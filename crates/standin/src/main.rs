@@ -24,14 +24,10 @@ struct Args {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
-    let api = match args.api.to_ascii_lowercase().as_str() {
-        "invent" => Api::Invent,
-        "agentiv" => Api::Agentiv,
-        "archastro" => Api::ArchAstro,
-        other => {
-            eprintln!("unknown API {other:?}: use invent, agentiv or archastro");
-            std::process::exit(2);
-        }
+    let Some(api) = Api::from_name(&args.api) else {
+        let known: Vec<&str> = Api::ALL.iter().map(|a| a.name()).collect();
+        eprintln!("unknown API {:?}: use one of {}", args.api, known.join(", "));
+        std::process::exit(2);
     };
     let server = Standin::builder(api)
         .seed(args.seed)

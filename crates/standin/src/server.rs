@@ -10,7 +10,7 @@ use hyper::{Request, Response, StatusCode};
 use serde_json::{json, Value};
 
 use crate::data::Generator;
-use crate::spec::{Operation, Paging, Segment, Spec};
+use crate::spec::{Operation, Paging, Scheme, Segment, Spec};
 use crate::store::Store;
 use crate::{normalize, Api, Fault, Faults, StandinBuilder};
 
@@ -134,7 +134,7 @@ async fn handle(state: &State, mut req: Request<hyper::body::Incoming>) -> Resul
         if let Some(r) = play_fault(state, op).await? {
             return Ok(r);
         }
-        if !authorized(state.api, op, req.headers()) {
+        if !authorized(&state.spec, op, req.headers()) {
             return Ok(error(
                 state.api,
                 401,
@@ -188,7 +188,7 @@ async fn handle(state: &State, mut req: Request<hyper::body::Incoming>) -> Resul
     if let Some(r) = play_fault(state, op).await? {
         return Ok(r);
     }
-    if !authorized(state.api, op, &headers) {
+    if !authorized(&state.spec, op, &headers) {
         return Ok(error(
             state.api,
             401,
@@ -410,26 +410,24 @@ async fn play_fault(state: &State, op: &Operation) -> Result<Option<Reply>, Drop
     }
 }
 
-fn authorized(api: Api, op: &Operation, headers: &hyper::HeaderMap) -> bool {
-    let bearer = headers
-        .get(hyper::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| !t.trim().is_empty());
-    let key = headers
-        .get("x-archastro-api-key")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+/// Whether `headers` satisfy one of `op`'s security alternatives, each scheme checked as the
+/// spec declares it (a bearer token, or a key header with the scheme's `x-key-prefix`).
+fn authorized(spec: &Spec, op: &Operation, headers: &hyper::HeaderMap) -> bool {
     if op.security.is_empty() || op.security.iter().any(Vec::is_empty) {
         return true;
     }
-    op.security.iter().any(|all| {
-        all.iter().all(|scheme| match (api, scheme.as_str()) {
-            (Api::ArchAstro, "secretKey") => key.starts_with("sk_") && key.len() > 3,
-            (Api::ArchAstro, "publishableKey") => key.starts_with("pk_") && key.len() > 3,
-            _ => bearer,
-        })
-    })
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let satisfied = |scheme: &String| match spec.schemes.get(scheme) {
+        Some(Scheme::Bearer) => header("authorization")
+            .strip_prefix("Bearer ")
+            .is_some_and(|t| !t.trim().is_empty()),
+        Some(Scheme::Header { name, prefix }) => header(name)
+            .strip_prefix(prefix.as_str())
+            .is_some_and(|rest| !rest.is_empty()),
+        Some(Scheme::Unchecked) => true,
+        None => false,
+    };
+    op.security.iter().any(|all| all.iter().all(satisfied))
 }
 
 fn rate_limit(state: &State) -> Result<Vec<(&'static str, String)>, Box<Reply>> {

@@ -43,18 +43,44 @@ pub(crate) enum Paging {
     PageTake,
 }
 
+/// How a security scheme's credential is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    /// `Authorization: Bearer <non-empty token>`.
+    Bearer,
+    /// A header whose value starts with `prefix` (the scheme's `x-key-prefix`, may be empty) and
+    /// has more after it.
+    Header { name: String, prefix: String },
+    /// A kind the stand-in does not check (query keys, cookies, OAuth): accepted.
+    Unchecked,
+}
+
 /// A loaded spec.
 pub(crate) struct Spec {
     pub(crate) doc: Value,
     pub(crate) operations: Vec<Operation>,
+    /// `components.securitySchemes` by name, as checks.
+    pub(crate) schemes: std::collections::HashMap<String, Scheme>,
 }
 
-fn text(api: Api) -> &'static str {
-    match api {
-        Api::Invent => include_str!("../../../specs/invent/openapi.json"),
-        Api::Agentiv => include_str!("../../../specs/agentiv/openapi.json"),
-        Api::ArchAstro => include_str!("../../../specs/archastro/openapi.json"),
-    }
+fn schemes(doc: &Value) -> std::collections::HashMap<String, Scheme> {
+    doc.pointer("/components/securitySchemes")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(name, scheme)| {
+            let field = |k: &str| scheme.get(k).and_then(Value::as_str).unwrap_or_default();
+            let check = match (field("type"), field("in")) {
+                ("http", _) if field("scheme").eq_ignore_ascii_case("bearer") => Scheme::Bearer,
+                ("apiKey", "header") => Scheme::Header {
+                    name: field("name").to_ascii_lowercase(),
+                    prefix: field("x-key-prefix").to_owned(),
+                },
+                _ => Scheme::Unchecked,
+            };
+            (name.clone(), check)
+        })
+        .collect()
 }
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
@@ -63,7 +89,8 @@ impl Spec {
     /// Loads the bundled spec of `api`. The specs are checked by the xtask, so a failure here is
     /// a build defect, reported as an error rather than a panic.
     pub(crate) fn load(api: Api) -> Result<Self, String> {
-        let doc: Value = serde_json::from_str(text(api)).map_err(|e| format!("bundled {api:?} spec: {e}"))?;
+        let doc: Value = serde_json::from_str(api.spec_text()).map_err(|e| format!("bundled {api:?} spec: {e}"))?;
+        let schemes = schemes(&doc);
         let mut operations = Vec::new();
         let global_security = doc.get("security").cloned().unwrap_or(Value::Array(vec![]));
         let paths = doc.get("paths").and_then(Value::as_object).cloned().unwrap_or_default();
@@ -80,7 +107,11 @@ impl Spec {
                 operations.push(Self::operation(&doc, template, method, op, &shared, &global_security));
             }
         }
-        Ok(Self { doc, operations })
+        Ok(Self {
+            doc,
+            operations,
+            schemes,
+        })
     }
 
     fn operation(
