@@ -174,3 +174,40 @@ fn a_builder_body_is_found_by_its_exact_name() {
     assert!(compact.contains("serde_json::from_value::<fixture_client::types::Source,"));
     assert_eq!(generated.coverage.operations, 2);
 }
+
+/// The vendor's published ArchAstro document (`../shared/reference/`, never committed): with
+/// the ArchAstro entry's options alone, every operation that names its auth in `x-auth` gets
+/// standard `security`, and the client generates. `None` when the file is absent and
+/// `AGENTAPIS_SKIP_SEED_TESTS=1` (as for the other tests that read `../shared`).
+fn published_archastro() -> Option<Value> {
+    let path = xtask::workspace_root().join("../shared/reference/archastro-openapi-external.json");
+    match std::fs::read(&path) {
+        Ok(bytes) => Some(spec::parse_document("archastro-openapi-external.json", &bytes).expect("parses")),
+        Err(_) if std::env::var("AGENTAPIS_SKIP_SEED_TESTS").as_deref() == Ok("1") => None,
+        Err(e) => panic!("{}: {e} (set AGENTAPIS_SKIP_SEED_TESTS=1 to skip)", path.display()),
+    }
+}
+
+#[test]
+fn the_published_archastro_document_needs_no_outside_script() {
+    let Some(mut doc) = published_archastro() else { return };
+    let archastro = xtask::apis::find("archastro").expect("in the table");
+    let with_auth: Vec<String> = xtask::rules::walk::each_operation(&doc)
+        .filter(|o| o.op.get("x-auth").is_some())
+        .map(|o| o.pointer())
+        .collect();
+    assert!(with_auth.len() > 80, "{}", with_auth.len());
+    let report = rules::apply_all(&mut doc, &archastro.options).expect("normalizes");
+    assert!(report.fired().iter().any(|r| r.starts_with("vendor-auth-to-security×")));
+    for pointer in &with_auth {
+        let security = doc.pointer(&format!("{pointer}/security")).and_then(Value::as_array);
+        assert!(security.is_some_and(|s| !s.is_empty()), "{pointer} has no security");
+    }
+    let schemes = doc
+        .pointer("/components/securitySchemes")
+        .and_then(Value::as_object)
+        .expect("schemes");
+    assert_eq!(schemes["secret_key"]["x-key-prefix"], json!("sk_"));
+    let code = generate_code("archastro-openapi-external.json", &doc).expect("generates");
+    assert!(code.skipped.is_empty(), "{:?}", code.skipped);
+}
