@@ -142,6 +142,8 @@ pub fn emit(api: &Api, doc: &Value, facts: &Facts) -> (TokenStream, Coverage) {
                 continue;
             };
             let ty = from_crate(&value, &krate);
+            // The stand-in reads the spec as written: no `[]` the Plug rule added.
+            let name = name.trim_end_matches("[]");
             if *location == "path" {
                 path_setters.push((setter.clone(), ty.clone(), name));
             }

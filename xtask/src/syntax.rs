@@ -85,3 +85,47 @@ pub fn duplicate_type(ast: &syn::File) -> Option<String> {
         (!seen.insert(name.clone())).then_some(name)
     })
 }
+
+/// The Rust type name typify gives a schema called `name` (its `sanitize` in Pascal case):
+/// characters that cannot continue an identifier become word breaks, a leading digit gets an
+/// `X`, and a keyword gets a trailing `_`. Type replacements are looked up by this name.
+pub fn typify_name(name: &str) -> String {
+    use heck::ToUpperCamelCase;
+    let out = match name {
+        "+1" => "Plus1".to_owned(),
+        "-1" => "Minus1".to_owned(),
+        _ => name
+            .replace('\'', "")
+            .replace(|c: char| !(c.is_alphanumeric() || c == '_'), "-")
+            .to_upper_camel_case(),
+    };
+    let out = match out.chars().next() {
+        None => "X".to_owned(),
+        Some(c) if c.is_alphabetic() || c == '_' => out,
+        Some(_) => format!("X{out}"),
+    };
+    if syn::parse_str::<syn::Ident>(&out).is_ok() {
+        out
+    } else {
+        format!("{out}_")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typify_names_are_identifiers() {
+        for (input, want) in [
+            ("execution_status", "ExecutionStatus"),
+            ("Foo.Status", "FooStatus"),
+            ("2fa_mode", "X2faMode"),
+            ("self", "Self_"),
+            ("", "X"),
+            ("ExecutionStatus", "ExecutionStatus"),
+        ] {
+            assert_eq!(typify_name(input), want, "{input}");
+        }
+    }
+}

@@ -34,7 +34,7 @@
 //! # async fn demo() -> std::io::Result<()> {
 //! use agentapis_standin::{Api, Fault, Standin};
 //! let server = Standin::builder(Api::ArchAstro).collection_size(12).start().await?;
-//! server.fault("list_agents", Fault::Status { status: 503, times: 1 });
+//! server.fault("GET /api/v1/agents", Fault::Status { status: 503, times: 1 });
 //! println!("ArchAstro stand-in at {}", server.base_url());
 //! # Ok(()) }
 //! ```
@@ -183,8 +183,9 @@ impl Running {
         &self.base_url
     }
 
-    /// Scripts `fault` for the operation with this `operationId` (as in the spec, or the
-    /// generated client's method name).
+    /// Scripts `fault` for an operation: `"METHOD /path/template"`, or its `operationId` as the
+    /// spec writes it (case and separators ignored). A name the generator gave the operation
+    /// (e.g. ArchAstro's REST-style `list_agents`) is not its spec id: use the method and path.
     pub fn fault(&self, operation: &str, fault: Fault) {
         if let Ok(mut faults) = self.state.faults.lock() {
             faults.insert(normalize(operation), fault);

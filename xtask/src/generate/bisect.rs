@@ -52,17 +52,44 @@ fn components(doc: &Value) -> Map<String, Value> {
         .unwrap_or_default()
 }
 
-/// `doc` with no operations and only the named component schemas.
-fn with_schemas(doc: &Value, all: &Map<String, Value>, names: &BTreeSet<String>) -> Value {
-    let mut out = doc.clone();
+/// `doc` without operations and component schemas: what every probe starts from, copied once.
+fn skeleton(doc: &Value) -> Value {
+    let mut out = Value::Object(Default::default());
+    if let Some(root) = doc.as_object() {
+        for (key, value) in root {
+            if key != "paths" && key != "components" {
+                out[key] = value.clone();
+            }
+        }
+        if let Some(components) = root.get("components").and_then(Value::as_object) {
+            out["components"] = Value::Object(
+                components
+                    .iter()
+                    .filter(|(k, _)| *k != "schemas")
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            );
+        }
+    }
     out["paths"] = json!({});
+    out
+}
+
+/// The name a probed sub-schema stands under as a component.
+const PROBE: &str = "XtaskBisectProbe";
+
+/// The skeleton with only the named component schemas (and `probe` as [`PROBE`]).
+fn with_schemas(skeleton: &Value, all: &Map<String, Value>, names: &BTreeSet<String>, probe: Option<&Value>) -> Value {
+    let mut out = skeleton.clone();
     let kept: Map<String, Value> = names
         .iter()
         .filter_map(|n| Some((n.clone(), all.get(n)?.clone())))
         .collect();
-    if let Some(c) = out.get_mut("components").and_then(Value::as_object_mut) {
-        c.insert("schemas".into(), Value::Object(kept));
+    let mut kept = kept;
+    if let Some(probe) = probe {
+        kept.insert(PROBE.into(), probe.clone());
     }
+    out["components"]["schemas"] = Value::Object(kept);
     out
 }
 
@@ -115,28 +142,28 @@ fn schema_culprit(doc: &Value) -> Option<(String, String)> {
     if all.is_empty() {
         return None;
     }
+    let skeleton = skeleton(doc);
     let everything: BTreeSet<String> = all.keys().cloned().collect();
-    fails(&with_schemas(doc, &all, &everything))?;
+    fails(&with_schemas(&skeleton, &all, &everything, None))?;
     let closures = closures(&all);
     let mut order: Vec<(&String, &BTreeSet<String>)> = closures.iter().collect();
     order.sort_by_key(|(name, closure)| (closure.len(), name.as_str()));
     let (name, message) = order
         .into_iter()
-        .find_map(|(name, closure)| Some((name.clone(), fails(&with_schemas(doc, &all, closure))?)))?;
+        .find_map(|(name, closure)| Some((name.clone(), fails(&with_schemas(&skeleton, &all, closure, None))?)))?;
     let base = format!("{SCHEMAS}{}", escape(&name));
-    Some(deepest_in(doc, &all, &closures, &name, &base).unwrap_or((base, message)))
+    Some(deepest_in(&skeleton, &all, &closures, &name, &base).unwrap_or((base, message)))
 }
 
 /// Inside failing schema `name`, the deepest sub-schema that fails when it stands alone as a
 /// component with the schemas it references (which pass alone: their closures are smaller).
 fn deepest_in(
-    doc: &Value,
+    skeleton: &Value,
     all: &Map<String, Value>,
     closures: &BTreeMap<String, BTreeSet<String>>,
     name: &str,
     base: &str,
 ) -> Option<(String, String)> {
-    const PROBE: &str = "XtaskBisectProbe";
     let mut schema = all.get(name)?.clone();
     let mut found = None;
     walk::walk_schema(&mut schema, base, &mut |sub, ptr| {
@@ -147,7 +174,7 @@ fn deepest_in(
         let sub = Value::Object(sub.clone());
         let mut direct = BTreeSet::new();
         refs(&sub, &mut direct);
-        let mut names: BTreeSet<String> = direct
+        let names: BTreeSet<String> = direct
             .iter()
             .filter_map(|r| closures.get(r))
             .flatten()
@@ -156,10 +183,7 @@ fn deepest_in(
         if names.contains(name) {
             return; // it refers back to the failing schema, so it would fail for that reason
         }
-        names.insert(PROBE.into());
-        let mut probe = all.clone();
-        probe.insert(PROBE.into(), sub);
-        if let Some(message) = fails(&with_schemas(doc, &probe, &names)) {
+        if let Some(message) = fails(&with_schemas(skeleton, all, &names, Some(&sub))) {
             found = Some((ptr.to_owned(), message));
         }
     });
@@ -169,6 +193,7 @@ fn deepest_in(
 fn failing_operations(doc: &Value) -> Vec<(String, String)> {
     let all = components(doc);
     let closures = closures(&all);
+    let skeleton = skeleton(doc);
     walk::each_operation(doc)
         .filter_map(|o| {
             let op = Value::Object(o.op.clone());
@@ -180,7 +205,7 @@ fn failing_operations(doc: &Value) -> Vec<(String, String)> {
                 .flatten()
                 .cloned()
                 .collect();
-            let mut single = with_schemas(doc, &all, &names);
+            let mut single = with_schemas(&skeleton, &all, &names, None);
             single["paths"] = json!({ o.path: { o.method: op } });
             Some((o.pointer(), fails(&single)?))
         })

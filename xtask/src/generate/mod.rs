@@ -131,10 +131,18 @@ pub fn generate_code(file: &str, doc: &Value) -> Result<Code, SpecError> {
     let formatted = stream::format(tokens, quote::quote!(#(#extra)*))
         .map_err(|e| SpecError::new(file, "", format!("progenitor produced code that does not parse: {e}")))?;
     if let Some(name) = formatted.duplicate {
+        // The component typify named so, if one is (an inline type has no node of its own).
+        let component = doc
+            .pointer("/components/schemas")
+            .and_then(Value::as_object)
+            .and_then(|m| m.keys().find(|k| crate::syntax::typify_name(k) == name));
+        let pointer = component.map_or(String::new(), |k| {
+            format!("/components/schemas/{}", crate::error::escape(k))
+        });
         return Err(SpecError::new(
             file,
-            format!("/components/schemas/{}", crate::error::escape(&name)),
-            format!("progenitor generated two types named `{name}`, which would not compile; add or fix a normalization rule for this schema"),
+            pointer,
+            format!("progenitor generated two types named `{name}`, which would not compile; add or fix a normalization rule for the schema(s) typify names so"),
         ));
     }
     let facts = formatted.facts;

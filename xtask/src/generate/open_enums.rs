@@ -10,6 +10,7 @@ use quote::{format_ident, quote};
 use serde_json::Value;
 
 use crate::rules::open_enum::MARK;
+use crate::syntax::typify_name;
 
 /// One open enum: its component name, known values and description.
 #[derive(Debug, Clone)]
@@ -29,42 +30,43 @@ pub fn collect(doc: &Value) -> Vec<OpenEnum> {
         .into_iter()
         .flatten()
         .filter_map(|(name, schema)| {
-            let values = schema.get(MARK)?.as_array()?;
+            let mut values: Vec<String> = Vec::new();
+            for v in schema.get(MARK)?.as_array()?.iter().filter_map(Value::as_str) {
+                if !values.iter().any(|seen| seen == v) {
+                    values.push(v.to_owned());
+                }
+            }
             Some(OpenEnum {
                 name: name.clone(),
-                values: values.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+                values,
                 description: schema.get("description").and_then(Value::as_str).map(str::to_owned),
             })
         })
         .collect()
 }
 
-/// The Rust type name progenitor uses for `name` (the types module is reachable as
-/// `crate::types` from every client crate, which re-exports its generated module).
+/// The Rust type progenitor is pointed at for component `name` (the types module is reachable
+/// as `crate::types` from every client crate, which re-exports its generated module).
 pub fn rust_path(name: &str) -> String {
-    format!("crate::types::{}", type_ident(name))
+    format!("crate::types::{}", typify_name(name))
 }
 
 fn type_ident(name: &str) -> syn::Ident {
-    use heck::ToUpperCamelCase;
-    format_ident!("{}", name.to_upper_camel_case())
+    format_ident!("{}", typify_name(name))
 }
 
-/// Variant names for `values`: UpperCamel, prefixed where a value starts with a digit, numbered
-/// where two values would collide, never `Other` (the fallback's name).
+/// Variant names for `values` (already without duplicates): typify's names, `Empty` for the
+/// empty string, numbered where two values would collide, never `Other` (the fallback's name).
 fn variant_names(values: &[String]) -> Vec<syn::Ident> {
-    use heck::ToUpperCamelCase;
     let mut taken: HashSet<String> = HashSet::from(["Other".to_owned()]);
     values
         .iter()
         .map(|v| {
-            let mut base = v.to_upper_camel_case();
-            if base.is_empty() {
-                base = "Empty".into();
-            }
-            if base.starts_with(|c: char| c.is_ascii_digit()) {
-                base = format!("V{base}");
-            }
+            let base = if v.is_empty() {
+                "Empty".to_owned()
+            } else {
+                typify_name(v)
+            };
             let mut name = base.clone();
             let mut n = 2;
             while !taken.insert(name.clone()) {
@@ -154,11 +156,14 @@ mod tests {
 
     #[test]
     fn variant_names_are_valid_and_distinct() {
-        let values: Vec<String> = ["agent.execution.success", "2fa", "other", "a-b", "a_b", ""]
+        let values: Vec<String> = ["agent.execution.success", "2fa", "other", "a-b", "a_b", "", "self"]
             .map(str::to_owned)
             .to_vec();
         let names: Vec<String> = variant_names(&values).iter().map(ToString::to_string).collect();
-        assert_eq!(names, ["AgentExecutionSuccess", "V2fa", "Other2", "AB", "AB2", "Empty"]);
+        assert_eq!(
+            names,
+            ["AgentExecutionSuccess", "X2fa", "Other2", "AB", "AB2", "Empty", "Self_"]
+        );
     }
 
     #[test]
@@ -173,5 +178,7 @@ mod tests {
         assert!(text.contains("pub enum ExecutionStatus {"), "{text}");
         assert!(text.contains("Other(::std::string::String)"), "{text}");
         assert_eq!(rust_path("execution_status"), "crate::types::ExecutionStatus");
+        let doc = serde_json::json!({"components": {"schemas": {"s": {"x-open-enum": ["a", "a", "b"]}}}});
+        assert_eq!(collect(&doc)[0].values, ["a", "b"], "duplicates go");
     }
 }

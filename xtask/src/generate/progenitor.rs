@@ -94,8 +94,9 @@ pub fn run(doc: &Value) -> Result<proc_macro2::TokenStream, Failure> {
         .with_hooks(progenitor::HooksMode::Expected)
         .with_derive("PartialEq");
     for e in super::open_enums::collect(doc) {
+        // typify looks replacements up by the type name it would give the component.
         settings.with_replacement(
-            &e.name,
+            crate::syntax::typify_name(&e.name),
             super::open_enums::rust_path(&e.name),
             [progenitor::TypeImpl::FromStr, progenitor::TypeImpl::Display].into_iter(),
         );

@@ -30,8 +30,7 @@ pub const RULES: &[Rule] = &[
 ];
 
 fn type_name(text: &str) -> String {
-    use heck::ToUpperCamelCase;
-    text.to_upper_camel_case()
+    crate::syntax::typify_name(text)
 }
 
 fn titles_not_component_names(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {

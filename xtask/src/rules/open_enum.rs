@@ -78,8 +78,13 @@ fn hoisted_name(doc: &Value, ptr: &str) -> String {
                 words.push(doc.pointer(&op).and_then(Value::as_str).unwrap_or(&method).to_owned());
                 i += 3;
             }
-            "parameters" => {
-                let at: String = segments[..i + 2].iter().map(|s| format!("/{}", escape(s))).collect();
+            "parameters" if ptr.starts_with("/paths/") => {
+                let at: String = segments
+                    .get(..i + 2)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|s| format!("/{}", escape(s)))
+                    .collect();
                 words.push(
                     doc.pointer(&format!("{at}/name"))
                         .and_then(Value::as_str)
@@ -146,12 +151,19 @@ fn open_enum_flat(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
             flat.insert("description".into(), d.clone());
         }
         flat.insert(MARK.into(), Value::Array(values.clone()));
+        // The flat enum replaces the type wholesale, so nullability lives beside a reference to
+        // it (`allOf: [$ref]` + `nullable`), which typify reads as `Option<…>`.
+        let nullable = node.get("nullable").and_then(Value::as_bool) == Some(true);
         let is_component = ptr.starts_with("/components/schemas/") && ptr.matches('/').count() == 3;
-        if is_component {
+        if is_component && !nullable {
             *node = flat;
             continue;
         }
-        let base = if base.is_empty() { "OpenEnum".to_owned() } else { base };
+        let base = match (is_component, base.is_empty()) {
+            (true, _) => format!("{base}Value"),
+            (false, true) => "OpenEnum".to_owned(),
+            (false, false) => base,
+        };
         let mut name = base.clone();
         let mut n = 2;
         while taken.contains(&name) {
@@ -159,8 +171,18 @@ fn open_enum_flat(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
             n += 1;
         }
         taken.insert(name.clone());
+        let reference = json!({"$ref": format!("#/components/schemas/{}", escape(&name))});
+        let description = node.get("description").cloned();
         node.clear();
-        node.insert("$ref".into(), json!(format!("#/components/schemas/{}", escape(&name))));
+        if nullable {
+            node.insert("allOf".into(), json!([reference]));
+            node.insert("nullable".into(), json!(true));
+            if let Some(d) = description {
+                node.insert("description".into(), d);
+            }
+        } else if let Value::Object(r) = reference {
+            node.extend(r);
+        }
         hoisted.insert(name, Value::Object(flat));
     }
     if !hoisted.is_empty() {
@@ -213,5 +235,28 @@ mod tests {
         );
         assert!(s["Closed"].get("anyOf").is_some(), "not open: an integer branch");
         assert_eq!(n, 4);
+    }
+
+    #[test]
+    fn a_nullable_open_enum_stays_nullable() {
+        let open = json!({"anyOf": [{"type": "string", "enum": ["a"]}, {"type": "string"}], "nullable": true, "description": "d"});
+        let mut doc = json!({"components": {"schemas": {
+            "Unit": open.clone(),
+            "Cost": {"type": "object", "properties": {"unit": open}},
+            "Odd": {"definitions": {"parameters": {"anyOf": [{"type": "string", "enum": ["x"]}, {"type": "string"}]}}}}}});
+        let n = (RULES[0].apply)(&mut doc, &Options::default()).expect("applies");
+        let s = &doc["components"]["schemas"];
+        assert_eq!(
+            s["Unit"],
+            json!({"allOf": [{"$ref": "#/components/schemas/UnitValue"}], "nullable": true, "description": "d"})
+        );
+        assert_eq!(s["UnitValue"]["x-open-enum"], json!(["a"]));
+        assert!(s["UnitValue"].get("nullable").is_none());
+        assert_eq!(
+            s["Cost"]["properties"]["unit"]["allOf"][0],
+            json!({"$ref": "#/components/schemas/CostUnit"})
+        );
+        assert_eq!(s["Cost"]["properties"]["unit"]["nullable"], json!(true));
+        assert_eq!(n, 3, "a `parameters` key outside /paths is only a name");
     }
 }

@@ -29,12 +29,43 @@ fn schema_type(schema: &Value) -> Option<&str> {
     schema.get("type").and_then(Value::as_str)
 }
 
-fn is_deep(schema: &Value) -> bool {
+/// The document's component schemas, read once per rule: a parameter's schema is often a
+/// `$ref`, and its shape is what decides.
+fn components(doc: &Value) -> Value {
+    doc.pointer("/components/schemas").cloned().unwrap_or(Value::Null)
+}
+
+/// `schema` with local component references (and a lone `allOf: [$ref]`) followed, a few hops.
+fn resolve<'a>(components: &'a Value, mut schema: &'a Value) -> &'a Value {
+    for _ in 0..8 {
+        let reference = schema
+            .get("$ref")
+            .or_else(|| match schema.get("allOf").and_then(Value::as_array) {
+                Some(members) if members.len() == 1 => members[0].get("$ref"),
+                _ => None,
+            });
+        let Some(name) = reference
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+        else {
+            break;
+        };
+        match components.get(name.replace("~1", "/").replace("~0", "~")) {
+            Some(target) => schema = target,
+            None => break,
+        }
+    }
+    schema
+}
+
+fn is_deep(components: &Value, schema: &Value) -> bool {
+    let schema = resolve(components, schema);
     let has_properties = schema.get("properties").is_some() || schema.get("additionalProperties").is_some();
     match schema_type(schema) {
         Some("object") => true,
         Some("array") => schema
             .get("items")
+            .map(|i| resolve(components, i))
             .is_some_and(|i| schema_type(i) == Some("object") || i.get("properties").is_some()),
         None => has_properties,
         _ => false,
@@ -51,10 +82,11 @@ fn query_params(op: &mut Map<String, Value>) -> impl Iterator<Item = &mut Map<St
 }
 
 fn deep_query_as_encoded_string(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
+    let components = components(doc);
     let mut n = 0;
     walk::operations(doc, &mut |op, _, _, _| {
         for p in query_params(op) {
-            let Some(schema) = p.get("schema").filter(|s| is_deep(s)).cloned() else {
+            let Some(schema) = p.get("schema").filter(|s| is_deep(&components, s)).cloned() else {
                 continue;
             };
             p.insert("schema".into(), json!({"type": "string"}));
@@ -70,10 +102,11 @@ fn plug_bracket_array_query(doc: &mut Value, options: &Options) -> Result<usize,
     if !options.plug_query {
         return Ok(0);
     }
+    let components = components(doc);
     let mut n = 0;
     walk::operations(doc, &mut |op, _, _, _| {
         for p in query_params(op) {
-            let is_array = p.get("schema").and_then(schema_type) == Some("array");
+            let is_array = p.get("schema").and_then(|s| schema_type(resolve(&components, s))) == Some("array");
             let Some(name) = p.get("name").and_then(Value::as_str).filter(|n| !n.ends_with("[]")) else {
                 continue;
             };
@@ -88,6 +121,7 @@ fn plug_bracket_array_query(doc: &mut Value, options: &Options) -> Result<usize,
 }
 
 fn structured_header_as_string(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
+    let components = components(doc);
     let mut n = 0;
     walk::operations(doc, &mut |op, _, _, _| {
         for p in op
@@ -100,7 +134,7 @@ fn structured_header_as_string(doc: &mut Value, _: &Options) -> Result<usize, Ru
         {
             let structured = p
                 .get("schema")
-                .and_then(schema_type)
+                .and_then(|s| schema_type(resolve(&components, s)))
                 .is_some_and(|t| t == "array" || t == "object");
             if let (true, Some(schema)) = (structured, p.get("schema").cloned()) {
                 p.insert("schema".into(), json!({"type": "string"}));
@@ -177,14 +211,22 @@ mod tests {
             json!({"parameters": [
             {"name": "beta", "in": "header", "schema": {"type": "array", "items": {"type": "string"}}},
             {"name": "trace", "in": "header", "schema": {"type": "string"}},
-            {"name": "ids", "in": "query", "schema": {"type": "array", "items": {"type": "string"}}}]}),
+            {"name": "ids", "in": "query", "schema": {"type": "array", "items": {"type": "string"}}},
+            {"name": "betas", "in": "header", "schema": {"$ref": "#/components/schemas/Betas"}}]}),
         );
+        let mut doc = doc;
+        doc["components"] = json!({"schemas": {"Betas": {"type": "array", "items": {"type": "string"}}}});
         let (doc, n) = run("structured-header-as-string", doc, Options::default());
         let params = &doc["paths"]["/a"]["post"]["parameters"];
         assert_eq!(params[0]["schema"], json!({"type": "string"}));
         assert_eq!(params[0]["x-structured-header"]["type"], json!("array"));
         assert_eq!(params[1]["schema"], json!({"type": "string"}));
         assert_eq!(params[2]["schema"]["type"], json!("array"));
-        assert_eq!(n, 1);
+        assert_eq!(
+            params[3]["schema"],
+            json!({"type": "string"}),
+            "a $ref to an array is followed"
+        );
+        assert_eq!(n, 2);
     }
 }

@@ -24,7 +24,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         name: "drop-composed-defaults",
-        doc: "Drops a `default` beside `allOf`/`anyOf`/`oneOf`: typify must prove the value fits the composed type and cannot for unions; for a client the default is the server's business, and the field stays optional.",
+        doc: "Drops a `default` beside `allOf`/`anyOf`/`oneOf`/`$ref`/`not`: typify must prove the value fits the composed type and cannot for unions; for a client the default is the server's business, and the field stays optional.",
         apply: drop_composed_defaults,
     },
     Rule {
@@ -64,7 +64,7 @@ const NAMED: &[&str] = &[
 
 /// Keys whose values are data, not document structure.
 fn is_data(key: &str) -> bool {
-    matches!(key, "example" | "examples" | "default" | "enum" | "const") || key.starts_with("x-")
+    matches!(key, "example" | "examples" | "default" | "enum" | "const" | "value") || key.starts_with("x-")
 }
 
 fn annotations_as_text(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
@@ -88,7 +88,10 @@ fn annotations_as_text(doc: &mut Value, _: &Options) -> Result<usize, RuleError>
                     }
                 }
                 for (key, child) in map.iter_mut() {
-                    if named || !is_data(key) {
+                    // A media type's `examples` is a map of Example Objects (with `summary` and
+                    // `description`); a schema's (3.1) `examples` is a list of values.
+                    let data = is_data(key) && !(key == "examples" && child.is_object());
+                    if named || !data {
                         visit(child, !named && NAMED.contains(&key.as_str()), n);
                     }
                 }
@@ -250,6 +253,8 @@ mod tests {
     #[test]
     fn annotations_become_text_or_go_but_named_entries_stay() {
         let doc = json!({"info": {"title": 3, "description": false},
+            "paths": {"/a": {"get": {"responses": {"200": {"content": {"application/json": {
+                "examples": {"one": {"summary": 3, "value": {"description": false}}}}}}}}}},
             "components": {"schemas": {"A": {"type": "object", "title": ["x"], "description": null,
                 "properties": {"title": {"type": "string"}, "description": {"type": "integer", "description": "kept"}}}}}});
         let (doc, n) = run("annotations-as-text", doc).expect("applies");
@@ -258,7 +263,14 @@ mod tests {
         assert!(a.get("title").is_none() && a.get("description").is_none(), "{a}");
         assert_eq!(a["properties"]["title"], json!({"type": "string"}));
         assert_eq!(a["properties"]["description"]["description"], json!("kept"));
-        assert_eq!(n, 4);
+        let example = &doc["paths"]["/a"]["get"]["responses"]["200"]["content"]["application/json"]["examples"]["one"];
+        assert_eq!(
+            example["summary"],
+            json!("3"),
+            "an Example Object's summary is an annotation"
+        );
+        assert_eq!(example["value"], json!({"description": false}), "its value is data");
+        assert_eq!(n, 5);
     }
 
     #[test]
