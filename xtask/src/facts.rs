@@ -6,9 +6,9 @@
 
 use std::collections::HashMap;
 
-use syn::{GenericArgument, ImplItem, Item, PathArguments, ReturnType, Type, WherePredicate};
+use syn::{GenericArgument, ImplItem, Item, ReturnType, Type, WherePredicate};
 
-use crate::syntax::{generic_arg, last_ident, module};
+use crate::syntax::{generic_arg, last_ident, path_arg};
 
 /// One named field: its name and declared type.
 #[derive(Debug, Clone)]
@@ -79,19 +79,9 @@ fn named_fields(fields: &syn::Fields) -> Vec<Field> {
 fn try_into_target(sig: &syn::Signature) -> Option<Type> {
     sig.generics.where_clause.as_ref()?.predicates.iter().find_map(|p| {
         let WherePredicate::Type(p) = p else { return None };
-        p.bounds.iter().find_map(|b| {
-            let syn::TypeParamBound::Trait(t) = b else { return None };
-            let last = t.path.segments.last()?;
-            if last.ident != "TryInto" {
-                return None;
-            }
-            let PathArguments::AngleBracketed(args) = &last.arguments else {
-                return None;
-            };
-            args.args.iter().find_map(|a| match a {
-                GenericArgument::Type(t) => Some(t.clone()),
-                _ => None,
-            })
+        p.bounds.iter().find_map(|b| match b {
+            syn::TypeParamBound::Trait(t) => path_arg(&t.path, "TryInto"),
+            _ => None,
         })
     })
 }
@@ -104,7 +94,7 @@ fn send_types(sig: &syn::Signature) -> (Option<Type>, Option<Type>) {
     let Type::Path(path) = result.as_ref() else {
         return (None, None);
     };
-    let Some(PathArguments::AngleBracketed(args)) = path.path.segments.last().map(|s| &s.arguments) else {
+    let Some(syn::PathArguments::AngleBracketed(args)) = path.path.segments.last().map(|s| &s.arguments) else {
         return (None, None);
     };
     let mut types = args.args.iter().filter_map(|a| match a {
@@ -145,17 +135,6 @@ impl Facts {
     }
 }
 
-/// Reads the facts from a generated file.
-pub fn read(ast: &syn::File) -> Facts {
-    let mut facts = Facts::default();
-    for name in ["builder", "types"] {
-        for item in module(ast, name).unwrap_or(&[]) {
-            facts.add(name, item);
-        }
-    }
-    facts
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,7 +156,14 @@ mod tests {
             }
             pub mod types { pub struct Agent { pub id: String, pub tags: Vec<String> } }
         };
-        let facts = read(&ast);
+        let mut facts = Facts::default();
+        for item in &ast.items {
+            if let Item::Mod(m) = item {
+                for inner in m.content.iter().flat_map(|(_, items)| items) {
+                    facts.add(&m.ident.to_string(), inner);
+                }
+            }
+        }
         let b = &facts.builders["CreateAgent"];
         let text = |t: &Option<Type>| t.as_ref().map(|t| t.to_token_stream().to_string());
         assert_eq!(text(&b.body).as_deref(), Some("types :: CreateAgent"));

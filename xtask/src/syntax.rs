@@ -1,21 +1,12 @@
-//! Reading progenitor's output with syn: the few lookups the pagination glue and the contract
-//! tests both need (a top-level module, a generic argument, a struct's named fields).
+//! Names and types as progenitor and typify spell them: generic arguments of a type, the last
+//! segment of a path, and the method and type names they derive from operation ids and schema
+//! names.
 
-use quote::ToTokens;
-use syn::{Fields, GenericArgument, Item, PathArguments, Type};
+use syn::{GenericArgument, PathArguments, Type};
 
-/// The items of top-level module `name` (`builder`, `types`), if the file has it.
-pub fn module<'a>(ast: &'a syn::File, name: &str) -> Option<&'a [Item]> {
-    ast.items.iter().find_map(|item| match item {
-        Item::Mod(m) if m.ident == name => m.content.as_ref().map(|(_, items)| items.as_slice()),
-        _ => None,
-    })
-}
-
-/// The first generic argument of a path type whose last segment is `outer` (`Vec<T>` → `T`).
-pub fn generic_arg(ty: &Type, outer: &str) -> Option<Type> {
-    let Type::Path(p) = ty else { return None };
-    let last = p.path.segments.last()?;
+/// The first type argument of a path whose last segment is `outer` (`Vec<T>` → `T`).
+pub fn path_arg(path: &syn::Path, outer: &str) -> Option<Type> {
+    let last = path.segments.last()?;
     if last.ident != outer {
         return None;
     }
@@ -28,38 +19,16 @@ pub fn generic_arg(ty: &Type, outer: &str) -> Option<Type> {
     })
 }
 
+/// The first generic argument of a path type whose last segment is `outer` (`Vec<T>` → `T`).
+pub fn generic_arg(ty: &Type, outer: &str) -> Option<Type> {
+    let Type::Path(p) = ty else { return None };
+    path_arg(&p.path, outer)
+}
+
 /// The last path segment's name (`types::Agent` → `Agent`).
 pub fn last_ident(ty: &Type) -> Option<String> {
     let Type::Path(p) = ty else { return None };
     p.path.segments.last().map(|s| s.ident.to_string())
-}
-
-/// The named fields of struct `name` among `items`.
-pub fn named_fields<'a>(items: &'a [Item], name: &str) -> Result<Vec<&'a syn::Field>, String> {
-    let fields = items
-        .iter()
-        .find_map(|item| match item {
-            Item::Struct(s) if s.ident == name => Some(&s.fields),
-            _ => None,
-        })
-        .ok_or_else(|| format!("`{name}` is not a struct"))?;
-    match fields {
-        Fields::Named(named) => Ok(named.named.iter().collect()),
-        _ => Err(format!("`{name}` has no named fields")),
-    }
-}
-
-/// The field called `name`.
-pub fn find_field<'a>(fields: &[&'a syn::Field], name: &str) -> Option<&'a syn::Field> {
-    fields
-        .iter()
-        .find(|f| f.ident.as_ref().is_some_and(|i| i == name))
-        .copied()
-}
-
-/// A type as token text (`:: std :: string :: String`), for emitting code.
-pub fn tokens(ty: &Type) -> String {
-    ty.to_token_stream().to_string()
 }
 
 /// progenitor's method name for an operation id: snake case after replacing characters that
@@ -70,20 +39,6 @@ pub fn progenitor_name(operation_id: &str) -> String {
         .replace('\'', "")
         .replace(|c: char| !(c.is_ascii_alphanumeric() || c == '_'), "-")
         .to_snake_case()
-}
-
-/// A name two items of the `types` module share (the code would not compile), if any.
-pub fn duplicate_type(ast: &syn::File) -> Option<String> {
-    let mut seen = std::collections::HashSet::new();
-    module(ast, "types")?.iter().find_map(|item| {
-        let name = match item {
-            Item::Struct(s) => s.ident.to_string(),
-            Item::Enum(e) => e.ident.to_string(),
-            Item::Type(t) => t.ident.to_string(),
-            _ => return None,
-        };
-        (!seen.insert(name.clone())).then_some(name)
-    })
 }
 
 /// The Rust type name typify gives a schema called `name` (its `sanitize` in Pascal case):

@@ -1970,19 +1970,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for AgentSlug {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "email-triage" => Self::EmailTriage,
-                "proposal-ai" => Self::ProposalAi,
-                "expense-ai" => Self::ExpenseAi,
-                "invoice-lion" => Self::InvoiceLion,
-                "cold-email-ai" => Self::ColdEmailAi,
-                "meeting-prep" => Self::MeetingPrep,
-                "contract-redline" => Self::ContractRedline,
-                "ad-copy-forge" => Self::AdCopyForge,
-                "video-scribe" => Self::VideoScribe,
-                "social-scheduler" => Self::SocialScheduler,
-                "inventory-predict" => Self::InventoryPredict,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -2065,12 +2055,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for ExecutionStatus {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "queued" => Self::Queued,
-                "running" => Self::Running,
-                "success" => Self::Success,
-                "failed" => Self::Failed,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -2153,12 +2140,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for WebhookEventType {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "agent.execution.success" => Self::AgentExecutionSuccess,
-                "agent.execution.failed" => Self::AgentExecutionFailed,
-                "schedule.fired" => Self::ScheduleFired,
-                "integration.disconnected" => Self::IntegrationDisconnected,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -2224,9 +2208,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for AgentSubscriptionStatus {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "active" => Self::Active,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -2323,15 +2307,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for ErrorDetailCode {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "UNAUTHORIZED" => Self::Unauthorized,
-                "FORBIDDEN" => Self::Forbidden,
-                "NOT_FOUND" => Self::NotFound,
-                "RATE_LIMITED" => Self::RateLimited,
-                "INVALID_INPUT" => Self::InvalidInput,
-                "INTEGRATION_NOT_CONNECTED" => Self::IntegrationNotConnected,
-                "EXECUTION_FAILED" => Self::ExecutionFailed,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }

@@ -21195,14 +21195,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for BroadcastStatus {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "DRAFT" => Self::Draft,
-                "SCHEDULED" => Self::Scheduled,
-                "SENDING" => Self::Sending,
-                "SENT" => Self::Sent,
-                "CANCELLED" => Self::Cancelled,
-                "FAILED" => Self::Failed,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -21319,19 +21314,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for ChatMemberContactChannelType {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "internal" => Self::Internal,
-                "custom" => Self::Custom,
-                "whatsapp_bot" => Self::WhatsappBot,
-                "messenger_bot" => Self::MessengerBot,
-                "instagram_dm" => Self::InstagramDm,
-                "twilio" => Self::Twilio,
-                "telnyx" => Self::Telnyx,
-                "slack_bot" => Self::SlackBot,
-                "telegram_bot" => Self::TelegramBot,
-                "gmail" => Self::Gmail,
-                "google_calendar" => Self::GoogleCalendar,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -21423,14 +21408,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for ChatMessageRole {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "user" => Self::User,
-                "assistant" => Self::Assistant,
-                "system" => Self::System,
-                "tool" => Self::Tool,
-                "event" => Self::Event,
-                "note" => Self::Note,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -21512,12 +21492,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for ChatMessageStatus {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "RUNNING" => Self::Running,
-                "COMPLETED" => Self::Completed,
-                "FAILED" => Self::Failed,
-                "CANCELED" => Self::Canceled,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -21609,14 +21586,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for ChatMessageContentRole {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "user" => Self::User,
-                "assistant" => Self::Assistant,
-                "system" => Self::System,
-                "tool" => Self::Tool,
-                "event" => Self::Event,
-                "note" => Self::Note,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -21743,21 +21715,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for ChatStateIntegrationId {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "internal" => Self::Internal,
-                "custom" => Self::Custom,
-                "whatsapp_bot" => Self::WhatsappBot,
-                "messenger_bot" => Self::MessengerBot,
-                "instagram_dm" => Self::InstagramDm,
-                "tiktok_dm" => Self::TiktokDm,
-                "telegram_bot" => Self::TelegramBot,
-                "gmail" => Self::Gmail,
-                "slack_bot" => Self::SlackBot,
-                "twilio" => Self::Twilio,
-                "telnyx" => Self::Telnyx,
-                "email" => Self::Email,
-                "google_calendar" => Self::GoogleCalendar,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -21979,40 +21939,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for ConnectionType {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "SCHEDULER" => Self::Scheduler,
-                "WORKFLOWS" => Self::Workflows,
-                "TOOLS" => Self::Tools,
-                "FILES" => Self::Files,
-                "PHONE" => Self::Phone,
-                "GMAIL" => Self::Gmail,
-                "GOOGLE_SHEETS" => Self::GoogleSheets,
-                "GOOGLE_CALENDAR" => Self::GoogleCalendar,
-                "AIRTABLE" => Self::Airtable,
-                "NOTION" => Self::Notion,
-                "LINEAR" => Self::Linear,
-                "HUBSPOT" => Self::Hubspot,
-                "GOHIGHLEVEL" => Self::Gohighlevel,
-                "CAL" => Self::Cal,
-                "CALENDLY" => Self::Calendly,
-                "RESEND" => Self::Resend,
-                "OAUTH" => Self::Oauth,
-                "SLACK" => Self::Slack,
-                "TELEGRAM" => Self::Telegram,
-                "TRELLO" => Self::Trello,
-                "FACEBOOK" => Self::Facebook,
-                "WHATSAPP" => Self::Whatsapp,
-                "INSTAGRAM" => Self::Instagram,
-                "MESSENGER" => Self::Messenger,
-                "JAPIFON" => Self::Japifon,
-                "TWILIO" => Self::Twilio,
-                "ZOHO" => Self::Zoho,
-                "SALESFORCE" => Self::Salesforce,
-                "STRIPE" => Self::Stripe,
-                "SHOPIFY" => Self::Shopify,
-                "ZENDESK" => Self::Zendesk,
-                "MCP" => Self::Mcp,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -22129,19 +22058,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for ContactChannelType {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "internal" => Self::Internal,
-                "custom" => Self::Custom,
-                "whatsapp_bot" => Self::WhatsappBot,
-                "messenger_bot" => Self::MessengerBot,
-                "instagram_dm" => Self::InstagramDm,
-                "twilio" => Self::Twilio,
-                "telnyx" => Self::Telnyx,
-                "slack_bot" => Self::SlackBot,
-                "telegram_bot" => Self::TelegramBot,
-                "gmail" => Self::Gmail,
-                "google_calendar" => Self::GoogleCalendar,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -22206,9 +22125,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for ContactFieldKind {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "system" => Self::System,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -22335,21 +22254,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for ContactFieldType {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "string" => Self::String,
-                "number" => Self::Number,
-                "boolean" => Self::Boolean,
-                "date" => Self::Date,
-                "datetime" => Self::Datetime,
-                "enum" => Self::Enum,
-                "file" => Self::File,
-                "record" => Self::Record,
-                "contact" => Self::Contact,
-                "user" => Self::User,
-                "chat" => Self::Chat,
-                "segment" => Self::Segment,
-                "assistant" => Self::Assistant,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -22422,11 +22329,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for ContactFileSource {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "direct" => Self::Direct,
-                "note" => Self::Note,
-                "chat" => Self::Chat,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -22508,12 +22413,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for ContactMemoryType {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "FACT" => Self::Fact,
-                "PREFERENCE" => Self::Preference,
-                "GOAL" => Self::Goal,
-                "EXPERIENCE" => Self::Experience,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -22578,9 +22480,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for MessagePartType {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "text" => Self::Text,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -22727,25 +22629,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for SegmentColor {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "red" => Self::Red,
-                "orange" => Self::Orange,
-                "amber" => Self::Amber,
-                "yellow" => Self::Yellow,
-                "lime" => Self::Lime,
-                "green" => Self::Green,
-                "teal" => Self::Teal,
-                "cyan" => Self::Cyan,
-                "sky" => Self::Sky,
-                "blue" => Self::Blue,
-                "indigo" => Self::Indigo,
-                "violet" => Self::Violet,
-                "purple" => Self::Purple,
-                "fuchsia" => Self::Fuchsia,
-                "pink" => Self::Pink,
-                "rose" => Self::Rose,
-                "neutral" => Self::Neutral,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -22892,25 +22778,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for SegmentWithBoardsColor {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "red" => Self::Red,
-                "orange" => Self::Orange,
-                "amber" => Self::Amber,
-                "yellow" => Self::Yellow,
-                "lime" => Self::Lime,
-                "green" => Self::Green,
-                "teal" => Self::Teal,
-                "cyan" => Self::Cyan,
-                "sky" => Self::Sky,
-                "blue" => Self::Blue,
-                "indigo" => Self::Indigo,
-                "violet" => Self::Violet,
-                "purple" => Self::Purple,
-                "fuchsia" => Self::Fuchsia,
-                "pink" => Self::Pink,
-                "rose" => Self::Rose,
-                "neutral" => Self::Neutral,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -22979,10 +22849,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for SubOrganizationPlan {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "free" => Self::Free,
-                "business" => Self::Business,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -23059,12 +22928,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for TableType {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "custom" => Self::Custom,
-                "contacts" => Self::Contacts,
-                "chats" => Self::Chats,
-                "users" => Self::Users,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -23191,21 +23057,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for TableFieldType {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "string" => Self::String,
-                "number" => Self::Number,
-                "boolean" => Self::Boolean,
-                "date" => Self::Date,
-                "datetime" => Self::Datetime,
-                "enum" => Self::Enum,
-                "file" => Self::File,
-                "record" => Self::Record,
-                "contact" => Self::Contact,
-                "user" => Self::User,
-                "chat" => Self::Chat,
-                "segment" => Self::Segment,
-                "assistant" => Self::Assistant,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -23317,18 +23171,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for UsageBucketEventName {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "run" => Self::Run,
-                "ai_tokens" => Self::AiTokens,
-                "ai_sst" => Self::AiSst,
-                "ai_tts" => Self::AiTts,
-                "ai_embeddings" => Self::AiEmbeddings,
-                "ai_memory_reconcile" => Self::AiMemoryReconcile,
-                "ai_memory_summarize" => Self::AiMemorySummarize,
-                "broadcast_whatsapp" => Self::BroadcastWhatsapp,
-                "broadcast_email" => Self::BroadcastEmail,
-                "broadcast_sms" => Self::BroadcastSms,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -23425,15 +23270,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for ListBroadcastsStatus {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "ALL" => Self::All,
-                "DRAFT" => Self::Draft,
-                "SCHEDULED" => Self::Scheduled,
-                "SENDING" => Self::Sending,
-                "SENT" => Self::Sent,
-                "CANCELLED" => Self::Cancelled,
-                "FAILED" => Self::Failed,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -23499,9 +23338,9 @@ pub mod types {
     impl ::std::convert::From<::std::string::String>
     for RespondToInteractiveToolAsContactBodyType {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "connection" => Self::Connection,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -23613,18 +23452,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for GetSubOrganizationsUsageType {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "run" => Self::Run,
-                "ai_tokens" => Self::AiTokens,
-                "ai_sst" => Self::AiSst,
-                "ai_tts" => Self::AiTts,
-                "ai_embeddings" => Self::AiEmbeddings,
-                "ai_memory_reconcile" => Self::AiMemoryReconcile,
-                "ai_memory_summarize" => Self::AiMemorySummarize,
-                "broadcast_whatsapp" => Self::BroadcastWhatsapp,
-                "broadcast_email" => Self::BroadcastEmail,
-                "broadcast_sms" => Self::BroadcastSms,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -23771,25 +23601,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for UpdateSegmentBodyColor {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "red" => Self::Red,
-                "orange" => Self::Orange,
-                "amber" => Self::Amber,
-                "yellow" => Self::Yellow,
-                "lime" => Self::Lime,
-                "green" => Self::Green,
-                "teal" => Self::Teal,
-                "cyan" => Self::Cyan,
-                "sky" => Self::Sky,
-                "blue" => Self::Blue,
-                "indigo" => Self::Indigo,
-                "violet" => Self::Violet,
-                "purple" => Self::Purple,
-                "fuchsia" => Self::Fuchsia,
-                "pink" => Self::Pink,
-                "rose" => Self::Rose,
-                "neutral" => Self::Neutral,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -23866,12 +23680,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for ListTablesType {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "custom" => Self::Custom,
-                "contacts" => Self::Contacts,
-                "chats" => Self::Chats,
-                "users" => Self::Users,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }
@@ -23940,10 +23751,9 @@ pub mod types {
     }
     impl ::std::convert::From<::std::string::String> for UpdateTableFieldBodyMode {
         fn from(value: ::std::string::String) -> Self {
-            match value.as_str() {
-                "none" => Self::None,
-                "auto_fill" => Self::AutoFill,
-                _ => Self::Other(value),
+            match Self::from(value.as_str()) {
+                Self::Other(_) => Self::Other(value),
+                known => known,
             }
         }
     }

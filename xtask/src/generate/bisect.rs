@@ -111,6 +111,18 @@ fn refs(value: &Value, out: &mut BTreeSet<String>) {
     }
 }
 
+/// Every component schema `value` needs: those it references and what they reference in turn.
+fn needed(value: &Value, closures: &BTreeMap<String, BTreeSet<String>>) -> BTreeSet<String> {
+    let mut direct = BTreeSet::new();
+    refs(value, &mut direct);
+    direct
+        .iter()
+        .filter_map(|r| closures.get(r))
+        .flatten()
+        .cloned()
+        .collect()
+}
+
 /// Each schema's transitive closure of references (itself included).
 fn closures(all: &Map<String, Value>) -> BTreeMap<String, BTreeSet<String>> {
     let direct: BTreeMap<&String, BTreeSet<String>> = all
@@ -172,14 +184,7 @@ fn deepest_in(
             return;
         }
         let sub = Value::Object(sub.clone());
-        let mut direct = BTreeSet::new();
-        refs(&sub, &mut direct);
-        let names: BTreeSet<String> = direct
-            .iter()
-            .filter_map(|r| closures.get(r))
-            .flatten()
-            .cloned()
-            .collect();
+        let names = needed(&sub, closures);
         if names.contains(name) {
             return; // it refers back to the failing schema, so it would fail for that reason
         }
@@ -192,19 +197,12 @@ fn deepest_in(
 
 fn failing_operations(doc: &Value) -> Vec<(String, String)> {
     let all = components(doc);
-    let closures = closures(&all);
+    let closures = &closures(&all);
     let skeleton = skeleton(doc);
     walk::each_operation(doc)
         .filter_map(|o| {
             let op = Value::Object(o.op.clone());
-            let mut direct = BTreeSet::new();
-            refs(&op, &mut direct);
-            let names: BTreeSet<String> = direct
-                .iter()
-                .filter_map(|r| closures.get(r))
-                .flatten()
-                .cloned()
-                .collect();
+            let names = needed(&op, closures);
             let mut single = with_schemas(&skeleton, &all, &names, None);
             single["paths"] = json!({ o.path: { o.method: op } });
             Some((o.pointer(), fails(&single)?))

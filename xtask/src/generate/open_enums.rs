@@ -125,9 +125,10 @@ pub fn items(e: &OpenEnum) -> TokenStream {
         }
         impl ::std::convert::From<::std::string::String> for #ty {
             fn from(value: ::std::string::String) -> Self {
-                match value.as_str() {
-                    #(#values => Self::#variants,)*
-                    _ => Self::Other(value),
+                // An unknown value keeps the string it came in (no copy).
+                match Self::from(value.as_str()) {
+                    Self::Other(_) => Self::Other(value),
+                    known => known,
                 }
             }
         }

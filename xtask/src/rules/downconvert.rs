@@ -254,12 +254,7 @@ fn ref_siblings(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(rule: &str, mut doc: Value) -> (Value, usize) {
-        let r = RULES.iter().find(|r| r.name == rule).expect("rule exists");
-        let n = (r.apply)(&mut doc, &Options::default()).expect("rule applies");
-        (doc, n)
-    }
+    use crate::rules::testing::run;
 
     fn with_schema(schema: Value) -> Value {
         json!({ "openapi": "3.1.0", "components": { "schemas": { "S": schema } } })

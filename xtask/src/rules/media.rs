@@ -31,16 +31,15 @@ pub const RULES: &[Rule] = &[
     },
 ];
 
+/// The media types an operation's request body offers.
+fn request_content(op: &mut Map<String, Value>) -> Option<&mut Map<String, Value>> {
+    op.get_mut("requestBody")?.get_mut("content")?.as_object_mut()
+}
+
 fn one_request_media_type(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
     let mut n = 0;
     walk::operations(doc, &mut |op, _, _, _| {
-        let Some(content) = op
-            .get_mut("requestBody")
-            .and_then(|b| b.get_mut("content"))
-            .and_then(Value::as_object_mut)
-        else {
-            return;
-        };
+        let Some(content) = request_content(op) else { return };
         if content.len() <= 1 {
             return;
         }
@@ -58,13 +57,7 @@ fn one_request_media_type(doc: &mut Value, _: &Options) -> Result<usize, RuleErr
 fn multipart_body_as_bytes(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
     let mut n = 0;
     walk::operations(doc, &mut |op, _, _, _| {
-        let Some(content) = op
-            .get_mut("requestBody")
-            .and_then(|b| b.get_mut("content"))
-            .and_then(Value::as_object_mut)
-        else {
-            return;
-        };
+        let Some(content) = request_content(op) else { return };
         if content.contains_key("application/json") || content.remove("multipart/form-data").is_none() {
             return;
         }
@@ -152,12 +145,7 @@ fn mixed_success_bodies_as_bytes(doc: &mut Value, _: &Options) -> Result<usize, 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(rule: &str, mut doc: Value) -> (Value, usize) {
-        let r = RULES.iter().find(|r| r.name == rule).expect("rule exists");
-        let n = (r.apply)(&mut doc, &Options::default()).expect("applies");
-        (doc, n)
-    }
+    use crate::rules::testing::run;
 
     #[test]
     fn one_request_media_type_is_kept() {

@@ -109,3 +109,38 @@ pub fn all() -> impl Iterator<Item = &'static Rule> {
         .chain(names::RULES)
         .chain(media::RULES)
 }
+
+/// Shared by the rule modules' unit tests: run one rule by name on a document.
+#[cfg(test)]
+pub(crate) mod testing {
+    use serde_json::{json, Value};
+
+    use super::{all, Options, RuleError};
+
+    /// Runs rule `name` with `options`.
+    pub fn try_run_with(name: &str, mut doc: Value, options: &Options) -> Result<(Value, usize), RuleError> {
+        let rule = all().find(|r| r.name == name).expect("rule exists");
+        let n = (rule.apply)(&mut doc, options)?;
+        Ok((doc, n))
+    }
+
+    /// Runs rule `name` with default options.
+    pub fn try_run(name: &str, doc: Value) -> Result<(Value, usize), RuleError> {
+        try_run_with(name, doc, &Options::default())
+    }
+
+    /// Runs rule `name` with `options`; it must apply.
+    pub fn run_with(name: &str, doc: Value, options: Options) -> (Value, usize) {
+        try_run_with(name, doc, &options).unwrap_or_else(|e| panic!("{name} applies: {}", e.message))
+    }
+
+    /// Runs rule `name` with default options; it must apply.
+    pub fn run(name: &str, doc: Value) -> (Value, usize) {
+        run_with(name, doc, Options::default())
+    }
+
+    /// A document with one operation.
+    pub fn op(path: &str, method: &str, op: Value) -> Value {
+        json!({"openapi": "3.0.3", "paths": {path: {method: op}}})
+    }
+}

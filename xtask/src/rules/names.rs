@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::walk;
 use super::{Options, Rule, RuleError};
+use crate::syntax::typify_name;
 
 /// The naming rules, in the order they run.
 pub const RULES: &[Rule] = &[
@@ -29,15 +30,11 @@ pub const RULES: &[Rule] = &[
     },
 ];
 
-fn type_name(text: &str) -> String {
-    crate::syntax::typify_name(text)
-}
-
 fn titles_not_component_names(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
     let components: HashSet<String> = doc
         .pointer("/components/schemas")
         .and_then(Value::as_object)
-        .map(|m| m.keys().map(|k| type_name(k)).collect())
+        .map(|m| m.keys().map(|k| typify_name(k)).collect())
         .unwrap_or_default();
     let mut n = 0;
     walk::schemas(doc, &mut |s, ptr| {
@@ -51,7 +48,7 @@ fn titles_not_component_names(doc: &mut Value, _: &Options) -> Result<usize, Rul
         let collides = s
             .get("title")
             .and_then(Value::as_str)
-            .is_some_and(|t| components.contains(&type_name(t)));
+            .is_some_and(|t| components.contains(&typify_name(t)));
         if collides {
             s.remove("title");
             n += 1;
@@ -260,12 +257,7 @@ fn rest_operation_names(doc: &mut Value, _: &Options) -> Result<usize, RuleError
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(rule: &str, mut doc: Value, options: Options) -> (Value, usize) {
-        let r = RULES.iter().find(|r| r.name == rule).expect("rule exists");
-        let n = (r.apply)(&mut doc, &options).expect("rule applies");
-        (doc, n)
-    }
+    use crate::rules::testing::run_with;
 
     #[test]
     fn a_nullable_union_component_is_split() {
@@ -340,7 +332,7 @@ mod tests {
             "/api/v1/agents": {"get": {"operationId": "get_api_v1_agents"}, "post": {"operationId": "makeAgent"}},
             "/api/v1/agents/{agent}": {"get": {"operationId": "get_api_v1_agents__agent", "x-sdk-name": "fetch_agent"}},
             "/api/v2/agents": {"get": {"operationId": "get_api_v2_agents"}}}});
-        let (doc, n) = run("rest-operation-names", doc, Options::default());
+        let (doc, n) = run_with("rest-operation-names", doc, Options::default());
         assert_eq!(
             doc["paths"]["/api/v1/agents"]["get"]["operationId"],
             json!("list_agents")
@@ -372,7 +364,7 @@ mod tests {
             "/api/v1/kv/{namespace}/{key}": {"get": {"operationId": "get_api_v1_kv_namespace_key"}},
             "/api/v1/kv": {"get": {"operationId": "get_api_v1_kv"}, "post": {"operationId": "post_api_v1_kv"}},
             "/api/v1/kv/{id}/ttl": {"get": {"operationId": "get_api_v1_kv__id_ttl"}}}});
-        let (doc, n) = run("rest-operation-names", doc, Options::default());
+        let (doc, n) = run_with("rest-operation-names", doc, Options::default());
         let id = |p: &str, m: &str| {
             doc["paths"][p][m]["operationId"]
                 .as_str()

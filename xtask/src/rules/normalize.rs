@@ -229,16 +229,7 @@ fn websocket_upgrade(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(rule: &str, mut doc: Value, options: Options) -> (Value, usize) {
-        let r = RULES.iter().find(|r| r.name == rule).expect("rule exists");
-        let n = (r.apply)(&mut doc, &options).expect("rule applies");
-        (doc, n)
-    }
-
-    fn op(path: &str, method: &str, op: Value) -> Value {
-        json!({"openapi": "3.0.3", "paths": {path: {method: op}}})
-    }
+    use crate::rules::testing::{op, run_with};
 
     #[test]
     fn inline_component_refs_copies_targets_and_reports_dangling() {
@@ -250,7 +241,7 @@ mod tests {
         );
         doc["components"] =
             json!({"parameters": {"P": {"name": "p", "in": "query"}}, "responses": {"E": {"description": "e"}}});
-        let (doc, n) = run("inline-component-refs", doc, Options::default());
+        let (doc, n) = run_with("inline-component-refs", doc, Options::default());
         assert_eq!(
             doc["paths"]["/a"]["get"]["parameters"][0],
             json!({"name": "p", "in": "query"})
@@ -275,7 +266,7 @@ mod tests {
         let doc = json!({"paths": {"/a/{id}": {
             "parameters": [{"name": "id", "in": "path", "schema": {"type": "string"}}, {"name": "q", "in": "query"}],
             "get": {"parameters": [{"name": "q", "in": "query", "required": true}]}}}});
-        let (doc, n) = run("hoist-path-item-parameters", doc, Options::default());
+        let (doc, n) = run_with("hoist-path-item-parameters", doc, Options::default());
         let params = &doc["paths"]["/a/{id}"]["get"]["parameters"];
         assert_eq!(params.as_array().map(Vec::len), Some(2));
         assert_eq!(params[0]["required"], json!(true));
@@ -285,7 +276,7 @@ mod tests {
 
     #[test]
     fn missing_path_param_is_declared() {
-        let (doc, n) = run(
+        let (doc, n) = run_with(
             "declare-missing-path-params",
             op("/teams/{team}/x", "post", json!({})),
             Options::default(),
@@ -309,7 +300,7 @@ mod tests {
             json!({"responses": {"200": {"description": "ok"}, "404": {"description": "nf"},
             "422": {"description": "v", "content": {"application/json": {"schema": {"type": "object"}}}}}}),
         );
-        let (doc, n) = run("error-responses-keep-body", doc, Options::default());
+        let (doc, n) = run_with("error-responses-keep-body", doc, Options::default());
         let r = &doc["paths"]["/a"]["get"]["responses"];
         assert!(r["200"].get("content").is_none());
         assert_eq!(r["404"]["content"]["application/json"]["schema"], json!({}));
@@ -327,7 +318,7 @@ mod tests {
             "get",
             json!({"responses": {"101": {"description": "upgraded"}, "401": {"description": "no"}}}),
         );
-        let (doc, n) = run("websocket-upgrade", ws, Options::default());
+        let (doc, n) = run_with("websocket-upgrade", ws, Options::default());
         assert_eq!(doc["paths"]["/ws"]["get"]["x-dropshot-websocket"], json!({}));
         assert_eq!(n, 1);
         let plain = op(
@@ -335,7 +326,7 @@ mod tests {
             "get",
             json!({"responses": {"200": {"description": "ok"}, "101": {"description": "maybe"}}}),
         );
-        let (doc, n) = run("websocket-upgrade", plain, Options::default());
+        let (doc, n) = run_with("websocket-upgrade", plain, Options::default());
         assert!(doc["paths"]["/a"]["get"].get("x-dropshot-websocket").is_none());
         assert_eq!(n, 0);
     }

@@ -149,16 +149,7 @@ fn structured_header_as_string(doc: &mut Value, _: &Options) -> Result<usize, Ru
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(rule: &str, mut doc: Value, options: Options) -> (Value, usize) {
-        let r = RULES.iter().find(|r| r.name == rule).expect("rule exists");
-        let n = (r.apply)(&mut doc, &options).expect("rule applies");
-        (doc, n)
-    }
-
-    fn op(path: &str, method: &str, op: Value) -> Value {
-        json!({"openapi": "3.0.3", "paths": {path: {method: op}}})
-    }
+    use crate::rules::testing::{op, run_with};
 
     #[test]
     fn object_and_array_of_object_query_params_become_strings() {
@@ -170,7 +161,7 @@ mod tests {
             {"name": "filter", "in": "query", "schema": {"type": "array", "items": {"type": "object"}}},
             {"name": "kind", "in": "query", "schema": {"type": "array", "items": {"type": "string"}}}]}),
         );
-        let (doc, n) = run("deep-query-as-encoded-string", doc, Options::default());
+        let (doc, n) = run_with("deep-query-as-encoded-string", doc, Options::default());
         let params = &doc["paths"]["/a"]["get"]["parameters"];
         assert_eq!(params[0]["schema"], json!({"type": "string"}));
         assert_eq!(params[0]["x-deep-query"]["type"], json!("object"));
@@ -188,9 +179,9 @@ mod tests {
             {"name": "kind", "in": "query", "schema": {"type": "array", "items": {"type": "string"}}},
             {"name": "limit", "in": "query", "schema": {"type": "integer"}}]}),
         );
-        let (off, n) = run("plug-bracket-array-query", doc.clone(), Options::default());
+        let (off, n) = run_with("plug-bracket-array-query", doc.clone(), Options::default());
         assert_eq!((off, n), (doc.clone(), 0));
-        let (on, n) = run(
+        let (on, n) = run_with(
             "plug-bracket-array-query",
             doc,
             Options {
@@ -216,7 +207,7 @@ mod tests {
         );
         let mut doc = doc;
         doc["components"] = json!({"schemas": {"Betas": {"type": "array", "items": {"type": "string"}}}});
-        let (doc, n) = run("structured-header-as-string", doc, Options::default());
+        let (doc, n) = run_with("structured-header-as-string", doc, Options::default());
         let params = &doc["paths"]["/a"]["post"]["parameters"];
         assert_eq!(params[0]["schema"], json!({"type": "string"}));
         assert_eq!(params[0]["x-structured-header"]["type"], json!("array"));

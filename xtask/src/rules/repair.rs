@@ -241,14 +241,8 @@ fn reject_allof_cycles(doc: &mut Value, _: &Options) -> Result<usize, RuleError>
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::rules::testing::try_run as run;
     use serde_json::json;
-
-    fn run(rule: &str, mut doc: Value) -> Result<(Value, usize), RuleError> {
-        let r = RULES.iter().find(|r| r.name == rule).expect("rule exists");
-        let n = (r.apply)(&mut doc, &Options::default())?;
-        Ok((doc, n))
-    }
 
     #[test]
     fn annotations_become_text_or_go_but_named_entries_stay() {
