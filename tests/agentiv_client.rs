@@ -16,7 +16,11 @@ use serde_json::{json, Map, Value};
 const TOKEN: &str = "agentiv_test_token";
 
 fn client(server: &MockServer) -> Client {
-    let runtime = Runtime::new("agentiv", Auth::Bearer(Secret::new(TOKEN)), agentiv_client::OPERATIONS);
+    let runtime = Runtime::new(
+        agentiv_client::API,
+        Auth::Bearer(Secret::new(TOKEN)),
+        agentiv_client::OPERATIONS,
+    );
     Client::new_with_client(&server.base_url(), reqwest::Client::new(), runtime)
 }
 

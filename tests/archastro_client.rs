@@ -14,7 +14,7 @@ const API_KEY: &str = "sk_test_archastro";
 
 fn client(server: &MockServer) -> Client {
     let runtime = Runtime::new(
-        "archastro",
+        archastro_client::API,
         Auth::Header {
             name: "x-archastro-api-key",
             value: Secret::new(API_KEY),

@@ -17,7 +17,11 @@ use serde_json::{json, Value};
 const TOKEN: &str = "invent_test_token";
 
 fn client(server: &MockServer) -> Client {
-    let runtime = Runtime::new("invent", Auth::Bearer(Secret::new(TOKEN)), invent_client::OPERATIONS);
+    let runtime = Runtime::new(
+        invent_client::API,
+        Auth::Bearer(Secret::new(TOKEN)),
+        invent_client::OPERATIONS,
+    );
     Client::new_with_client(&server.base_url(), reqwest::Client::new(), runtime)
 }
 

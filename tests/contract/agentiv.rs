@@ -5,17 +5,22 @@
 //! each of 3 path parameters must be refused, before anything is sent, when its
 //! value would change the route.
 //! Included by `tests/contract_agentiv.rs`, which keeps rustfmt off this generated file.
-use agentapis_runtime::{Auth, RetryPolicy, Runtime, Secret};
+use agentapis_runtime::{Auth, RetryPolicy, Runtime, Secret, Settings};
 use agentapis_standin as standin;
-const API: standin::Api = standin::Api::Agentiv;
+const API: agentapis_runtime::Api = agentapis_runtime::Api::Agentiv;
 /// Path parameter values that no encoding keeps from changing a route (a backslash is
 /// encoded instead: see `agentapis_runtime::encode_segment`).
 #[allow(dead_code)]
 const TRAVERSALS: [&str; 3] = ["", ".", ".."];
 fn client(base: &str, auth: Auth) -> agentiv_client::Client {
-    let runtime = Runtime::builder("agentiv", auth, agentiv_client::OPERATIONS)
-        .retry(RetryPolicy::none())
-        .build();
+    let mut settings = Settings::default();
+    settings.retry = RetryPolicy::none();
+    let runtime = Runtime::with_settings(
+        API,
+        auth,
+        agentiv_client::OPERATIONS,
+        settings,
+    );
     agentiv_client::Client::new_with_client(base, reqwest::Client::new(), runtime)
 }
 #[tokio::test]

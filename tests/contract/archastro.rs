@@ -5,17 +5,22 @@
 //! each of 67 path parameters must be refused, before anything is sent, when its
 //! value would change the route.
 //! Included by `tests/contract_archastro.rs`, which keeps rustfmt off this generated file.
-use agentapis_runtime::{Auth, RetryPolicy, Runtime, Secret};
+use agentapis_runtime::{Auth, RetryPolicy, Runtime, Secret, Settings};
 use agentapis_standin as standin;
-const API: standin::Api = standin::Api::ArchAstro;
+const API: agentapis_runtime::Api = agentapis_runtime::Api::ArchAstro;
 /// Path parameter values that no encoding keeps from changing a route (a backslash is
 /// encoded instead: see `agentapis_runtime::encode_segment`).
 #[allow(dead_code)]
 const TRAVERSALS: [&str; 3] = ["", ".", ".."];
 fn client(base: &str, auth: Auth) -> archastro_client::Client {
-    let runtime = Runtime::builder("archastro", auth, archastro_client::OPERATIONS)
-        .retry(RetryPolicy::none())
-        .build();
+    let mut settings = Settings::default();
+    settings.retry = RetryPolicy::none();
+    let runtime = Runtime::with_settings(
+        API,
+        auth,
+        archastro_client::OPERATIONS,
+        settings,
+    );
     archastro_client::Client::new_with_client(base, reqwest::Client::new(), runtime)
 }
 #[tokio::test]

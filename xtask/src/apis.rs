@@ -20,11 +20,29 @@ pub struct Api {
     pub package: &'static str,
     /// The client crate's changelog, appended to by `cargo xtask spec import`.
     pub changelog: &'static str,
-    /// The stand-in's name for this API (`agentapis_standin::Api::<standin>`), used by the
-    /// generated contract test.
-    pub standin: &'static str,
+    /// The API's variant of `agentapis_runtime::Api` (generated from this table; shared by the
+    /// runtime, the generated clients, the facade and the stand-in).
+    pub variant: &'static str,
+    /// Where the API's rate-limit headers apply: `Client` (one budget for the whole client) or
+    /// `Operation` (one per operation): a variant of `agentapis_runtime::LimitScope`.
+    pub limit_scope: &'static str,
+    /// A path parameter most operations share and a client usually fixes (Invent's `org_id`):
+    /// the generated client gets a view with it pre-filled.
+    pub scope: Option<Scope>,
     /// Switches for rules that depend on the server.
     pub options: Options,
+}
+
+/// A path parameter fixed once for a view of the generated client (see
+/// [`crate::generate::scope`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Scope {
+    /// The path parameter, as the spec names it.
+    pub parameter: &'static str,
+    /// The view's type name in the generated code.
+    pub view: &'static str,
+    /// What the parameter means, for the view's docs.
+    pub meaning: &'static str,
 }
 
 /// Every bundled API, in a fixed order (reports and headers rely on it).
@@ -37,7 +55,10 @@ pub const APIS: &[Api] = &[
         manifest: "crates/agentiv-client/Cargo.toml",
         package: "agentiv-client",
         changelog: "crates/agentiv-client/CHANGELOG.md",
-        standin: "Agentiv",
+        variant: "Agentiv",
+        // Agentiv limits per API key (its plans).
+        limit_scope: "Client",
+        scope: None,
         options: Options {
             plug_query: false,
             auth_extension: None,
@@ -51,7 +72,11 @@ pub const APIS: &[Api] = &[
         manifest: "crates/archastro-client/Cargo.toml",
         package: "archastro-client",
         changelog: "crates/archastro-client/CHANGELOG.md",
-        standin: "ArchAstro",
+        variant: "ArchAstro",
+        // ArchAstro documents no scope: an exhausted budget on one operation does not hold back
+        // the others.
+        limit_scope: "Operation",
+        scope: None,
         // ArchAstro's backend is Phoenix/Plug (its realtime API is Phoenix channels).
         options: Options {
             plug_query: true,
@@ -69,7 +94,14 @@ pub const APIS: &[Api] = &[
         manifest: "crates/invent-client/Cargo.toml",
         package: "invent-client",
         changelog: "crates/invent-client/CHANGELOG.md",
-        standin: "Invent",
+        variant: "Invent",
+        // Invent limits per IP address (500 requests/min).
+        limit_scope: "Client",
+        scope: Some(Scope {
+            parameter: "org_id",
+            view: "Org",
+            meaning: "the organization acted on (`c`: the key's own)",
+        }),
         options: Options {
             plug_query: false,
             auth_extension: None,

@@ -97,7 +97,9 @@ const SYNTHETIC: Api = Api {
     manifest: "synthetic/Cargo.toml",
     package: "synthetic-client",
     changelog: "synthetic/CHANGELOG.md",
-    standin: "Invent",
+    variant: "Invent",
+    limit_scope: "Client",
+    scope: None,
     options: Options {
         plug_query: false,
         auth_extension: None,

@@ -211,7 +211,7 @@ pub fn emit(api: &Api, doc: &Value, facts: &Facts) -> (TokenStream, Coverage) {
         });
     }
     let name = api.name;
-    let variant = format_ident!("{}", api.standin);
+    let variant = format_ident!("{}", api.variant);
     let Coverage {
         operations,
         statuses,
@@ -224,15 +224,17 @@ pub fn emit(api: &Api, doc: &Value, facts: &Facts) -> (TokenStream, Coverage) {
     let summary = format!("contract {name}: {operations} operations, {statuses} error statuses, {path_parameters} path parameters, {{}} failures");
     let tokens = quote! {
         #(#![doc = #docs])*
-        use agentapis_runtime::{Auth, RetryPolicy, Runtime, Secret};
+        use agentapis_runtime::{Auth, RetryPolicy, Runtime, Secret, Settings};
         use agentapis_standin as standin;
-        const API: standin::Api = standin::Api::#variant;
+        const API: agentapis_runtime::Api = agentapis_runtime::Api::#variant;
         /// Path parameter values that no encoding keeps from changing a route (a backslash is
         /// encoded instead: see `agentapis_runtime::encode_segment`).
         #[allow(dead_code)]
         const TRAVERSALS: [&str; 3] = ["", ".", ".."];
         fn client(base: &str, auth: Auth) -> #krate::Client {
-            let runtime = Runtime::builder(#name, auth, #krate::OPERATIONS).retry(RetryPolicy::none()).build();
+            let mut settings = Settings::default();
+            settings.retry = RetryPolicy::none();
+            let runtime = Runtime::with_settings(API, auth, #krate::OPERATIONS, settings);
             #krate::Client::new_with_client(base, reqwest::Client::new(), runtime)
         }
         #[tokio::test]

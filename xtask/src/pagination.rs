@@ -1,62 +1,24 @@
-//! Detects which operations page through results, and in which style, from their parameters and
-//! response shape alone.
+//! Which operations of a (normalized) document page through results: the operation's query
+//! parameter names handed to the one detection function the runtime and the stand-in share
+//! ([`agentapis_paging::detect`]).
 
 use serde_json::{Map, Value};
 
-/// A paging scheme.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Style {
-    /// `before_cursor`/`after_cursor` query parameters and cursor fields in the response body.
-    Cursor,
-    /// 1-based `page` with `page_size`.
-    PageSize,
-    /// 1-based `page` with `per_page`.
-    PerPage,
-    /// 1-based `page` with `take`; a bare array body and totals in `pagination-*` headers.
-    PageTake,
-}
+pub use agentapis_paging::Paging;
 
-impl Style {
-    /// Short label for tables.
-    pub fn label(self) -> &'static str {
-        match self {
-            Style::Cursor => "cursor",
-            Style::PageSize => "page+page_size",
-            Style::PerPage => "page+per_page",
-            Style::PageTake => "page+take",
-        }
-    }
-}
-
-fn query_names(op: &Map<String, Value>) -> Vec<String> {
+/// The names of an operation's query parameters.
+pub fn query_names(op: &Map<String, Value>) -> impl Iterator<Item = &str> {
     op.get("parameters")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter(|p| p.get("in").and_then(Value::as_str) == Some("query"))
         .filter_map(|p| p.get("name").and_then(Value::as_str))
-        .map(|n| n.trim_end_matches("[]").to_owned())
-        .collect()
 }
 
-/// The paging style of a (normalized) GET operation, if any.
-pub fn detect(method: &str, op: &Map<String, Value>) -> Option<Style> {
-    if method != "get" {
-        return None;
-    }
-    let q = query_names(op);
-    let has = |n: &str| q.iter().any(|x| x == n);
-    if has("before_cursor") || has("after_cursor") {
-        Some(Style::Cursor)
-    } else if has("page") && has("page_size") {
-        Some(Style::PageSize)
-    } else if has("page") && has("per_page") {
-        Some(Style::PerPage)
-    } else if has("page") && has("take") {
-        Some(Style::PageTake)
-    } else {
-        None
-    }
+/// The paging style of an operation, if any.
+pub fn detect(method: &str, op: &Map<String, Value>) -> Option<Paging> {
+    agentapis_paging::detect(method, query_names(op))
 }
 
 #[cfg(test)]
@@ -64,21 +26,16 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn op(names: &[&str]) -> Map<String, Value> {
-        let params: Vec<Value> = names.iter().map(|n| json!({"name": n, "in": "query"})).collect();
-        let Value::Object(m) = json!({ "parameters": params }) else {
+    #[test]
+    fn an_operation_is_detected_by_its_query_parameters_only() {
+        let Value::Object(op) = json!({ "parameters": [
+            {"name": "page", "in": "query"},
+            {"name": "take", "in": "query"},
+            {"name": "per_page", "in": "path"}
+        ]}) else {
             unreachable!()
         };
-        m
-    }
-
-    #[test]
-    fn styles_are_told_apart_by_parameters() {
-        assert_eq!(detect("get", &op(&["limit", "before_cursor"])), Some(Style::Cursor));
-        assert_eq!(detect("get", &op(&["page", "page_size"])), Some(Style::PageSize));
-        assert_eq!(detect("get", &op(&["page", "per_page"])), Some(Style::PerPage));
-        assert_eq!(detect("get", &op(&["page", "take", "next"])), Some(Style::PageTake));
-        assert_eq!(detect("get", &op(&["page"])), None);
-        assert_eq!(detect("post", &op(&["page", "take"])), None);
+        assert_eq!(detect("get", &op), Some(Paging::PageTake));
+        assert_eq!(detect("post", &op), None);
     }
 }

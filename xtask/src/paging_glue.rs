@@ -9,21 +9,9 @@ use serde_json::Value;
 use syn::Type;
 
 use crate::facts::{Builder, Facts, Field};
-use crate::pagination::{self, Style};
+use crate::pagination::{self, Paging};
 use crate::rules::walk;
 use crate::syntax::{generic_arg, last_ident, progenitor_name};
-
-/// Fields of a page body the pager reads (see `PageMeta::read`).
-const META_FIELDS: [&str; 8] = [
-    "after_cursor",
-    "before_cursor",
-    "has_more",
-    "has_next",
-    "page",
-    "total_pages",
-    "total_entries",
-    "total_count",
-];
 
 /// The glue for one operation, or why there is none.
 pub enum Glue {
@@ -65,14 +53,15 @@ pub fn emit(doc: &Value, facts: &Facts) -> Vec<Glue> {
         .collect()
 }
 
-/// `meta.read(..)` calls for the paging fields among `fields`, reached through `base`.
+/// One typed assignment per paging field among `fields` (the body fields
+/// [`agentapis_paging::BODY_FIELDS`] names), reached through `base`.
 fn meta_reads(fields: &[Field], base: &TokenStream) -> TokenStream {
-    META_FIELDS
+    agentapis_paging::BODY_FIELDS
         .iter()
-        .filter(|f| fields.iter().any(|field| field.name == **f))
-        .map(|f| {
-            let ident = format_ident!("{f}");
-            quote! { meta.read(#f, &#base.#ident); }
+        .filter(|(body, _)| fields.iter().any(|field| field.name == *body))
+        .map(|(body, meta)| {
+            let (body, meta) = (format_ident!("{body}"), format_ident!("{}", meta.name()));
+            quote! { meta.#meta = ::agentapis_runtime::paging::MetaValue::into_meta(#base.#body); }
         })
         .collect()
 }
@@ -141,7 +130,7 @@ fn number(builder: &Builder, field: &str, var: TokenStream) -> TokenStream {
 fn one(
     facts: &Facts,
     operation_id: &str,
-    style: Style,
+    style: Paging,
     params: &[(String, Option<u64>)],
 ) -> Result<TokenStream, String> {
     use heck::ToUpperCamelCase;
@@ -155,12 +144,7 @@ fn one(
     let (item, split) = split(facts, &page)?;
 
     let has = |n: &str| params.iter().any(|(p, _)| p.trim_end_matches("[]") == n);
-    let size_param = match style {
-        Style::Cursor => "limit",
-        Style::PageSize => "page_size",
-        Style::PerPage => "per_page",
-        Style::PageTake => "take",
-    };
+    let size_param = style.size_param();
     let max = match params.iter().find(|(n, _)| n == size_param).and_then(|(_, max)| *max) {
         Some(m) => {
             let m = proc_macro2::Literal::u64_unsuffixed(m);

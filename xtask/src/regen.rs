@@ -105,7 +105,8 @@ impl Outcome {
     }
 }
 
-/// A generated file that belongs to no single API (the stand-in's API table), when stale.
+/// A generated file that belongs to no single API (the runtime's `Api` enum, the stand-in's
+/// spec table), when stale.
 pub struct Shared {
     /// Where it goes.
     pub path: &'static str,
@@ -115,16 +116,18 @@ pub struct Shared {
 
 /// The workspace-wide generated files that differ from what is checked in.
 pub fn shared_stale(root: &Path) -> Result<Vec<Shared>, SpecError> {
-    let text = crate::standin_table::source(crate::apis::APIS).map_err(|e| {
+    let files = crate::api_table::sources(crate::apis::APIS).map_err(|e| {
         SpecError::new(
-            crate::standin_table::OUTPUT,
+            crate::api_table::RUNTIME_OUTPUT,
             "",
-            format!("the stand-in table does not parse: {e}"),
+            format!("the generated API table does not parse: {e}"),
         )
     })?;
-    let path = crate::standin_table::OUTPUT;
-    let fresh = std::fs::read(root.join(path)).ok().as_deref() == Some(text.as_bytes());
-    Ok(if fresh { Vec::new() } else { vec![Shared { path, text }] })
+    Ok(files
+        .into_iter()
+        .filter(|(path, text)| std::fs::read(root.join(path)).ok().as_deref() != Some(text.as_bytes()))
+        .map(|(path, text)| Shared { path, text })
+        .collect())
 }
 
 /// Writes the stale generated files of every outcome and the shared files, all or none.

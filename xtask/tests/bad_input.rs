@@ -15,7 +15,9 @@ const API: Api = Api {
     manifest: "unused/Cargo.toml",
     package: "unused",
     changelog: "unused/CHANGELOG.md",
-    standin: "Invent",
+    variant: "Invent",
+    limit_scope: "Client",
+    scope: None,
     options: Options {
         plug_query: false,
         auth_extension: None,

@@ -152,7 +152,9 @@ fn a_builder_body_is_found_by_its_exact_name() {
         manifest: "unused/Cargo.toml",
         package: "fixture-client",
         changelog: "unused/CHANGELOG.md",
-        standin: "Invent",
+        variant: "Invent",
+        limit_scope: "Client",
+        scope: None,
         options: Options {
             plug_query: false,
             auth_extension: None,

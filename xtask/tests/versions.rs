@@ -19,7 +19,9 @@ static FIXTURE: Api = Api {
     manifest: "crates/fixture-client/Cargo.toml",
     package: "fixture-client",
     changelog: "crates/fixture-client/CHANGELOG.md",
-    standin: "Invent",
+    variant: "Invent",
+    limit_scope: "Client",
+    scope: None,
     options: Options {
         plug_query: false,
         auth_extension: None,

@@ -13,6 +13,8 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 
+use crate::error_body::ErrorBody;
+use crate::paging::PageHeaders;
 use crate::rate_limit::RateLimit;
 
 /// Why the runtime stopped trying.
@@ -130,8 +132,9 @@ impl fmt::Display for Refusal {
     }
 }
 
-/// Facts about one call.
+/// Facts about one call, parsed once by the runtime; the facade builds its answers from them.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct CallRecord {
     /// Attempts sent to the network.
     pub attempts: u32,
@@ -143,6 +146,8 @@ pub struct CallRecord {
     pub headers: Option<HeaderMap>,
     /// Rate-limit state from the last response, parsed once by the runtime.
     pub rate_limit: RateLimit,
+    /// The last response's `pagination-*` headers (paginated operations only).
+    pub pages: PageHeaders,
     /// What the runtime refused to do, when a refusal ended the call.
     pub refusal: Option<Refusal>,
     /// The wait the server asked for, when that ended the call.
@@ -153,6 +158,8 @@ pub struct CallRecord {
     /// `BodyLimits::error` bytes of it, kept so a typed error can show what the server said even
     /// when the body does not match the spec.
     pub error_body: Option<bytes::Bytes>,
+    /// [`error_body`](Self::error_body) read as a vendor error (code, message, details).
+    pub error: Option<ErrorBody>,
     /// Time from the first attempt to the end of the call.
     pub elapsed: Duration,
 }

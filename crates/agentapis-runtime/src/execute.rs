@@ -15,7 +15,9 @@ use tracing::Instrument;
 use crate::body::{read_limited, Read};
 use crate::call::{self, Refusal, StopReason, Waiting};
 use crate::decide::{decide, Decision, Outcome, State};
+use crate::error_body::ErrorBody;
 use crate::pacing::millis;
+use crate::paging::PageHeaders;
 use crate::policy::{has_idempotency_key, idempotent_method, Pacing};
 use crate::rate_limit::RateLimit;
 use crate::token::{RefreshOutcome, TokenStore};
@@ -39,6 +41,8 @@ struct TooLarge {
 /// The fixed facts of one call.
 struct Call {
     operation: &'static str,
+    /// Whether the operation pages (its `pagination-*` headers are read).
+    paginated: bool,
     started: Instant,
     deadline: Option<Instant>,
     safe_to_repeat: bool,
@@ -79,9 +83,15 @@ impl Runtime {
         let started = Instant::now();
         let call = Call {
             operation: meta.map_or("", |op| op.id),
+            paginated: meta.is_some_and(|op| op.paging.is_some()),
             started,
             // A limit too large to add to now is no limit.
-            deadline: self.inner.timeouts.overall.and_then(|d| started.checked_add(d)),
+            deadline: self
+                .inner
+                .settings
+                .timeouts
+                .overall
+                .and_then(|d| started.checked_add(d)),
             safe_to_repeat: idempotent_method(request.method())
                 || has_idempotency_key(&request)
                 || call::options().retry_unsafe,
@@ -89,7 +99,7 @@ impl Runtime {
         };
         let span = tracing::info_span!(
             "request",
-            api = self.inner.api,
+            api = self.inner.api.name(),
             operation = operation_id,
             method = %request.method(),
             path = meta.map_or("", |op| op.path),
@@ -111,7 +121,7 @@ impl Runtime {
     }
 
     async fn attempts(&self, client: &reqwest::Client, mut request: Request, call: &Call) -> reqwest::Result<Response> {
-        let policy = self.inner.retry;
+        let policy = self.inner.settings.retry;
         let mut attempt: u32 = 0;
         let mut free_resend = false;
         let mut token = call.token.clone();
@@ -161,13 +171,20 @@ impl Runtime {
                 Sent::Answer(response, body) => {
                     let status = response.status();
                     let rate_limit = self.observe(call.operation, status, response.headers());
+                    let failed = status.is_client_error() || status.is_server_error();
+                    let pages = if call.paginated {
+                        PageHeaders::from_headers(response.headers())
+                    } else {
+                        PageHeaders::default()
+                    };
                     call::update(|r| {
                         r.status = Some(status);
                         r.headers = Some(response.headers().clone());
                         r.rate_limit = rate_limit;
+                        r.pages = pages;
                         r.sent = true;
-                        r.error_body =
-                            Some(body.clone()).filter(|_| status.is_client_error() || status.is_server_error());
+                        r.error = failed.then(|| ErrorBody::parse(body));
+                        r.error_body = Some(body.clone()).filter(|_| failed);
                     });
                     tracing::debug!(
                         attempt,
@@ -264,12 +281,12 @@ impl Runtime {
     /// longer than the probe interval); `Err` when pacing will not wait. After each sleep the
     /// pacer is asked again, so of the calls held back only one goes out as the probe.
     async fn pace(&self, call: &Call) -> Result<(), Refusal> {
-        let probe_interval = self.inner.retry.max_retry_after;
+        let probe_interval = self.inner.settings.retry.max_retry_after;
         while let Some(wait) = self.inner.pacer.wait(call.operation, probe_interval) {
             let past_deadline = call
                 .deadline
                 .is_some_and(|d| wait >= d.saturating_duration_since(Instant::now()));
-            if self.inner.pacing == Pacing::FailFast || past_deadline {
+            if self.inner.settings.pacing == Pacing::FailFast || past_deadline {
                 tracing::info!(
                     wait_ms = millis(wait),
                     "not sending: no requests remain until the rate-limit reset"
@@ -290,7 +307,7 @@ impl Runtime {
         mut request: Request,
         deadline: Option<Instant>,
     ) -> Result<Sent, TooLarge> {
-        let mut limit = self.inner.timeouts.per_attempt;
+        let mut limit = self.inner.settings.timeouts.per_attempt;
         if let Some(deadline) = deadline {
             limit = limit.min(deadline.saturating_duration_since(Instant::now()));
         }
@@ -305,7 +322,7 @@ impl Runtime {
             return Ok(Sent::Answer(response, Bytes::new()));
         }
         let headers = response.headers().clone();
-        match read_limited(response, &self.inner.body_limits).await {
+        match read_limited(response, &self.inner.settings.body_limits).await {
             Ok(Read::Body(bytes)) => {
                 let mut rebuilt = http::Response::new(bytes.clone());
                 *rebuilt.status_mut() = status;

@@ -7,11 +7,13 @@
 //! facade. Per-operation facts (method, path template, paging style, bracket-encoded query
 //! parameters) come from the `OPERATIONS` table each generated file carries.
 
+mod api;
 mod auth;
 mod body;
 mod budget;
 pub mod call;
 mod decide;
+mod error_body;
 mod execute;
 mod hooks;
 pub mod multipart;
@@ -24,11 +26,14 @@ pub mod query;
 pub mod rate_limit;
 pub mod token;
 
+pub use api::Api;
 pub use auth::{Auth, Secret};
 pub use call::{CallOptions, CallRecord, Refusal, StopReason, Waiting};
+pub use error_body::{request_id, ErrorBody};
 pub use hooks::refusal_of;
-pub use operation::{OperationMeta, Paging};
+pub use operation::OperationMeta;
 pub use pacing::LimitScope;
+pub use paging::{PageHeaders, Paging};
 pub use path::encode_segment;
 pub use policy::{retryable_status, BodyLimits, ClientLimits, Pacing, RetryBudget, RetryPolicy, Timeouts};
 pub use rate_limit::RateLimit;
@@ -44,15 +49,12 @@ pub struct Runtime {
 }
 
 struct Inner {
-    api: &'static str,
+    api: Api,
     auth: Auth,
     operations: &'static [OperationMeta],
     /// `operations` by id, built once: every request looks its operation up (hooks and loop).
     by_id: std::collections::HashMap<&'static str, &'static OperationMeta>,
-    retry: RetryPolicy,
-    timeouts: Timeouts,
-    pacing: Pacing,
-    body_limits: BodyLimits,
+    settings: Settings,
     limiter: Option<governor::DefaultDirectRateLimiter>,
     concurrency: Option<tokio::sync::Semaphore>,
     rate_limit: Mutex<RateLimit>,
@@ -65,74 +67,43 @@ impl fmt::Debug for Runtime {
         f.debug_struct("Runtime")
             .field("api", &self.inner.api)
             .field("auth", &self.inner.auth)
-            .field("retry", &self.inner.retry)
-            .field("timeouts", &self.inner.timeouts)
-            .field("pacing", &self.inner.pacing)
-            .field("body_limits", &self.inner.body_limits)
+            .field("settings", &self.inner.settings)
             .field("retry_budget_left", &self.inner.budget.available())
             .finish_non_exhaustive()
     }
 }
 
-/// Builds a [`Runtime`].
-#[derive(Debug, Clone)]
-pub struct RuntimeBuilder {
-    api: &'static str,
-    auth: Auth,
-    operations: &'static [OperationMeta],
-    retry: RetryPolicy,
-    timeouts: Timeouts,
-    pacing: Pacing,
-    limits: ClientLimits,
-    body_limits: BodyLimits,
-    scope: LimitScope,
+/// Everything about a runtime's behaviour except its API, credentials and operations: one value
+/// the facade's client builder fills in and the runtime keeps.
+#[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
+pub struct Settings {
+    /// Retry policy.
+    pub retry: RetryPolicy,
+    /// Time limits.
+    pub timeouts: Timeouts,
+    /// What to do when the server reports no requests remaining.
+    pub pacing: Pacing,
+    /// Client-side request-rate and concurrency limits.
+    pub limits: ClientLimits,
+    /// How much of a response body is buffered.
+    pub body_limits: BodyLimits,
 }
 
-impl RuntimeBuilder {
-    /// Retry policy (default [`RetryPolicy::default`]).
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
+impl Runtime {
+    /// A runtime for `api` with default settings; `operations` is the generated table.
+    pub fn new(api: Api, auth: Auth, operations: &'static [OperationMeta]) -> Self {
+        Self::with_settings(api, auth, operations, Settings::default())
     }
 
-    /// Timeouts (default [`Timeouts::default`]).
-    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
-        self.timeouts = timeouts;
-        self
-    }
-
-    /// What to do when the server reports no requests remaining.
-    pub fn pacing(mut self, pacing: Pacing) -> Self {
-        self.pacing = pacing;
-        self
-    }
-
-    /// Client-side request-rate and concurrency limits.
-    pub fn limits(mut self, limits: ClientLimits) -> Self {
-        self.limits = limits;
-        self
-    }
-
-    /// How much of a response body is buffered (default [`BodyLimits::default`]).
-    pub fn body_limits(mut self, limits: BodyLimits) -> Self {
-        self.body_limits = limits;
-        self
-    }
-
-    /// Where the server's rate-limit headers apply (default [`LimitScope::Client`]).
-    pub fn limit_scope(mut self, scope: LimitScope) -> Self {
-        self.scope = scope;
-        self
-    }
-
-    /// Finishes the runtime.
-    pub fn build(self) -> Runtime {
-        let limiter = self
+    /// A runtime for `api` with `settings`. Pacing state is kept per [`Api::limit_scope`].
+    pub fn with_settings(api: Api, auth: Auth, operations: &'static [OperationMeta], settings: Settings) -> Self {
+        let limiter = settings
             .limits
             .per_minute
             .and_then(std::num::NonZeroU32::new)
             .map(|n| governor::RateLimiter::direct(governor::Quota::per_minute(n)));
-        let concurrency = self.limits.concurrency.map(|n| {
+        let concurrency = settings.limits.concurrency.map(|n| {
             tokio::sync::Semaphore::new(
                 usize::try_from(n.max(1))
                     .unwrap_or(usize::MAX)
@@ -141,65 +112,39 @@ impl RuntimeBuilder {
         });
         Runtime {
             inner: Arc::new(Inner {
-                api: self.api,
-                auth: self.auth,
-                operations: self.operations,
-                by_id: self.operations.iter().map(|op| (op.id, op)).collect(),
-                retry: self.retry,
-                timeouts: self.timeouts,
-                pacing: self.pacing,
-                body_limits: self.body_limits,
+                api,
+                auth,
+                operations,
+                by_id: operations.iter().map(|op| (op.id, op)).collect(),
+                settings,
                 limiter,
                 concurrency,
                 rate_limit: Mutex::new(RateLimit::default()),
-                pacer: pacing::Pacer::new(self.scope),
-                budget: budget::Bucket::new(self.retry.budget),
+                pacer: pacing::Pacer::new(api.limit_scope()),
+                budget: budget::Bucket::new(settings.retry.budget),
             }),
         }
     }
-}
 
-impl Runtime {
-    /// A runtime for `api` with default policies; `operations` is the generated table.
-    pub fn new(api: &'static str, auth: Auth, operations: &'static [OperationMeta]) -> Self {
-        Self::builder(api, auth, operations).build()
-    }
-
-    /// A builder for a runtime for `api`.
-    pub fn builder(api: &'static str, auth: Auth, operations: &'static [OperationMeta]) -> RuntimeBuilder {
-        RuntimeBuilder {
-            api,
-            auth,
-            operations,
-            retry: RetryPolicy::default(),
-            timeouts: Timeouts::default(),
-            pacing: Pacing::default(),
-            limits: ClientLimits::default(),
-            body_limits: BodyLimits::default(),
-            scope: LimitScope::default(),
-        }
-    }
-
-    /// A runtime with the same policies but other credentials and no client-side limits, for
+    /// A runtime with the same settings but other credentials and no client-side limits, for
     /// side calls such as a token refresh (which must not wait behind, or recurse into, the
     /// calls that triggered it).
     pub fn with_auth(&self, auth: Auth) -> Runtime {
-        Runtime::builder(self.inner.api, auth, self.inner.operations)
-            .retry(self.inner.retry)
-            .timeouts(self.inner.timeouts)
-            .pacing(self.inner.pacing)
-            .body_limits(self.inner.body_limits)
-            .build()
+        let settings = Settings {
+            limits: ClientLimits::default(),
+            ..self.inner.settings
+        };
+        Runtime::with_settings(self.inner.api, auth, self.inner.operations, settings)
     }
 
-    /// The API name this runtime serves.
-    pub fn api(&self) -> &'static str {
+    /// The API this runtime serves.
+    pub fn api(&self) -> Api {
         self.inner.api
     }
 
-    /// The configured timeouts (the facade applies `connect` to the reqwest client it builds).
-    pub fn timeouts(&self) -> Timeouts {
-        self.inner.timeouts
+    /// The settings this runtime was built with.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
     }
 
     /// The latest rate-limit state any response reported.

@@ -1,17 +1,6 @@
 //! Facts about one generated operation, emitted by the xtask into each generated file.
 
-/// How an operation pages through results (detected by the xtask from its parameters).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Paging {
-    /// `before_cursor`/`after_cursor` query parameters; cursors in the response body.
-    Cursor,
-    /// 1-based `page` with `page_size`.
-    PageSize,
-    /// 1-based `page` with `per_page`.
-    PerPage,
-    /// 1-based `page` with `take`; totals in `pagination-*` response headers.
-    PageTake,
-}
+use crate::paging::Paging;
 
 /// One operation of a generated client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! Rate-limit and paging headers, parsed into typed values.
+//! Rate-limit headers, parsed into typed values (paging headers are `paging::PageHeaders`).
 
 use std::time::{Duration, SystemTime};
 
@@ -7,9 +7,10 @@ use reqwest::header::HeaderMap;
 /// Waits longer than this are treated as absurd and clamped.
 const ABSURD: Duration = Duration::from_secs(24 * 3600);
 
-/// What a response's headers say about rate limits and paging. Absent or unparsable headers are
+/// What a response's headers say about rate limits. Absent or unparsable headers are
 /// `None`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct RateLimit {
     /// `X-RateLimit-Limit`.
     pub limit: Option<u64>,
@@ -19,12 +20,6 @@ pub struct RateLimit {
     pub reset_at: Option<SystemTime>,
     /// `Retry-After` (seconds or HTTP-date), clamped to `[0, 24h]`.
     pub retry_after: Option<Duration>,
-    /// Invent's `pagination-count` (total items).
-    pub page_count: Option<u64>,
-    /// Invent's `pagination-page`.
-    pub page: Option<u64>,
-    /// Invent's `pagination-take`.
-    pub page_take: Option<u64>,
 }
 
 fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
@@ -45,9 +40,6 @@ impl RateLimit {
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| parse_retry_after(v, now)),
-            page_count: header_u64(headers, "pagination-count"),
-            page: header_u64(headers, "pagination-page"),
-            page_take: header_u64(headers, "pagination-take"),
         }
     }
 

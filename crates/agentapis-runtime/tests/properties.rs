@@ -129,7 +129,7 @@ proptest! {
             deep_query: &[],
             multipart: false,
         }];
-        let runtime = Runtime::new("test", Auth::None, OPS);
+        let runtime = Runtime::new(agentapis_runtime::Api::Agentiv, Auth::None, OPS);
         // Exactly what the generated code does with a path parameter.
         let url = format!("{base}/api/v1/agents/{}/runs", agentapis_runtime::encode_segment(&id));
         let Ok(url) = reqwest::Url::parse(&url) else {

@@ -2,19 +2,22 @@
 
 use std::time::{Duration, Instant};
 
-use agentapis_runtime::{call, Auth, CallOptions, OperationMeta, RetryPolicy, Runtime, StopReason};
+use agentapis_runtime::{call, Api, Auth, CallOptions, OperationMeta, RetryPolicy, Runtime, Settings, StopReason};
 use httpmock::prelude::*;
 
 const OPS: &[OperationMeta] = &[];
 
+/// A runtime with these settings (the API only names the tracing spans and the pacing scope).
+fn runtime_with(settings: Settings) -> Runtime {
+    Runtime::with_settings(Api::Agentiv, Auth::None, OPS, settings)
+}
+
 fn runtime() -> Runtime {
-    Runtime::builder("test", Auth::None, OPS)
-        .retry(
-            RetryPolicy::default()
-                .base_delay(Duration::from_millis(5))
-                .max_delay(Duration::from_millis(20)),
-        )
-        .build()
+    let mut settings = Settings::default();
+    settings.retry = RetryPolicy::default()
+        .base_delay(Duration::from_millis(5))
+        .max_delay(Duration::from_millis(20));
+    runtime_with(settings)
 }
 
 async fn send(
@@ -110,9 +113,9 @@ async fn retry_after_seconds_is_honoured() {
         })
         .await;
     let started = Instant::now();
-    let rt = Runtime::builder("test", Auth::None, OPS)
-        .retry(RetryPolicy::default().max_attempts(2))
-        .build();
+    let mut settings = Settings::default();
+    settings.retry = RetryPolicy::default().max_attempts(2);
+    let rt = runtime_with(settings);
     let (_, record) = send(&rt, reqwest::Method::GET, server.url("/x"), None).await;
     assert_eq!(record.attempts, 2);
     let elapsed = started.elapsed();
@@ -146,9 +149,9 @@ async fn zero_remaining_with_fail_fast_does_not_send() {
                 .body("{}");
         })
         .await;
-    let rt = Runtime::builder("test", Auth::None, OPS)
-        .pacing(agentapis_runtime::Pacing::FailFast)
-        .build();
+    let mut settings = Settings::default();
+    settings.pacing = agentapis_runtime::Pacing::FailFast;
+    let rt = runtime_with(settings);
     let (first, _) = send(&rt, reqwest::Method::GET, server.url("/x"), None).await;
     assert_eq!(first.expect("first").status(), 200);
     assert_eq!(rt.rate_limit().remaining, Some(0));

@@ -79,14 +79,14 @@ async fn offline() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("\n3. Invent: assistants of a sub-organization (page + take, totals from headers)");
     let sub = invent.org("org_child")?;
-    let org = sub.org_id().to_owned();
-    let mut pages = sub.pages(|api| api.list_assistants().org_id(org), PageOptions::new().page_size(3));
+    // The view fills in `org_id`: no operation of `sub` needs it again.
+    let mut pages = sub.pages(|api| api.list_assistants(), PageOptions::new().page_size(3));
     while let Some(page) = pages.try_next().await? {
         println!(
             "   {} of {:?} assistants (page {:?})",
             page.items.len(),
             page.total_items,
-            page.rate_limit.page
+            page.page_headers.page
         );
     }
     println!("   requests seen: {:?}", invent_server.requests());
@@ -133,9 +133,8 @@ async fn live() -> Result<(), Box<dyn std::error::Error>> {
         agents.rate_limit().remaining
     );
     let invent = invent::Client::from_env()?;
-    let org = invent.org_id().to_owned();
     let first: Vec<_> = invent
-        .items(|api| api.list_assistants().org_id(org), PageOptions::new().max_items(5))
+        .items(|api| api.list_assistants(), PageOptions::new().max_items(5))
         .try_collect()
         .await?;
     println!("Invent: first {} assistants", first.len());

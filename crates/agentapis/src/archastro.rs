@@ -12,21 +12,15 @@
 //! # Ok(()) }
 //! ```
 
-use std::fmt;
-use std::future::Future;
-
 use std::sync::{Arc, RwLock};
 
 use agentapis_runtime::token::Refresher;
-use agentapis_runtime::{Auth, CallOptions, RateLimit, Secret, TokenStore};
-use progenitor_client::{ClientInfo as _, ResponseValue};
+use agentapis_runtime::{Auth, CallOptions, OperationMeta, Runtime, Secret, TokenStore};
 
 pub use archastro_client as generated;
 
-use crate::config::{check_credential, env_value};
-use crate::error::Api;
-
-const API: Api = Api::ArchAstro;
+use crate::client::{check_credential, decoding, env_value, sealed, Output, Vendor};
+use crate::error::{ArgumentError, ConfigError, CredentialProblem};
 use crate::{Error, Response};
 
 /// The production server.
@@ -44,6 +38,7 @@ pub const ENV_BASE_URL: &str = "ARCHASTRO_BASE_URL";
 
 /// How to name an agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AgentRef<'a> {
     /// Its id (`agt_…`).
     Id(&'a str),
@@ -53,6 +48,7 @@ pub enum AgentRef<'a> {
 
 /// Which kind of key a client holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum KeyKind {
     /// `sk_…`: server-side, admin-level.
     Secret,
@@ -87,10 +83,14 @@ fn refresher(auth_client: generated::Client, refresh_token: Arc<RwLock<Option<Se
             let body = generated::types::AuthRefreshBody {
                 refresh_token: current.expose().to_owned(),
             };
-            let tokens = crate::call::run(API, CallOptions::default(), client.auth_refresh().body(body).send())
-                .await
-                .map_err(|e| refresh_failure(&e))?
-                .into_inner();
+            let tokens = crate::call::run(
+                decoding::<ArchAstro>(),
+                CallOptions::default(),
+                client.auth_refresh().body(body).send(),
+            )
+            .await
+            .map_err(|e| refresh_failure(&e))?
+            .into_inner();
             // Keep the rotated refresh token, unless a new sign-in replaced the one we used.
             if let Ok(mut slot) = store.write() {
                 if slot.as_ref() == Some(&current) {
@@ -114,8 +114,52 @@ fn refresh_failure(error: &Error) -> String {
     }
 }
 
+/// ArchAstro, as a [`Vendor`]: `archastro::Client` is `Client<ArchAstro>`.
+#[derive(Debug, Clone, Copy)]
+pub struct ArchAstro;
+
+impl sealed::Sealed for ArchAstro {}
+
+impl Vendor for ArchAstro {
+    const API: agentapis_runtime::Api = generated::API;
+    const DEFAULT_BASE_URL: &'static str = DEFAULT_BASE_URL;
+    type Generated = generated::Client;
+    type Credentials = Credentials;
+    type State = Session;
+    type Operations<'a> = &'a generated::Client;
+
+    fn operation_table() -> &'static [OperationMeta] {
+        generated::OPERATIONS
+    }
+
+    fn generated(base_url: &str, http: reqwest::Client, runtime: Runtime) -> generated::Client {
+        generated::Client::new_with_client(base_url, http, runtime)
+    }
+
+    fn operations<'a>(generated: &'a generated::Client, _: &'a Session) -> &'a generated::Client {
+        generated
+    }
+}
+
+impl<T> Output<ArchAstro> for T {
+    type Data = T;
+    fn into_data(self) -> T {
+        self
+    }
+}
+
+/// A client's sign-in state: the user's tokens and the client that signs in and refreshes.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Sends only the app key: sign-in and refresh.
+    auth_client: generated::Client,
+    tokens: Arc<TokenStore>,
+    refresh_token: Arc<RwLock<Option<Secret>>>,
+    key_kind: Option<KeyKind>,
+}
+
 /// Builds an ArchAstro [`Client`].
-pub type ClientBuilder = crate::ClientBuilder<Credentials>;
+pub type ClientBuilder = crate::ClientBuilder<ArchAstro>;
 
 impl ClientBuilder {
     /// A secret key (`sk_…`); replaces any key set before.
@@ -149,10 +193,13 @@ impl ClientBuilder {
         if let Some((kind, key)) = &self.credentials.key {
             check_credential("ArchAstro key", key.expose())?;
             if !key.expose().starts_with(kind.prefix()) {
-                return Err(Error::InvalidConfig(format!(
-                    "an ArchAstro {kind:?} key must start with {:?}",
-                    kind.prefix()
-                )));
+                return Err(ConfigError::Credential {
+                    what: "ArchAstro key",
+                    problem: CredentialProblem::WrongPrefix {
+                        expected: kind.prefix(),
+                    },
+                }
+                .into());
             }
             auth.push(Auth::Header {
                 name: KEY_HEADER,
@@ -169,14 +216,16 @@ impl ClientBuilder {
             check_credential("ArchAstro refresh token", refresh.expose())?;
         }
         if auth.is_empty() && self.credentials.token.is_none() {
-            return Err(Error::InvalidConfig(format!(
-                "no ArchAstro credentials (set a key or token, or {ENV_SECRET_KEY} / {ENV_PUBLISHABLE_KEY} / {ENV_TOKEN})"
-            )));
+            return Err(ConfigError::MissingCredentials {
+                api: ArchAstro::API,
+                env: &[ENV_SECRET_KEY, ENV_PUBLISHABLE_KEY, ENV_TOKEN],
+            }
+            .into());
         }
         let key_kind = self.credentials.key.as_ref().map(|(kind, _)| *kind);
         let refresh_token = Arc::new(RwLock::new(self.credentials.refresh_token.clone()));
         auth.push(Auth::Token(Arc::clone(&tokens)));
-        let parts = self.finish(Api::ArchAstro, DEFAULT_BASE_URL, Auth::All(auth), generated::OPERATIONS)?;
+        let parts = self.finish(Auth::All(auth))?;
         // Sign-in and refresh go through a client that sends only the app key: a refresh must
         // never trigger another refresh.
         let auth_client = generated::Client::new_with_client(
@@ -185,37 +234,18 @@ impl ClientBuilder {
             parts.runtime.with_auth(Auth::All(key_auth)),
         );
         tokens.set_refresher(refresher(auth_client.clone(), Arc::clone(&refresh_token)));
-        Ok(Client {
-            generated: generated::Client::new_with_client(&parts.base_url, parts.http, parts.runtime),
+        let session = Session {
             auth_client,
             tokens,
             refresh_token,
             key_kind,
-        })
+        };
+        Ok(Client::from_parts(parts, session))
     }
 }
 
-/// An ArchAstro client. Cheap to clone; clones share connections and rate-limit state.
-#[derive(Clone)]
-pub struct Client {
-    generated: generated::Client,
-    /// Sends only the app key: sign-in and refresh.
-    auth_client: generated::Client,
-    tokens: Arc<TokenStore>,
-    refresh_token: Arc<RwLock<Option<Secret>>>,
-    key_kind: Option<KeyKind>,
-}
-
-impl fmt::Debug for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("archastro::Client")
-            .field("base_url", &self.generated.baseurl())
-            .field("key_kind", &self.key_kind)
-            .field("tokens", &self.tokens)
-            .field("runtime", self.generated.inner())
-            .finish()
-    }
-}
+/// An ArchAstro client. Cheap to clone; clones share connections, rate-limit state and tokens.
+pub type Client = crate::Client<ArchAstro>;
 
 impl Client {
     /// A builder with the defaults.
@@ -253,9 +283,9 @@ impl Client {
             password: password.to_owned(),
         };
         let tokens = crate::call::run(
-            API,
+            decoding::<ArchAstro>(),
             CallOptions::default(),
-            self.auth_client.auth_login().body(body).send(),
+            self.state().auth_client.auth_login().body(body).send(),
         )
         .await?;
         self.set_tokens(&tokens.token, Some(&tokens.refresh_token));
@@ -264,8 +294,8 @@ impl Client {
 
     /// Replaces the user's access token (and refresh token, when given) for later calls.
     pub fn set_tokens(&self, access_token: &str, refresh_token: Option<&str>) {
-        self.tokens.set(Secret::new(access_token));
-        if let (Some(refresh), Ok(mut slot)) = (refresh_token, self.refresh_token.write()) {
+        self.state().tokens.set(Secret::new(access_token));
+        if let (Some(refresh), Ok(mut slot)) = (refresh_token, self.state().refresh_token.write()) {
             *slot = Some(Secret::new(refresh));
         }
     }
@@ -281,81 +311,18 @@ impl Client {
             AgentRef::Id(id) | AgentRef::LookupKey(id) => id,
         };
         if key.trim().is_empty() || key.contains('/') {
-            return Err(Error::InvalidArgument(format!(
-                "{agent:?} is not an agent id or lookup key"
-            )));
+            return Err(ArgumentError::NotASegment {
+                what: "agent id or lookup key",
+                value: key.chars().take(100).collect(),
+            }
+            .into());
         }
         self.call(|api| api.get_agent().agent(key).send()).await
     }
 
     /// The kind of key this client sends, if any.
     pub fn key_kind(&self) -> Option<KeyKind> {
-        self.key_kind
-    }
-
-    /// Runs one generated operation through the runtime.
-    ///
-    /// `operation` gets the generated client and returns a filled-in builder's `send()`.
-    pub async fn call<'a, T, E, Fut>(
-        &'a self,
-        operation: impl FnOnce(&'a generated::Client) -> Fut,
-    ) -> Result<Response<T>, Error>
-    where
-        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
-    {
-        self.call_with(CallOptions::default(), operation).await
-    }
-
-    /// [`call`](Self::call) with per-call options.
-    pub async fn call_with<'a, T, E, Fut>(
-        &'a self,
-        options: CallOptions,
-        operation: impl FnOnce(&'a generated::Client) -> Fut,
-    ) -> Result<Response<T>, Error>
-    where
-        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
-    {
-        crate::call::run(Api::ArchAstro, options, operation(&self.generated)).await
-    }
-
-    /// Walks a paginated operation page by page. `request` fills in the generated builder
-    /// (filters, path parameters); the pager sets the page or cursor on each request.
-    pub fn pages<'a, P>(
-        &'a self,
-        request: impl FnOnce(&'a generated::Client) -> P,
-        options: crate::PageOptions,
-    ) -> crate::PageStream<'a, P>
-    where
-        P: crate::Paginated + 'a,
-        P::Page: Send + 'a,
-        P::Error: Send + 'a,
-    {
-        crate::PageStream::new(API, request(&self.generated), options)
-    }
-
-    /// Walks a paginated operation entry by entry (see [`pages`](Self::pages)).
-    pub fn items<'a, P>(
-        &'a self,
-        request: impl FnOnce(&'a generated::Client) -> P,
-        options: crate::PageOptions,
-    ) -> crate::ItemStream<'a, P>
-    where
-        P: crate::Paginated + 'a,
-        P::Page: Send + 'a,
-        P::Error: Send + 'a,
-    {
-        crate::ItemStream::new(self.pages(request, options))
-    }
-
-    /// The generated client, already wired to this client's runtime (credentials, retries,
-    /// pacing). Its errors are the generated ones; prefer [`call`](Self::call) for typed errors.
-    pub fn generated(&self) -> &generated::Client {
-        &self.generated
-    }
-
-    /// The latest rate-limit state any response reported.
-    pub fn rate_limit(&self) -> RateLimit {
-        self.generated.inner().rate_limit()
+        self.state().key_kind
     }
 }
 
@@ -372,10 +339,13 @@ mod tests {
             panic!("a pk_ key accepted as secret")
         };
         assert!(
-            matches!(e, Error::InvalidConfig(_)) && !e.to_string().contains("WRONGKIND"),
+            matches!(e, Error::Config(ConfigError::Credential { .. })) && !e.to_string().contains("WRONGKIND"),
             "{e}"
         );
-        assert!(matches!(Client::builder().build(), Err(Error::InvalidConfig(_))));
+        assert!(matches!(
+            Client::builder().build(),
+            Err(Error::Config(ConfigError::MissingCredentials { .. }))
+        ));
     }
 
     #[test]

@@ -6,11 +6,15 @@ use std::future::Future;
 use agentapis_runtime::{call, CallOptions};
 use progenitor_client::ResponseValue;
 
-use crate::error::{from_generated, Api};
+use crate::error::{from_generated, Decoding};
 use crate::{Error, Response};
 
 /// Runs `operation` (a generated builder's `send()` future) with `options`.
-pub(crate) async fn run<T, E, Fut>(api: Api, options: CallOptions, operation: Fut) -> Result<Response<T>, Error>
+pub(crate) async fn run<T, E, Fut>(
+    decoding: Decoding,
+    options: CallOptions,
+    operation: Fut,
+) -> Result<Response<T>, Error>
 where
     Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
 {
@@ -20,14 +24,15 @@ where
             let status = value.status();
             let headers = value.headers().clone();
             Ok(Response {
-                data: value.into_inner(),
+                body: value.into_inner(),
                 status,
                 headers,
                 // Parsed once, by the runtime, from this very response.
                 rate_limit: record.rate_limit,
+                pages: record.pages,
                 attempts: record.attempts.max(1),
             })
         }
-        Err(error) => Err(from_generated(api, error, &record)),
+        Err(error) => Err(from_generated(decoding, error, &record)),
     }
 }

@@ -38,7 +38,7 @@
 //! low-level client, already wired to the same runtime.
 
 mod call;
-mod config;
+pub mod client;
 pub mod error;
 pub mod pages;
 mod response;
@@ -50,13 +50,13 @@ pub mod archastro;
 #[cfg(feature = "invent")]
 pub mod invent;
 
-pub use agentapis_runtime::paging::{Paginated, Position};
+pub use agentapis_runtime::paging::{Paginated, Paging, Position};
 pub use agentapis_runtime::{
-    BodyLimits, CallOptions, ClientLimits, LimitScope, Pacing, RateLimit, RetryBudget, RetryPolicy, Secret, StopReason,
-    Timeouts, Waiting,
+    Api, BodyLimits, CallOptions, ClientLimits, LimitScope, Pacing, PageHeaders, RateLimit, RetryBudget, RetryPolicy,
+    Secret, Settings, StopReason, Timeouts, Waiting,
 };
-pub use config::ClientBuilder;
-pub use error::{Api, ApiError, Error, ErrorCode, Phase, StatusClass};
+pub use client::{Client, ClientBuilder, Output, Vendor};
+pub use error::{ApiError, ArgumentError, ConfigError, Error, ErrorCode, PaginationFault, Phase, StatusClass};
 pub use pages::{Direction, ItemStream, Page, PageOptions, PageStream};
 pub use response::Response;
 

@@ -2,7 +2,7 @@
 
 use std::ops::Deref;
 
-use agentapis_runtime::RateLimit;
+use agentapis_runtime::{PageHeaders, RateLimit};
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 
@@ -10,17 +10,18 @@ use reqwest::StatusCode;
 /// Dereferences to the body.
 #[derive(Debug, Clone)]
 pub struct Response<T> {
-    pub(crate) data: T,
+    pub(crate) body: T,
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
     pub(crate) rate_limit: RateLimit,
+    pub(crate) pages: PageHeaders,
     pub(crate) attempts: u32,
 }
 
 impl<T> Response<T> {
     /// The decoded body.
     pub fn into_inner(self) -> T {
-        self.data
+        self.body
     }
 
     /// The HTTP status.
@@ -33,9 +34,14 @@ impl<T> Response<T> {
         &self.headers
     }
 
-    /// What this response said about rate limits (and, for Invent, paging totals).
+    /// What this response said about rate limits.
     pub fn rate_limit(&self) -> &RateLimit {
         &self.rate_limit
+    }
+
+    /// What this response's `pagination-*` headers said (Invent's paginated operations).
+    pub fn page_headers(&self) -> &PageHeaders {
+        &self.pages
     }
 
     /// Attempts it took (1 unless a retry happened).
@@ -44,17 +50,18 @@ impl<T> Response<T> {
     }
 
     /// The server's request id, when it sent one.
-    pub fn request_id(&self) -> Option<String> {
-        crate::error::request_id(&self.headers)
+    pub fn request_id(&self) -> Option<&str> {
+        agentapis_runtime::request_id(&self.headers)
     }
 
     /// Applies `f` to the body, keeping the rest.
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Response<U> {
         Response {
-            data: f(self.data),
+            body: f(self.body),
             status: self.status,
             headers: self.headers,
             rate_limit: self.rate_limit,
+            pages: self.pages,
             attempts: self.attempts,
         }
     }
@@ -64,6 +71,6 @@ impl<T> Deref for Response<T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        &self.data
+        &self.body
     }
 }

@@ -84,7 +84,7 @@ proptest! {
             .body_limits(BodyLimits::default().success(success_limit))
             .build();
         match built {
-            Ok(_) | Err(Error::InvalidConfig(_)) => {}
+            Ok(_) | Err(Error::Config(_)) => {}
             Err(other) => prop_assert!(false, "{other:?}"),
         }
     }

@@ -5,6 +5,8 @@
 // generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment)
 // rules fired: set-openapi-3.0×2, const-to-enum×6, null-branch-to-nullable×1, type-array-to-nullable×16, inline-component-refs×76, open-enum-flat×5
 
+/// The API this client calls.
+pub const API: ::agentapis_runtime::Api = ::agentapis_runtime::Api::Agentiv;
 /// The version label of the spec this client was generated from.
 pub const SPEC_VERSION: &str = "agentiv-2026-11-23";
 /// The sha256 of that spec file.

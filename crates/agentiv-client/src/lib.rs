@@ -7,7 +7,7 @@
 //!
 //! ```no_run
 //! use agentapis_runtime::{Auth, Runtime, Secret};
-//! let runtime = Runtime::new("agentiv", Auth::Bearer(Secret::new("key")), agentiv_client::OPERATIONS);
+//! let runtime = Runtime::new(agentiv_client::API, Auth::Bearer(Secret::new("key")), agentiv_client::OPERATIONS);
 //! let client = agentiv_client::Client::new_with_client("https://example.invalid", reqwest::Client::new(), runtime);
 //! ```
 

@@ -5,6 +5,8 @@
 // generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment)
 // rules fired: declare-missing-path-params×2, error-responses-keep-body×274, deep-query-as-encoded-string×2, plug-bracket-array-query×14, rest-operation-names×89
 
+/// The API this client calls.
+pub const API: ::agentapis_runtime::Api = ::agentapis_runtime::Api::ArchAstro;
 /// The version label of the spec this client was generated from.
 pub const SPEC_VERSION: &str = "archastro-v1-2026-11-30";
 /// The sha256 of that spec file.
@@ -66604,9 +66606,15 @@ pub mod paging {
             page: Self::Page,
         ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
             let mut meta = ::agentapis_runtime::paging::PageMeta::default();
-            meta.read("after_cursor", &page.after_cursor);
-            meta.read("before_cursor", &page.before_cursor);
-            meta.read("has_more", &page.has_more);
+            meta.after_cursor = ::agentapis_runtime::paging::MetaValue::into_meta(
+                page.after_cursor,
+            );
+            meta.before_cursor = ::agentapis_runtime::paging::MetaValue::into_meta(
+                page.before_cursor,
+            );
+            meta.has_more = ::agentapis_runtime::paging::MetaValue::into_meta(
+                page.has_more,
+            );
             (page.data, meta)
         }
     }
@@ -66641,10 +66649,16 @@ pub mod paging {
             page: Self::Page,
         ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
             let mut meta = ::agentapis_runtime::paging::PageMeta::default();
-            meta.read("has_next", &page.has_next);
-            meta.read("page", &page.page);
-            meta.read("total_pages", &page.total_pages);
-            meta.read("total_entries", &page.total_entries);
+            meta.has_next = ::agentapis_runtime::paging::MetaValue::into_meta(
+                page.has_next,
+            );
+            meta.page = ::agentapis_runtime::paging::MetaValue::into_meta(page.page);
+            meta.total_pages = ::agentapis_runtime::paging::MetaValue::into_meta(
+                page.total_pages,
+            );
+            meta.total_items = ::agentapis_runtime::paging::MetaValue::into_meta(
+                page.total_entries,
+            );
             (page.data, meta)
         }
     }
@@ -66680,10 +66694,16 @@ pub mod paging {
             page: Self::Page,
         ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
             let mut meta = ::agentapis_runtime::paging::PageMeta::default();
-            meta.read("has_next", &page.has_next);
-            meta.read("page", &page.page);
-            meta.read("total_pages", &page.total_pages);
-            meta.read("total_entries", &page.total_entries);
+            meta.has_next = ::agentapis_runtime::paging::MetaValue::into_meta(
+                page.has_next,
+            );
+            meta.page = ::agentapis_runtime::paging::MetaValue::into_meta(page.page);
+            meta.total_pages = ::agentapis_runtime::paging::MetaValue::into_meta(
+                page.total_pages,
+            );
+            meta.total_items = ::agentapis_runtime::paging::MetaValue::into_meta(
+                page.total_entries,
+            );
             (page.data, meta)
         }
     }
@@ -66719,9 +66739,13 @@ pub mod paging {
             page: Self::Page,
         ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
             let mut meta = ::agentapis_runtime::paging::PageMeta::default();
-            meta.read("page", &page.page);
-            meta.read("total_pages", &page.total_pages);
-            meta.read("total_count", &page.total_count);
+            meta.page = ::agentapis_runtime::paging::MetaValue::into_meta(page.page);
+            meta.total_pages = ::agentapis_runtime::paging::MetaValue::into_meta(
+                page.total_pages,
+            );
+            meta.total_items = ::agentapis_runtime::paging::MetaValue::into_meta(
+                page.total_count,
+            );
             (page.data, meta)
         }
     }
@@ -66756,10 +66780,16 @@ pub mod paging {
             page: Self::Page,
         ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
             let mut meta = ::agentapis_runtime::paging::PageMeta::default();
-            meta.read("has_next", &page.has_next);
-            meta.read("page", &page.page);
-            meta.read("total_pages", &page.total_pages);
-            meta.read("total_entries", &page.total_entries);
+            meta.has_next = ::agentapis_runtime::paging::MetaValue::into_meta(
+                page.has_next,
+            );
+            meta.page = ::agentapis_runtime::paging::MetaValue::into_meta(page.page);
+            meta.total_pages = ::agentapis_runtime::paging::MetaValue::into_meta(
+                page.total_pages,
+            );
+            meta.total_items = ::agentapis_runtime::paging::MetaValue::into_meta(
+                page.total_entries,
+            );
             (page.data, meta)
         }
     }
@@ -66799,8 +66829,12 @@ pub mod paging {
             page: Self::Page,
         ) -> (::std::vec::Vec<Self::Item>, ::agentapis_runtime::paging::PageMeta) {
             let mut meta = ::agentapis_runtime::paging::PageMeta::default();
-            meta.read("after_cursor", &page.data.after_cursor);
-            meta.read("before_cursor", &page.data.before_cursor);
+            meta.after_cursor = ::agentapis_runtime::paging::MetaValue::into_meta(
+                page.data.after_cursor,
+            );
+            meta.before_cursor = ::agentapis_runtime::paging::MetaValue::into_meta(
+                page.data.before_cursor,
+            );
             (page.data.messages, meta)
         }
     }

@@ -7,7 +7,7 @@
 //!
 //! ```no_run
 //! use agentapis_runtime::{Auth, Runtime, Secret};
-//! let runtime = Runtime::new("archastro", Auth::Bearer(Secret::new("key")), archastro_client::OPERATIONS);
+//! let runtime = Runtime::new(archastro_client::API, Auth::Bearer(Secret::new("key")), archastro_client::OPERATIONS);
 //! let client = archastro_client::Client::new_with_client("https://example.invalid", reqwest::Client::new(), runtime);
 //! ```
 

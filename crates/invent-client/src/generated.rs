@@ -5,10 +5,325 @@
 // generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment)
 // rules fired: set-openapi-3.0×3, reject-unsupported-3.1-keywords×1, const-to-enum×1, null-branch-to-nullable×4, type-array-to-nullable×127, examples-to-example×46, inline-component-refs×443, error-responses-keep-body×263, websocket-upgrade×2, open-enum-flat×25, multipart-body-as-bytes×1
 
+/// The API this client calls.
+pub const API: ::agentapis_runtime::Api = ::agentapis_runtime::Api::Invent;
 /// The version label of the spec this client was generated from.
 pub const SPEC_VERSION: &str = "invent-2026-11-23";
 /// The sha256 of that spec file.
 pub const SPEC_SHA256: &str = "0d1b8b4fa1fcba0a489b7f2c78cb0d6cfcf7470eb98fd1539845d22239657535";
+/** The client with `org_id` (the organization acted on (`c`: the key's own)) fixed: every operation that takes it in its path comes with it
+ filled in; every other operation is as on [`Client`].*/
+#[derive(Debug, Clone, Copy)]
+pub struct Org<'a> {
+    client: &'a Client,
+    org_id: &'a str,
+}
+impl<'a> Org<'a> {
+    /// A view of `client` with the parameter set to `value`.
+    pub fn new(client: &'a Client, value: &'a str) -> Self {
+        Self { client, org_id: value }
+    }
+    /// The `org_id` this view fills in.
+    pub fn org_id(&self) -> &'a str {
+        self.org_id
+    }
+    /// The client underneath.
+    pub fn client(&self) -> &'a Client {
+        self.client
+    }
+    /// `PATCH /chats/{chat_id}`.
+    pub fn update_chat(&self) -> builder::UpdateChat<'a> {
+        self.client.update_chat()
+    }
+    /// `GET /chats/{chat_id}/files`.
+    pub fn list_chat_files(&self) -> builder::ListChatFiles<'a> {
+        self.client.list_chat_files()
+    }
+    /// `GET /chats/{chat_id}/memories`.
+    pub fn list_conversation_summaries(&self) -> builder::ListConversationSummaries<'a> {
+        self.client.list_conversation_summaries()
+    }
+    /// `DELETE /chats/{chat_id}/memories`.
+    pub fn clear_conversation_summaries(
+        &self,
+    ) -> builder::ClearConversationSummaries<'a> {
+        self.client.clear_conversation_summaries()
+    }
+    /// `DELETE /chats/{chat_id}/memories/{memory_id}`.
+    pub fn delete_conversation_summary(&self) -> builder::DeleteConversationSummary<'a> {
+        self.client.delete_conversation_summary()
+    }
+    /// `GET /chats/{chat_id}/messages`.
+    pub fn list_chat_messages(&self) -> builder::ListChatMessages<'a> {
+        self.client.list_chat_messages()
+    }
+    /// `POST /chats/{chat_id}/messages`.
+    pub fn create_chat_message(&self) -> builder::CreateChatMessage<'a> {
+        self.client.create_chat_message()
+    }
+    /// `GET /chats/{chat_id}/messages/{message_id}`.
+    pub fn get_chat_message(&self) -> builder::GetChatMessage<'a> {
+        self.client.get_chat_message()
+    }
+    /// `DELETE /chats/{chat_id}/messages/{message_id}`.
+    pub fn delete_chat_message(&self) -> builder::DeleteChatMessage<'a> {
+        self.client.delete_chat_message()
+    }
+    /// `PATCH /chats/{chat_id}/messages/{message_id}`.
+    pub fn edit_chat_message(&self) -> builder::EditChatMessage<'a> {
+        self.client.edit_chat_message()
+    }
+    /// `POST /chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}`.
+    pub fn decide_action_approval(&self) -> builder::DecideActionApproval<'a> {
+        self.client.decide_action_approval()
+    }
+    /// `PATCH /chats/{chat_id}/state`.
+    pub fn update_chat_state(&self) -> builder::UpdateChatState<'a> {
+        self.client.update_chat_state()
+    }
+    /// `PATCH /chats/{chat_id}/state/assign`.
+    pub fn assign_conversation(&self) -> builder::AssignConversation<'a> {
+        self.client.assign_conversation()
+    }
+    /// `GET /chats/{chat_id}/state/info`.
+    pub fn get_chat_state_info(&self) -> builder::GetChatStateInfo<'a> {
+        self.client.get_chat_state_info()
+    }
+    /// `POST /chats/{chat_id}/state/unseen`.
+    pub fn mark_chat_as_unseen(&self) -> builder::MarkChatAsUnseen<'a> {
+        self.client.mark_chat_as_unseen()
+    }
+    /// `GET /orgs/{org_id}/assistants` with `org_id` filled in.
+    pub fn list_assistants(&self) -> builder::ListAssistants<'a> {
+        self.client.list_assistants().org_id(self.org_id)
+    }
+    /// `POST /orgs/{org_id}/assistants` with `org_id` filled in.
+    pub fn create_assistant(&self) -> builder::CreateAssistant<'a> {
+        self.client.create_assistant().org_id(self.org_id)
+    }
+    /// `GET /orgs/{org_id}/assistants/{assistant_id}` with `org_id` filled in.
+    pub fn get_assistant(&self) -> builder::GetAssistant<'a> {
+        self.client.get_assistant().org_id(self.org_id)
+    }
+    /// `PATCH /orgs/{org_id}/assistants/{assistant_id}` with `org_id` filled in.
+    pub fn update_assistant(&self) -> builder::UpdateAssistant<'a> {
+        self.client.update_assistant().org_id(self.org_id)
+    }
+    /// `GET /orgs/{org_id}/assistants/{assistant_id}/actions` with `org_id` filled in.
+    pub fn list_assistant_actions(&self) -> builder::ListAssistantActions<'a> {
+        self.client.list_assistant_actions().org_id(self.org_id)
+    }
+    /// `POST /orgs/{org_id}/assistants/{assistant_id}/actions` with `org_id` filled in.
+    pub fn create_assistant_action(&self) -> builder::CreateAssistantAction<'a> {
+        self.client.create_assistant_action().org_id(self.org_id)
+    }
+    /// `PATCH /orgs/{org_id}/assistants/{assistant_id}/actions/reorder` with `org_id` filled in.
+    pub fn reorder_assistant_actions(&self) -> builder::ReorderAssistantActions<'a> {
+        self.client.reorder_assistant_actions().org_id(self.org_id)
+    }
+    /// `GET /orgs/{org_id}/assistants/{assistant_id}/actions/{action_id}` with `org_id` filled in.
+    pub fn get_assistant_action(&self) -> builder::GetAssistantAction<'a> {
+        self.client.get_assistant_action().org_id(self.org_id)
+    }
+    /// `PATCH /orgs/{org_id}/assistants/{assistant_id}/actions/{action_id}` with `org_id` filled in.
+    pub fn update_assistant_action(&self) -> builder::UpdateAssistantAction<'a> {
+        self.client.update_assistant_action().org_id(self.org_id)
+    }
+    /// `GET /orgs/{org_id}/broadcasts` with `org_id` filled in.
+    pub fn list_broadcasts(&self) -> builder::ListBroadcasts<'a> {
+        self.client.list_broadcasts().org_id(self.org_id)
+    }
+    /// `POST /orgs/{org_id}/broadcasts` with `org_id` filled in.
+    pub fn create_broadcast(&self) -> builder::CreateBroadcast<'a> {
+        self.client.create_broadcast().org_id(self.org_id)
+    }
+    /// `PATCH /orgs/{org_id}/broadcasts/{broadcast_id}/properties/entries/dry` with `org_id` filled in.
+    pub fn dry_run_update_broadcast_property_entries(
+        &self,
+    ) -> builder::DryRunUpdateBroadcastPropertyEntries<'a> {
+        self.client.dry_run_update_broadcast_property_entries().org_id(self.org_id)
+    }
+    /// `GET /orgs/{org_id}/broadcasts/{broadcast_id}/recipients` with `org_id` filled in.
+    pub fn list_broadcast_recipients(&self) -> builder::ListBroadcastRecipients<'a> {
+        self.client.list_broadcast_recipients().org_id(self.org_id)
+    }
+    /// `POST /orgs/{org_id}/broadcasts/{broadcast_id}/send` with `org_id` filled in.
+    pub fn send_transactional_broadcast(
+        &self,
+    ) -> builder::SendTransactionalBroadcast<'a> {
+        self.client.send_transactional_broadcast().org_id(self.org_id)
+    }
+    /// `GET /orgs/{org_id}/chats` with `org_id` filled in.
+    pub fn list_org_chats(&self) -> builder::ListOrgChats<'a> {
+        self.client.list_org_chats().org_id(self.org_id)
+    }
+    /// `GET /orgs/{org_id}/chats/ws` with `org_id` filled in.
+    pub fn chat_org_web_socket(&self) -> builder::ChatOrgWebSocket<'a> {
+        self.client.chat_org_web_socket().org_id(self.org_id)
+    }
+    /// `GET /orgs/{org_id}/connections` with `org_id` filled in.
+    pub fn list_connections(&self) -> builder::ListConnections<'a> {
+        self.client.list_connections().org_id(self.org_id)
+    }
+    /// `GET /orgs/{org_id}/connections/{connection_id}` with `org_id` filled in.
+    pub fn get_connection(&self) -> builder::GetConnection<'a> {
+        self.client.get_connection().org_id(self.org_id)
+    }
+    /// `GET /orgs/{org_id}/contacts` with `org_id` filled in.
+    pub fn list_contacts(&self) -> builder::ListContacts<'a> {
+        self.client.list_contacts().org_id(self.org_id)
+    }
+    /// `POST /orgs/{org_id}/contacts` with `org_id` filled in.
+    pub fn create_contact(&self) -> builder::CreateContact<'a> {
+        self.client.create_contact().org_id(self.org_id)
+    }
+    /// `POST /orgs/{org_id}/contacts/bulk/dry` with `org_id` filled in.
+    pub fn dry_run_create_contacts(&self) -> builder::DryRunCreateContacts<'a> {
+        self.client.dry_run_create_contacts().org_id(self.org_id)
+    }
+    /// `GET /orgs/{org_id}/contacts/duplicates` with `org_id` filled in.
+    pub fn list_duplicate_contact_groups(
+        &self,
+    ) -> builder::ListDuplicateContactGroups<'a> {
+        self.client.list_duplicate_contact_groups().org_id(self.org_id)
+    }
+    /// `GET /orgs/{org_id}/contacts/fields` with `org_id` filled in.
+    pub fn list_contact_fields(&self) -> builder::ListContactFields<'a> {
+        self.client.list_contact_fields().org_id(self.org_id)
+    }
+    /// `PATCH /orgs/{org_id}/contacts/{contact_id}` with `org_id` filled in.
+    pub fn update_contact(&self) -> builder::UpdateContact<'a> {
+        self.client.update_contact().org_id(self.org_id)
+    }
+    /// `PATCH /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}` with `org_id` filled in.
+    pub fn update_contact_channel(&self) -> builder::UpdateContactChannel<'a> {
+        self.client.update_contact_channel().org_id(self.org_id)
+    }
+    /// `POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats` with `org_id` filled in.
+    pub fn create_chat_on_contact_channel(
+        &self,
+    ) -> builder::CreateChatOnContactChannel<'a> {
+        self.client.create_chat_on_contact_channel().org_id(self.org_id)
+    }
+    /// `POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/approvals/{tool_call_id}` with `org_id` filled in.
+    pub fn decide_action_approval_as_contact(
+        &self,
+    ) -> builder::DecideActionApprovalAsContact<'a> {
+        self.client.decide_action_approval_as_contact().org_id(self.org_id)
+    }
+    /// `POST /orgs/{org_id}/contacts/{contact_id}/channels/{channel_id}/chats/{chat_id}/messages/{message_id}/tools/{tool_call_id}/respond` with `org_id` filled in.
+    pub fn respond_to_interactive_tool_as_contact(
+        &self,
+    ) -> builder::RespondToInteractiveToolAsContact<'a> {
+        self.client.respond_to_interactive_tool_as_contact().org_id(self.org_id)
+    }
+    /// `POST /orgs/{org_id}/contacts/{contact_id}/chats/{chat_id}/messages` with `org_id` filled in.
+    pub fn send_message_as_contact(&self) -> builder::SendMessageAsContact<'a> {
+        self.client.send_message_as_contact().org_id(self.org_id)
+    }
+    /// `GET /orgs/{org_id}/contacts/{contact_id}/files` with `org_id` filled in.
+    pub fn list_contact_files(&self) -> builder::ListContactFiles<'a> {
+        self.client.list_contact_files().org_id(self.org_id)
+    }
+    /// `POST /orgs/{org_id}/contacts/{contact_id}/files` with `org_id` filled in.
+    pub fn upload_contact_file(&self) -> builder::UploadContactFile<'a> {
+        self.client.upload_contact_file().org_id(self.org_id)
+    }
+    /// `GET /orgs/{org_id}/contacts/{contact_id}/memories` with `org_id` filled in.
+    pub fn list_contact_memories(&self) -> builder::ListContactMemories<'a> {
+        self.client.list_contact_memories().org_id(self.org_id)
+    }
+    /// `POST /orgs/{org_id}/contacts/{contact_id}/merge` with `org_id` filled in.
+    pub fn merge_contacts(&self) -> builder::MergeContacts<'a> {
+        self.client.merge_contacts().org_id(self.org_id)
+    }
+    /// `GET /orgs/{org_id}/contacts/{contact_id}/notes` with `org_id` filled in.
+    pub fn list_contact_notes(&self) -> builder::ListContactNotes<'a> {
+        self.client.list_contact_notes().org_id(self.org_id)
+    }
+    /// `GET /orgs/{org_id}/contacts/{contact_id}/segments` with `org_id` filled in.
+    pub fn list_contact_segments(&self) -> builder::ListContactSegments<'a> {
+        self.client.list_contact_segments().org_id(self.org_id)
+    }
+    /// `POST /orgs/{org_id}/contacts/{contact_id}/segments/{segment_id}` with `org_id` filled in.
+    pub fn add_segment_to_contact(&self) -> builder::AddSegmentToContact<'a> {
+        self.client.add_segment_to_contact().org_id(self.org_id)
+    }
+    /// `GET /orgs/{org_id}/files` with `org_id` filled in.
+    pub fn list_files(&self) -> builder::ListFiles<'a> {
+        self.client.list_files().org_id(self.org_id)
+    }
+    /// `GET /orgs/{org_id}/inbox/ws` with `org_id` filled in.
+    pub fn chat_org_inbox_web_socket(&self) -> builder::ChatOrgInboxWebSocket<'a> {
+        self.client.chat_org_inbox_web_socket().org_id(self.org_id)
+    }
+    /// `GET /orgs/{org_id}/orgs` with `org_id` filled in.
+    pub fn list_sub_organizations(&self) -> builder::ListSubOrganizations<'a> {
+        self.client.list_sub_organizations().org_id(self.org_id)
+    }
+    /// `POST /orgs/{org_id}/orgs` with `org_id` filled in.
+    pub fn create_sub_organization(&self) -> builder::CreateSubOrganization<'a> {
+        self.client.create_sub_organization().org_id(self.org_id)
+    }
+    /// `GET /orgs/{org_id}/orgs/usage` with `org_id` filled in.
+    pub fn get_sub_organizations_usage(&self) -> builder::GetSubOrganizationsUsage<'a> {
+        self.client.get_sub_organizations_usage().org_id(self.org_id)
+    }
+    /// `PATCH /orgs/{org_id}/orgs/{sub_org_id}` with `org_id` filled in.
+    pub fn update_sub_organization_features(
+        &self,
+    ) -> builder::UpdateSubOrganizationFeatures<'a> {
+        self.client.update_sub_organization_features().org_id(self.org_id)
+    }
+    /// `POST /orgs/{org_id}/orgs/{sub_org_id}/join` with `org_id` filled in.
+    pub fn join_sub_organization(&self) -> builder::JoinSubOrganization<'a> {
+        self.client.join_sub_organization().org_id(self.org_id)
+    }
+    /// `GET /orgs/{org_id}/segments` with `org_id` filled in.
+    pub fn list_segments(&self) -> builder::ListSegments<'a> {
+        self.client.list_segments().org_id(self.org_id)
+    }
+    /// `PATCH /orgs/{org_id}/segments/{segment_id}` with `org_id` filled in.
+    pub fn update_segment(&self) -> builder::UpdateSegment<'a> {
+        self.client.update_segment().org_id(self.org_id)
+    }
+    /// `GET /orgs/{org_id}/tables` with `org_id` filled in.
+    pub fn list_tables(&self) -> builder::ListTables<'a> {
+        self.client.list_tables().org_id(self.org_id)
+    }
+    /// `POST /orgs/{org_id}/tables` with `org_id` filled in.
+    pub fn create_table(&self) -> builder::CreateTable<'a> {
+        self.client.create_table().org_id(self.org_id)
+    }
+    /// `POST /orgs/{org_id}/tables/{table_id}/fields/move` with `org_id` filled in.
+    pub fn reorder_table_field(&self) -> builder::ReorderTableField<'a> {
+        self.client.reorder_table_field().org_id(self.org_id)
+    }
+    /// `PATCH /orgs/{org_id}/tables/{table_id}/fields/{field_id}` with `org_id` filled in.
+    pub fn update_table_field(&self) -> builder::UpdateTableField<'a> {
+        self.client.update_table_field().org_id(self.org_id)
+    }
+    /// `POST /orgs/{org_id}/tables/{table_id}/records/import` with `org_id` filled in.
+    pub fn import_table_records(&self) -> builder::ImportTableRecords<'a> {
+        self.client.import_table_records().org_id(self.org_id)
+    }
+    /// `PATCH /orgs/{org_id}/tables/{table_id}/views/positions` with `org_id` filled in.
+    pub fn reorder_table_views(&self) -> builder::ReorderTableViews<'a> {
+        self.client.reorder_table_views().org_id(self.org_id)
+    }
+    /// `PATCH /orgs/{org_id}/views/{view_id}` with `org_id` filled in.
+    pub fn update_view(&self) -> builder::UpdateView<'a> {
+        self.client.update_view().org_id(self.org_id)
+    }
+    /// `GET /orgs/{org_id}/workflows/runs` with `org_id` filled in.
+    pub fn list_workflow_runs(&self) -> builder::ListWorkflowRuns<'a> {
+        self.client.list_workflow_runs().org_id(self.org_id)
+    }
+    /// `POST /orgs/{org_id}/workflows/{workflow_id}/runs` with `org_id` filled in.
+    pub fn run_workflow(&self) -> builder::RunWorkflow<'a> {
+        self.client.run_workflow().org_id(self.org_id)
+    }
+}
 
 #[allow(unused_imports)]
 pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};

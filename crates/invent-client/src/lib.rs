@@ -7,7 +7,7 @@
 //!
 //! ```no_run
 //! use agentapis_runtime::{Auth, Runtime, Secret};
-//! let runtime = Runtime::new("invent", Auth::Bearer(Secret::new("key")), invent_client::OPERATIONS);
+//! let runtime = Runtime::new(invent_client::API, Auth::Bearer(Secret::new("key")), invent_client::OPERATIONS);
 //! let client = invent_client::Client::new_with_client("https://example.invalid", reqwest::Client::new(), runtime);
 //! ```
 

@@ -99,7 +99,7 @@ fn reply(status: u16, body: &Value, headers: &[(&str, String)]) -> Reply {
 fn error(api: Api, status: u16, code: &str, message: &str, extra: &[(&str, String)]) -> Reply {
     let body = match api {
         Api::Agentiv => json!({"success": false, "error": {"code": code, "message": message}}),
-        Api::Invent | Api::ArchAstro => json!({"error": {"code": code.to_ascii_lowercase(), "message": message}}),
+        _ => json!({"error": {"code": code.to_ascii_lowercase(), "message": message}}),
     };
     reply(status, &body, extra)
 }

@@ -1,6 +1,7 @@
 //! The bundled specs, read into what the server needs: operations with their path templates,
 //! auth, parameters, success schema and paging style.
 
+pub(crate) use agentapis_paging::Paging;
 use serde_json::{Map, Value};
 
 use crate::Api;
@@ -32,15 +33,6 @@ pub(crate) type PathParams = Vec<(String, String)>;
 pub(crate) enum Segment {
     Literal(String),
     Param(String),
-}
-
-/// How an operation pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Paging {
-    Cursor,
-    PageSize,
-    PerPage,
-    PageTake,
 }
 
 /// How a security scheme's credential is checked.
@@ -89,7 +81,8 @@ impl Spec {
     /// Loads the bundled spec of `api`. The specs are checked by the xtask, so a failure here is
     /// a build defect, reported as an error rather than a panic.
     pub(crate) fn load(api: Api) -> Result<Self, String> {
-        let doc: Value = serde_json::from_str(api.spec_text()).map_err(|e| format!("bundled {api:?} spec: {e}"))?;
+        let doc: Value =
+            serde_json::from_str(crate::apis::spec_text(api)).map_err(|e| format!("bundled {api:?} spec: {e}"))?;
         let schemes = schemes(&doc);
         let mut operations = Vec::new();
         let global_security = doc.get("security").cloned().unwrap_or(Value::Array(vec![]));
@@ -135,20 +128,7 @@ impl Spec {
                 Some((name, p.get("required").and_then(Value::as_bool).unwrap_or(false)))
             })
             .collect();
-        let has = |n: &str| query.iter().any(|(q, _)| q == n);
-        let paging = if method != "get" {
-            None
-        } else if has("before_cursor") || has("after_cursor") {
-            Some(Paging::Cursor)
-        } else if has("page") && has("page_size") {
-            Some(Paging::PageSize)
-        } else if has("page") && has("per_page") {
-            Some(Paging::PerPage)
-        } else if has("page") && has("take") {
-            Some(Paging::PageTake)
-        } else {
-            None
-        };
+        let paging = agentapis_paging::detect(method, query.iter().map(|(name, _)| name.as_str()));
         let responses = op
             .get("responses")
             .and_then(Value::as_object)

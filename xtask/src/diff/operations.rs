@@ -240,7 +240,7 @@ fn operation(old_doc: &Value, new_doc: &Value, old: &Operation, new: &Operation,
         pagination::detect(&old.method, &old.op),
         pagination::detect(&new.method, &new.op),
     );
-    let paged = |s: Option<pagination::Style>| s.map_or("none", pagination::Style::label);
+    let paged = |s: Option<pagination::Paging>| s.map_or("none", pagination::Paging::label);
     let paging_impact = match (old_paging, new_paging) {
         (a, b) if a == b => None,
         (None, Some(_)) => Some(Impact::Additive),

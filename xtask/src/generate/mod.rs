@@ -4,6 +4,7 @@ mod bisect;
 pub mod emit;
 pub mod open_enums;
 pub mod progenitor;
+pub mod scope;
 mod stream;
 
 use serde_json::Value;
@@ -52,11 +53,19 @@ pub fn generate(api: &Api, spec: &LoadedSpec, label: &str) -> Result<Generated, 
     }
     let header = header(api, spec, &report, &code.skipped);
     let sha = &spec.sha256;
+    let variant = quote::format_ident!("{}", api.variant);
+    let view = match &api.scope {
+        Some(scope) => scope::emit(&doc, &code.facts, scope).map_err(|e| SpecError::new(&spec.path, "", e))?,
+        None => proc_macro2::TokenStream::new(),
+    };
     let constants: syn::File = syn::parse_quote! {
+        /// The API this client calls.
+        pub const API: ::agentapis_runtime::Api = ::agentapis_runtime::Api::#variant;
         /// The version label of the spec this client was generated from.
         pub const SPEC_VERSION: &str = #label;
         /// The sha256 of that spec file.
         pub const SPEC_SHA256: &str = #sha;
+        #view
     };
     let (contract_tokens, coverage) = crate::contract::emit(api, &doc, &code.facts);
     let contract_ast: syn::File = syn::parse2(contract_tokens)

@@ -12,11 +12,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::fmt;
-use std::future::Future;
-
-use agentapis_runtime::{Auth, CallOptions, RateLimit, Secret};
-use progenitor_client::{ClientInfo as _, ResponseValue};
+use agentapis_runtime::{Auth, ErrorBody, OperationMeta, Runtime, Secret};
 
 pub use agentiv_client as generated;
 
@@ -28,9 +24,9 @@ use generated::types;
 pub use runs::{ExecutionHandle, Plan, WaitOptions};
 pub use schedules::{check_cron, check_timezone, NewSchedule};
 
-use crate::config::{check_credential, env_value};
-use crate::error::Api;
-use crate::{Error, Response};
+use crate::client::{check_credential, env_value, sealed, Output, Vendor};
+use crate::error::ConfigError;
+use crate::Error;
 
 /// The production server.
 pub const DEFAULT_BASE_URL: &str = "https://api.agentiv.cloud";
@@ -70,17 +66,49 @@ pub fn integration_slug(error: &Error) -> Option<&str> {
     error.api_error()?.details.get("integrationSlug")?.as_str()
 }
 
-/// A success envelope of the generated client, unwrapped by [`Client::call`].
-pub trait Envelope {
-    /// What the envelope carries.
-    type Data;
-    /// The `data` field.
-    fn into_data(self) -> Self::Data;
+/// Agentiv, as a [`Vendor`]: `agentiv::Client` is `Client<Agentiv>`.
+#[derive(Debug, Clone, Copy)]
+pub struct Agentiv;
+
+impl sealed::Sealed for Agentiv {}
+
+impl Vendor for Agentiv {
+    const API: agentapis_runtime::Api = generated::API;
+    const DEFAULT_BASE_URL: &'static str = DEFAULT_BASE_URL;
+    type Generated = generated::Client;
+    type Credentials = Credentials;
+    type State = ();
+    type Operations<'a> = &'a generated::Client;
+
+    fn operation_table() -> &'static [OperationMeta] {
+        generated::OPERATIONS
+    }
+
+    fn generated(base_url: &str, http: reqwest::Client, runtime: Runtime) -> generated::Client {
+        generated::Client::new_with_client(base_url, http, runtime)
+    }
+
+    fn operations<'a>(generated: &'a generated::Client, _: &'a ()) -> &'a generated::Client {
+        generated
+    }
+
+    fn error_code(code: String) -> (crate::ErrorCode, Option<bool>) {
+        let code = ErrorCode::from(code);
+        let retryable = retryable(&code);
+        (crate::ErrorCode::Agentiv(code), retryable)
+    }
+
+    /// Agentiv's failure envelope (`{"success":false,"error":{..}}`) sent with a success
+    /// status: the server's error, not a body that failed to decode.
+    fn failure_in_success(parsed: &ErrorBody) -> bool {
+        parsed.success == Some(false) && parsed.code.is_some()
+    }
 }
 
+// Every Agentiv answer is an envelope; `Client::call` returns its `data`.
 macro_rules! envelopes {
     ($($envelope:ident => $data:ty),* $(,)?) => {$(
-        impl Envelope for types::$envelope {
+        impl Output<Agentiv> for types::$envelope {
             type Data = $data;
             fn into_data(self) -> $data {
                 self.data
@@ -104,7 +132,7 @@ pub struct Credentials {
 }
 
 /// Builds an Agentiv [`Client`].
-pub type ClientBuilder = crate::ClientBuilder<Credentials>;
+pub type ClientBuilder = crate::ClientBuilder<Agentiv>;
 
 impl ClientBuilder {
     /// The account's API key (sent as a bearer token).
@@ -119,29 +147,18 @@ impl ClientBuilder {
             .credentials
             .api_key
             .clone()
-            .ok_or_else(|| Error::InvalidConfig(format!("no Agentiv API key (set one, or {ENV_API_KEY})")))?;
+            .ok_or(ConfigError::MissingCredentials {
+                api: Agentiv::API,
+                env: &[ENV_API_KEY],
+            })?;
         check_credential("Agentiv API key", key.expose())?;
-        let parts = self.finish(Api::Agentiv, DEFAULT_BASE_URL, Auth::Bearer(key), generated::OPERATIONS)?;
-        Ok(Client {
-            generated: generated::Client::new_with_client(&parts.base_url, parts.http, parts.runtime),
-        })
+        let parts = self.finish(Auth::Bearer(key))?;
+        Ok(Client::from_parts(parts, ()))
     }
 }
 
 /// An Agentiv client. Cheap to clone; clones share connections and rate-limit state.
-#[derive(Clone)]
-pub struct Client {
-    generated: generated::Client,
-}
-
-impl fmt::Debug for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("agentiv::Client")
-            .field("base_url", &self.generated.baseurl())
-            .field("runtime", self.generated.inner())
-            .finish()
-    }
-}
+pub type Client = crate::Client<Agentiv>;
 
 impl Client {
     /// A builder with the defaults.
@@ -163,45 +180,6 @@ impl Client {
             builder = builder.base_url(url);
         }
         builder.build()
-    }
-
-    /// Runs one generated operation through the runtime and unwraps its success envelope.
-    ///
-    /// `operation` gets the generated client and returns a filled-in builder's `send()`.
-    pub async fn call<'a, T, E, Fut>(
-        &'a self,
-        operation: impl FnOnce(&'a generated::Client) -> Fut,
-    ) -> Result<Response<T::Data>, Error>
-    where
-        T: Envelope,
-        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
-    {
-        self.call_with(CallOptions::default(), operation).await
-    }
-
-    /// [`call`](Self::call) with per-call options (e.g. opting in to retrying a run).
-    pub async fn call_with<'a, T, E, Fut>(
-        &'a self,
-        options: CallOptions,
-        operation: impl FnOnce(&'a generated::Client) -> Fut,
-    ) -> Result<Response<T::Data>, Error>
-    where
-        T: Envelope,
-        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
-    {
-        let response = crate::call::run(Api::Agentiv, options, operation(&self.generated)).await?;
-        Ok(response.map(Envelope::into_data))
-    }
-
-    /// The generated client, already wired to this client's runtime (credentials, retries,
-    /// pacing). Its errors are the generated ones; prefer [`call`](Self::call) for typed errors.
-    pub fn generated(&self) -> &generated::Client {
-        &self.generated
-    }
-
-    /// The latest rate-limit state any response reported.
-    pub fn rate_limit(&self) -> RateLimit {
-        self.generated.inner().rate_limit()
     }
 }
 
@@ -247,7 +225,10 @@ mod tests {
     #[test]
     fn from_env_needs_a_key_and_never_prints_it() {
         let none = Client::from_lookup(&|_| None);
-        assert!(matches!(none, Err(Error::InvalidConfig(_))));
+        assert!(matches!(
+            none,
+            Err(Error::Config(ConfigError::MissingCredentials { .. }))
+        ));
         let client = Client::from_lookup(&|name| match name {
             ENV_API_KEY => Some("ak_live_SECRET".into()),
             ENV_BASE_URL => Some("http://127.0.0.1:9".into()),

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::generated::types::{Execution, ExecutionStatus, RunRequest, RunResult};
 use super::Client;
-use crate::error::Api;
+use crate::error::ArgumentError;
 use crate::{Error, Response};
 
 /// Agentiv plans, as client-side limits (the documented request rates and concurrency).
@@ -117,15 +117,13 @@ const MIN_POLL_INTERVAL: Duration = Duration::from_millis(50);
 pub(super) fn to_object(input: impl Serialize) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
     match serde_json::to_value(input) {
         Ok(serde_json::Value::Object(map)) => Ok(map),
-        Ok(other) => Err(Error::InvalidArgument(format!(
-            "agent input must be a JSON object, not {}",
-            match other {
-                serde_json::Value::Array(_) => "an array",
-                serde_json::Value::Null => "null",
-                _ => "a scalar",
-            }
-        ))),
-        Err(e) => Err(Error::InvalidArgument(format!("agent input does not serialize: {e}"))),
+        Ok(other) => Err(ArgumentError::InputNotAnObject(match other {
+            serde_json::Value::Array(_) => "an array",
+            serde_json::Value::Null => "null",
+            _ => "a scalar",
+        })
+        .into()),
+        Err(e) => Err(ArgumentError::InputNotSerializable(e.to_string()).into()),
     }
 }
 
@@ -210,7 +208,7 @@ impl ExecutionHandle<'_> {
 
     /// Polls until the execution succeeds (its final state) or fails ([`Error::ExecutionFailed`]),
     /// reaches a status this SDK does not know ([`Error::UnknownExecutionStatus`], at once), or
-    /// `options.timeout` passes ([`Error::Timeout`]). The first poll waits for the server's
+    /// `options.timeout` passes ([`Error::RunNotFinished`]; the run goes on). The first poll waits for the server's
     /// estimate; later ones back off by half again up to `max_interval` (never below 50 ms).
     ///
     /// Cancellation-safe: it only reads, so dropping the future (e.g. in `select!`) leaves the
@@ -220,12 +218,10 @@ impl ExecutionHandle<'_> {
         let max_interval = options.max_interval.max(MIN_POLL_INTERVAL);
         let mut delay = self.estimated.unwrap_or(options.first_poll).min(max_interval);
         let mut polls = 0u32;
-        let timed_out = |polls| Error::Timeout {
-            api: Api::Agentiv,
-            attempts: polls,
-            elapsed: started.elapsed(),
-            deadline: true,
-            waiting_for: None,
+        let timed_out = |polls| Error::RunNotFinished {
+            execution_id: self.id.clone(),
+            waited: started.elapsed(),
+            polls,
         };
         loop {
             let remaining = options.timeout.saturating_sub(started.elapsed());
@@ -267,8 +263,14 @@ mod tests {
     #[test]
     fn input_must_be_an_object() {
         assert!(to_object(serde_json::json!({"rules": ["x"]})).is_ok());
-        assert!(matches!(to_object([1, 2]), Err(Error::InvalidArgument(_))));
-        assert!(matches!(to_object(()), Err(Error::InvalidArgument(_))));
+        assert!(matches!(
+            to_object([1, 2]),
+            Err(Error::InvalidArgument(ArgumentError::InputNotAnObject("an array")))
+        ));
+        assert!(matches!(
+            to_object(()),
+            Err(Error::InvalidArgument(ArgumentError::InputNotAnObject("null")))
+        ));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::generated::types::{Schedule, ScheduleRequest};
 use super::runs::to_object;
 use super::Client;
-use crate::{Error, Response};
+use crate::{ArgumentError, Error, Response};
 
 /// A schedule to create or replace for one agent.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,14 +48,19 @@ impl NewSchedule {
 pub fn check_cron(cron: &str) -> Result<(), Error> {
     let fields = cron.split_whitespace().count();
     if fields != 5 {
-        return Err(Error::InvalidArgument(format!(
-            "cron expression {cron:?} has {fields} fields; Agentiv takes five (minute hour day month weekday)"
-        )));
+        return Err(ArgumentError::Cron {
+            expression: cron.to_owned(),
+            reason: format!("{fields} fields; Agentiv takes five (minute hour day month weekday)"),
+        }
+        .into());
     }
-    croner::Cron::new(cron)
-        .parse()
-        .map(|_| ())
-        .map_err(|e| Error::InvalidArgument(format!("cron expression {cron:?}: {e}")))
+    croner::Cron::new(cron).parse().map(|_| ()).map_err(|e| {
+        ArgumentError::Cron {
+            expression: cron.to_owned(),
+            reason: e.to_string(),
+        }
+        .into()
+    })
 }
 
 /// Checks an IANA time zone name.
@@ -64,7 +69,7 @@ pub fn check_timezone(timezone: &str) -> Result<(), Error> {
         .trim()
         .parse::<chrono_tz::Tz>()
         .map(|_| ())
-        .map_err(|_| Error::InvalidArgument(format!("{timezone:?} is not an IANA time zone (e.g. Europe/Paris)")))
+        .map_err(|_| ArgumentError::TimeZone(timezone.to_owned()).into())
 }
 
 impl Client {
@@ -113,13 +118,19 @@ mod tests {
             "* * * * mon-xyz",
             "every day",
         ] {
-            let Err(Error::InvalidArgument(message)) = check_cron(cron) else {
+            let Err(Error::InvalidArgument(ArgumentError::Cron { expression, .. })) = check_cron(cron) else {
                 panic!("accepted {cron:?}")
             };
-            assert!(message.contains("cron"), "{message}");
+            assert_eq!(expression, cron);
         }
         for tz in ["", "Mars/Olympus", "IST+5:30", "asia/kolkata_x"] {
-            assert!(matches!(check_timezone(tz), Err(Error::InvalidArgument(_))), "{tz}");
+            assert!(
+                matches!(
+                    check_timezone(tz),
+                    Err(Error::InvalidArgument(ArgumentError::TimeZone(_)))
+                ),
+                "{tz}"
+            );
         }
         assert!(NewSchedule::new("0 6 * * 1-5", "Asia/Kolkata").is_ok());
         assert!(NewSchedule::new("0 6 * * 1-5", "Asia/Kolkata")

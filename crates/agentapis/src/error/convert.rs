@@ -1,13 +1,25 @@
-//! Turning a generated client's error, plus what the runtime recorded, into an [`Error`].
+//! Turning a generated client's error, plus what the runtime recorded, into an [`Error`]. The
+//! runtime parsed headers and error bodies once; nothing here parses them again.
 
 use std::time::Duration;
 
-use agentapis_runtime::{retryable_status, CallRecord, Refusal, StopReason};
+use agentapis_runtime::{request_id, retryable_status, Api, CallRecord, ErrorBody, Refusal, StopReason};
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 
-use super::{body, Api, ApiError, Error, ErrorCode, Phase, StatusClass};
+use super::{ApiError, ArgumentError, Error, ErrorCode, Phase, StatusClass};
+
+/// How one API's errors read: the per-API part of error conversion, as plain values so the
+/// pager and token refresh (which are not generic over the API) carry it too.
+#[derive(Clone, Copy)]
+pub(crate) struct Decoding {
+    pub(crate) api: Api,
+    /// The typed code for a vendor code, and whether that code alone says if retrying helps.
+    pub(crate) error_code: fn(String) -> (ErrorCode, Option<bool>),
+    /// Whether a body sent with a success status is the vendor's failure answer.
+    pub(crate) failure_in_success: fn(&ErrorBody) -> bool,
+}
 
 /// How many characters of an undecodable body an error quotes.
 const SNIPPET_CHARS: usize = 200;
@@ -16,36 +28,56 @@ const DECODE_BODY_KEEP: usize = 64 * 1024;
 
 /// Maps every variant of the generated client's error. `record` holds what the runtime saw,
 /// which fills in what the variant lacks (e.g. the status behind an undecodable error body).
-pub(crate) fn from_generated<E>(api: Api, error: progenitor_client::Error<E>, record: &CallRecord) -> Error {
+pub(crate) fn from_generated<E>(decoding: Decoding, error: progenitor_client::Error<E>, record: &CallRecord) -> Error {
     use progenitor_client::Error as G;
+    let api = decoding.api;
     // What the runtime refused is typed in the record; the generated error only echoes it.
     if let Some(refusal) = &record.refusal {
         return refused(api, refusal, record);
     }
     match error {
-        G::InvalidRequest(message) | G::Custom(message) => Error::InvalidArgument(message),
+        G::InvalidRequest(message) | G::Custom(message) => ArgumentError::Request(message).into(),
         G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => transport(api, e, record),
         G::ErrorResponse(value) => {
             let status = value.status();
             let headers = value.headers().clone();
             server_error(
-                api,
+                decoding,
                 status,
                 headers,
                 record.error_body.clone().unwrap_or_default(),
+                record.error.clone().unwrap_or_default(),
                 record,
             )
         }
         G::InvalidResponsePayload(bytes, e) => match record.status {
             // An error status whose body is not what the spec says (an HTML 502 from a proxy).
             Some(status) if status.is_client_error() || status.is_server_error() => {
-                server_error(api, status, record.headers.clone().unwrap_or_default(), bytes, record)
+                let parsed = record.error.clone().unwrap_or_default();
+                server_error(
+                    decoding,
+                    status,
+                    record.headers.clone().unwrap_or_default(),
+                    bytes,
+                    parsed,
+                    record,
+                )
             }
             status => {
                 let status = status.unwrap_or(StatusCode::OK);
-                match failed_envelope(api, status, &bytes, record) {
-                    Some(error) => error,
-                    None => decode(api, status, e.to_string(), bytes),
+                // A success status with a body that did not decode: read once, as an error.
+                let parsed = ErrorBody::parse(&bytes);
+                if (decoding.failure_in_success)(&parsed) {
+                    server_error(
+                        decoding,
+                        status,
+                        record.headers.clone().unwrap_or_default(),
+                        bytes,
+                        parsed,
+                        record,
+                    )
+                } else {
+                    decode(api, status, e.to_string(), bytes)
                 }
             }
         },
@@ -53,7 +85,8 @@ pub(crate) fn from_generated<E>(api: Api, error: progenitor_client::Error<E>, re
             let status = response.status();
             if status.is_client_error() || status.is_server_error() {
                 let body = record.error_body.clone().unwrap_or_default();
-                server_error(api, status, response.headers().clone(), body, record)
+                let parsed = record.error.clone().unwrap_or_default();
+                server_error(decoding, status, response.headers().clone(), body, parsed, record)
             } else {
                 decode(
                     api,
@@ -100,27 +133,10 @@ fn refused(api: Api, refusal: &Refusal, record: &CallRecord) -> Error {
             limit: *limit,
             declared: *declared,
         },
-        other => Error::InvalidArgument(other.to_string()),
+        Refusal::PathParameter { operation, template } => ArgumentError::PathParameter { operation, template }.into(),
+        // A refusal this version does not know yet: the runtime's own words.
+        other => ArgumentError::Request(other.to_string()).into(),
     }
-}
-
-/// Agentiv's failure envelope (`{"success":false,"error":{..}}`) sent with a success status:
-/// the server's error, not a body that failed to decode.
-fn failed_envelope(api: Api, status: StatusCode, body: &Bytes, record: &CallRecord) -> Option<Error> {
-    if api != Api::Agentiv {
-        return None;
-    }
-    let root: serde_json::Value = serde_json::from_slice(body).ok()?;
-    if root.get("success")? != &serde_json::Value::Bool(false) || !root.get("error")?.is_object() {
-        return None;
-    }
-    Some(server_error(
-        api,
-        status,
-        record.headers.clone().unwrap_or_default(),
-        body.clone(),
-        record,
-    ))
 }
 
 fn transport(api: Api, e: reqwest::Error, record: &CallRecord) -> Error {
@@ -166,30 +182,33 @@ fn decode(api: Api, status: StatusCode, reason: String, body: Bytes) -> Error {
     }
 }
 
-/// Builds the typed error for an error status: 429 becomes [`Error::RateLimited`].
+/// Builds the typed error for an error status from what the runtime read: 429 becomes
+/// [`Error::RateLimited`].
 pub(crate) fn server_error(
-    api: Api,
+    decoding: Decoding,
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
+    parsed: ErrorBody,
     record: &CallRecord,
 ) -> Error {
-    let parsed = body::parse(&body);
-    let (code, code_retryable) = vendor_code(api, parsed.code, status);
-    // The runtime parsed the last response's headers once; nothing is parsed again here.
+    let (code, code_retryable) = match parsed.code {
+        Some(code) => (decoding.error_code)(code),
+        None => (ErrorCode::Status(StatusClass::of(status)), None),
+    };
     let retry_after = record
         .retry_after
         .or_else(|| record.rate_limit.wait(std::time::SystemTime::now()))
         .filter(|d| *d > Duration::ZERO || status == StatusCode::TOO_MANY_REQUESTS);
     let error = Box::new(ApiError {
-        api,
+        api: decoding.api,
         status,
         retryable: code_retryable.unwrap_or_else(|| retryable_status(status)),
         message: parsed
             .message
             .unwrap_or_else(|| status.canonical_reason().unwrap_or("error status").to_owned()),
         code,
-        request_id: body::request_id(&headers),
+        request_id: request_id(&headers).map(str::to_owned),
         retry_after,
         details: parsed.details,
         body,
@@ -204,17 +223,7 @@ pub(crate) fn server_error(
     }
 }
 
-/// The typed code for `code` as `api` names it, and whether that code alone says if retrying
-/// helps (`None`: decide by status).
-fn vendor_code(api: Api, code: Option<String>, status: StatusCode) -> (ErrorCode, Option<bool>) {
-    match (api, code) {
-        #[cfg(feature = "agentiv")]
-        (Api::Agentiv, Some(code)) => {
-            let code = crate::agentiv::ErrorCode::from(code);
-            let retryable = crate::agentiv::retryable(&code);
-            (ErrorCode::Agentiv(code), retryable)
-        }
-        (_, Some(code)) => (ErrorCode::Vendor(code), None),
-        (_, None) => (ErrorCode::Status(StatusClass::of(status)), None),
-    }
+/// A vendor code no spec lists as a closed set.
+pub(crate) fn vendor_code(code: String) -> (ErrorCode, Option<bool>) {
+    (ErrorCode::Vendor(code), None)
 }

@@ -5,59 +5,23 @@
 //! raw body; a network failure with the phase it happened in; a body that does not decode; or bad
 //! configuration or arguments caught before anything was sent. Errors never contain credentials.
 
-mod body;
+mod argument;
+mod config;
 mod convert;
+mod pagination;
 
 use std::fmt;
 use std::time::Duration;
 
-use agentapis_runtime::{StopReason, Waiting};
+use agentapis_runtime::{Api, StopReason, Waiting};
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 
-pub(crate) use body::request_id;
-pub(crate) use convert::from_generated;
-
-/// Which API a value belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Api {
-    /// Invent (`api.useinvent.com`).
-    Invent,
-    /// Agentiv (`api.agentiv.cloud`).
-    Agentiv,
-    /// ArchAstro (`platform.archastro.ai`).
-    ArchAstro,
-}
-
-impl Api {
-    /// Where the API's rate-limit headers apply, and so where pacing state is kept: Agentiv
-    /// limits per API key (its plans) and Invent per IP address (500 requests/min), so both pace
-    /// client-wide; ArchAstro documents no scope, so an exhausted budget on one operation does
-    /// not hold back the others.
-    pub fn limit_scope(self) -> agentapis_runtime::LimitScope {
-        match self {
-            Api::Invent | Api::Agentiv => agentapis_runtime::LimitScope::Client,
-            Api::ArchAstro => agentapis_runtime::LimitScope::Operation,
-        }
-    }
-
-    /// Lower-case name, as used in tracing spans.
-    pub fn name(self) -> &'static str {
-        match self {
-            Api::Invent => "invent",
-            Api::Agentiv => "agentiv",
-            Api::ArchAstro => "archastro",
-        }
-    }
-}
-
-impl fmt::Display for Api {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use argument::ArgumentError;
+pub use config::{BaseUrlProblem, ConfigError, CredentialProblem, Setting};
+pub(crate) use convert::{from_generated, vendor_code as convert_vendor_code, Decoding};
+pub use pagination::PaginationFault;
 
 /// Anything that can go wrong calling one of the APIs.
 #[derive(Debug, thiserror::Error)]
@@ -129,16 +93,29 @@ pub enum Error {
         /// The body, or its first 64 KiB when it is longer.
         body: Bytes,
     },
-    /// A paginated walk cannot go on: the server repeated a cursor or answered a different page
-    /// than asked. `position` is the request that got the bad answer.
-    #[error("{api}: pagination stopped at {}: {}", printable(&position.to_string()), printable(reason))]
+    /// A paginated walk cannot go on: the server's answer to `position` cannot be right.
+    #[error("{api}: pagination stopped at {}: {}", printable(&position.to_string()), printable(&fault.to_string()))]
     Pagination {
         /// The API called.
         api: Api,
         /// The position whose answer was wrong.
         position: agentapis_runtime::paging::Position,
         /// What was wrong.
-        reason: String,
+        fault: PaginationFault,
+    },
+    /// An Agentiv run was still queued or running when the wait's timeout passed. The run goes
+    /// on; wait again with `client.execution(execution_id)`.
+    #[error(
+        "agentiv: execution {} did not finish within {waited:?} ({polls} poll(s))",
+        printable(execution_id)
+    )]
+    RunNotFinished {
+        /// The execution id.
+        execution_id: String,
+        /// How long the wait lasted.
+        waited: Duration,
+        /// Polls made.
+        polls: u32,
     },
     /// An Agentiv run finished with status `failed`.
     #[error("agentiv: execution {} failed{}", printable(execution_id),
@@ -164,10 +141,10 @@ pub enum Error {
     },
     /// The client is configured wrongly (a bad base URL, a malformed or missing key).
     #[error("invalid configuration: {0}")]
-    InvalidConfig(String),
+    Config(#[from] ConfigError),
     /// An argument was rejected before anything was sent.
     #[error("invalid argument: {0}")]
-    InvalidArgument(String),
+    InvalidArgument(#[from] ArgumentError),
 }
 
 /// When a transport error happened, relative to the request reaching the server.
@@ -299,9 +276,9 @@ pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorCode {
-    /// One of Agentiv's documented codes (or an unknown one it sent).
+    /// One of Agentiv's documented codes (or an unknown one it sent): `agentiv::ErrorCode`.
     #[cfg(feature = "agentiv")]
-    Agentiv(crate::agentiv::ErrorCode),
+    Agentiv(agentiv_client::types::ErrorDetailCode),
     /// A code the server sent that no spec lists as a closed set (Invent, ArchAstro).
     Vendor(String),
     /// The body carried no code; the status class stands in.
@@ -387,7 +364,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Api(e) | Error::RateLimited(e) => e.retryable,
-            Error::Timeout { .. } | Error::Transport { .. } => true,
+            Error::Timeout { .. } | Error::Transport { .. } | Error::RunNotFinished { .. } => true,
             _ => false,
         }
     }
@@ -402,11 +379,12 @@ impl Error {
         self.api_error().and_then(|e| e.request_id.as_deref())
     }
 
-    /// How many attempts were made (0 when nothing was sent).
+    /// How many attempts were made (0 when nothing was sent; polls, for a run that did not finish).
     pub fn attempts(&self) -> u32 {
         match self {
             Error::Api(e) | Error::RateLimited(e) => e.attempts,
             Error::Timeout { attempts, .. } | Error::Transport { attempts, .. } => *attempts,
+            Error::RunNotFinished { polls, .. } => *polls,
             _ => 0,
         }
     }

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::generated::types::{ChatMessage, CreateChatMessageBody, MessagePart};
 use super::Client;
-use crate::{Error, PageOptions, Response};
+use crate::{ArgumentError, Error, PageOptions, Response};
 
 /// One part of a chat message. Only the text part is documented in full; the other kinds the
 /// docs mention are kept as raw JSON so nothing is lost.
@@ -56,11 +56,11 @@ impl Client {
     /// server: a message must not be posted twice).
     pub async fn send_text(&self, chat_id: &str, text: &str) -> Result<Response<ChatMessage>, Error> {
         if text.trim().is_empty() {
-            return Err(Error::InvalidArgument("message text is empty".into()));
+            return Err(ArgumentError::EmptyText.into());
         }
         let body: CreateChatMessageBody =
             serde_json::from_value(serde_json::json!({ "message": [{ "type": "text", "text": text }] }))
-                .map_err(|e| Error::InvalidArgument(format!("cannot build the message: {e}")))?;
+                .map_err(|e| ArgumentError::Request(format!("cannot build the message: {e}")))?;
         self.call(|api| api.create_chat_message().chat_id(chat_id).body(body).send())
             .await
     }

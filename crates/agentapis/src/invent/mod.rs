@@ -1,34 +1,30 @@
 //! Invent: AI support assistants (`api.useinvent.com`).
 //!
 //! Routes are org-scoped (`/orgs/{org_id}/...`); the org `c` means the key's own organization,
-//! and is the client's default. A parent organization's key may act on a sub-organization: set
-//! its id with [`ClientBuilder::org`] and pass [`Client::org_id`] to the generated builders.
+//! and is the client's default. A client remembers its org: every operation a call's closure
+//! gets (an [`generated::Org`] view of the generated client) has `org_id` filled in already.
+//! A parent organization's key may act on a sub-organization: [`Client::org`] gives a view of
+//! the client acting on it.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), agentapis::Error> {
 //! let client = agentapis::invent::Client::from_env()?; // INVENT_API_KEY
-//! let org = client.org_id();
-//! let assistants = client.call(|api| api.list_assistants().org_id(org).send()).await?;
-//! println!("{} assistants of {:?}", assistants.len(), assistants.rate_limit().page_count);
+//! let assistants = client.call(|api| api.list_assistants().send()).await?;
+//! println!("{} assistants in org {}", assistants.len(), client.org_id());
 //! # Ok(()) }
 //! ```
 
-use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 
-use agentapis_runtime::{Auth, CallOptions, ClientLimits, RateLimit, Secret};
-use progenitor_client::{ClientInfo as _, ResponseValue};
+use agentapis_runtime::{Auth, ClientLimits, OperationMeta, Runtime, Secret};
 
 pub use invent_client as generated;
 
 pub mod chats;
 
-use crate::config::{check_credential, env_value};
-use crate::error::Api;
-
-const API: Api = Api::Invent;
-use crate::{Error, Response};
+use crate::client::{check_credential, env_value, sealed, Output, Vendor};
+use crate::error::ConfigError;
+use crate::Error;
 
 /// The production server.
 pub const DEFAULT_BASE_URL: &str = "https://api.useinvent.com";
@@ -49,14 +45,47 @@ pub const DOCUMENTED_LIMITS: ClientLimits = ClientLimits::new().per_minute(500);
 
 /// An org id fit for a path segment (progenitor percent-encodes it, but a `/` or an empty id
 /// would still address a different route).
-fn checked_org(org_id: &str) -> Result<String, Error> {
+fn checked_org(org_id: &str) -> Result<Arc<str>, ConfigError> {
     let org = org_id.trim();
     if org.is_empty() || org.contains('/') || org.chars().any(char::is_control) {
-        return Err(Error::InvalidArgument(format!(
-            "Invent org id {org:?} is not a path segment"
-        )));
+        return Err(ConfigError::OrgId(org.chars().take(100).collect()));
     }
-    Ok(org.to_owned())
+    Ok(org.into())
+}
+
+/// Invent, as a [`Vendor`]: `invent::Client` is `Client<Invent>`.
+#[derive(Debug, Clone, Copy)]
+pub struct Invent;
+
+impl sealed::Sealed for Invent {}
+
+impl Vendor for Invent {
+    const API: agentapis_runtime::Api = generated::API;
+    const DEFAULT_BASE_URL: &'static str = DEFAULT_BASE_URL;
+    type Generated = generated::Client;
+    type Credentials = Credentials;
+    /// The org the client acts on.
+    type State = Arc<str>;
+    type Operations<'a> = generated::Org<'a>;
+
+    fn operation_table() -> &'static [OperationMeta] {
+        generated::OPERATIONS
+    }
+
+    fn generated(base_url: &str, http: reqwest::Client, runtime: Runtime) -> generated::Client {
+        generated::Client::new_with_client(base_url, http, runtime)
+    }
+
+    fn operations<'a>(generated: &'a generated::Client, org: &'a Arc<str>) -> generated::Org<'a> {
+        generated::Org::new(generated, org)
+    }
+}
+
+impl<T> Output<Invent> for T {
+    type Data = T;
+    fn into_data(self) -> T {
+        self
+    }
 }
 
 /// Invent's credentials and org scope.
@@ -67,7 +96,7 @@ pub struct Credentials {
 }
 
 /// Builds an Invent [`Client`].
-pub type ClientBuilder = crate::ClientBuilder<Credentials>;
+pub type ClientBuilder = crate::ClientBuilder<Invent>;
 
 impl ClientBuilder {
     /// The organization's API key (sent as a bearer token).
@@ -88,33 +117,20 @@ impl ClientBuilder {
             .credentials
             .api_key
             .clone()
-            .ok_or_else(|| Error::InvalidConfig(format!("no Invent API key (set one, or {ENV_API_KEY})")))?;
+            .ok_or(ConfigError::MissingCredentials {
+                api: Invent::API,
+                env: &[ENV_API_KEY],
+            })?;
         check_credential("Invent API key", key.expose())?;
-        let org = checked_org(&self.credentials.org).map_err(|e| Error::InvalidConfig(e.to_string()))?;
-        let parts = self.finish(Api::Invent, DEFAULT_BASE_URL, Auth::Bearer(key), generated::OPERATIONS)?;
-        Ok(Client {
-            generated: generated::Client::new_with_client(&parts.base_url, parts.http, parts.runtime),
-            org: org.into(),
-        })
+        let org = checked_org(&self.credentials.org)?;
+        let parts = self.finish(Auth::Bearer(key))?;
+        Ok(Client::from_parts(parts, org))
     }
 }
 
-/// An Invent client. Cheap to clone; clones share connections and rate-limit state.
-#[derive(Clone)]
-pub struct Client {
-    generated: generated::Client,
-    org: Arc<str>,
-}
-
-impl fmt::Debug for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("invent::Client")
-            .field("base_url", &self.generated.baseurl())
-            .field("org", &self.org)
-            .field("runtime", self.generated.inner())
-            .finish()
-    }
-}
+/// An Invent client acting on one organization. Cheap to clone; clones share connections and
+/// rate-limit state.
+pub type Client = crate::Client<Invent>;
 
 impl Client {
     /// A builder with the defaults (org `c`).
@@ -145,91 +161,22 @@ impl Client {
     }
 
     /// A view of this client acting on another organization (a sub-organization, with a parent
-    /// organization's key). It shares connections, credentials and rate-limit state; nothing is
-    /// rebuilt.
+    /// organization's key): every call through it fills in that org. It shares connections,
+    /// credentials and rate-limit state; nothing is rebuilt.
     ///
     /// ```no_run
     /// # async fn demo(client: agentapis::invent::Client) -> Result<(), agentapis::Error> {
     /// let sub = client.org("org_sub_42")?;
-    /// let assistants = sub.call(|api| api.list_assistants().org_id(sub.org_id()).send()).await?;
+    /// let assistants = sub.call(|api| api.list_assistants().send()).await?;
     /// # Ok(()) }
     /// ```
     pub fn org(&self, org_id: &str) -> Result<Client, Error> {
-        let org = checked_org(org_id)?;
-        Ok(Client {
-            generated: self.generated.clone(),
-            org: org.into(),
-        })
+        Ok(self.with_state(checked_org(org_id)?))
     }
 
     /// The organization this client acts on.
     pub fn org_id(&self) -> &str {
-        &self.org
-    }
-
-    /// Runs one generated operation through the runtime.
-    ///
-    /// `operation` gets the generated client and returns a filled-in builder's `send()`.
-    pub async fn call<'a, T, E, Fut>(
-        &'a self,
-        operation: impl FnOnce(&'a generated::Client) -> Fut,
-    ) -> Result<Response<T>, Error>
-    where
-        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
-    {
-        self.call_with(CallOptions::default(), operation).await
-    }
-
-    /// [`call`](Self::call) with per-call options.
-    pub async fn call_with<'a, T, E, Fut>(
-        &'a self,
-        options: CallOptions,
-        operation: impl FnOnce(&'a generated::Client) -> Fut,
-    ) -> Result<Response<T>, Error>
-    where
-        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
-    {
-        crate::call::run(Api::Invent, options, operation(&self.generated)).await
-    }
-
-    /// Walks a paginated operation page by page. `request` fills in the generated builder
-    /// (filters, path parameters); the pager sets the page or cursor on each request.
-    pub fn pages<'a, P>(
-        &'a self,
-        request: impl FnOnce(&'a generated::Client) -> P,
-        options: crate::PageOptions,
-    ) -> crate::PageStream<'a, P>
-    where
-        P: crate::Paginated + 'a,
-        P::Page: Send + 'a,
-        P::Error: Send + 'a,
-    {
-        crate::PageStream::new(API, request(&self.generated), options)
-    }
-
-    /// Walks a paginated operation entry by entry (see [`pages`](Self::pages)).
-    pub fn items<'a, P>(
-        &'a self,
-        request: impl FnOnce(&'a generated::Client) -> P,
-        options: crate::PageOptions,
-    ) -> crate::ItemStream<'a, P>
-    where
-        P: crate::Paginated + 'a,
-        P::Page: Send + 'a,
-        P::Error: Send + 'a,
-    {
-        crate::ItemStream::new(self.pages(request, options))
-    }
-
-    /// The generated client, already wired to this client's runtime (credentials, retries,
-    /// pacing). Its errors are the generated ones; prefer [`call`](Self::call) for typed errors.
-    pub fn generated(&self) -> &generated::Client {
-        &self.generated
-    }
-
-    /// The latest rate-limit state any response reported.
-    pub fn rate_limit(&self) -> RateLimit {
-        self.generated.inner().rate_limit()
+        self.state()
     }
 }
 
@@ -245,11 +192,11 @@ mod tests {
         assert_eq!(client.org_id(), "org_123");
         assert!(matches!(
             Client::builder().api_key("k").org("a/b").build(),
-            Err(Error::InvalidConfig(_))
+            Err(Error::Config(ConfigError::OrgId(_)))
         ));
         let sub = client.org("sub_9").expect("valid");
         assert_eq!((sub.org_id(), client.org_id()), ("sub_9", "org_123"));
-        assert!(matches!(client.org(""), Err(Error::InvalidArgument(_))));
+        assert!(matches!(client.org(""), Err(Error::Config(ConfigError::OrgId(_)))));
     }
 
     #[test]
@@ -262,6 +209,9 @@ mod tests {
         .expect("valid settings");
         assert_eq!(client.org_id(), "sub_1");
         assert!(!format!("{client:?}").contains("SECRET"));
-        assert!(matches!(Client::from_lookup(&|_| None), Err(Error::InvalidConfig(_))));
+        assert!(matches!(
+            Client::from_lookup(&|_| None),
+            Err(Error::Config(ConfigError::MissingCredentials { .. }))
+        ));
     }
 }

@@ -1,25 +1,22 @@
-//! Settings shared by every API's client builder: base URL, retries, timeouts, pacing and
-//! client-side limits. Each API adds its credentials in its own module.
+//! The client builder every API shares: base URL, user agent and the runtime's settings, checked
+//! into typed [`ConfigError`]s. Each API adds its credentials in its own module.
 
 use std::time::Duration;
 
-use agentapis_runtime::{Auth, BodyLimits, ClientLimits, OperationMeta, Pacing, RetryPolicy, Runtime, Timeouts};
+use agentapis_runtime::{Auth, BodyLimits, ClientLimits, Pacing, RetryPolicy, Runtime, Settings, Timeouts};
 use reqwest::Url;
 
-use crate::error::Api;
-use crate::Error;
+use super::Vendor;
+use crate::error::{BaseUrlProblem, ConfigError, CredentialProblem, Setting};
 
-/// Builds a client. `C` holds the API's credentials; the per-API modules add the methods that
-/// set them (`api_key`, `org`, `token`, ...) and `build`.
+/// Builds a client of API `V`. The per-API modules add the methods that set credentials
+/// (`api_key`, `org`, `secret_key`, ...) and `build`; the settings below are the runtime's
+/// [`Settings`], filled in here and handed over whole.
 #[derive(Debug, Clone)]
-pub struct ClientBuilder<C> {
-    pub(crate) credentials: C,
+pub struct ClientBuilder<V: Vendor> {
+    pub(crate) credentials: V::Credentials,
     base_url: Option<String>,
-    retry: RetryPolicy,
-    timeouts: Timeouts,
-    pacing: Pacing,
-    limits: ClientLimits,
-    body_limits: BodyLimits,
+    settings: Settings,
     user_agent: Option<String>,
 }
 
@@ -30,16 +27,12 @@ pub(crate) struct Parts {
     pub(crate) runtime: Runtime,
 }
 
-impl<C> ClientBuilder<C> {
-    pub(crate) fn with_credentials(credentials: C) -> Self {
+impl<V: Vendor> ClientBuilder<V> {
+    pub(crate) fn with_credentials(credentials: V::Credentials) -> Self {
         Self {
             credentials,
             base_url: None,
-            retry: RetryPolicy::default(),
-            timeouts: Timeouts::default(),
-            pacing: Pacing::default(),
-            limits: ClientLimits::default(),
-            body_limits: BodyLimits::default(),
+            settings: Settings::default(),
             user_agent: None,
         }
     }
@@ -51,58 +44,64 @@ impl<C> ClientBuilder<C> {
         self
     }
 
+    /// All runtime settings at once (retries, timeouts, pacing, limits, body limits).
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
     /// The whole retry policy (default: [`RetryPolicy::default`]).
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.settings.retry = retry;
         self
     }
 
     /// Total attempts per call including the first (1 disables retries; default 3).
     pub fn max_attempts(mut self, attempts: u32) -> Self {
-        self.retry.max_attempts = attempts;
+        self.settings.retry.max_attempts = attempts;
         self
     }
 
     /// All time limits at once (default: [`Timeouts::default`]).
     pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
-        self.timeouts = timeouts;
+        self.settings.timeouts = timeouts;
         self
     }
 
     /// Limit on opening a connection (default 10 s).
     pub fn connect_timeout(mut self, limit: Duration) -> Self {
-        self.timeouts.connect = limit;
+        self.settings.timeouts.connect = limit;
         self
     }
 
     /// Limit on one attempt, from sending to the end of the body (default 60 s).
     pub fn attempt_timeout(mut self, limit: Duration) -> Self {
-        self.timeouts.per_attempt = limit;
+        self.settings.timeouts.per_attempt = limit;
         self
     }
 
     /// Limit on a whole call across attempts and waits (default 120 s; `None`: no limit).
     pub fn deadline(mut self, limit: Option<Duration>) -> Self {
-        self.timeouts.overall = limit;
+        self.settings.timeouts.overall = limit;
         self
     }
 
     /// What to do when the server says no requests remain (default: wait for the reset).
     pub fn pacing(mut self, pacing: Pacing) -> Self {
-        self.pacing = pacing;
+        self.settings.pacing = pacing;
         self
     }
 
     /// Client-side request-rate and concurrency limits (default: none).
     pub fn limits(mut self, limits: ClientLimits) -> Self {
-        self.limits = limits;
+        self.settings.limits = limits;
         self
     }
 
     /// How much of a response body is buffered (default: 32 MiB of a success body, the first
     /// 64 KiB of an error body; see [`BodyLimits`]).
     pub fn body_limits(mut self, limits: BodyLimits) -> Self {
-        self.body_limits = limits;
+        self.settings.body_limits = limits;
         self
     }
 
@@ -113,47 +112,22 @@ impl<C> ClientBuilder<C> {
     }
 
     /// Checks the settings and builds the HTTP client and runtime.
-    pub(crate) fn finish(
-        self,
-        api: Api,
-        default_base_url: &str,
-        auth: Auth,
-        operations: &'static [OperationMeta],
-    ) -> Result<Parts, Error> {
-        let base_url = check_base_url(self.base_url.as_deref().unwrap_or(default_base_url))?;
-        if self.retry.max_attempts == 0 {
-            return Err(Error::InvalidConfig("max_attempts must be at least 1".into()));
-        }
-        if self.timeouts.per_attempt.is_zero() || self.timeouts.connect.is_zero() {
-            return Err(Error::InvalidConfig("timeouts must be longer than zero".into()));
-        }
-        if self.limits.per_minute == Some(0) || self.limits.concurrency == Some(0) {
-            return Err(Error::InvalidConfig("client-side limits must be at least 1".into()));
-        }
-        if self.body_limits.success == 0 {
-            return Err(Error::InvalidConfig(
-                "the success body limit must be at least 1 byte".into(),
-            ));
-        }
+    pub(crate) fn finish(&self, auth: Auth) -> Result<Parts, ConfigError> {
+        let base_url = check_base_url(self.base_url.as_deref().unwrap_or(V::DEFAULT_BASE_URL))?;
+        check_settings(&self.settings)?;
         let user_agent = self
             .user_agent
+            .clone()
             .unwrap_or_else(|| concat!("agentapis/", env!("CARGO_PKG_VERSION")).to_owned());
         let http = reqwest::Client::builder()
-            .connect_timeout(self.timeouts.connect)
+            .connect_timeout(self.settings.timeouts.connect)
             .user_agent(user_agent)
             // None of the APIs redirects; following one could carry a key in a custom header
             // (which reqwest does not strip) to another host.
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
-        let runtime = Runtime::builder(api.name(), auth, operations)
-            .retry(self.retry)
-            .timeouts(self.timeouts)
-            .pacing(self.pacing)
-            .limits(self.limits)
-            .body_limits(self.body_limits)
-            .limit_scope(api.limit_scope())
-            .build();
+            .map_err(ConfigError::HttpClient)?;
+        let runtime = Runtime::with_settings(V::API, auth, V::operation_table(), self.settings);
         Ok(Parts {
             base_url,
             http,
@@ -162,12 +136,32 @@ impl<C> ClientBuilder<C> {
     }
 }
 
+/// Refuses settings that would make every call fail.
+fn check_settings(settings: &Settings) -> Result<(), ConfigError> {
+    let zero = [
+        (settings.retry.max_attempts == 0, Setting::MaxAttempts),
+        (settings.timeouts.connect.is_zero(), Setting::ConnectTimeout),
+        (settings.timeouts.per_attempt.is_zero(), Setting::AttemptTimeout),
+        (settings.limits.per_minute == Some(0), Setting::RequestsPerMinute),
+        (settings.limits.concurrency == Some(0), Setting::Concurrency),
+        (settings.body_limits.success == 0, Setting::SuccessBodyLimit),
+    ];
+    match zero.into_iter().find(|(is_zero, _)| *is_zero) {
+        Some((_, setting)) => Err(ConfigError::Zero(setting)),
+        None => Ok(()),
+    }
+}
+
 /// Accepts `https://` URLs, and `http://` only on loopback hosts; no credentials, query or
 /// fragment. Returns the URL without a trailing slash (the generated code appends paths).
-pub(crate) fn check_base_url(raw: &str) -> Result<String, Error> {
-    // Every message below quotes `shown`, never `raw`: a URL's userinfo is a credential.
+pub(crate) fn check_base_url(raw: &str) -> Result<String, ConfigError> {
+    // Every error below quotes `shown`, never `raw`: a URL's userinfo is a credential.
     let shown = without_userinfo(raw);
-    let url = Url::parse(raw.trim()).map_err(|e| Error::InvalidConfig(format!("base URL {shown:?}: {e}")))?;
+    let refuse = |problem| ConfigError::BaseUrl {
+        url: shown.clone(),
+        problem,
+    };
+    let url = Url::parse(raw.trim()).map_err(|e| refuse(BaseUrlProblem::Unparsable(e)))?;
     let loopback = match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -177,27 +171,14 @@ pub(crate) fn check_base_url(raw: &str) -> Result<String, Error> {
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}
-        "http" => {
-            return Err(Error::InvalidConfig(format!(
-                "base URL {shown:?}: plain http is allowed only on loopback hosts; use https"
-            )))
-        }
-        other => {
-            return Err(Error::InvalidConfig(format!(
-                "base URL {shown:?}: unsupported scheme {other:?}"
-            )))
-        }
+        "http" => return Err(refuse(BaseUrlProblem::PlainHttp)),
+        other => return Err(refuse(BaseUrlProblem::Scheme(other.to_owned()))),
     }
     if !url.username().is_empty() || url.password().is_some() {
-        // Not echoing `raw`: it holds the credentials.
-        return Err(Error::InvalidConfig(
-            "base URL must not contain a user name or password".into(),
-        ));
+        return Err(refuse(BaseUrlProblem::Userinfo));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::InvalidConfig(format!(
-            "base URL {shown:?} must not have a query or fragment"
-        )));
+        return Err(refuse(BaseUrlProblem::QueryOrFragment));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
@@ -219,18 +200,16 @@ pub(crate) fn env_value(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> 
     lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
-/// Checks a key or token before it is used in a header.
-pub(crate) fn check_credential(what: &str, value: &str) -> Result<(), Error> {
-    if value.trim().is_empty() {
-        return Err(Error::InvalidConfig(format!("{what} is empty")));
-    }
-    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        // The value itself is never echoed.
-        return Err(Error::InvalidConfig(format!(
-            "{what} contains whitespace or control characters"
-        )));
-    }
-    Ok(())
+/// Checks a key or token before it is used in a header (the value is never echoed).
+pub(crate) fn check_credential(what: &'static str, value: &str) -> Result<(), ConfigError> {
+    let problem = if value.trim().is_empty() {
+        CredentialProblem::Empty
+    } else if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        CredentialProblem::Whitespace
+    } else {
+        return Ok(());
+    };
+    Err(ConfigError::Credential { what, problem })
 }
 
 #[cfg(test)]
@@ -254,7 +233,7 @@ mod tests {
             "https://h/?a=1",
             "https://h/#x",
         ] {
-            assert!(matches!(check_base_url(bad), Err(Error::InvalidConfig(_))), "{bad}");
+            assert!(matches!(check_base_url(bad), Err(ConfigError::BaseUrl { .. })), "{bad}");
         }
         for with_userinfo in [
             "https://user:hunter2@h",

@@ -1,22 +1,5 @@
-//! Pagination streams: one generic pager over every paginated operation of every API.
-//!
-//! The generated code implements [`Paginated`] for each paginated operation's request builder
-//! (detected by the xtask from parameters and response shape). [`PageStream`] walks any of them:
-//! it positions the builder the caller filled in (filters kept) at each page, sends it through
-//! the runtime (retries, pacing, typed errors), and keeps up to `prefetch` pages in flight while
-//! the caller works. [`ItemStream`] flattens pages into entries.
-//!
-//! ```no_run
-//! use futures::TryStreamExt as _;
-//! use agentapis::{archastro, PageOptions};
-//!
-//! # async fn demo(client: archastro::Client) -> Result<(), agentapis::Error> {
-//! let mut agents = client.items(|api| api.list_agents().search("support"), PageOptions::new().page_size(50));
-//! while let Some(agent) = agents.try_next().await? {
-//!     println!("{:?}", agent.id);
-//! }
-//! # Ok(()) }
-//! ```
+//! The pager: keeps up to `prefetch` pages in flight, hands them out in order, and asks
+//! [`rules`](super::rules) where each page leads.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -24,128 +7,25 @@ use std::hash::{BuildHasher as _, RandomState};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use agentapis_runtime::paging::{PageMeta, Paginated, Position};
-use agentapis_runtime::{CallOptions, Paging, RateLimit};
+use agentapis_runtime::paging::{Paginated, Position};
+use agentapis_runtime::CallOptions;
 use futures::stream::{FuturesOrdered, Stream, StreamExt as _};
-use reqwest::header::HeaderMap;
-use reqwest::StatusCode;
 
-use crate::error::Api;
+use super::rules::{self, Arrival};
+use super::{Page, PageOptions};
+use crate::error::{Decoding, PaginationFault};
 use crate::{Error, Response};
-
-/// Which way a cursor walk goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Direction {
-    /// Follow `after_cursor` (page-number styles always go forward).
-    #[default]
-    Forward,
-    /// Follow `before_cursor` (cursor style only).
-    Backward,
-}
-
-/// How a walk runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageOptions {
-    page_size: Option<u64>,
-    prefetch: usize,
-    max_items: Option<u64>,
-    max_pages: Option<u64>,
-    start: Position,
-    direction: Direction,
-}
-
-impl Default for PageOptions {
-    fn default() -> Self {
-        Self {
-            page_size: None,
-            prefetch: 1,
-            max_items: None,
-            max_pages: None,
-            start: Position::First,
-            direction: Direction::Forward,
-        }
-    }
-}
-
-impl PageOptions {
-    /// The defaults: server page size, one page prefetched, no limits, from the first page forward.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Entries per page (`page_size`, `per_page`, `take` or `limit`); checked against the
-    /// documented maximum before anything is sent.
-    pub fn page_size(mut self, size: u64) -> Self {
-        self.page_size = Some(size);
-        self
-    }
-
-    /// Pages kept in flight ahead of the consumer (default 1; 0 fetches a page only when asked).
-    pub fn prefetch(mut self, depth: usize) -> Self {
-        self.prefetch = depth;
-        self
-    }
-
-    /// Stop after this many entries.
-    pub fn max_items(mut self, limit: u64) -> Self {
-        self.max_items = Some(limit);
-        self
-    }
-
-    /// Stop after this many pages.
-    pub fn max_pages(mut self, limit: u64) -> Self {
-        self.max_pages = Some(limit);
-        self
-    }
-
-    /// Start at `position` (e.g. one saved from [`PageStream::resume_position`]).
-    pub fn start(mut self, position: Position) -> Self {
-        self.start = position;
-        self
-    }
-
-    /// Walk direction for cursor-paged operations.
-    pub fn direction(mut self, direction: Direction) -> Self {
-        self.direction = direction;
-        self
-    }
-}
-
-/// One page of a walk.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct Page<T> {
-    /// The entries.
-    pub items: Vec<T>,
-    /// The position that produced this page.
-    pub position: Position,
-    /// Where the next page starts (`None` on the last page).
-    pub next: Option<Position>,
-    /// Total entries, when the server said (body field or Invent's `pagination-count`).
-    pub total_items: Option<u64>,
-    /// The HTTP status.
-    pub status: StatusCode,
-    /// The response headers.
-    pub headers: HeaderMap,
-    /// Rate-limit state the response reported.
-    pub rate_limit: RateLimit,
-    /// Attempts this page took.
-    pub attempts: u32,
-}
 
 /// How many recent cursors a walk remembers: a loop shorter than this is reported; memory stays
 /// constant however long the walk (page-numbered walks need none: the page number must advance).
 const CURSOR_MEMORY: usize = 1024;
-
-/// Empty cursor pages in a row (each saying more remain) after which a walk is called broken.
-const MAX_EMPTY_PAGES: u32 = 16;
 
 type Fetch<'a, T> = Pin<Box<dyn Future<Output = (Position, Result<Response<T>, Error>)> + Send + 'a>>;
 
 /// A stream of pages (see the [module docs](self)).
 #[must_use = "streams do nothing unless polled"]
 pub struct PageStream<'a, P: Paginated> {
-    api: Api,
+    decoding: Decoding,
     request: P,
     options: PageOptions,
     inflight: FuturesOrdered<Fetch<'a, P::Page>>,
@@ -175,20 +55,24 @@ where
     P::Page: Send + 'a,
     P::Error: Send + 'a,
 {
-    pub(crate) fn new(api: Api, request: P, options: PageOptions) -> Self {
-        let mut start = options.start.clone();
-        let is_page_style = P::STYLE != Paging::Cursor;
-        if is_page_style && start == Position::First {
-            start = Position::Page(1);
-        }
+    pub(crate) fn new(decoding: Decoding, request: P, options: PageOptions) -> Self {
+        let start = rules::first(P::STYLE, &options.start);
+        let checked = rules::check(
+            P::STYLE,
+            P::BACKWARD,
+            P::MAX_PAGE_SIZE,
+            options.page_size,
+            &start,
+            options.direction,
+        );
         let mut stream = Self {
-            api,
+            decoding,
             request,
             options,
             inflight: FuturesOrdered::new(),
             ready: VecDeque::new(),
             next_to_send: Some(start.clone()),
-            resume: Some(start.clone()),
+            resume: Some(start),
             pages_sent: 0,
             pages_arrived: 0,
             items_seen: 0,
@@ -199,39 +83,10 @@ where
             hasher: RandomState::new(),
             finished: false,
         };
-        if let Err(e) = stream.check(&start) {
-            stream.fail(e);
+        if let Err(e) = checked {
+            stream.fail(e.into());
         }
         stream
-    }
-
-    /// Rejects what would make a walk wrong before anything is sent.
-    fn check(&mut self, start: &Position) -> Result<(), Error> {
-        if let (Some(size), Some(max)) = (self.options.page_size, P::MAX_PAGE_SIZE) {
-            if size > max {
-                return Err(Error::InvalidArgument(format!(
-                    "page size {size} is above the documented maximum of {max}"
-                )));
-            }
-        }
-        if self.options.page_size == Some(0) {
-            return Err(Error::InvalidArgument("page size must be at least 1".into()));
-        }
-        let cursor = P::STYLE == Paging::Cursor;
-        let fits = match start {
-            Position::First => true,
-            Position::Page(_) => !cursor,
-            Position::After(_) => cursor,
-            Position::Before(_) => cursor && P::BACKWARD,
-        };
-        if !fits || (self.options.direction == Direction::Backward && !(cursor && P::BACKWARD)) {
-            return Err(Error::InvalidArgument(format!(
-                "position {start} / direction {:?} does not fit this operation's paging ({:?})",
-                self.options.direction,
-                P::STYLE
-            )));
-        }
-        Ok(())
     }
 
     fn fail(&mut self, error: Error) {
@@ -276,9 +131,9 @@ where
             if let Some(size) = self.options.page_size {
                 request = request.with_page_size(size);
             }
-            let api = self.api;
+            let decoding = self.decoding;
             self.inflight.push_back(Box::pin(async move {
-                let result = crate::call::run(api, CallOptions::default(), request.send_page()).await;
+                let result = crate::call::run(decoding, CallOptions::default(), request.send_page()).await;
                 (position, result)
             }));
         }
@@ -300,10 +155,11 @@ where
             Ok(response) => response,
             Err(error) => return self.fail(error),
         };
-        let (status, headers, rate_limit, attempts) = (
+        let (status, headers, rate_limit, page_headers, attempts) = (
             response.status(),
             response.headers().clone(),
             *response.rate_limit(),
+            *response.page_headers(),
             response.attempts(),
         );
         let (mut items, meta) = P::split(response.into_inner());
@@ -315,19 +171,38 @@ where
         if let Position::After(_) | Position::Before(_) = position {
             let hash = self.hasher.hash_one(&position);
             if self.seen.contains(&hash) {
-                return self.fail(self.broken(&position, "the server led back to a page already walked"));
+                return self.fail(self.broken(&position, PaginationFault::LoopedBack));
             }
             if self.seen.len() == CURSOR_MEMORY {
                 self.seen.pop_front();
             }
             self.seen.push_back(hash);
         }
-        if let (Position::Page(_), Some(total)) = (&position, self.total_pages(&meta, &rate_limit)) {
+        let arrival = Arrival {
+            position: &position,
+            meta: &meta,
+            headers: &page_headers,
+            count: items.len() as u64,
+            items_before: self.items_seen,
+            empty_run: self.empty_run,
+            page_size: self.options.page_size,
+        };
+        if let (Position::Page(_), Some(total)) = (
+            &position,
+            rules::total_pages(&meta, &page_headers, self.options.page_size),
+        ) {
             self.last_page = Some(total);
         }
-        let next = match self.next_position(&position, &meta, &rate_limit, items.len()) {
+        let next = match &position {
+            Position::Page(n) => rules::next_page(*n, &arrival),
+            _ if P::STYLE.is_numbered() => Ok(None),
+            _ => rules::next_cursor(&arrival, self.options.direction, |p| {
+                self.seen.contains(&self.hasher.hash_one(p))
+            }),
+        };
+        let next = match next {
             Ok(next) => next,
-            Err(reason) => return self.fail(self.broken(&position, &reason)),
+            Err(fault) => return self.fail(self.broken(&position, fault)),
         };
         self.items_seen = self.items_seen.saturating_add(items.len() as u64);
         if let Some(max) = self.options.max_items {
@@ -354,10 +229,11 @@ where
                 items,
                 position,
                 next,
-                total_items: meta.total_items.or(rate_limit.page_count),
+                total_items: rules::total_items(&meta, &page_headers),
                 status,
                 headers,
                 rate_limit,
+                page_headers,
                 attempts,
             }));
         }
@@ -366,77 +242,12 @@ where
         }
     }
 
-    /// Total pages, from the body or from Invent's count and take headers.
-    fn total_pages(&self, meta: &PageMeta, rate_limit: &RateLimit) -> Option<u64> {
-        meta.total_pages.or_else(|| {
-            let (count, take) = (rate_limit.page_count?, rate_limit.page_take.or(self.options.page_size)?);
-            (take > 0).then(|| count.div_ceil(take))
-        })
-    }
-
-    fn broken(&self, position: &Position, reason: &str) -> Error {
+    fn broken(&self, position: &Position, fault: PaginationFault) -> Error {
         Error::Pagination {
-            api: self.api,
+            api: self.decoding.api,
             position: position.clone(),
-            reason: reason.to_owned(),
+            fault,
         }
-    }
-
-    /// Where the page after `position` starts, or `None` at the end; `Err` when the server's
-    /// answer cannot be right.
-    fn next_position(
-        &self,
-        position: &Position,
-        meta: &PageMeta,
-        rate_limit: &RateLimit,
-        count: usize,
-    ) -> Result<Option<Position>, String> {
-        if P::STYLE == Paging::Cursor {
-            if meta.has_more == Some(false) {
-                return Ok(None);
-            }
-            let cursor = match self.options.direction {
-                Direction::Forward => meta.after_cursor.clone().map(Position::After),
-                Direction::Backward => meta.before_cursor.clone().map(Position::Before),
-            };
-            return match cursor {
-                Some(next) if &next == position || self.seen.contains(&self.hasher.hash_one(&next)) => {
-                    Err(format!("the server repeated cursor {next}"))
-                }
-                // An empty page ends the walk unless the server says more remain (a filtered
-                // feed may have empty stretches); too many empty pages in a row is a loop.
-                Some(_) if count == 0 && meta.has_more != Some(true) => Ok(None),
-                Some(_) if self.empty_run >= MAX_EMPTY_PAGES => Err(format!(
-                    "{MAX_EMPTY_PAGES} empty pages in a row although the server says more entries remain"
-                )),
-                Some(next) => Ok(Some(next)),
-                None if meta.has_more == Some(true) => {
-                    Err("the server says more entries remain but sent no cursor to reach them".to_owned())
-                }
-                None => Ok(None),
-            };
-        }
-        if count == 0 {
-            return Ok(None);
-        }
-        let Position::Page(n) = *position else {
-            return Err(format!("page-numbered operation at {position}"));
-        };
-        if let Some(served) = meta.page.or(rate_limit.page) {
-            if served != n {
-                return Err(format!("asked for page {n}, the server answered page {served}"));
-            }
-        }
-        let total_pages = self.total_pages(meta, rate_limit);
-        let short = self.options.page_size.is_some_and(|size| (count as u64) < size);
-        // Every entry the server counted has arrived (Invent's `pagination-count`, or a body total).
-        let all_seen = meta
-            .total_items
-            .or(rate_limit.page_count)
-            .is_some_and(|total| self.items_seen.saturating_add(count as u64) >= total);
-        let done = meta.has_next == Some(false) || total_pages.is_some_and(|total| n >= total) || short || all_seen;
-        // The largest page number has no next page.
-        Ok(n.checked_add(1).filter(|_| !done).map(Position::Page))
     }
 }
 

@@ -1,0 +1,102 @@
+//! The paging vocabulary shared by the xtask (which detects paginated operations and generates
+//! their glue), the runtime (which hands pages to the facade's pager) and the stand-in (which
+//! serves pages): one [`Paging`] description, one [`detect`] function, the [`Position`] a page
+//! starts at and the [`PageMeta`] a page body carries.
+//!
+//! It has no dependencies, so the generator can use it without building the runtime.
+
+mod meta;
+mod position;
+
+pub use meta::{MetaField, MetaValue, PageMeta, BODY_FIELDS};
+pub use position::{BadPosition, Position};
+
+/// How an operation pages through results.
+///
+/// Exhaustive on purpose: the generator, the runtime's pager and the stand-in each handle every
+/// style, and a new one must be a compile error in each of them, not a silent fallback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Paging {
+    /// `before_cursor`/`after_cursor` query parameters; cursors in the response body.
+    Cursor,
+    /// 1-based `page` with `page_size`.
+    PageSize,
+    /// 1-based `page` with `per_page`.
+    PerPage,
+    /// 1-based `page` with `take`; a bare array body and totals in `pagination-*` headers.
+    PageTake,
+}
+
+impl Paging {
+    /// Every style, in detection order.
+    pub const ALL: [Paging; 4] = [Paging::Cursor, Paging::PageSize, Paging::PerPage, Paging::PageTake];
+
+    /// The query parameter that sets the page size.
+    pub fn size_param(self) -> &'static str {
+        match self {
+            Paging::Cursor => "limit",
+            Paging::PageSize => "page_size",
+            Paging::PerPage => "per_page",
+            Paging::PageTake => "take",
+        }
+    }
+
+    /// Whether pages are numbered (`page=N`), as opposed to reached by cursor.
+    pub fn is_numbered(self) -> bool {
+        self != Paging::Cursor
+    }
+
+    /// Short label for tables and reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Paging::Cursor => "cursor",
+            Paging::PageSize => "page+page_size",
+            Paging::PerPage => "page+per_page",
+            Paging::PageTake => "page+take",
+        }
+    }
+}
+
+/// The paging style of an operation, from its HTTP method (any case) and the names of its query
+/// parameters (a trailing `[]` is ignored). Only `GET` operations page.
+pub fn detect<'a>(method: &str, query: impl IntoIterator<Item = &'a str>) -> Option<Paging> {
+    if !method.eq_ignore_ascii_case("get") {
+        return None;
+    }
+    let names: Vec<&str> = query.into_iter().map(|n| n.trim_end_matches("[]")).collect();
+    let has = |n: &str| names.contains(&n);
+    if has("before_cursor") || has("after_cursor") {
+        return Some(Paging::Cursor);
+    }
+    if !has("page") {
+        return None;
+    }
+    [Paging::PageSize, Paging::PerPage, Paging::PageTake]
+        .into_iter()
+        .find(|style| has(style.size_param()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn styles_are_told_apart_by_parameters() {
+        assert_eq!(detect("get", ["limit", "before_cursor"]), Some(Paging::Cursor));
+        assert_eq!(detect("GET", ["after_cursor[]"]), Some(Paging::Cursor));
+        assert_eq!(detect("get", ["page", "page_size"]), Some(Paging::PageSize));
+        assert_eq!(detect("get", ["per_page", "page"]), Some(Paging::PerPage));
+        assert_eq!(detect("get", ["page", "take", "next"]), Some(Paging::PageTake));
+        assert_eq!(detect("get", ["page"]), None);
+        assert_eq!(detect("get", ["take"]), None);
+        assert_eq!(detect("post", ["page", "take"]), None);
+        assert_eq!(detect("get", []), None);
+    }
+
+    #[test]
+    fn size_parameters_are_the_detected_ones() {
+        for style in Paging::ALL.into_iter().filter(|s| s.is_numbered()) {
+            assert_eq!(detect("get", ["page", style.size_param()]), Some(style));
+        }
+    }
+}
