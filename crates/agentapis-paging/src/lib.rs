@@ -57,6 +57,16 @@ impl Paging {
     }
 }
 
+/// Which way a cursor walk goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Direction {
+    /// Follow `after_cursor` (page-number styles always go forward).
+    #[default]
+    Forward,
+    /// Follow `before_cursor` (cursor style only).
+    Backward,
+}
+
 /// The paging style of an operation, from its HTTP method (any case) and the names of its query
 /// parameters (a trailing `[]` is ignored). Only `GET` operations page.
 pub fn detect<'a>(method: &str, query: impl IntoIterator<Item = &'a str>) -> Option<Paging> {

@@ -6,7 +6,7 @@
 
 use std::future::Future;
 
-pub use agentapis_paging::{detect, BadPosition, MetaValue, PageMeta, Paging, Position};
+pub use agentapis_paging::{detect, BadPosition, Direction, MetaValue, PageMeta, Paging, Position};
 use progenitor_client::ResponseValue;
 use reqwest::header::HeaderMap;
 

@@ -205,42 +205,6 @@ impl Spec {
             paging,
         }
     }
-
-    /// The operation for `method` and `path`, with its path parameters; literal segments win
-    /// over parameters. `Err(true)` when the path exists under another method.
-    pub(crate) fn route(&self, method: &str, path: &str) -> Result<(&Operation, PathParams), bool> {
-        let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        let mut best: Option<(&Operation, PathParams, usize)> = None;
-        let mut other_method = false;
-        for op in &self.operations {
-            if op.segments.len() != parts.len() {
-                continue;
-            }
-            let mut params = Vec::new();
-            let mut literals = 0;
-            let matched = op.segments.iter().zip(&parts).all(|(seg, part)| match seg {
-                Segment::Literal(l) => {
-                    literals += 1;
-                    l == part
-                }
-                Segment::Param(name) => {
-                    params.push((name.clone(), (*part).to_owned()));
-                    true
-                }
-            });
-            if !matched {
-                continue;
-            }
-            if op.method != method {
-                other_method = true;
-                continue;
-            }
-            if best.as_ref().is_none_or(|(_, _, l)| literals > *l) {
-                best = Some((op, params, literals));
-            }
-        }
-        best.map(|(op, params, _)| (op, params)).ok_or(other_method)
-    }
 }
 
 /// Follows a local `$ref` (one or more hops); anything else is returned as is.

@@ -1,8 +1,6 @@
 //! Arguments refused before anything was sent.
 
-use agentapis_runtime::paging::{Paging, Position};
-
-use crate::pages::Direction;
+use agentapis_runtime::paging::{Direction, Paging, Position};
 
 /// An argument was refused before anything was sent. Messages quote what the caller passed
 /// (never a credential: none is an argument).

@@ -30,7 +30,8 @@ use agentapis_runtime::{PageHeaders, RateLimit};
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 
-pub use options::{Direction, PageOptions};
+pub use agentapis_runtime::paging::Direction;
+pub use options::PageOptions;
 pub use stream::{ItemStream, PageStream};
 
 /// One page of a walk.

@@ -1,16 +1,6 @@
 //! How a walk runs: page size, prefetch, limits, start and direction.
 
-use agentapis_runtime::paging::Position;
-
-/// Which way a cursor walk goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Direction {
-    /// Follow `after_cursor` (page-number styles always go forward).
-    #[default]
-    Forward,
-    /// Follow `before_cursor` (cursor style only).
-    Backward,
-}
+use agentapis_runtime::paging::{Direction, Position};
 
 /// How a walk runs.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,10 +1,9 @@
 //! The paging rules, as pure functions of one page's facts: where the next page starts, when a
 //! walk is over, and when the server's answer cannot be right. The stream only keeps state.
 
-use agentapis_runtime::paging::{PageMeta, Paging, Position};
+use agentapis_runtime::paging::{Direction, PageMeta, Paging, Position};
 use agentapis_runtime::PageHeaders;
 
-use super::Direction;
 use crate::error::{ArgumentError, PaginationFault};
 
 /// Empty cursor pages in a row (each saying more remain) after which a walk is called broken.
