@@ -1,7 +1,8 @@
-//! Agentiv workflows against a scripted server: runs waited to completion, failed runs, wait
-//! timeouts, typed input, and the integration-not-connected error.
+//! Agentiv workflows against the stand-in (failed runs, wait timeouts, typed input, the
+//! integration-not-connected error) and, where the test checks exactly what was sent and how
+//! often it was polled, the raw test server (a run waited to completion).
 
-mod scripted;
+mod testserver;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -9,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use agentapis::agentiv::generated::types::EmailTriageInput;
 use agentapis::agentiv::{self, AgentSlug, ErrorCode, WaitOptions};
-use agentapis::Error;
-use scripted::{Req, Script};
+use agentapis::{Api, ArgumentError, Error};
+use agentapis_standin::{self as standin, StandinBuilder};
 use serde_json::json;
+use testserver::{Req, Server};
 
 fn client(base: &str) -> agentiv::Client {
     agentiv::Client::builder()
@@ -21,7 +23,7 @@ fn client(base: &str) -> agentiv::Client {
         .expect("client")
 }
 
-fn ok(data: serde_json::Value) -> scripted::Reply {
+fn ok(data: serde_json::Value) -> testserver::Reply {
     (200, vec![], json!({"success": true, "data": data}))
 }
 
@@ -40,7 +42,7 @@ fn quick_wait() -> WaitOptions {
 async fn async_run_is_waited_through_queued_and_running_to_success() {
     let polls = Arc::new(AtomicUsize::new(0));
     let seen = Arc::clone(&polls);
-    let server = Script::start(move |req: &Req| match (req.method.as_str(), req.path.as_str()) {
+    let server = Server::script(move |req: &Req| match (req.method.as_str(), req.path.as_str()) {
         ("POST", "/api/agents/email-triage/run") => {
             let body = req.json();
             assert_eq!(body["async"], json!(true));
@@ -78,45 +80,52 @@ async fn async_run_is_waited_through_queued_and_running_to_success() {
     assert_eq!(server.requests().len(), 4);
 }
 
+/// The stand-in's Agentiv: runs stay `queued`, then `running`, for `step` each.
+async fn standin(step: Duration, configure: impl FnOnce(StandinBuilder) -> StandinBuilder) -> standin::Running {
+    configure(standin::Standin::builder(Api::Agentiv).run_step(step))
+        .start()
+        .await
+        .expect("stand-in")
+}
+
 #[tokio::test]
 async fn failed_runs_are_typed_errors_with_the_execution_id() {
-    let server = Script::start(|req: &Req| match req.method.as_str() {
-        "POST" if req.json()["async"] == json!(false) => ok(json!({
-            "execution_id": "exec_2", "status": "failed", "summary": "mailbox unreachable"
-        })),
-        "POST" => ok(json!({"execution_id": "exec_1", "status": "queued"})),
-        _ => ok(execution("failed")),
-    })
-    .await;
-    let client = client(&server.base);
+    let server = standin(Duration::from_millis(20), |s| s.failing_agent("email-triage")).await;
+    let client = client(server.base_url());
     let sync = client.run(AgentSlug::EmailTriage, json!({})).await;
     assert!(
-        matches!(sync, Err(Error::ExecutionFailed { ref execution_id, summary: Some(ref s) }) if execution_id == "exec_2" && s == "mailbox unreachable"),
+        matches!(sync, Err(Error::ExecutionFailed { ref execution_id, summary: Some(ref s) }) if execution_id.starts_with("exec_") && s == "the agent failed"),
         "{sync:?}"
     );
-    let waited = client
+    let handle = client
         .run_async(AgentSlug::EmailTriage, json!({}), None)
         .await
-        .expect("started")
-        .wait(quick_wait())
-        .await;
+        .expect("started");
+    let id = handle.id().to_owned();
+    let waited = handle.wait(quick_wait()).await;
     assert!(
-        matches!(waited, Err(Error::ExecutionFailed { ref execution_id, .. }) if execution_id == "exec_1"),
+        matches!(waited, Err(Error::ExecutionFailed { ref execution_id, .. }) if *execution_id == id),
         "{waited:?}"
     );
 }
 
 #[tokio::test]
 async fn wait_gives_up_at_its_timeout() {
-    let server = Script::start(|_: &Req| ok(execution("running"))).await;
-    let client = client(&server.base);
+    // Each stage lasts an hour: the run is still queued when the wait gives up.
+    let server = standin(Duration::from_secs(3600), |s| s).await;
+    let client = client(server.base_url());
+    let handle = client
+        .run_async(AgentSlug::EmailTriage, json!({}), None)
+        .await
+        .expect("started");
+    let id = handle.id().to_owned();
     let started = Instant::now();
     let result = client
-        .execution("exec_1")
+        .execution(id.clone())
         .wait(quick_wait().timeout(Duration::from_millis(300)))
         .await;
     assert!(
-        matches!(result, Err(Error::RunNotFinished { ref execution_id, polls, .. }) if polls >= 2 && execution_id == "exec_1"),
+        matches!(result, Err(Error::RunNotFinished { ref execution_id, polls, .. }) if polls >= 2 && *execution_id == id),
         "{result:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(3));
@@ -124,23 +133,27 @@ async fn wait_gives_up_at_its_timeout() {
 
 #[tokio::test]
 async fn non_object_input_is_rejected_before_sending() {
-    let server = Script::start(|_: &Req| ok(json!({}))).await;
-    let result = client(&server.base).run(AgentSlug::MeetingPrep, json!([1, 2])).await;
-    assert!(matches!(result, Err(Error::InvalidArgument(_))), "{result:?}");
+    let server = standin(Duration::from_millis(20), |s| s).await;
+    let result = client(server.base_url())
+        .run(AgentSlug::MeetingPrep, json!([1, 2]))
+        .await;
+    assert!(
+        matches!(
+            result,
+            Err(Error::InvalidArgument(ArgumentError::InputNotAnObject("an array")))
+        ),
+        "{result:?}"
+    );
     assert!(server.requests().is_empty());
 }
 
 #[tokio::test]
 async fn integration_not_connected_names_the_integration() {
-    let server = Script::start(|_: &Req| {
-        (
-            400,
-            vec![],
-            json!({"success": false, "error": {"code": "INTEGRATION_NOT_CONNECTED", "message": "Connect Gmail first", "integrationSlug": "gmail"}}),
-        )
+    let server = standin(Duration::from_millis(20), |s| {
+        s.unconnected_agent("email-triage", "gmail")
     })
     .await;
-    let err = client(&server.base)
+    let err = client(server.base_url())
         .run(AgentSlug::EmailTriage, json!({}))
         .await
         .expect_err("not connected");

@@ -2,22 +2,22 @@
 //! one refresh, every caller retries once with the new token, and the rotated refresh token is
 //! kept for the next time.
 
-mod scripted;
+mod testserver;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use agentapis::{archastro, Error};
-use scripted::{Req, Script};
 use serde_json::json;
+use testserver::{Req, Server};
 
 fn tokens(access: &str, refresh: &str) -> serde_json::Value {
     json!({"token": access, "refresh_token": refresh, "expires_in": 3600, "token_type": "Bearer", "user": {"id": "usr_1"}})
 }
 
 /// Accepts only `Bearer <valid>`; refresh turns `rt<n>` into access `at<n+1>` / `rt<n+1>`.
-async fn server(refreshes: Arc<AtomicUsize>, valid: Arc<Mutex<String>>) -> Script {
-    Script::start(move |req: &Req| {
+async fn server(refreshes: Arc<AtomicUsize>, valid: Arc<Mutex<String>>) -> Server {
+    Server::script(move |req: &Req| {
         let auth = req.headers.get("authorization").cloned().unwrap_or_default();
         match (req.method.as_str(), req.path.as_str()) {
             ("POST", "/api/v1/auth/refresh") => {
@@ -121,7 +121,7 @@ async fn login_stores_the_tokens_for_later_calls() {
 
 #[tokio::test]
 async fn agents_by_id_or_lookup_key() {
-    let server = Script::start(|req: &Req| {
+    let server = Server::script(|req: &Req| {
         let id = req.path.rsplit('/').next().unwrap_or_default().to_owned();
         (
             200,

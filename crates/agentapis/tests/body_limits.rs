@@ -3,14 +3,14 @@
 //! test binary, with the cases run one after another in one test, so nothing else allocates
 //! while a case is measured.
 
-mod faulty;
+mod testserver;
 
 use std::alloc::System;
 use std::time::{Duration, Instant};
 
 use agentapis::{archastro, BodyLimits, Error, RetryPolicy, StopReason};
-use faulty::{Act, Faulty};
 use peakmem_alloc::{PeakMemAlloc, PeakMemAllocTrait as _, INSTRUMENTED_SYSTEM};
+use testserver::{Act, Server};
 
 #[global_allocator]
 static GLOBAL: &PeakMemAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -62,7 +62,7 @@ fn reset_hwm() -> bool {
 #[tokio::test]
 async fn bodies_are_bounded_while_reading() {
     // A declared 1 GiB success body is refused before any of it is read, and not retried.
-    let server = Faulty::start(vec![Act::Big {
+    let server = Server::acts(vec![Act::Big {
         status: 200,
         bytes: GIB,
         chunked: false,
@@ -87,7 +87,7 @@ async fn bodies_are_bounded_while_reading() {
     );
 
     // A chunked 1 GiB success body is counted as it arrives and cut off at the cap.
-    let server = Faulty::start(vec![Act::Big {
+    let server = Server::acts(vec![Act::Big {
         status: 200,
         bytes: GIB,
         chunked: true,
@@ -121,7 +121,7 @@ async fn bodies_are_bounded_while_reading() {
     );
 
     // A 300 MiB error body, three attempts: each keeps only a 64 KiB prefix.
-    let server = Faulty::start(vec![Act::Big {
+    let server = Server::acts(vec![Act::Big {
         status: 503,
         bytes: 300 * MIB as u64,
         chunked: true,
@@ -138,7 +138,7 @@ async fn bodies_are_bounded_while_reading() {
     println!("300 MiB error body x3: heap peak {:.1} MiB", peak as f64 / MIB as f64);
 
     // An undecodable success body under the cap: the error keeps a bounded prefix.
-    let server = Faulty::start(vec![Act::Big {
+    let server = Server::acts(vec![Act::Big {
         status: 200,
         bytes: 4 * MIB as u64,
         chunked: false,
@@ -150,7 +150,7 @@ async fn bodies_are_bounded_while_reading() {
     }
 
     // The cap is the caller's to set.
-    let server = Faulty::start(vec![Act::Big {
+    let server = Server::acts(vec![Act::Big {
         status: 200,
         bytes: 2048,
         chunked: true,

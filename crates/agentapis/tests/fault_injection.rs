@@ -3,12 +3,12 @@
 //! many requests the server saw, and that the time spent is bounded.
 
 mod common;
-mod faulty;
+mod testserver;
 
 use std::time::{Duration, Instant, SystemTime};
 
 use agentapis::{agentiv, archastro, CallOptions, Error, ErrorCode, Pacing, Phase, StatusClass, StopReason};
-use faulty::{ok, status, Act, Faulty};
+use testserver::{ok, status, Act, Server};
 
 use common::{archastro_at, client, fast, get_agent, BOUND};
 
@@ -42,11 +42,11 @@ async fn connection_refused_is_retried_for_get_and_post() {
 
 #[tokio::test]
 async fn reset_before_response_retries_get_but_not_post() {
-    let server = Faulty::start(vec![Act::Reset, ok()]).await;
+    let server = Server::acts(vec![Act::Reset, ok()]).await;
     assert_eq!(get_agent(&client(&server.base)).await.expect("second attempt"), "agt_1");
     assert_eq!(server.hits(), 2);
 
-    let server = Faulty::start(vec![Act::Reset, ok()]).await;
+    let server = Server::acts(vec![Act::Reset, ok()]).await;
     let err = create_agent(&client(&server.base)).await.expect_err("reset");
     assert!(
         matches!(
@@ -64,11 +64,11 @@ async fn reset_before_response_retries_get_but_not_post() {
 
 #[tokio::test]
 async fn reset_mid_body_is_a_retryable_transport_error() {
-    let server = Faulty::start(vec![Act::CutBody, ok()]).await;
+    let server = Server::acts(vec![Act::CutBody, ok()]).await;
     assert_eq!(get_agent(&client(&server.base)).await.expect("retried"), "agt_1");
     assert_eq!(server.hits(), 2);
 
-    let server = Faulty::start(vec![Act::CutBody]).await;
+    let server = Server::acts(vec![Act::CutBody]).await;
     let err = get_agent(&client(&server.base)).await.expect_err("always cut");
     assert!(
         matches!(
@@ -87,7 +87,7 @@ async fn reset_mid_body_is_a_retryable_transport_error() {
 
 #[tokio::test]
 async fn server_error_bursts_then_success() {
-    let server = Faulty::start(vec![status(500), status(502), status(503), status(504), ok()]).await;
+    let server = Server::acts(vec![status(500), status(502), status(503), status(504), ok()]).await;
     let client = archastro_at(&server.base).max_attempts(5).build().expect("client");
     let started = Instant::now();
     let agent = client
@@ -108,7 +108,7 @@ fn limited(retry_after: Option<&str>) -> Act {
 
 #[tokio::test]
 async fn retry_after_seconds_and_http_date_are_honoured() {
-    let server = Faulty::start(vec![limited(Some("1")), ok()]).await;
+    let server = Server::acts(vec![limited(Some("1")), ok()]).await;
     let started = Instant::now();
     get_agent(&client(&server.base)).await.expect("after the wait");
     let waited = started.elapsed();
@@ -116,7 +116,7 @@ async fn retry_after_seconds_and_http_date_are_honoured() {
     assert_eq!(server.hits(), 2);
 
     let date = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(2));
-    let server = Faulty::start(vec![limited(Some(&date)), ok()]).await;
+    let server = Server::acts(vec![limited(Some(&date)), ok()]).await;
     let started = Instant::now();
     get_agent(&client(&server.base)).await.expect("after the date");
     assert!(started.elapsed() < BOUND);
@@ -126,7 +126,7 @@ async fn retry_after_seconds_and_http_date_are_honoured() {
 #[tokio::test]
 async fn bad_retry_after_values_fall_back_to_backoff() {
     for value in [Some("-1"), Some("soon"), Some(""), None] {
-        let server = Faulty::start(vec![limited(value), ok()]).await;
+        let server = Server::acts(vec![limited(value), ok()]).await;
         let started = Instant::now();
         get_agent(&client(&server.base)).await.expect("retried with backoff");
         assert!(
@@ -140,7 +140,7 @@ async fn bad_retry_after_values_fall_back_to_backoff() {
 
 #[tokio::test]
 async fn an_absurd_retry_after_returns_at_once_with_the_wait() {
-    let server = Faulty::start(vec![limited(Some("999999999"))]).await;
+    let server = Server::acts(vec![limited(Some("999999999"))]).await;
     let started = Instant::now();
     let err = get_agent(&client(&server.base)).await.expect_err("too long to wait");
     let Error::RateLimited(limit) = &err else {
@@ -173,7 +173,7 @@ async fn zero_remaining_paces_the_next_request_or_fails_fast() {
             r#"{"id":"agt_1"}"#.into(),
         )
     };
-    let server = Faulty::start(vec![exhausted(), ok()]).await;
+    let server = Server::acts(vec![exhausted(), ok()]).await;
     let client = client(&server.base);
     get_agent(&client).await.expect("first");
     assert_eq!(client.rate_limit().remaining, Some(0));
@@ -186,7 +186,7 @@ async fn zero_remaining_paces_the_next_request_or_fails_fast() {
     );
     assert_eq!(server.hits(), 2);
 
-    let server = Faulty::start(vec![exhausted(), ok()]).await;
+    let server = Server::acts(vec![exhausted(), ok()]).await;
     let client = archastro_at(&server.base)
         .pacing(Pacing::FailFast)
         .build()
@@ -202,7 +202,7 @@ async fn zero_remaining_paces_the_next_request_or_fails_fast() {
 
 #[tokio::test]
 async fn per_attempt_timeout_and_overall_deadline() {
-    let server = Faulty::start(vec![Act::Slow(Duration::from_secs(3))]).await;
+    let server = Server::acts(vec![Act::Slow(Duration::from_secs(3))]).await;
     let client = archastro_at(&server.base)
         .attempt_timeout(Duration::from_millis(200))
         .build()
@@ -222,7 +222,7 @@ async fn per_attempt_timeout_and_overall_deadline() {
     );
     assert!(started.elapsed() < Duration::from_secs(2));
 
-    let server = Faulty::start(vec![Act::Slow(Duration::from_secs(3))]).await;
+    let server = Server::acts(vec![Act::Slow(Duration::from_secs(3))]).await;
     let client = archastro_at(&server.base)
         .max_attempts(10)
         .attempt_timeout(Duration::from_millis(250))
@@ -248,7 +248,7 @@ async fn bodies_that_do_not_decode() {
         ("<html><body>hello</body></html>", "text/html"),
         ("", "application/json"),
     ] {
-        let server = Faulty::start(vec![Act::Reply(
+        let server = Server::acts(vec![Act::Reply(
             200,
             vec![("content-type", content_type.into())],
             body.into(),
@@ -267,7 +267,7 @@ async fn bodies_that_do_not_decode() {
         assert_eq!(server.hits(), 1, "a 200 is not retried");
     }
     // Valid JSON under a wrong content type still decodes: the body is what counts.
-    let server = Faulty::start(vec![Act::Reply(
+    let server = Server::acts(vec![Act::Reply(
         200,
         vec![("content-type", "text/plain".into())],
         r#"{"id":"agt_1"}"#.into(),
@@ -279,7 +279,7 @@ async fn bodies_that_do_not_decode() {
 #[tokio::test]
 async fn an_html_502_page_is_a_typed_server_error() {
     let page = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>";
-    let server = Faulty::start(vec![Act::Reply(
+    let server = Server::acts(vec![Act::Reply(
         502,
         vec![("content-type", "text/html".into())],
         page.into(),
@@ -298,7 +298,7 @@ async fn an_html_502_page_is_a_typed_server_error() {
 
 #[tokio::test]
 async fn post_on_500_is_sent_once_unless_the_caller_opts_in() {
-    let server = Faulty::start(vec![status(500), ok()]).await;
+    let server = Server::acts(vec![status(500), ok()]).await;
     let err = create_agent(&client(&server.base)).await.expect_err("500");
     assert!(
         matches!(err, Error::Api(ref e) if e.status == 500 && e.stop == Some(StopReason::NotIdempotent)),
@@ -316,7 +316,7 @@ async fn post_on_500_is_sent_once_unless_the_caller_opts_in() {
         vec![],
         r#"{"success":true,"data":{"execution_id":"exec_1","status":"success"}}"#.into(),
     );
-    let server = Faulty::start(vec![failed.clone(), run_ok.clone()]).await;
+    let server = Server::acts(vec![failed.clone(), run_ok.clone()]).await;
     let agentiv = agentiv::Client::builder()
         .api_key("ak_SECRET")
         .base_url(&server.base)
@@ -331,7 +331,7 @@ async fn post_on_500_is_sent_once_unless_the_caller_opts_in() {
     assert!(err.is_retryable(), "documented as retryable; the caller decides");
     assert_eq!(server.hits(), 1);
 
-    let server = Faulty::start(vec![failed, run_ok]).await;
+    let server = Server::acts(vec![failed, run_ok]).await;
     let agentiv = agentiv::Client::builder()
         .api_key("ak_SECRET")
         .base_url(&server.base)
@@ -355,7 +355,7 @@ async fn post_on_500_is_sent_once_unless_the_caller_opts_in() {
 
 #[tokio::test]
 async fn vendor_error_bodies_and_request_ids() {
-    let server = Faulty::start(vec![Act::Reply(
+    let server = Server::acts(vec![Act::Reply(
         404,
         vec![("x-request-id", "req_42".into())],
         r#"{"error":{"code":"not_found","message":"no agent agt_1"}}"#.into(),

@@ -3,17 +3,15 @@
 //! unknown run statuses, escaped server text). Each case is bounded in time.
 
 mod common;
-mod faulty;
-mod scripted;
+mod testserver;
 
 use std::time::{Duration, Instant};
 
 use agentapis::{agentiv, archastro, invent, Error, PageOptions, Position, RetryPolicy};
 use common::{archastro_at, get_agent, BOUND};
-use faulty::{ok, Act, Faulty};
 use futures::TryStreamExt as _;
-use scripted::{Req, Script};
 use serde_json::json;
+use testserver::{ok, Act, Req, Server};
 
 fn reply_with(headers: Vec<(&'static str, String)>) -> Act {
     Act::Reply(200, headers, r#"{"id":"agt_1"}"#.into())
@@ -24,7 +22,7 @@ fn reply_with(headers: Vec<(&'static str, String)>) -> Act {
 #[tokio::test]
 async fn huge_reset_values_do_not_panic() {
     for reset in ["9223372036854775808", "18446744073709551615", "99999999999999999999999"] {
-        let server = Faulty::start(vec![reply_with(vec![
+        let server = Server::acts(vec![reply_with(vec![
             ("x-ratelimit-remaining", "0".into()),
             ("x-ratelimit-reset", reset.into()),
         ])])
@@ -41,7 +39,7 @@ async fn huge_reset_values_do_not_panic() {
 
 #[tokio::test]
 async fn extreme_durations_are_accepted_and_saturate() {
-    let server = Faulty::start(vec![ok()]).await;
+    let server = Server::acts(vec![ok()]).await;
     let client = archastro_at(&server.base)
         .deadline(Some(Duration::MAX))
         .attempt_timeout(Duration::MAX)
@@ -51,7 +49,7 @@ async fn extreme_durations_are_accepted_and_saturate() {
     assert_eq!(get_agent(&client).await.expect("ok"), "agt_1");
 
     // Backoff of Duration::MAX: the retry's wait is bounded by the deadline, not a panic.
-    let server = Faulty::start(vec![Act::Reply(503, vec![], "{}".into()), ok()]).await;
+    let server = Server::acts(vec![Act::Reply(503, vec![], "{}".into()), ok()]).await;
     let client = archastro_at(&server.base)
         .retry(
             RetryPolicy::default()
@@ -71,7 +69,7 @@ async fn extreme_durations_are_accepted_and_saturate() {
 
 #[tokio::test]
 async fn the_largest_page_number_ends_the_walk() {
-    let server = Script::start(|_req: &Req| (200, vec![], json!({"data": [{"id": "agt_1"}], "has_next": true}))).await;
+    let server = Server::script(|_req: &Req| (200, vec![], json!({"data": [{"id": "agt_1"}], "has_next": true}))).await;
     let client = archastro_at(&server.base).build().expect("client");
     // A resume position past what the operation's page parameter holds: a clear error.
     let resumed: Position = "page:18446744073709551615".parse().expect("a position");
@@ -93,7 +91,7 @@ async fn the_largest_page_number_ends_the_walk() {
 
 #[tokio::test]
 async fn wait_with_a_tiny_max_interval_polls_without_panicking() {
-    let server = Script::start(|req: &Req| {
+    let server = Server::script(|req: &Req| {
         let status = if req.n < 3 { "running" } else { "success" };
         (
             200,
@@ -118,7 +116,7 @@ async fn wait_with_a_tiny_max_interval_polls_without_panicking() {
 
 #[tokio::test]
 async fn path_parameters_never_change_the_route() {
-    let server = Faulty::start(vec![ok()]).await;
+    let server = Server::acts(vec![ok()]).await;
     let arch = archastro_at(&server.base).build().expect("client");
     for id in ["..", ".", ""] {
         let err = arch.agent(archastro::AgentRef::Id(id)).await.expect_err("refused");
@@ -177,7 +175,7 @@ async fn path_parameters_never_change_the_route() {
 
 #[tokio::test]
 async fn an_agentiv_failure_envelope_with_status_200_is_an_api_error() {
-    let server = Script::start(|_req: &Req| {
+    let server = Server::script(|_req: &Req| {
         (
             200,
             vec![],
@@ -201,7 +199,7 @@ async fn an_agentiv_failure_envelope_with_status_200_is_an_api_error() {
 
 #[tokio::test]
 async fn wait_returns_at_once_on_an_unknown_status() {
-    let server = Script::start(|_req: &Req| {
+    let server = Server::script(|_req: &Req| {
         (
             200,
             vec![],
@@ -230,7 +228,7 @@ async fn wait_returns_at_once_on_an_unknown_status() {
 #[tokio::test]
 async fn server_text_in_display_has_control_characters_escaped() {
     let body = json!({"error": {"code": "bad\u{1b}[31mcode", "message": "line one\nFAKE LOG LINE\r\u{7}"}});
-    let server = Faulty::start(vec![Act::Reply(400, vec![], body.to_string())]).await;
+    let server = Server::acts(vec![Act::Reply(400, vec![], body.to_string())]).await;
     let client = archastro_at(&server.base).build().expect("client");
     let err = get_agent(&client).await.expect_err("400");
     let shown = err.to_string();

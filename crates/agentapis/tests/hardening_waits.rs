@@ -3,8 +3,7 @@
 //! and a retry budget. Each case is bounded in time.
 
 mod common;
-mod faulty;
-mod scripted;
+mod testserver;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -12,9 +11,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use agentapis::{archastro, ClientLimits, Error, Pacing, RetryBudget, RetryPolicy, StopReason};
 use common::{archastro_at, fast, get_agent, BOUND};
-use faulty::{ok, Act, Faulty};
-use scripted::{Req, Script};
 use serde_json::json;
+use testserver::{ok, Act, Req, Server};
 
 fn reply_with(headers: Vec<(&'static str, String)>) -> Act {
     Act::Reply(200, headers, r#"{"id":"agt_1"}"#.into())
@@ -24,7 +22,7 @@ fn reply_with(headers: Vec<(&'static str, String)>) -> Act {
 
 #[tokio::test]
 async fn a_concurrency_slot_wait_ends_at_the_deadline() {
-    let server = Faulty::start(vec![Act::Slow(Duration::from_secs(30))]).await;
+    let server = Server::acts(vec![Act::Slow(Duration::from_secs(30))]).await;
     let client = archastro_at(&server.base)
         .limits(ClientLimits::new().concurrency(1))
         .deadline(Some(Duration::from_millis(500)))
@@ -58,7 +56,7 @@ async fn a_concurrency_slot_wait_ends_at_the_deadline() {
 
 #[tokio::test]
 async fn a_client_side_rate_limit_wait_ends_at_the_deadline() {
-    let server = Faulty::start(vec![ok()]).await;
+    let server = Server::acts(vec![ok()]).await;
     let client = archastro_at(&server.base)
         .limits(ClientLimits::new().per_minute(2))
         .deadline(Some(Duration::from_millis(500)))
@@ -84,7 +82,7 @@ async fn a_client_side_rate_limit_wait_ends_at_the_deadline() {
 #[tokio::test]
 async fn a_hanging_refresh_ends_at_the_deadline() {
     let unauthorized = Act::Reply(401, vec![], r#"{"error":"unauthorized"}"#.into());
-    let server = Faulty::start(vec![unauthorized, Act::Slow(Duration::from_secs(60))]).await;
+    let server = Server::acts(vec![unauthorized, Act::Slow(Duration::from_secs(60))]).await;
     let client = archastro::Client::builder()
         .publishable_key("pk_app")
         .token("at-expired")
@@ -115,7 +113,7 @@ async fn twenty_401s_with_a_failing_refresh_send_one_refresh() {
     for refresh_status in [401u16, 500] {
         let refreshes = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&refreshes);
-        let server = Script::start(move |req: &Req| match req.path.as_str() {
+        let server = Server::script(move |req: &Req| match req.path.as_str() {
             "/api/v1/auth/refresh" => {
                 counter.fetch_add(1, Ordering::SeqCst);
                 (refresh_status, vec![], json!({"error": "invalid_refresh_token"}))
@@ -175,7 +173,7 @@ fn none_remaining_for(ahead: Duration) -> Vec<(&'static str, String)> {
 #[tokio::test]
 async fn a_reset_in_epoch_milliseconds_is_read_as_milliseconds() {
     let reset_ms = epoch_ms_in(Duration::from_secs(1));
-    let server = Faulty::start(vec![reply_with(none_remaining_until(reset_ms.to_string())), ok()]).await;
+    let server = Server::acts(vec![reply_with(none_remaining_until(reset_ms.to_string())), ok()]).await;
     let client = archastro_at(&server.base)
         .pacing(Pacing::FailFast)
         .build()
@@ -191,7 +189,7 @@ async fn a_reset_in_epoch_milliseconds_is_read_as_milliseconds() {
 #[tokio::test]
 async fn a_distant_reset_is_probed_instead_of_locking_the_client_out() {
     let far = none_remaining_for(Duration::from_secs(20 * 3600));
-    let server = Faulty::start(vec![reply_with(far), ok()]).await;
+    let server = Server::acts(vec![reply_with(far), ok()]).await;
     // Probe interval = max_retry_after = 300 ms.
     let client = archastro_at(&server.base)
         .retry(fast().max_retry_after(Duration::from_millis(300)))
@@ -213,7 +211,7 @@ async fn a_distant_reset_is_probed_instead_of_locking_the_client_out() {
 async fn calls_held_back_by_pacing_go_out_one_probe_at_a_time() {
     let exhausted = reply_with(none_remaining_for(Duration::from_secs(3600)));
     // Every probe is refused too: the window stays shut.
-    let server = Faulty::start(vec![exhausted, Act::Reply(429, vec![], "{}".into())]).await;
+    let server = Server::acts(vec![exhausted, Act::Reply(429, vec![], "{}".into())]).await;
     let client = archastro_at(&server.base)
         .retry(fast().max_retry_after(Duration::from_millis(300)))
         .deadline(Some(Duration::from_secs(1)))
@@ -235,7 +233,7 @@ async fn calls_held_back_by_pacing_go_out_one_probe_at_a_time() {
 
 #[tokio::test]
 async fn a_retry_after_too_large_for_u64_is_too_long_not_garbage() {
-    let server = Faulty::start(vec![Act::Reply(
+    let server = Server::acts(vec![Act::Reply(
         429,
         vec![("retry-after", "99999999999999999999999999".into())],
         "{}".into(),
@@ -254,7 +252,7 @@ async fn a_retry_after_too_large_for_u64_is_too_long_not_garbage() {
 #[tokio::test]
 async fn archastro_paces_per_operation() {
     let exhausted = none_remaining_for(Duration::from_secs(30));
-    let server = Script::start(move |req: &Req| {
+    let server = Server::script(move |req: &Req| {
         if req.path.starts_with("/api/v1/agents/") {
             (200, exhausted.clone(), json!({"id": "agt_1"}))
         } else {
@@ -281,7 +279,7 @@ async fn archastro_paces_per_operation() {
 async fn retries_after_a_shared_retry_after_are_spread_out() {
     let limited = Act::Reply(429, vec![("retry-after", "1".into())], "{}".into());
     let acts: Vec<Act> = std::iter::repeat_n(limited, 100).chain([ok()]).collect();
-    let server = Faulty::start(acts).await;
+    let server = Server::acts(acts).await;
     let client = archastro_at(&server.base)
         .retry(RetryPolicy::default().max_attempts(2))
         .build()
@@ -309,7 +307,7 @@ async fn retries_after_a_shared_retry_after_are_spread_out() {
 
 #[tokio::test]
 async fn the_retry_budget_bounds_retry_traffic_to_a_failing_server() {
-    let server = Faulty::start(vec![Act::Reply(503, vec![], "{}".into())]).await;
+    let server = Server::acts(vec![Act::Reply(503, vec![], "{}".into())]).await;
     let client = archastro_at(&server.base)
         .retry(
             fast()

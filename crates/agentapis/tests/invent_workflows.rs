@@ -1,13 +1,15 @@
-//! Invent workflows against a scripted server: sub-organization scoping in paths, sending text,
-//! and the assistant-creation limit as a typed rate-limit error.
+//! Invent workflows against the stand-in (org views that fill in `org_id`, sending text) and,
+//! for a vendor-specific error body, the raw test server (the assistant-creation limit as a
+//! typed rate-limit error).
 
-mod scripted;
+mod testserver;
 
-use agentapis::invent::{self, chats};
-use agentapis::{Error, PageOptions, RetryPolicy};
+use agentapis::invent;
+use agentapis::{Api, ArgumentError, Error, PageOptions, RetryPolicy};
+use agentapis_standin as standin;
 use futures::TryStreamExt as _;
-use scripted::{Req, Script};
 use serde_json::json;
+use testserver::{Req, Server};
 
 fn client(base: &str) -> invent::Client {
     invent::Client::builder()
@@ -18,52 +20,48 @@ fn client(base: &str) -> invent::Client {
         .expect("client")
 }
 
-#[tokio::test]
-async fn sub_org_views_address_their_own_org() {
-    let server = Script::start(|req: &Req| {
-        let org = req.path.split('/').nth(2).unwrap_or_default().to_owned();
-        (
-            200,
-            vec![("pagination-count", "1".into())],
-            json!([{"id": format!("as_{org}"), "name": "A"}]),
-        )
-    })
-    .await;
-    let parent = client(&server.base);
-    let sub = parent.org("org_child").expect("sub-org view");
-    let own = parent
-        .call(|api| api.list_assistants().org_id(parent.org_id()).send())
+async fn standin() -> standin::Running {
+    standin::Standin::builder(Api::Invent)
+        .collection_size(3)
+        .start()
         .await
-        .expect("own org");
+        .expect("stand-in")
+}
+
+#[tokio::test]
+async fn org_views_remember_their_org() {
+    let server = standin().await;
+    let parent = client(server.base_url());
+    let sub = parent.org("org_child").expect("sub-org view");
+    // Neither call passes `org_id`: the client's org (`c`) and the view's are filled in.
+    let own = parent.call(|api| api.list_assistants().send()).await.expect("own org");
     let theirs: Vec<_> = sub
-        .items(|api| api.list_assistants().org_id(sub.org_id()), PageOptions::new())
+        .items(|api| api.list_assistants(), PageOptions::new())
         .try_collect()
         .await
         .expect("sub-org");
-    assert_eq!(own[0].id, "as_c");
-    assert_eq!(theirs[0].id, "as_org_child");
+    assert_eq!((own.len(), theirs.len()), (3, 3));
+    // An operation without `org_id` in its path is reached through the view all the same.
+    sub.call(|api| api.list_chat_messages().chat_id("chat_1").send())
+        .await
+        .expect("a chat's messages");
     let requests = server.requests();
     assert!(requests[0].starts_with("GET /orgs/c/assistants"), "{requests:?}");
     assert!(
         requests[1].starts_with("GET /orgs/org_child/assistants"),
         "{requests:?}"
     );
+    assert!(requests[2].starts_with("GET /chats/chat_1/messages"), "{requests:?}");
+    assert_eq!((parent.org_id(), sub.org_id()), ("c", "org_child"));
 }
 
 #[tokio::test]
 async fn send_text_posts_one_text_part_once() {
-    let server = Script::start(|req: &Req| {
-        let body = req.json();
-        assert_eq!(
-            body,
-            json!({"message": [{"type": "text", "text": "Where is my order?"}]})
-        );
-        (500, vec![], json!({"error": "boom"}))
-    })
-    .await;
+    let server = standin().await;
+    server.fault("createChatMessage", standin::Fault::Status { status: 500, times: 1 });
     let client = invent::Client::builder()
         .api_key("inv_test")
-        .base_url(&server.base)
+        .base_url(server.base_url())
         .build()
         .expect("client with default retries");
     let err = client.send_text("chat_1", "Where is my order?").await.expect_err("500");
@@ -73,29 +71,19 @@ async fn send_text_posts_one_text_part_once() {
         ["POST /chats/chat_1/messages"],
         "a POST without key is sent once"
     );
-
-    let ok = Script::start(|_: &Req| {
-        (
-            200,
-            vec![],
-            json!({"id": "msg_1", "messages": [{"role": "user", "parts": [{"type": "text", "text": "hi"}]}]}),
-        )
-    })
-    .await;
-    let message = invent::Client::builder()
-        .api_key("k")
-        .base_url(&ok.base)
-        .build()
-        .expect("client")
-        .send_text("chat_1", "hi")
-        .await
-        .expect("sent");
-    assert_eq!(chats::text(&message), "hi");
+    // The stand-in checks the body against the spec: one text part is what it documents.
+    client.send_text("chat_1", "hi").await.expect("sent");
+    assert_eq!(server.requests().len(), 2);
+    assert!(matches!(
+        client.send_text("chat_1", "  ").await,
+        Err(Error::InvalidArgument(ArgumentError::EmptyText))
+    ));
+    assert_eq!(server.requests().len(), 2, "an empty message is refused before sending");
 }
 
 #[tokio::test]
 async fn the_eleventh_assistant_in_an_hour_is_a_typed_rate_limit() {
-    let server = Script::start(|_: &Req| {
+    let server = Server::script(|_: &Req| {
         (
             429,
             vec![("retry-after", "3600".into())],

@@ -1,7 +1,7 @@
 //! Pagination streams against a scripted local server: every paging style, end detection,
 //! broken servers, retries per page, resume after failure, and prefetch overlap.
 
-mod scripted;
+mod testserver;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,8 +11,8 @@ use agentapis::{
     archastro, invent, ArgumentError, Direction, Error, PageOptions, PaginationFault, Position, RetryPolicy,
 };
 use futures::{StreamExt as _, TryStreamExt as _};
-use scripted::{Reply, Req, Script};
 use serde_json::{json, Value};
+use testserver::{Reply, Req, Server};
 
 fn q<'a>(query: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
     query.get(key).map(String::as_str)
@@ -74,7 +74,7 @@ fn page_size_server(total: u64, with_totals: bool) -> impl Fn(&Req) -> Reply {
 
 #[tokio::test]
 async fn page_size_style_walks_every_page_and_keeps_filters() {
-    let server = Script::start(page_size_server(5, true)).await;
+    let server = Server::script(page_size_server(5, true)).await;
     let client = archastro_client(&server.base);
     let ids: Vec<String> = client
         .items(
@@ -96,7 +96,7 @@ async fn page_size_style_walks_every_page_and_keeps_filters() {
 
 #[tokio::test]
 async fn exact_multiple_without_totals_ends_on_the_empty_page() {
-    let server = Script::start(page_size_server(4, false)).await;
+    let server = Server::script(page_size_server(4, false)).await;
     let client = archastro_client(&server.base);
     let pages: Vec<_> = client
         .pages(|api| api.list_agents(), PageOptions::new().page_size(2).prefetch(0))
@@ -118,7 +118,7 @@ async fn exact_multiple_without_totals_ends_on_the_empty_page() {
 
 #[tokio::test]
 async fn short_last_page_ends_without_an_extra_request() {
-    let server = Script::start(page_size_server(5, false)).await;
+    let server = Server::script(page_size_server(5, false)).await;
     let client = archastro_client(&server.base);
     let n = client
         .items(|api| api.list_agents(), PageOptions::new().page_size(2).prefetch(0))
@@ -132,7 +132,7 @@ async fn short_last_page_ends_without_an_extra_request() {
 
 #[tokio::test]
 async fn empty_first_page_yields_one_empty_page_and_no_items() {
-    let server = Script::start(page_size_server(0, true)).await;
+    let server = Server::script(page_size_server(0, true)).await;
     let client = archastro_client(&server.base);
     let pages: Vec<_> = client
         .pages(|api| api.list_agents(), PageOptions::new())
@@ -146,7 +146,7 @@ async fn empty_first_page_yields_one_empty_page_and_no_items() {
 
 #[tokio::test]
 async fn per_page_style_uses_per_page_and_total_pages() {
-    let server = Script::start(|req: &Req| {
+    let server = Server::script(|req: &Req| {
         let query = &req.query;
         let per: u64 = q(query, "per_page").and_then(|s| s.parse().ok()).unwrap_or(10);
         let page = page_of(query);
@@ -201,7 +201,7 @@ fn invent_server(total: u64) -> impl Fn(&Req) -> Reply {
 
 #[tokio::test]
 async fn invent_headers_tell_the_last_page() {
-    let server = Script::start(invent_server(4)).await;
+    let server = Server::script(invent_server(4)).await;
     let client = invent_client(&server.base);
     let org = client.org_id().to_owned();
     let pages: Vec<_> = client
@@ -225,7 +225,7 @@ async fn invent_headers_tell_the_last_page() {
 
 #[tokio::test]
 async fn take_above_the_documented_maximum_is_rejected_before_sending() {
-    let server = Script::start(invent_server(4)).await;
+    let server = Server::script(invent_server(4)).await;
     let client = invent_client(&server.base);
     let first = client
         .items(
@@ -280,7 +280,7 @@ fn feed_server(total: u64, repeat_cursor: bool) -> impl Fn(&Req) -> Reply {
 
 #[tokio::test]
 async fn cursor_walks_forward_and_backward() {
-    let server = Script::start(feed_server(5, false)).await;
+    let server = Server::script(feed_server(5, false)).await;
     let client = archastro_client(&server.base);
     let forward: Vec<String> = client
         .items(
@@ -310,7 +310,7 @@ async fn cursor_walks_forward_and_backward() {
 
 #[tokio::test]
 async fn a_repeated_cursor_is_an_error_not_a_loop() {
-    let server = Script::start(feed_server(10, true)).await;
+    let server = Server::script(feed_server(10, true)).await;
     let client = archastro_client(&server.base);
     let result: Result<Vec<_>, _> = client
         .items(|api| api.get_activity_feed(), PageOptions::new().page_size(2))
@@ -326,7 +326,7 @@ async fn a_repeated_cursor_is_an_error_not_a_loop() {
 #[tokio::test]
 async fn empty_cursor_pages_that_say_more_remain_are_walked_through() {
     // Pages 1 and 2 are empty (a filter matched nothing there) but more remain.
-    let server = Script::start(|req: &Req| {
+    let server = Server::script(|req: &Req| {
         let at: u64 = req
             .q("after_cursor")
             .and_then(|c| c.trim_start_matches('c').parse().ok())
@@ -358,7 +358,7 @@ async fn empty_cursor_pages_that_say_more_remain_are_walked_through() {
 
 #[tokio::test]
 async fn endless_empty_cursor_pages_are_an_error_not_a_loop() {
-    let server = Script::start(|req: &Req| {
+    let server = Server::script(|req: &Req| {
         let next = format!("c{}", req.n + 1);
         (200, vec![], json!({"data": [], "has_more": true, "after_cursor": next}))
     })
@@ -383,7 +383,7 @@ async fn endless_empty_cursor_pages_are_an_error_not_a_loop() {
 
 #[tokio::test]
 async fn more_remaining_without_a_cursor_is_an_error() {
-    let server = Script::start(|_req: &Req| {
+    let server = Server::script(|_req: &Req| {
         (
             200,
             vec![],
@@ -411,7 +411,7 @@ async fn more_remaining_without_a_cursor_is_an_error() {
 #[tokio::test]
 async fn a_page_that_fails_twice_is_retried_by_the_runtime() {
     let inner = page_size_server(6, true);
-    let server = Script::start(move |req: &Req| {
+    let server = Server::script(move |req: &Req| {
         let query = &req.query;
         // Requests 1 and 2 (page 2's first two attempts) fail.
         if page_of(query) == 2 && (1..=2).contains(&req.n) {
@@ -440,7 +440,7 @@ async fn a_page_that_fails_for_good_can_be_resumed() {
     let broken = Arc::new(Mutex::new(true));
     let flag = Arc::clone(&broken);
     let inner = page_size_server(6, true);
-    let server = Script::start(move |req: &Req| {
+    let server = Server::script(move |req: &Req| {
         let query = &req.query;
         if page_of(query) == 2 && *flag.lock().expect("flag") {
             return (500, vec![], json!({"error": "internal", "message": "down"}));
@@ -485,7 +485,7 @@ async fn a_page_that_fails_for_good_can_be_resumed() {
 #[tokio::test]
 async fn prefetch_overlaps_the_next_request_with_the_consumer() {
     for (depth, expect_ahead) in [(1usize, true), (0, false)] {
-        let server = Script::start(page_size_server(6, true)).await;
+        let server = Server::script(page_size_server(6, true)).await;
         let client = archastro_client(&server.base);
         let mut items = client.items(|api| api.list_agents(), PageOptions::new().page_size(3).prefetch(depth));
         let first = items.try_next().await.expect("item").expect("some");
@@ -505,7 +505,7 @@ async fn prefetch_overlaps_the_next_request_with_the_consumer() {
 
 #[tokio::test]
 async fn max_items_and_max_pages_stop_early() {
-    let server = Script::start(page_size_server(50, true)).await;
+    let server = Server::script(page_size_server(50, true)).await;
     let client = archastro_client(&server.base);
     let items: Vec<_> = client
         .items(
@@ -532,7 +532,7 @@ async fn max_items_and_max_pages_stop_early() {
 #[tokio::test]
 async fn a_server_answering_the_wrong_page_is_an_error() {
     let server =
-        Script::start(|_: &Req| (200, vec![], json!({"data": agents(0..2), "page": 1, "total_pages": 9}))).await;
+        Server::script(|_: &Req| (200, vec![], json!({"data": agents(0..2), "page": 1, "total_pages": 9}))).await;
     let client = archastro_client(&server.base);
     let result: Result<Vec<_>, _> = client
         .items(|api| api.list_agents(), PageOptions::new().page_size(2).prefetch(0))

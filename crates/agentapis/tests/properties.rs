@@ -2,7 +2,7 @@
 //! arbitrary response headers into calls, and arbitrary page options and server paging facts into
 //! the pager. Nothing may panic; builds either succeed or say `InvalidConfig`; calls and walks end.
 
-mod scripted;
+mod testserver;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -12,8 +12,8 @@ use agentapis::{
 };
 use futures::StreamExt as _;
 use proptest::prelude::*;
-use scripted::{Req, Script};
 use serde_json::{json, Value};
+use testserver::{Req, Server};
 
 fn duration() -> impl Strategy<Value = Duration> {
     prop_oneof![
@@ -110,7 +110,7 @@ proptest! {
         rt.block_on(async {
             let slot: Arc<Mutex<Vec<(&'static str, String)>>> = Arc::new(Mutex::new(headers));
             let answer = Arc::clone(&slot);
-            let server = Script::start(move |_req: &Req| {
+            let server = Server::script(move |_req: &Req| {
                 let headers = answer.lock().map(|h| h.clone()).unwrap_or_default();
                 (status, headers, json!({"id": "agt_1"}))
             })
@@ -163,7 +163,7 @@ proptest! {
     ) {
         let rt = runtime();
         rt.block_on(async {
-            let server = Script::start(move |req: &Req| {
+            let server = Server::script(move |req: &Req| {
                 let data: Vec<Value> = (0..entries).map(|i| json!({"id": format!("e{}_{i}", req.n)})).collect();
                 let mut body = json!({"data": data});
                 if let Some(v) = has_more { body["has_more"] = json!(v); }

@@ -2,13 +2,13 @@
 //! callsite cache is process-wide, so a subscriber scoped to one test must not race other tests.
 
 mod common;
-mod faulty;
+mod testserver;
 
 use std::sync::{Arc, Mutex};
 
 use agentapis::archastro;
 use common::{client, fast, get_agent};
-use faulty::{ok, Act, Faulty};
+use testserver::{ok, Act, Server};
 
 /// Collects everything a tracing subscriber writes.
 #[derive(Clone, Default)]
@@ -36,7 +36,7 @@ async fn secrets_never_reach_debug_display_errors_or_traces() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let server = Faulty::start(vec![
+    let server = Server::acts(vec![
         ok(),
         Act::Reply(401, vec![], r#"{"error":"unauthorized","message":"bad key"}"#.into()),
         Act::Reset,
