@@ -61,6 +61,6 @@ pub use pages::{Direction, ItemStream, Page, PageOptions, PageStream};
 pub use response::Response;
 
 /// The workspace README's examples, compiled as doctests so they cannot drift from the API.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "invent", feature = "agentiv", feature = "archastro"))]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeExamples;

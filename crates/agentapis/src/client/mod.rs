@@ -107,12 +107,15 @@ impl<V: Vendor> Client<V> {
         }
     }
 
+    // Only the APIs that keep state besides the generated client read it.
+    #[cfg(any(feature = "invent", feature = "archastro"))]
     pub(crate) fn state(&self) -> &V::State {
         &self.state
     }
 
     /// This client with other state (e.g. an Invent view of another org), sharing connections,
     /// credentials and rate-limit state.
+    #[cfg(feature = "invent")]
     pub(crate) fn with_state(&self, state: V::State) -> Self {
         Self {
             generated: self.generated.clone(),
