@@ -24,10 +24,11 @@ mod path;
 mod policy;
 pub mod query;
 pub mod rate_limit;
+mod secret;
 pub mod token;
 
 pub use api::Api;
-pub use auth::{Auth, Secret};
+pub use auth::Auth;
 pub use call::{CallOptions, CallRecord, Refusal, StopReason, Waiting};
 pub use error_body::{request_id, ErrorBody};
 pub use hooks::refusal_of;
@@ -37,6 +38,7 @@ pub use paging::{PageHeaders, Paging};
 pub use path::encode_segment;
 pub use policy::{retryable_status, BodyLimits, ClientLimits, Pacing, RetryBudget, RetryPolicy, Timeouts};
 pub use rate_limit::RateLimit;
+pub use secret::Secret;
 pub use token::TokenStore;
 
 use std::fmt;
