@@ -31,7 +31,7 @@ pub use api::Api;
 pub use auth::Auth;
 pub use call::{CallOptions, CallRecord, Refusal, StopReason, Waiting};
 pub use error_body::{request_id, ErrorBody};
-pub use hooks::refusal_of;
+pub use hooks::{refusal_of, GeneratedClient};
 pub use operation::OperationMeta;
 pub use pacing::LimitScope;
 pub use paging::{PageHeaders, Paging};

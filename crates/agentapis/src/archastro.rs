@@ -15,7 +15,7 @@
 use std::sync::{Arc, RwLock};
 
 use agentapis_runtime::token::Refresher;
-use agentapis_runtime::{Auth, CallOptions, OperationMeta, Runtime, Secret, TokenStore};
+use agentapis_runtime::{Auth, CallOptions, Secret, TokenStore};
 
 pub use archastro_client as generated;
 
@@ -121,20 +121,11 @@ pub struct ArchAstro;
 impl sealed::Sealed for ArchAstro {}
 
 impl Vendor for ArchAstro {
-    const API: agentapis_runtime::Api = generated::API;
     const DEFAULT_BASE_URL: &'static str = DEFAULT_BASE_URL;
     type Generated = generated::Client;
     type Credentials = Credentials;
     type State = Session;
     type Operations<'a> = &'a generated::Client;
-
-    fn operation_table() -> &'static [OperationMeta] {
-        generated::OPERATIONS
-    }
-
-    fn generated(base_url: &str, http: reqwest::Client, runtime: Runtime) -> generated::Client {
-        generated::Client::new_with_client(base_url, http, runtime)
-    }
 
     fn operations<'a>(generated: &'a generated::Client, _: &'a Session) -> &'a generated::Client {
         generated

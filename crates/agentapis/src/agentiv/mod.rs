@@ -12,7 +12,7 @@
 //! # Ok(()) }
 //! ```
 
-use agentapis_runtime::{Auth, ErrorBody, OperationMeta, Runtime, Secret};
+use agentapis_runtime::{Auth, ErrorBody, Secret};
 
 pub use agentiv_client as generated;
 
@@ -73,20 +73,11 @@ pub struct Agentiv;
 impl sealed::Sealed for Agentiv {}
 
 impl Vendor for Agentiv {
-    const API: agentapis_runtime::Api = generated::API;
     const DEFAULT_BASE_URL: &'static str = DEFAULT_BASE_URL;
     type Generated = generated::Client;
     type Credentials = Credentials;
     type State = ();
     type Operations<'a> = &'a generated::Client;
-
-    fn operation_table() -> &'static [OperationMeta] {
-        generated::OPERATIONS
-    }
-
-    fn generated(base_url: &str, http: reqwest::Client, runtime: Runtime) -> generated::Client {
-        generated::Client::new_with_client(base_url, http, runtime)
-    }
 
     fn operations<'a>(generated: &'a generated::Client, _: &'a ()) -> &'a generated::Client {
         generated

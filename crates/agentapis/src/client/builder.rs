@@ -6,6 +6,8 @@ use std::time::Duration;
 use agentapis_runtime::{Auth, BodyLimits, ClientLimits, Pacing, RetryPolicy, Runtime, Settings, Timeouts};
 use reqwest::Url;
 
+use agentapis_runtime::GeneratedClient as _;
+
 use super::Vendor;
 use crate::error::{BaseUrlProblem, ConfigError, CredentialProblem, Setting};
 
@@ -127,7 +129,7 @@ impl<V: Vendor> ClientBuilder<V> {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(ConfigError::HttpClient)?;
-        let runtime = Runtime::with_settings(V::API, auth, V::operation_table(), self.settings);
+        let runtime = Runtime::with_settings(V::API, auth, V::Generated::operations(), self.settings);
         Ok(Parts {
             base_url,
             http,

@@ -8,7 +8,7 @@ mod builder;
 use std::fmt;
 use std::future::Future;
 
-use agentapis_runtime::{Api, CallOptions, ErrorBody, OperationMeta, RateLimit, Runtime};
+use agentapis_runtime::{Api, CallOptions, ErrorBody, GeneratedClient, RateLimit, Runtime};
 use progenitor_client::{ClientInfo, ResponseValue};
 
 pub use builder::ClientBuilder;
@@ -21,11 +21,11 @@ use crate::{Error, ErrorCode, ItemStream, PageOptions, PageStream, Paginated, Re
 /// (`invent::Invent`, `agentiv::Agentiv`, `archastro::ArchAstro`); sealed.
 pub trait Vendor: sealed::Sealed + Sized + 'static {
     /// The API.
-    const API: Api;
+    const API: Api = <Self::Generated as GeneratedClient>::API;
     /// Where requests go unless the builder says otherwise.
     const DEFAULT_BASE_URL: &'static str;
     /// The generated low-level client.
-    type Generated: ClientInfo<Runtime> + Clone + fmt::Debug + Send + Sync;
+    type Generated: GeneratedClient + ClientInfo<Runtime> + Clone + fmt::Debug + Send + Sync;
     /// The credentials a builder collects.
     type Credentials: Clone + fmt::Debug + Send + Sync;
     /// What a client keeps besides the generated client (Invent: its org; ArchAstro: tokens).
@@ -34,10 +34,6 @@ pub trait Vendor: sealed::Sealed + Sized + 'static {
     /// of it (Invent's org view fills in `org_id`).
     type Operations<'a>;
 
-    /// The generated operation table.
-    fn operation_table() -> &'static [OperationMeta];
-    /// Builds the generated client around the runtime.
-    fn generated(base_url: &str, http: reqwest::Client, runtime: Runtime) -> Self::Generated;
     /// The operations handed to a call's closure.
     fn operations<'a>(generated: &'a Self::Generated, state: &'a Self::State) -> Self::Operations<'a>;
     /// The typed code for a vendor error code, and whether that code alone says if retrying
@@ -102,7 +98,7 @@ impl<V: Vendor> fmt::Debug for Client<V> {
 impl<V: Vendor> Client<V> {
     pub(crate) fn from_parts(parts: Parts, state: V::State) -> Self {
         Self {
-            generated: V::generated(&parts.base_url, parts.http, parts.runtime),
+            generated: V::Generated::build(&parts.base_url, parts.http, parts.runtime),
             state,
         }
     }

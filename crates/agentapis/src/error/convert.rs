@@ -50,37 +50,25 @@ pub(crate) fn from_generated<E>(decoding: Decoding, error: progenitor_client::Er
                 record,
             )
         }
-        G::InvalidResponsePayload(bytes, e) => match record.status {
-            // An error status whose body is not what the spec says (an HTML 502 from a proxy).
-            Some(status) if status.is_client_error() || status.is_server_error() => {
-                let parsed = record.error.clone().unwrap_or_default();
-                server_error(
-                    decoding,
-                    status,
-                    record.headers.clone().unwrap_or_default(),
-                    bytes,
-                    parsed,
-                    record,
-                )
-            }
-            status => {
-                let status = status.unwrap_or(StatusCode::OK);
-                // A success status with a body that did not decode: read once, as an error.
-                let parsed = ErrorBody::parse(&bytes);
-                if (decoding.failure_in_success)(&parsed) {
-                    server_error(
-                        decoding,
-                        status,
-                        record.headers.clone().unwrap_or_default(),
-                        bytes,
-                        parsed,
-                        record,
-                    )
-                } else {
-                    decode(api, status, e.to_string(), bytes)
+        G::InvalidResponsePayload(bytes, e) => {
+            let (status, parsed) = match record.status {
+                // An error status whose body is not what the spec says (an HTML 502 from a proxy).
+                Some(status) if status.is_client_error() || status.is_server_error() => {
+                    (status, record.error.clone().unwrap_or_default())
                 }
-            }
-        },
+                // A success status with a body that did not decode: read once, as an error.
+                status => {
+                    let parsed = ErrorBody::parse(&bytes);
+                    let status = status.unwrap_or(StatusCode::OK);
+                    if !(decoding.failure_in_success)(&parsed) {
+                        return decode(api, status, e.to_string(), bytes);
+                    }
+                    (status, parsed)
+                }
+            };
+            let headers = record.headers.clone().unwrap_or_default();
+            server_error(decoding, status, headers, bytes, parsed, record)
+        }
         G::UnexpectedResponse(response) => {
             let status = response.status();
             if status.is_client_error() || status.is_server_error() {

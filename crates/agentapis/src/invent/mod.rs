@@ -16,7 +16,7 @@
 
 use std::sync::Arc;
 
-use agentapis_runtime::{Auth, ClientLimits, OperationMeta, Runtime, Secret};
+use agentapis_runtime::{Auth, ClientLimits, Secret};
 
 pub use invent_client as generated;
 
@@ -60,21 +60,12 @@ pub struct Invent;
 impl sealed::Sealed for Invent {}
 
 impl Vendor for Invent {
-    const API: agentapis_runtime::Api = generated::API;
     const DEFAULT_BASE_URL: &'static str = DEFAULT_BASE_URL;
     type Generated = generated::Client;
     type Credentials = Credentials;
     /// The org the client acts on.
     type State = Arc<str>;
     type Operations<'a> = generated::Org<'a>;
-
-    fn operation_table() -> &'static [OperationMeta] {
-        generated::OPERATIONS
-    }
-
-    fn generated(base_url: &str, http: reqwest::Client, runtime: Runtime) -> generated::Client {
-        generated::Client::new_with_client(base_url, http, runtime)
-    }
 
     fn operations<'a>(generated: &'a generated::Client, org: &'a Arc<str>) -> generated::Org<'a> {
         generated::Org::new(generated, org)

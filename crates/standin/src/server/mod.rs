@@ -1,10 +1,11 @@
 //! The HTTP side: one hyper service that takes every request through the same steps:
-//! [`routing`], [`faults`], [`auth`], [`limits`], parameter and body checks, then Agentiv's
+//! [`routing`], [`faults`], [`auth`], [`limits`], [`inputs`] (parameters and body), then Agentiv's
 //! [`runs`] or the [`answers`] (with [`paging`]).
 
 mod answers;
 mod auth;
 mod faults;
+mod inputs;
 mod limits;
 mod paging;
 mod routing;
@@ -125,17 +126,8 @@ async fn handle(state: &State, mut req: Request<hyper::body::Incoming>) -> Resul
         if let Ok(mut log) = state.log.lock() {
             log.push(format!("{} {} (upgrade)", req.method(), req.uri()));
         }
-        if let Some(r) = play_fault(state, op).await? {
+        if let Some(r) = admit(state, op, req.headers()).await? {
             return Ok(r);
-        }
-        if !auth::authorized(&state.spec, op, req.headers()) {
-            return Ok(error(
-                state.api,
-                401,
-                "UNAUTHORIZED",
-                "missing or invalid credentials",
-                &[],
-            ));
         }
         let on_upgrade = hyper::upgrade::on(&mut req);
         tokio::spawn(async move {
@@ -170,88 +162,27 @@ async fn handle(state: &State, mut req: Request<hyper::body::Incoming>) -> Resul
         Ok(found) => found,
         Err(miss) => return Ok(miss.reply(state.api)),
     };
-    if let Some(r) = play_fault(state, op).await? {
+    if let Some(r) = admit(state, op, &headers).await? {
         return Ok(r);
-    }
-    if !auth::authorized(&state.spec, op, &headers) {
-        return Ok(error(
-            state.api,
-            401,
-            "UNAUTHORIZED",
-            "missing or invalid credentials",
-            &[],
-        ));
     }
     let limit_headers = match limits::rate_limit(state) {
         Ok(h) => h,
         Err(r) => return Ok(*r),
     };
-    if let Some(missing) = op.required_query.iter().find(|n| lookup(&query, n).is_none()) {
-        return Ok(error(
-            state.api,
-            400,
-            "INVALID_INPUT",
-            &format!("missing query parameter `{missing}`"),
-            &limit_headers,
-        ));
-    }
-    let invalid_status = if state.api == Api::Agentiv { 400 } else { 422 };
-    // Parameters against their schemas (scalars only: arrays and objects travel pre-encoded).
-    for (name, location, schema) in &op.params {
-        let raw = match location.as_str() {
-            "path" => path_params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()),
-            _ => lookup(&query, name),
-        };
-        let scalar = schema
-            .get("type")
-            .is_some_and(|t| t.as_str() != Some("array") && t.as_str() != Some("object"));
-        let (Some(raw), true) = (raw, scalar) else { continue };
-        let key = format!("{} {} {location} {name}", op.method, op.template);
-        let value = crate::validate::typed(raw, schema);
-        let errors = state.validators.check(state.api, &state.spec.doc, &key, schema, &value);
-        if !errors.is_empty() {
-            let message = format!("{location} parameter `{name}`: {}", errors.join("; "));
-            return Ok(error(state.api, 400, "INVALID_INPUT", &message, &limit_headers));
-        }
-    }
-    if let Some(paging) = op.paging {
-        if let Err(message) = paging::page_window(&query, paging) {
-            return Ok(error(state.api, 400, "INVALID_INPUT", &message, &limit_headers));
-        }
-    }
-    let json_body: Option<Value> = if op.has_body && !body.is_empty() && is_json(&headers) {
-        match serde_json::from_slice(&body) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                let message = format!("body is not JSON: {e}");
-                return Ok(error(
-                    state.api,
-                    invalid_status,
-                    "INVALID_INPUT",
-                    &message,
-                    &limit_headers,
-                ));
-            }
-        }
-    } else {
-        None
-    };
-    if let (Some(instance), Some(schema)) = (&json_body, &op.body_schema) {
-        let key = format!("{} {} body", op.method, op.template);
-        let errors = state
-            .validators
-            .check(state.api, &state.spec.doc, &key, schema, instance);
-        if !errors.is_empty() {
-            let message = format!("invalid body: {}", errors.join("; "));
+    let checked = inputs::check_params(state, op, &path_params, &query)
+        .and_then(|()| inputs::json_body(state, op, &headers, &body));
+    let json_body = match checked {
+        Ok(body) => body,
+        Err(refused) => {
             return Ok(error(
                 state.api,
-                invalid_status,
+                refused.status,
                 "INVALID_INPUT",
-                &message,
+                &refused.message,
                 &limit_headers,
-            ));
+            ))
         }
-    }
+    };
     if state.api == Api::Agentiv {
         if let Some(r) = runs::agentiv(state, op, &path_params, json_body.as_ref(), &limit_headers) {
             return Ok(r);
@@ -268,17 +199,32 @@ async fn handle(state: &State, mut req: Request<hyper::body::Incoming>) -> Resul
     ))
 }
 
+/// The steps before any answer of `op`: a scripted fault, then the credentials. `Some`: the
+/// request is answered (or dropped) here.
+async fn admit(
+    state: &State,
+    op: &crate::spec::Operation,
+    headers: &hyper::HeaderMap,
+) -> Result<Option<Reply>, Dropped> {
+    if let Some(r) = play_fault(state, op).await? {
+        return Ok(Some(r));
+    }
+    if !auth::authorized(&state.spec, op, headers) {
+        return Ok(Some(error(
+            state.api,
+            401,
+            "UNAUTHORIZED",
+            "missing or invalid credentials",
+            &[],
+        )));
+    }
+    Ok(None)
+}
+
 /// A query value by name, accepting Plug's `name[]` form too.
 pub(crate) fn lookup<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
     query
         .iter()
         .find(|(k, _)| k == name || k.strip_suffix("[]") == Some(name))
         .map(|(_, v)| v.as_str())
-}
-
-fn is_json(headers: &hyper::HeaderMap) -> bool {
-    headers
-        .get(hyper::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"))
 }
