@@ -6,7 +6,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use crate::apis::Api;
+use crate::apis::ApiEntry;
 
 /// Where the runtime's `Api` enum is written, relative to the workspace root.
 pub const RUNTIME_OUTPUT: &str = "crates/agentapis-runtime/src/api.rs";
@@ -14,7 +14,7 @@ pub const RUNTIME_OUTPUT: &str = "crates/agentapis-runtime/src/api.rs";
 pub const STANDIN_OUTPUT: &str = "crates/standin/src/apis.rs";
 
 /// The generated files: (path, source), header included.
-pub fn sources(apis: &[Api]) -> Result<Vec<(&'static str, String)>, syn::Error> {
+pub fn sources(apis: &[ApiEntry]) -> Result<Vec<(&'static str, String)>, syn::Error> {
     Ok(vec![
         (RUNTIME_OUTPUT, render(runtime(apis))?),
         (STANDIN_OUTPUT, render(standin(apis))?),
@@ -29,12 +29,12 @@ fn render(tokens: TokenStream) -> Result<String, syn::Error> {
     ))
 }
 
-fn variants(apis: &[Api]) -> Vec<syn::Ident> {
+fn variants(apis: &[ApiEntry]) -> Vec<syn::Ident> {
     apis.iter().map(|a| format_ident!("{}", a.variant)).collect()
 }
 
 /// The runtime's `api.rs`.
-fn runtime(apis: &[Api]) -> TokenStream {
+fn runtime(apis: &[ApiEntry]) -> TokenStream {
     let variants = variants(apis);
     let names: Vec<&str> = apis.iter().map(|a| a.name).collect();
     let scopes: Vec<syn::Ident> = apis.iter().map(|a| format_ident!("{}", a.limit_scope)).collect();
@@ -83,7 +83,7 @@ fn runtime(apis: &[Api]) -> TokenStream {
 }
 
 /// The stand-in's `apis.rs`: each API's embedded spec.
-fn standin(apis: &[Api]) -> TokenStream {
+fn standin(apis: &[ApiEntry]) -> TokenStream {
     // Paths from this file (crates/standin/src/) to each spec, in the table's order.
     let specs: Vec<String> = apis.iter().map(|a| format!("../../../{}", a.spec)).collect();
     quote! {

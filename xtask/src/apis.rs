@@ -3,9 +3,9 @@
 use crate::rules::auth::AuthExtension;
 use crate::rules::Options;
 
-/// One bundled API.
+/// One bundled API: an entry of the table (its `variant` names the `agentapis_runtime::Api` it becomes).
 #[derive(Debug, Clone, Copy)]
-pub struct Api {
+pub struct ApiEntry {
     /// Short name used on the command line and in the lock file.
     pub name: &'static str,
     /// The spec, relative to the workspace root.
@@ -46,8 +46,8 @@ pub struct Scope {
 }
 
 /// Every bundled API, in a fixed order (reports and headers rely on it).
-pub const APIS: &[Api] = &[
-    Api {
+pub const APIS: &[ApiEntry] = &[
+    ApiEntry {
         name: "agentiv",
         spec: "specs/agentiv/openapi.json",
         output: "crates/agentiv-client/src/generated.rs",
@@ -64,7 +64,7 @@ pub const APIS: &[Api] = &[
             auth_extension: None,
         },
     },
-    Api {
+    ApiEntry {
         name: "archastro",
         spec: "specs/archastro/openapi.json",
         output: "crates/archastro-client/src/generated.rs",
@@ -86,7 +86,7 @@ pub const APIS: &[Api] = &[
             }),
         },
     },
-    Api {
+    ApiEntry {
         name: "invent",
         spec: "specs/invent/openapi.json",
         output: "crates/invent-client/src/generated.rs",
@@ -110,6 +110,6 @@ pub const APIS: &[Api] = &[
 ];
 
 /// Looks an API up by name.
-pub fn find(name: &str) -> Option<&'static Api> {
+pub fn find(name: &str) -> Option<&'static ApiEntry> {
     APIS.iter().find(|a| a.name == name)
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 
-use crate::apis::{Api, APIS};
+use crate::apis::{ApiEntry, APIS};
 use crate::rules::Options;
 use crate::spec::{self, LoadedSpec};
 
@@ -89,7 +89,7 @@ pub fn synthetic(operations: usize) -> Value {
         "servers": [{"url": "https://example.invalid"}], "paths": paths, "components": {"schemas": schemas}})
 }
 
-const SYNTHETIC: Api = Api {
+const SYNTHETIC: ApiEntry = ApiEntry {
     name: "synthetic",
     spec: "synthetic.json",
     output: "synthetic.rs",

@@ -12,7 +12,7 @@ use serde_json::Value;
 use syn::visit_mut::VisitMut;
 use syn::Type;
 
-use crate::apis::Api;
+use crate::apis::ApiEntry;
 use crate::facts::Facts;
 use crate::rules::walk;
 use crate::syntax::progenitor_name;
@@ -87,7 +87,7 @@ fn credentials(op: &serde_json::Map<String, Value>, doc: &Value) -> TokenStream 
 }
 
 /// The test file for `api` (`doc` normalized, `facts` read from the generated client).
-pub fn emit(api: &Api, doc: &Value, facts: &Facts) -> (TokenStream, Coverage) {
+pub fn emit(api: &ApiEntry, doc: &Value, facts: &Facts) -> (TokenStream, Coverage) {
     use heck::ToUpperCamelCase;
     let krate = format_ident!("{}_client", api.name);
     let mut coverage = Coverage::default();

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::apis::Api;
+use crate::apis::ApiEntry;
 use crate::diff::{self, Report};
 use crate::error::SpecError;
 use crate::spec;
@@ -24,7 +24,7 @@ pub struct Verdict {
 }
 
 /// Runs the gate for `apis`.
-pub fn check(root: &Path, apis: &[&'static Api]) -> Result<Vec<Verdict>, SpecError> {
+pub fn check(root: &Path, apis: &[&'static ApiEntry]) -> Result<Vec<Verdict>, SpecError> {
     let lock = spec::read_lock(root)?;
     let mut verdicts = Vec::new();
     for api in apis {

@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use crate::apis::Api;
+use crate::apis::ApiEntry;
 use crate::diff::{self, Impact, Report};
 use crate::error::SpecError;
 use crate::generate::generate;
@@ -44,7 +44,7 @@ pub struct Imported {
 }
 
 /// Imports `file` as the current spec of `api` under `root`.
-pub fn import(root: &Path, api: &'static Api, file: &Path, options: &Options) -> Result<Imported, SpecError> {
+pub fn import(root: &Path, api: &'static ApiEntry, file: &Path, options: &Options) -> Result<Imported, SpecError> {
     let name = file.display().to_string();
     let bytes = std::fs::read(file).map_err(|e| SpecError::new(&name, "", format!("cannot read: {e}")))?;
     let doc = spec::parse_document(&name, &bytes)?;

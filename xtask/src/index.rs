@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::apis::{Api, APIS};
+use crate::apis::{ApiEntry, APIS};
 use crate::error::SpecError;
 use crate::pagination;
 use crate::rules::{self, walk};
@@ -22,7 +22,7 @@ pub struct Normalized {
 }
 
 /// Loads, validates and normalizes one API's spec.
-pub fn normalized(root: &Path, api: &Api) -> Result<Normalized, SpecError> {
+pub fn normalized(root: &Path, api: &ApiEntry) -> Result<Normalized, SpecError> {
     let loaded = spec::load(root, api.spec)?;
     let findings = crate::validate::check(&loaded.path, &loaded.doc);
     if let Some(first) = findings.errors.into_iter().next() {

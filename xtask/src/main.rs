@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::apis::{self, Api, APIS};
+use xtask::apis::{self, ApiEntry, APIS};
 use xtask::{index, regen, spec, workspace_root};
 
 #[derive(Parser)]
@@ -102,7 +102,7 @@ enum SpecCommand {
     },
 }
 
-fn select(names: &[String]) -> Result<Vec<&'static Api>, String> {
+fn select(names: &[String]) -> Result<Vec<&'static ApiEntry>, String> {
     if names.is_empty() {
         return Ok(APIS.iter().collect());
     }
@@ -297,7 +297,7 @@ fn run_spec(root: &std::path::Path, command: SpecCommand) -> Result<ExitCode, St
 /// with it when known.
 fn load_version(
     root: &std::path::Path,
-    api: &Api,
+    api: &ApiEntry,
     which: &str,
 ) -> Result<(serde_json::Value, Option<xtask::versions::Version>), String> {
     let lock = spec::read_lock(root).map_err(|e| e.to_string())?;
@@ -313,7 +313,7 @@ fn load_version(
 
 fn diff_versions(
     root: &std::path::Path,
-    api: &'static Api,
+    api: &'static ApiEntry,
     old: Option<&str>,
     new: Option<&str>,
 ) -> Result<xtask::diff::Report, String> {

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use std::time::{Duration, Instant};
 
-use crate::apis::Api;
+use crate::apis::ApiEntry;
 use crate::error::SpecError;
 use crate::generate::{generate, Generated};
 use crate::spec::{self, LoadedSpec};
@@ -13,7 +13,7 @@ use crate::transaction::Transaction;
 /// The outcome of regenerating one API.
 pub struct Outcome {
     /// Which API.
-    pub api: &'static Api,
+    pub api: &'static ApiEntry,
     /// The generated code and report.
     pub generated: Generated,
     /// The generated files whose checked-in copy differs (compared byte for byte; no diff is
@@ -74,7 +74,7 @@ pub fn bounded_diff(path: &str, old: &str, new: &str) -> String {
 }
 
 /// Loads, lock-checks and generates `api`, comparing with what is on disk.
-pub fn regen_one(root: &Path, api: &'static Api, lock: &spec::Lock) -> Result<Outcome, SpecError> {
+pub fn regen_one(root: &Path, api: &'static ApiEntry, lock: &spec::Lock) -> Result<Outcome, SpecError> {
     let loaded: LoadedSpec = spec::load(root, api.spec)?;
     spec::check_lock(lock, api.name, &loaded)?;
     let label = lock.get(api.name).map(|l| l.current.as_str()).unwrap_or_default();
@@ -147,7 +147,7 @@ pub fn write(root: &Path, outcomes: &[Outcome], shared: &[Shared]) -> Result<(),
 /// the same step: every spec is generated first, and the lock and the generated files are written
 /// together or not at all. A spec whose hash no longer matches is refused: a changed document is
 /// accepted with `cargo xtask spec import`, which keeps the old version, diffs and bumps the crate.
-pub fn lock(root: &Path, apis: &[&'static Api]) -> Result<Vec<(String, String)>, SpecError> {
+pub fn lock(root: &Path, apis: &[&'static ApiEntry]) -> Result<Vec<(String, String)>, SpecError> {
     let mut lock = spec::read_lock(root)?;
     let mut pinned = Vec::new();
     for api in apis {

@@ -99,7 +99,7 @@ impl ApiLock {
     }
 
     /// Where version `label` of `api` lives: the current spec file, or its kept copy.
-    pub fn file_of(&self, api: &crate::apis::Api, label: &str) -> String {
+    pub fn file_of(&self, api: &crate::apis::ApiEntry, label: &str) -> String {
         if self.current == label {
             api.spec.to_owned()
         } else {

@@ -2,12 +2,12 @@
 //! nothing.
 
 use serde_json::json;
-use xtask::apis::Api;
+use xtask::apis::ApiEntry;
 use xtask::generate::{generate, generate_code};
 use xtask::rules::Options;
 use xtask::spec::{self, LoadedSpec};
 
-const API: Api = Api {
+const API: ApiEntry = ApiEntry {
     name: "fixture",
     spec: "fixture.json",
     output: "unused.rs",

@@ -3,7 +3,7 @@
 //! rule (an error with a JSON pointer), and what it does with it.
 
 use serde_json::{json, Value};
-use xtask::apis::Api;
+use xtask::apis::ApiEntry;
 use xtask::generate::{generate, generate_code, progenitor};
 use xtask::rules::auth::AuthExtension;
 use xtask::rules::{self, Options};
@@ -144,7 +144,7 @@ fn a_schema_that_is_allof_of_itself_is_an_error_with_a_pointer() {
 
 #[test]
 fn a_builder_body_is_found_by_its_exact_name() {
-    const API: Api = Api {
+    const API: ApiEntry = ApiEntry {
         name: "fixture",
         spec: "failures/builder-prefix.json",
         output: "unused.rs",

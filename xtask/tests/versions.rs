@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::{json, Value};
-use xtask::apis::Api;
+use xtask::apis::ApiEntry;
 use xtask::diff::{self, Impact};
 use xtask::rules::Options;
 use xtask::versions::Version;
 
-static FIXTURE: Api = Api {
+static FIXTURE: ApiEntry = ApiEntry {
     name: "fixture",
     spec: "specs/fixture/openapi.json",
     output: "crates/fixture-client/src/generated.rs",

@@ -28,7 +28,7 @@ mod schema;
 
 use serde_json::Value;
 
-use crate::apis::Api;
+use crate::apis::ApiEntry;
 use crate::error::SpecError;
 use crate::rules;
 pub use crate::versions::Impact;
@@ -122,7 +122,7 @@ impl Report {
 /// Compares `old` and `new` (raw documents) as `api` would generate them. `crate_version` is the
 /// client crate's version that went with `old`, for the semver recommendation.
 pub fn diff(
-    api: &Api,
+    api: &ApiEntry,
     (old_name, old): (&str, &Value),
     (new_name, new): (&str, &Value),
     crate_version: Option<&Version>,

@@ -9,7 +9,7 @@ mod stream;
 
 use serde_json::Value;
 
-use crate::apis::Api;
+use crate::apis::ApiEntry;
 use crate::error::SpecError;
 use crate::facts::Facts;
 use crate::rules::{self, Report};
@@ -39,7 +39,7 @@ pub struct Generated {
 }
 
 /// Validates, normalizes and generates the client for `api` from `spec`.
-pub fn generate(api: &Api, spec: &LoadedSpec, label: &str) -> Result<Generated, SpecError> {
+pub fn generate(api: &ApiEntry, spec: &LoadedSpec, label: &str) -> Result<Generated, SpecError> {
     let findings = crate::validate::check(&spec.path, &spec.doc);
     if let Some(first) = findings.errors.into_iter().next() {
         return Err(first);
@@ -86,7 +86,7 @@ pub fn generate(api: &Api, spec: &LoadedSpec, label: &str) -> Result<Generated, 
     })
 }
 
-fn header(api: &Api, spec: &LoadedSpec, report: &Report, skipped: &[Skipped]) -> String {
+fn header(api: &ApiEntry, spec: &LoadedSpec, report: &Report, skipped: &[Skipped]) -> String {
     let fired = report.fired();
     let fired = if fired.is_empty() {
         "none".to_owned()
