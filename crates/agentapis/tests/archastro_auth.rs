@@ -1,4 +1,4 @@
-//! ArchAstro sign-in and token refresh against a scripted server: concurrent 401s cause exactly
+//! ArchAstro sign-in and token refresh against the raw test server: concurrent 401s cause exactly
 //! one refresh, every caller retries once with the new token, and the rotated refresh token is
 //! kept for the next time.
 

@@ -1,6 +1,6 @@
 //! Property tests through the public API: arbitrary durations and limits into the builder,
 //! arbitrary response headers into calls, and arbitrary page options and server paging facts into
-//! the pager. Nothing may panic; builds either succeed or say `InvalidConfig`; calls and walks end.
+//! the pager. Nothing may panic; builds either succeed or say `Error::Config`; calls and walks end.
 
 mod testserver;
 

@@ -3,7 +3,8 @@
 //! want to exercise their integration without keys or network.
 //!
 //! Which APIs it serves comes from the workspace's API table (`xtask/src/apis.rs`):
-//! `cargo xtask regen` writes `src/apis.rs`, one [`Api`] variant per entry with its spec.
+//! `cargo xtask regen` writes the one [`Api`] enum (into the runtime, re-exported here) and
+//! `src/apis.rs`, each entry's embedded spec.
 //!
 //! What it does, for every operation of a spec:
 //! - routes by the spec's path templates and methods (literal segments win); unknown route →
