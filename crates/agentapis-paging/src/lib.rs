@@ -13,9 +13,11 @@ pub use position::{BadPosition, Position};
 
 /// How an operation pages through results.
 ///
-/// Exhaustive on purpose: the generator, the runtime's pager and the stand-in each handle every
-/// style, and a new one must be a compile error in each of them, not a silent fallback.
+/// `#[non_exhaustive]`: a vendor may bring another style. Every crate of this workspace that
+/// handles styles one by one has a test over [`Paging::ALL`], so a new style cannot fall through
+/// a wildcard unnoticed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Paging {
     /// `before_cursor`/`after_cursor` query parameters; cursors in the response body.
     Cursor,

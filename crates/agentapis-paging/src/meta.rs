@@ -148,8 +148,9 @@ mod tests {
         }
         let names: Vec<&str> = BODY_FIELDS.iter().map(|(body, _)| *body).collect();
         let mut unique = names.clone();
+        unique.sort_unstable();
         unique.dedup();
-        assert_eq!(names, unique, "a body field is listed twice");
+        assert_eq!(names.len(), unique.len(), "a body field is listed twice");
     }
 
     proptest! {

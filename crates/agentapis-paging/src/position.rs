@@ -1,9 +1,8 @@
 //! Where a page starts, as a value a caller can persist and parse back.
 
 /// Where a page starts. Persist it (it is `Display`/`FromStr`) to resume a walk later.
-///
-/// Exhaustive like [`Paging`](crate::Paging): one kind of position per kind of paging.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Position {
     /// The first page (no page number or cursor sent).
     First,

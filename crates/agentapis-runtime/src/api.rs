@@ -15,8 +15,8 @@ pub enum Api {
     Invent,
 }
 impl Api {
-    /// Every API, in the table's order.
-    pub const ALL: [Api; 3] = [Api::Agentiv, Api::ArchAstro, Api::Invent];
+    /// Every API, in the table's order (a slice: adding an API changes no type).
+    pub const ALL: &'static [Api] = &[Api::Agentiv, Api::ArchAstro, Api::Invent];
     /// Lower-case name, as in tracing spans, the lock file and the command line.
     pub const fn name(self) -> &'static str {
         match self {
@@ -27,7 +27,7 @@ impl Api {
     }
     /// The API called `name` (any case).
     pub fn from_name(name: &str) -> Option<Api> {
-        Api::ALL.into_iter().find(|api| api.name().eq_ignore_ascii_case(name))
+        Api::ALL.iter().copied().find(|api| api.name().eq_ignore_ascii_case(name))
     }
     /// The API's position in [`Api::ALL`].
     pub const fn index(self) -> usize {

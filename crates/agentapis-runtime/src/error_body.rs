@@ -22,6 +22,8 @@ pub struct ErrorBody {
     pub details: Map<String, Value>,
     /// The body's top-level `success` flag, when it has one (Agentiv's envelope).
     pub success: Option<bool>,
+    /// Whether the body's `error` is an object (Agentiv's envelope, ArchAstro's first shape).
+    pub error_object: bool,
 }
 
 /// Headers that carry a request id, in order of preference.
@@ -33,7 +35,8 @@ const REQUEST_ID_HEADERS: [&str; 5] = [
     "cf-ray",
 ];
 
-/// The request id from the first header of [`REQUEST_ID_HEADERS`] that has a printable value.
+/// The request id: the first of `x-request-id`, `request-id`, `x-amzn-requestid`,
+/// `x-correlation-id` and `cf-ray` that has a printable value of at most 200 bytes.
 pub fn request_id(headers: &HeaderMap) -> Option<&str> {
     REQUEST_ID_HEADERS.iter().find_map(|name| {
         let value = headers.get(*name)?.to_str().ok()?.trim();
@@ -72,6 +75,7 @@ impl ErrorBody {
                     message,
                     details,
                     success,
+                    error_object: true,
                 }
             }
             // {"error": "<code>", "message": ".."} (ArchAstro)
@@ -80,6 +84,7 @@ impl ErrorBody {
                 message: text(root.get("message")).or_else(|| text(root.get("error_description"))),
                 details: Map::new(),
                 success,
+                error_object: false,
             },
             _ => {
                 // {"errors": {"detail": ".."}} (Phoenix's default), {"message": .., "code": ..}, {"detail": ..}
@@ -96,6 +101,7 @@ impl ErrorBody {
                         _ => Map::new(),
                     },
                     success,
+                    error_object: false,
                 }
             }
         }
@@ -112,7 +118,9 @@ mod tests {
         assert_eq!(p.code.as_deref(), Some("INTEGRATION_NOT_CONNECTED"));
         assert_eq!(p.message.as_deref(), Some("connect gmail"));
         assert_eq!(p.details.get("integrationSlug"), Some(&Value::from("gmail")));
-        assert_eq!(p.success, Some(false));
+        assert_eq!((p.success, p.error_object), (Some(false), true));
+        let p = ErrorBody::parse(br#"{"success":false,"error":"x"}"#);
+        assert_eq!((p.success, p.error_object), (Some(false), false));
     }
 
     #[test]

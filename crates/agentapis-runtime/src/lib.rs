@@ -128,9 +128,10 @@ impl Runtime {
         }
     }
 
-    /// A runtime with the same settings but other credentials and no client-side limits, for
-    /// side calls such as a token refresh (which must not wait behind, or recurse into, the
-    /// calls that triggered it).
+    /// A runtime with the same settings but other credentials, no client-side limits and pacing
+    /// state of its own (kept per [`Api::limit_scope`], as for any runtime of the API), for side
+    /// calls such as a token refresh (which must not wait behind, or recurse into, the calls
+    /// that triggered it).
     pub fn with_auth(&self, auth: Auth) -> Runtime {
         let settings = Settings {
             limits: ClientLimits::default(),

@@ -132,6 +132,7 @@ impl Vendor for ArchAstro {
     }
 }
 
+impl<T> sealed::SealedOutput<ArchAstro> for T {}
 impl<T> Output<ArchAstro> for T {
     type Data = T;
     fn into_data(self) -> T {
@@ -140,13 +141,23 @@ impl<T> Output<ArchAstro> for T {
 }
 
 /// A client's sign-in state: the user's tokens and the client that signs in and refreshes.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Session {
     /// Sends only the app key: sign-in and refresh.
     auth_client: generated::Client,
     tokens: Arc<TokenStore>,
     refresh_token: Arc<RwLock<Option<Secret>>>,
     key_kind: Option<KeyKind>,
+}
+
+impl std::fmt::Debug for Session {
+    // Only what says which credentials are in play; the tokens print redacted.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("key_kind", &self.key_kind)
+            .field("tokens", &self.tokens)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Builds an ArchAstro [`Client`].
@@ -330,12 +341,12 @@ mod tests {
             panic!("a pk_ key accepted as secret")
         };
         assert!(
-            matches!(e, Error::Config(ConfigError::Credential { .. })) && !e.to_string().contains("WRONGKIND"),
+            matches!(e, Error::InvalidConfig(ConfigError::Credential { .. })) && !e.to_string().contains("WRONGKIND"),
             "{e}"
         );
         assert!(matches!(
             Client::builder().build(),
-            Err(Error::Config(ConfigError::MissingCredentials { .. }))
+            Err(Error::InvalidConfig(ConfigError::MissingCredentials { .. }))
         ));
     }
 

@@ -147,6 +147,6 @@ async fn agents_by_id_or_lookup_key() {
     );
     assert!(matches!(
         client.agent(archastro::AgentRef::LookupKey("a/b")).await,
-        Err(Error::InvalidArgument(_))
+        Err(Error::InvalidArgument(agentapis::ArgumentError::NotASegment { .. }))
     ));
 }

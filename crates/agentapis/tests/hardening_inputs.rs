@@ -7,7 +7,7 @@ mod testserver;
 
 use std::time::{Duration, Instant};
 
-use agentapis::{agentiv, archastro, invent, Error, PageOptions, Position, RetryPolicy};
+use agentapis::{agentiv, archastro, invent, ArgumentError, Error, PageOptions, Position, RetryPolicy};
 use common::{archastro_at, get_agent, BOUND};
 use futures::TryStreamExt as _;
 use serde_json::json;
@@ -78,14 +78,20 @@ async fn the_largest_page_number_ends_the_walk() {
         .pages(|api| api.list_agents(), PageOptions::new().start(resumed))
         .try_collect()
         .await;
-    assert!(matches!(result, Err(Error::InvalidArgument(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(Error::InvalidArgument(ArgumentError::Request(_)))),
+        "{result:?}"
+    );
     // The largest page it holds arrives; the page after it cannot be asked for, and says so.
     let mut pages = client.pages(
         |api| api.list_agents(),
         PageOptions::new().start(Position::Page(i64::MAX as u64)),
     );
     assert_eq!(pages.try_next().await.expect("the page").expect("one").items.len(), 1);
-    assert!(matches!(pages.try_next().await, Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        pages.try_next().await,
+        Err(Error::InvalidArgument(ArgumentError::Request(_)))
+    ));
     assert_eq!(server.requests().len(), 1);
 }
 
@@ -133,11 +139,11 @@ async fn path_parameters_never_change_the_route() {
         .expect("client");
     for org in ["..", "."] {
         let sub = inv.org(org).expect("a view");
-        let err = sub
-            .call(|api| api.list_assistants().org_id(sub.org_id()).send())
-            .await
-            .expect_err("refused");
-        assert!(matches!(err, Error::InvalidArgument(_)), "{org:?}: {err:?}");
+        let err = sub.call(|api| api.list_assistants().send()).await.expect_err("refused");
+        assert!(
+            matches!(err, Error::InvalidArgument(ArgumentError::PathParameter { .. })),
+            "{org:?}: {err:?}"
+        );
     }
 
     let agv = agentiv::Client::builder()
@@ -147,7 +153,10 @@ async fn path_parameters_never_change_the_route() {
         .expect("client");
     for slug in ["..", ""] {
         let err = agv.run(slug, json!({})).await.expect_err("refused");
-        assert!(matches!(err, Error::InvalidArgument(_)), "{slug:?}: {err:?}");
+        assert!(
+            matches!(err, Error::InvalidArgument(ArgumentError::PathParameter { .. })),
+            "{slug:?}: {err:?}"
+        );
     }
     assert_eq!(server.hits(), 0, "{:?}", server.heads.lock().map(|h| h.clone()));
 
@@ -159,7 +168,7 @@ async fn path_parameters_never_change_the_route() {
         .await
         .expect("a backslash is encoded");
     let sub = inv.org("x\\..\\..\\admin").expect("a view");
-    sub.call(|api| api.list_assistants().org_id(sub.org_id()).send())
+    sub.call(|api| api.list_assistants().send())
         .await
         .expect_err("the fake server's answer is no assistant list");
     let heads = server.heads.lock().map(|h| h.clone()).unwrap_or_default();

@@ -4,7 +4,7 @@
 
 mod testserver;
 
-use agentapis::invent;
+use agentapis::invent::{self, chats};
 use agentapis::{Api, ArgumentError, Error, PageOptions, RetryPolicy};
 use agentapis_standin as standin;
 use futures::TryStreamExt as _;
@@ -79,6 +79,28 @@ async fn send_text_posts_one_text_part_once() {
         Err(Error::InvalidArgument(ArgumentError::EmptyText))
     ));
     assert_eq!(server.requests().len(), 2, "an empty message is refused before sending");
+}
+
+#[tokio::test]
+async fn send_text_sends_exactly_one_text_part() {
+    let server = Server::script(|req: &Req| {
+        assert_eq!(
+            req.json(),
+            json!({"message": [{"type": "text", "text": "Where is my order?"}]})
+        );
+        (
+            200,
+            vec![],
+            json!({"id": "msg_1", "messages": [{"role": "user", "parts": [{"type": "text", "text": "hi"}]}]}),
+        )
+    })
+    .await;
+    let message = client(&server.base)
+        .send_text("chat_1", "Where is my order?")
+        .await
+        .expect("sent");
+    assert_eq!(chats::text(&message), "hi");
+    assert_eq!(server.requests(), ["POST /chats/chat_1/messages"]);
 }
 
 #[tokio::test]

@@ -203,12 +203,8 @@ fn invent_server(total: u64) -> impl Fn(&Req) -> Reply {
 async fn invent_headers_tell_the_last_page() {
     let server = Server::script(invent_server(4)).await;
     let client = invent_client(&server.base);
-    let org = client.org_id().to_owned();
     let pages: Vec<_> = client
-        .pages(
-            |api| api.list_assistants().org_id(org),
-            PageOptions::new().page_size(2).prefetch(3),
-        )
+        .pages(|api| api.list_assistants(), PageOptions::new().page_size(2).prefetch(3))
         .try_collect()
         .await
         .expect("walk");
@@ -228,10 +224,7 @@ async fn take_above_the_documented_maximum_is_rejected_before_sending() {
     let server = Server::script(invent_server(4)).await;
     let client = invent_client(&server.base);
     let first = client
-        .items(
-            |api| api.list_assistants().org_id("c"),
-            PageOptions::new().page_size(101),
-        )
+        .items(|api| api.list_assistants(), PageOptions::new().page_size(101))
         .next()
         .await;
     assert!(

@@ -1,6 +1,6 @@
 //! Property tests through the public API: arbitrary durations and limits into the builder,
 //! arbitrary response headers into calls, and arbitrary page options and server paging facts into
-//! the pager. Nothing may panic; builds either succeed or say `Error::Config`; calls and walks end.
+//! the pager. Nothing may panic; builds either succeed or say `Error::InvalidConfig`; calls and walks end.
 
 mod testserver;
 
@@ -84,7 +84,7 @@ proptest! {
             .body_limits(BodyLimits::default().success(success_limit))
             .build();
         match built {
-            Ok(_) | Err(Error::Config(_)) => {}
+            Ok(_) | Err(Error::InvalidConfig(_)) => {}
             Err(other) => prop_assert!(false, "{other:?}"),
         }
     }

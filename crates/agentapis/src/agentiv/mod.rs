@@ -43,7 +43,7 @@ pub use agentiv_client::types::ErrorDetailCode as ErrorCode;
 
 /// Whether Agentiv documents `code` as retryable (the spec's `x-error-codes`: only
 /// `RATE_LIMITED` after backing off, and `EXECUTION_FAILED`, which runs the agent again and is
-/// therefore never retried on its own; opt in per call with [`CallOptions::retry_unsafe`]).
+/// therefore never retried on its own; opt in per call with [`CallOptions::retry_unsafe`](crate::CallOptions::retry_unsafe)).
 /// `None` for codes this SDK does not know: decide by status.
 pub fn retryable(code: &ErrorCode) -> Option<bool> {
     match code {
@@ -92,13 +92,14 @@ impl Vendor for Agentiv {
     /// Agentiv's failure envelope (`{"success":false,"error":{..}}`) sent with a success
     /// status: the server's error, not a body that failed to decode.
     fn failure_in_success(parsed: &ErrorBody) -> bool {
-        parsed.success == Some(false) && parsed.code.is_some()
+        parsed.success == Some(false) && parsed.error_object
     }
 }
 
 // Every Agentiv answer is an envelope; `Client::call` returns its `data`.
 macro_rules! envelopes {
     ($($envelope:ident => $data:ty),* $(,)?) => {$(
+        impl sealed::SealedOutput<Agentiv> for types::$envelope {}
         impl Output<Agentiv> for types::$envelope {
             type Data = $data;
             fn into_data(self) -> $data {
@@ -218,7 +219,7 @@ mod tests {
         let none = Client::from_lookup(&|_| None);
         assert!(matches!(
             none,
-            Err(Error::Config(ConfigError::MissingCredentials { .. }))
+            Err(Error::InvalidConfig(ConfigError::MissingCredentials { .. }))
         ));
         let client = Client::from_lookup(&|name| match name {
             ENV_API_KEY => Some("ak_live_SECRET".into()),

@@ -50,11 +50,13 @@ pub trait Vendor: sealed::Sealed + Sized + 'static {
 pub(crate) mod sealed {
     /// Only this crate's APIs are vendors.
     pub trait Sealed {}
+    /// Only this crate says what a call of `V` returns.
+    pub trait SealedOutput<V> {}
 }
 
 /// A success body of `V`'s generated client and what [`Client::call`] returns for it: the body
 /// itself, or (Agentiv) the `data` of its success envelope.
-pub trait Output<V> {
+pub trait Output<V>: sealed::SealedOutput<V> {
     /// What the call returns.
     type Data;
     /// Unwraps the body.

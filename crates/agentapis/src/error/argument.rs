@@ -48,7 +48,7 @@ pub enum ArgumentError {
     #[error("{0:?} is not an IANA time zone (e.g. Europe/Paris)")]
     TimeZone(String),
     /// A page size of zero or above the documented maximum.
-    #[error("page size {size} is not between 1 and {}", max.map_or("any size".to_owned(), |m| m.to_string()))]
+    #[error("page size {size} {}", max.map_or("must be at least 1".to_owned(), |m| format!("is not between 1 and {m}")))]
     PageSize {
         /// The size asked for.
         size: u64,

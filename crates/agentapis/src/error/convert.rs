@@ -1,5 +1,7 @@
 //! Turning a generated client's error, plus what the runtime recorded, into an [`Error`]. The
-//! runtime parsed headers and error bodies once; nothing here parses them again.
+//! runtime read the headers and the error body once; nothing here reads them again. The one body
+//! read here is a success-status body the generated client could not decode (the runtime does not
+//! read success bodies), to tell a vendor's failure answer from a malformed one.
 
 use std::time::Duration;
 

@@ -104,7 +104,8 @@ pub enum Error {
         fault: PaginationFault,
     },
     /// An Agentiv run was still queued or running when the wait's timeout passed. The run goes
-    /// on; wait again with `client.execution(execution_id)`.
+    /// on; wait again with `client.execution(execution_id)`. It counts as retryable for the
+    /// *wait*: starting the run again would start a second run.
     #[error(
         "agentiv: execution {} did not finish within {waited:?} ({polls} poll(s))",
         printable(execution_id)
@@ -141,7 +142,7 @@ pub enum Error {
     },
     /// The client is configured wrongly (a bad base URL, a malformed or missing key).
     #[error("invalid configuration: {0}")]
-    Config(#[from] ConfigError),
+    InvalidConfig(#[from] ConfigError),
     /// An argument was rejected before anything was sent.
     #[error("invalid argument: {0}")]
     InvalidArgument(#[from] ArgumentError),

@@ -23,7 +23,7 @@ pub use invent_client as generated;
 pub mod chats;
 
 use crate::client::{check_credential, env_value, sealed, Output, Vendor};
-use crate::error::ConfigError;
+use crate::error::{ArgumentError, ConfigError};
 use crate::Error;
 
 /// The production server.
@@ -72,6 +72,7 @@ impl Vendor for Invent {
     }
 }
 
+impl<T> sealed::SealedOutput<Invent> for T {}
 impl<T> Output<Invent> for T {
     type Data = T;
     fn into_data(self) -> T {
@@ -162,7 +163,11 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn org(&self, org_id: &str) -> Result<Client, Error> {
-        Ok(self.with_state(checked_org(org_id)?))
+        let org = checked_org(org_id).map_err(|_| ArgumentError::NotASegment {
+            what: "Invent org id",
+            value: org_id.chars().take(100).collect(),
+        })?;
+        Ok(self.with_state(org))
     }
 
     /// The organization this client acts on.
@@ -183,11 +188,14 @@ mod tests {
         assert_eq!(client.org_id(), "org_123");
         assert!(matches!(
             Client::builder().api_key("k").org("a/b").build(),
-            Err(Error::Config(ConfigError::OrgId(_)))
+            Err(Error::InvalidConfig(ConfigError::OrgId(_)))
         ));
         let sub = client.org("sub_9").expect("valid");
         assert_eq!((sub.org_id(), client.org_id()), ("sub_9", "org_123"));
-        assert!(matches!(client.org(""), Err(Error::Config(ConfigError::OrgId(_)))));
+        assert!(matches!(
+            client.org("a/b"),
+            Err(Error::InvalidArgument(ArgumentError::NotASegment { .. }))
+        ));
     }
 
     #[test]
@@ -202,7 +210,7 @@ mod tests {
         assert!(!format!("{client:?}").contains("SECRET"));
         assert!(matches!(
             Client::from_lookup(&|_| None),
-            Err(Error::Config(ConfigError::MissingCredentials { .. }))
+            Err(Error::InvalidConfig(ConfigError::MissingCredentials { .. }))
         ));
     }
 }

@@ -59,6 +59,8 @@ pub(crate) fn check(
         Position::Page(_) => !cursor,
         Position::After(_) => cursor,
         Position::Before(_) => cursor && backward,
+        // A kind of position this version does not know.
+        _ => false,
     };
     if !fits || (direction == Direction::Backward && !(cursor && backward)) {
         return Err(ArgumentError::Position {

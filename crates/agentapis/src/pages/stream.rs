@@ -22,7 +22,7 @@ const CURSOR_MEMORY: usize = 1024;
 
 type Fetch<'a, T> = Pin<Box<dyn Future<Output = (Position, Result<Response<T>, Error>)> + Send + 'a>>;
 
-/// A stream of pages (see the [module docs](self)).
+/// A stream of pages (see the [module docs](crate::pages)).
 #[must_use = "streams do nothing unless polled"]
 pub struct PageStream<'a, P: Paginated> {
     decoding: Decoding,
@@ -193,9 +193,10 @@ where
         ) {
             self.last_page = Some(total);
         }
+        // `rules::check` let only page numbers reach a numbered operation and only cursors (or
+        // the first page) a cursor one.
         let next = match &position {
             Position::Page(n) => rules::next_page(*n, &arrival),
-            _ if P::STYLE.is_numbered() => Ok(None),
             _ => rules::next_cursor(&arrival, self.options.direction, |p| {
                 self.seen.contains(&self.hasher.hash_one(p))
             }),
@@ -292,7 +293,7 @@ where
 impl<P: Paginated> Unpin for PageStream<'_, P> {}
 impl<P: Paginated> Unpin for ItemStream<'_, P> {}
 
-/// A stream of entries, page after page (see the [module docs](self)).
+/// A stream of entries, page after page (see the [module docs](crate::pages)).
 #[must_use = "streams do nothing unless polled"]
 pub struct ItemStream<'a, P: Paginated> {
     pages: PageStream<'a, P>,

@@ -183,10 +183,15 @@ async fn serve(mut socket: TcpStream, shared: Shared, handler: Arc<Handler>) {
             return;
         }
         let body: Vec<u8> = buf.drain(..length).collect();
-        let n = shared.hits.fetch_add(1, Ordering::SeqCst);
-        shared.heads.lock().expect("heads").push(head);
-        shared.arrivals.lock().expect("arrivals").push(Instant::now());
-        shared.seen.lock().expect("log").push(format!("{method} {target}"));
+        // The index and the log entries are taken under one lock, so entry `n` is request `n`
+        // even when requests arrive together.
+        let n = {
+            let mut seen = shared.seen.lock().expect("log");
+            seen.push(format!("{method} {target}"));
+            shared.heads.lock().expect("heads").push(head);
+            shared.arrivals.lock().expect("arrivals").push(Instant::now());
+            shared.hits.fetch_add(1, Ordering::SeqCst)
+        };
         let (path, query) = target.split_once('?').unwrap_or((&target, ""));
         let req = Req {
             method,

@@ -27,7 +27,9 @@ pub(crate) fn page_window(query: &[(String, String)], paging: Paging) -> Result<
 }
 
 /// Puts the page `query` asks for into `body` (entries made by `make`), with the paging fields
-/// the schema has and, for page/take, the `pagination-*` headers.
+/// the schema has and, for page/take, the `pagination-*` headers. `false` for a style this
+/// stand-in does not serve (the body stays as generated; a test over `Paging::ALL` keeps that
+/// from happening to a bundled style).
 pub(crate) fn page(
     paging: Paging,
     total: u64,
@@ -35,7 +37,7 @@ pub(crate) fn page(
     body: &mut Value,
     headers: &mut Vec<(&'static str, String)>,
     make: impl Fn(std::ops::Range<u64>) -> Vec<Value>,
-) {
+) -> bool {
     let q = |name: &str| lookup(query, name);
     let number = |name: &str, default: u64| q(name).and_then(|v| v.parse::<u64>().ok()).unwrap_or(default);
     match paging {
@@ -110,7 +112,9 @@ pub(crate) fn page(
                 cursors.into_iter().for_each(|(k, v)| set_or_remove(data, k, v));
             }
         }
+        _ => return false,
     }
+    true
 }
 
 fn set(body: &mut Value, key: &str, value: Value) {
@@ -155,5 +159,26 @@ pub(crate) fn items_schema<'a>(doc: &'a Value, schema: &'a Value) -> Option<&'a 
     match arrays.as_slice() {
         [only] => only.get("items"),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_paging_style_is_served() {
+        for paging in Paging::ALL {
+            let size = paging.size_param();
+            let query = vec![("page".to_owned(), "2".to_owned()), (size.to_owned(), "2".to_owned())];
+            let mut body = json!({"data": [], "page": 0, "total_pages": 0, "after_cursor": "", "has_more": true});
+            let mut headers = Vec::new();
+            let served = page(paging, 5, &query, &mut body, &mut headers, |range| {
+                range.map(|i| json!({ "n": i })).collect()
+            });
+            assert!(served, "{paging:?} is not served");
+            let entries = body.as_array().or_else(|| body["data"].as_array()).map_or(0, Vec::len);
+            assert!(entries > 0, "{paging:?}: {body}");
+        }
     }
 }
