@@ -21,24 +21,13 @@ pub fn refusal_of(result: &reqwest::Result<reqwest::Response>) -> Option<&Refusa
     result.as_ref().ok()?.extensions().get::<Refusal>()
 }
 
-/// Implements [`GeneratedClient`] (from the generated `API` and `OPERATIONS`, which must be in
-/// scope) and `progenitor_client::ClientHooks<Runtime>` for a generated `Client`:
+/// Implements `progenitor_client::ClientHooks<Runtime>` for a generated `Client`:
 /// `pre` refuses a request whose path parameters would change its route, `exec` sends through
 /// [`Runtime::execute`](crate::Runtime::execute), and `post` turns a runtime refusal into
 /// `progenitor_client::Error::Custom` (its typed form is in the call record).
 #[macro_export]
 macro_rules! client_hooks {
     ($client:ty) => {
-        impl $crate::GeneratedClient for $client {
-            const API: $crate::Api = API;
-            fn operations() -> &'static [$crate::OperationMeta] {
-                OPERATIONS
-            }
-            fn build(base_url: &str, http: ::reqwest::Client, runtime: $crate::Runtime) -> Self {
-                Self::new_with_client(base_url, http, runtime)
-            }
-        }
-
         impl ::progenitor_client::ClientHooks<$crate::Runtime> for $client {
             async fn pre<E>(
                 &self,
@@ -71,6 +60,24 @@ macro_rules! client_hooks {
                     Some(refusal) => Err(::progenitor_client::Error::Custom(refusal.to_string())),
                     None => Ok(()),
                 }
+            }
+        }
+    };
+}
+
+/// Implements [`GeneratedClient`] for a bundled API's generated `Client`, from the generated
+/// `API` and `OPERATIONS` (which must be in scope). Documents generated without an API entry
+/// (the corpus) use [`client_hooks!`](crate::client_hooks) alone.
+#[macro_export]
+macro_rules! generated_client {
+    ($client:ty) => {
+        impl $crate::GeneratedClient for $client {
+            const API: $crate::Api = API;
+            fn operations() -> &'static [$crate::OperationMeta] {
+                OPERATIONS
+            }
+            fn build(base_url: &str, http: ::reqwest::Client, runtime: $crate::Runtime) -> Self {
+                Self::new_with_client(base_url, http, runtime)
             }
         }
     };

@@ -21,3 +21,5 @@ pub use generated::*;
 
 // Path checks, the runtime's attempt loop and its refusals: the same for every API.
 agentapis_runtime::client_hooks!(Client);
+// Its API, operation table and constructor, for the facade.
+agentapis_runtime::generated_client!(Client);
