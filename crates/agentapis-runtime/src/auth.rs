@@ -37,6 +37,16 @@ impl Auth {
         }
     }
 
+    /// The fixed credentials (keys, not replaceable tokens), which name a fleet's shared limits
+    /// (hashed: see [`crate::fleet::fingerprint`]).
+    pub fn static_secrets(&self) -> Vec<&Secret> {
+        match self {
+            Auth::Bearer(secret) | Auth::Header { value: secret, .. } => vec![secret],
+            Auth::All(all) => all.iter().flat_map(Auth::static_secrets).collect(),
+            Auth::None | Auth::Token(_) => Vec::new(),
+        }
+    }
+
     /// Sets the credential header on `headers`, marked sensitive so HTTP-level logging hides it,
     /// and returns the generation of the replaceable token it sent, if it sent one (so a 401 is
     /// matched to exactly the token that was rejected).

@@ -67,6 +67,14 @@ pub enum Refusal {
         /// Its path template.
         template: &'static str,
     },
+    /// Fleet mode: the shared limit store failed while the call waited for `waiting_for`, and
+    /// the fleet fails closed. Nothing was sent.
+    Fleet {
+        /// What the call was waiting for.
+        waiting_for: Waiting,
+        /// How the store failed.
+        problem: crate::fleet::StoreError,
+    },
     /// A response body was larger than the configured limit; nothing past the limit was read.
     BodyTooLarge {
         /// The response status.
@@ -107,6 +115,10 @@ impl fmt::Display for Refusal {
             Refusal::Deadline { waiting_for } => write!(
                 f,
                 "not sent: the call's deadline passed while waiting for {waiting_for}"
+            ),
+            Refusal::Fleet { waiting_for, problem } => write!(
+                f,
+                "not sent: {problem} while waiting for {waiting_for}, and the fleet fails closed"
             ),
             Refusal::PathParameter { operation, template } => write!(
                 f,

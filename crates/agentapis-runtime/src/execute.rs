@@ -3,7 +3,6 @@
 //! [`decide`](crate::decide) what next, and does it. Facts for a typed error go to the call's
 //! [`CallRecord`](crate::CallRecord).
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -48,14 +47,6 @@ struct Call {
     safe_to_repeat: bool,
     /// The token store and the generation the request goes out with (to refresh once on 401).
     token: Option<(Arc<TokenStore>, u64)>,
-}
-
-/// Waits for `future`, but not past `deadline`.
-async fn within<F: Future>(deadline: Option<Instant>, future: F) -> Option<F::Output> {
-    match deadline {
-        Some(deadline) => tokio::time::timeout_at(deadline.into(), future).await.ok(),
-        None => Some(future.await),
-    }
 }
 
 impl Runtime {
@@ -138,24 +129,20 @@ impl Runtime {
                     (std::mem::replace(&mut request, placeholder), false)
                 }
             };
-            let permit = match &self.inner.concurrency {
-                Some(slots) => match within(call.deadline, slots.acquire()).await {
-                    Some(permit) => permit.ok(),
-                    None => {
-                        return Ok(self.refuse(Refusal::Deadline {
-                            waiting_for: Waiting::ConcurrencySlot,
-                        }))
-                    }
-                },
-                None => None,
+            let permit = match self
+                .inner
+                .gate
+                .admit(
+                    call.operation,
+                    call.deadline,
+                    self.inner.settings.pacing,
+                    policy.max_retry_after,
+                )
+                .await
+            {
+                Ok(slot) => slot,
+                Err(refusal) => return Ok(self.refuse(refusal)),
             };
-            if let Some(limiter) = &self.inner.limiter {
-                if within(call.deadline, limiter.until_ready()).await.is_none() {
-                    return Ok(self.refuse(Refusal::Deadline {
-                        waiting_for: Waiting::RateLimiter,
-                    }));
-                }
-            }
             if !std::mem::take(&mut free_resend) {
                 attempt = attempt.saturating_add(1);
             }
@@ -171,6 +158,12 @@ impl Runtime {
                 Sent::Answer(response, body) => {
                     let status = response.status();
                     let rate_limit = self.observe(call.operation, status, response.headers());
+                    let now = SystemTime::now();
+                    let reset_in = rate_limit.reset_at.map(|at| at.duration_since(now).unwrap_or_default());
+                    self.inner
+                        .gate
+                        .note(call.operation, rate_limit.remaining, reset_in)
+                        .await;
                     let failed = status.is_client_error() || status.is_server_error();
                     let pages = if call.paginated {
                         PageHeaders::from_headers(response.headers())
@@ -369,6 +362,7 @@ impl Runtime {
             Refusal::Deadline { .. } => (StatusCode::REQUEST_TIMEOUT, StopReason::Deadline),
             Refusal::BodyTooLarge { status, .. } => (*status, StopReason::Refused),
             Refusal::PathParameter { .. } => (StatusCode::BAD_REQUEST, StopReason::Refused),
+            Refusal::Fleet { .. } => (StatusCode::SERVICE_UNAVAILABLE, StopReason::Refused),
         };
         tracing::info!(%refusal, "refused");
         call::update(|r| {

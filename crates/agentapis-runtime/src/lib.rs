@@ -17,6 +17,7 @@ pub mod call;
 mod decide;
 mod error_body;
 mod execute;
+pub mod fleet;
 mod hooks;
 pub mod multipart;
 mod operation;
@@ -59,8 +60,8 @@ struct Inner {
     /// `operations` by id, built once: every request looks its operation up (hooks and loop).
     by_id: std::collections::HashMap<&'static str, &'static OperationMeta>,
     settings: Settings,
-    limiter: Option<governor::DefaultDirectRateLimiter>,
-    concurrency: Option<tokio::sync::Semaphore>,
+    /// Concurrency slots, the client-side rate and (in a fleet) the shared server budget.
+    gate: fleet::Gate,
     rate_limit: Mutex<RateLimit>,
     pacer: pacing::Pacer,
     budget: budget::Bucket,
@@ -73,6 +74,7 @@ impl fmt::Debug for Runtime {
             .field("auth", &self.inner.auth)
             .field("settings", &self.inner.settings)
             .field("retry_budget_left", &self.inner.budget.available())
+            .field("limits", &self.inner.gate)
             .finish_non_exhaustive()
     }
 }
@@ -102,18 +104,24 @@ impl Runtime {
 
     /// A runtime for `api` with `settings`. Pacing state is kept per [`Api::limit_scope`].
     pub fn with_settings(api: Api, auth: Auth, operations: &'static [OperationMeta], settings: Settings) -> Self {
-        let limiter = settings
-            .limits
-            .per_minute
-            .and_then(std::num::NonZeroU32::new)
-            .map(|n| governor::RateLimiter::direct(governor::Quota::per_minute(n)));
-        let concurrency = settings.limits.concurrency.map(|n| {
-            tokio::sync::Semaphore::new(
-                usize::try_from(n.max(1))
-                    .unwrap_or(usize::MAX)
-                    .min(tokio::sync::Semaphore::MAX_PERMITS),
-            )
+        Self::in_fleet(api, auth, operations, settings, None)
+    }
+
+    /// A runtime whose limits are kept in `fleet`'s shared store (when given), under a key made
+    /// of the API and a hash of the credentials (see [`fleet::fingerprint`]).
+    pub fn in_fleet(
+        api: Api,
+        auth: Auth,
+        operations: &'static [OperationMeta],
+        settings: Settings,
+        fleet: Option<fleet::Fleet>,
+    ) -> Self {
+        let fleet = fleet.map(|fleet| {
+            let credential = fleet::fingerprint(&fleet.namespace, &auth.static_secrets());
+            let prefix = fleet.key(api, &credential);
+            (fleet, prefix)
         });
+        let gate = fleet::Gate::new(settings.limits, settings.timeouts.per_attempt, api.limit_scope(), fleet);
         Runtime {
             inner: Arc::new(Inner {
                 api,
@@ -121,8 +129,7 @@ impl Runtime {
                 operations,
                 by_id: operations.iter().map(|op| (op.id, op)).collect(),
                 settings,
-                limiter,
-                concurrency,
+                gate,
                 rate_limit: Mutex::new(RateLimit::default()),
                 pacer: pacing::Pacer::new(api.limit_scope()),
                 budget: budget::Bucket::new(settings.retry.budget),

@@ -240,6 +240,10 @@ pub struct ClientLimits {
     pub per_minute: Option<u32>,
     /// Requests in flight at once.
     pub concurrency: Option<u32>,
+    /// Of `per_minute`, how many may go back to back after a quiet spell (default: all of
+    /// them; 0 counts as 1). A server that counts in fixed windows can see up to
+    /// `per_minute + burst - 1` in one window, so set 1 to stay strictly inside it.
+    pub burst: Option<u32>,
 }
 
 impl ClientLimits {
@@ -248,12 +252,19 @@ impl ClientLimits {
         Self {
             per_minute: None,
             concurrency: None,
+            burst: None,
         }
     }
 
     /// Sets [`per_minute`](Self::per_minute).
     pub const fn per_minute(mut self, requests: u32) -> Self {
         self.per_minute = Some(requests);
+        self
+    }
+
+    /// Sets [`burst`](Self::burst).
+    pub const fn burst(mut self, requests: u32) -> Self {
+        self.burst = Some(requests);
         self
     }
 

@@ -40,6 +40,7 @@
 mod call;
 pub mod client;
 pub mod error;
+pub mod fleet;
 pub mod pages;
 mod response;
 

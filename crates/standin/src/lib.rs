@@ -93,6 +93,7 @@ pub struct StandinBuilder {
     run_step: Duration,
     failing_agents: Vec<String>,
     unconnected_agents: Vec<(String, String)>,
+    rotating_sessions: bool,
 }
 
 /// Entry point.
@@ -109,6 +110,7 @@ impl Standin {
             run_step: Duration::from_millis(150),
             failing_agents: Vec::new(),
             unconnected_agents: Vec::new(),
+            rotating_sessions: false,
         }
     }
 }
@@ -148,6 +150,15 @@ impl StandinBuilder {
     /// `integration`.
     pub fn unconnected_agent(mut self, slug: &str, integration: &str) -> Self {
         self.unconnected_agents.push((slug.to_owned(), integration.to_owned()));
+        self
+    }
+
+    /// ArchAstro: sign-in and refresh issue token pairs; a refresh token works once (a second
+    /// use gets a 401, as the vendor answers) and only current access tokens are accepted (see
+    /// [`Running::issue_session`], [`Running::expire_sessions`], [`Running::refreshes`]).
+    /// Without it, any bearer token is accepted.
+    pub fn rotating_sessions(mut self) -> Self {
+        self.rotating_sessions = true;
         self
     }
 
@@ -198,6 +209,38 @@ impl Running {
         if let Ok(mut faults) = self.state.faults.lock() {
             faults.remove(&normalize(operation));
         }
+    }
+
+    /// With [`StandinBuilder::rotating_sessions`]: a new current (access, refresh) token pair, as
+    /// a sign-in would give (empty strings without it).
+    pub fn issue_session(&self) -> (String, String) {
+        self.state
+            .sessions
+            .as_ref()
+            .and_then(|s| s.lock().ok().map(|mut s| s.issue()))
+            .unwrap_or_default()
+    }
+
+    /// With rotating sessions: every access token issued so far stops working (refresh tokens
+    /// keep working once), as when they all expire at the same moment.
+    pub fn expire_sessions(&self) {
+        if let Some(Ok(mut sessions)) = self.state.sessions.as_ref().map(|s| s.lock()) {
+            sessions.expire_access();
+        }
+    }
+
+    /// With rotating sessions: how many refreshes were answered with a new pair.
+    pub fn refreshes(&self) -> u64 {
+        self.state
+            .sessions
+            .as_ref()
+            .and_then(|s| s.lock().ok().map(|s| s.refreshes))
+            .unwrap_or(0)
+    }
+
+    /// How many requests the rate limit answered with 429.
+    pub fn rate_limited(&self) -> u64 {
+        self.state.rate_limited.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// `"METHOD /path?query"` of every request so far.

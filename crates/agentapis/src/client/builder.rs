@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use agentapis_runtime::fleet::Fleet;
 use agentapis_runtime::{Auth, BodyLimits, ClientLimits, Pacing, RetryPolicy, Runtime, Settings, Timeouts};
 use reqwest::Url;
 
@@ -20,6 +21,7 @@ pub struct ClientBuilder<V: Vendor> {
     base_url: Option<String>,
     settings: Settings,
     user_agent: Option<String>,
+    pub(crate) fleet: Option<Fleet>,
 }
 
 /// What a finished builder hands to the per-API `build`.
@@ -36,6 +38,7 @@ impl<V: Vendor> ClientBuilder<V> {
             base_url: None,
             settings: Settings::default(),
             user_agent: None,
+            fleet: None,
         }
     }
 
@@ -107,6 +110,15 @@ impl<V: Vendor> ClientBuilder<V> {
         self
     }
 
+    /// Keeps this client's limits in `fleet`'s shared store, so every client in the fleet with
+    /// the same API and credentials (in any process on any machine) shares one request rate,
+    /// one set of concurrency slots and the budget the server states. See the README's
+    /// "Running a fleet" for the failure policy.
+    pub fn fleet(mut self, fleet: Fleet) -> Self {
+        self.fleet = Some(fleet);
+        self
+    }
+
     /// The `User-Agent` header (default `agentapis/<version>`).
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = Some(user_agent.into());
@@ -129,7 +141,13 @@ impl<V: Vendor> ClientBuilder<V> {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(ConfigError::HttpClient)?;
-        let runtime = Runtime::with_settings(V::API, auth, V::Generated::operations(), self.settings);
+        let runtime = Runtime::in_fleet(
+            V::API,
+            auth,
+            V::Generated::operations(),
+            self.settings,
+            self.fleet.clone(),
+        );
         Ok(Parts {
             base_url,
             http,

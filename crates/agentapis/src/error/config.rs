@@ -39,6 +39,9 @@ pub enum ConfigError {
     /// An Invent org id that is not one path segment (empty, or holding `/` or control characters).
     #[error("Invent org id {0:?} is not a path segment")]
     OrgId(String),
+    /// `share_session()` was asked for, but the client has no fleet with a session store.
+    #[error("{0}: a shared session needs a fleet with a session store (`.fleet(Fleet::redis(..)?)`)")]
+    SharedSessionWithoutStore(Api),
     /// The HTTP client could not be built (e.g. no TLS backend).
     #[error("cannot build the HTTP client: {0}")]
     HttpClient(#[source] reqwest::Error),

@@ -124,6 +124,11 @@ fn refused(api: Api, refusal: &Refusal, record: &CallRecord) -> Error {
             declared: *declared,
         },
         Refusal::PathParameter { operation, template } => ArgumentError::PathParameter { operation, template }.into(),
+        Refusal::Fleet { waiting_for, problem } => Error::FleetUnavailable {
+            api,
+            waiting_for: *waiting_for,
+            problem: problem.clone(),
+        },
         // A refusal this version does not know yet: the runtime's own words.
         other => ArgumentError::Request(other.to_string()).into(),
     }

@@ -140,6 +140,25 @@ pub enum Error {
         /// The status as sent.
         status: String,
     },
+    /// Fleet mode: the shared limit store (e.g. Redis) failed and the fleet fails closed, so
+    /// nothing was sent. Retryable: the store may be back on the next call.
+    #[error("{api}: not sent: {problem} while waiting for {waiting_for} (the fleet fails closed)")]
+    FleetUnavailable {
+        /// The API called.
+        api: Api,
+        /// What the call was waiting for.
+        waiting_for: Waiting,
+        /// How the store failed.
+        problem: crate::fleet::StoreError,
+    },
+    /// A shared session could not be read or written (fleet mode).
+    #[error("{api}: the shared session store failed: {problem}")]
+    SharedSession {
+        /// The API.
+        api: Api,
+        /// How the store failed.
+        problem: crate::fleet::StoreError,
+    },
     /// The client is configured wrongly (a bad base URL, a malformed or missing key).
     #[error("invalid configuration: {0}")]
     InvalidConfig(#[from] ConfigError),
@@ -365,7 +384,11 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Api(e) | Error::RateLimited(e) => e.retryable,
-            Error::Timeout { .. } | Error::Transport { .. } | Error::RunNotFinished { .. } => true,
+            Error::Timeout { .. }
+            | Error::Transport { .. }
+            | Error::RunNotFinished { .. }
+            | Error::FleetUnavailable { .. }
+            | Error::SharedSession { .. } => true,
             _ => false,
         }
     }

@@ -18,6 +18,7 @@ pub(crate) fn rate_limit(state: &State) -> Result<Vec<(&'static str, String)>, B
     let left = window.saturating_sub(w.0.elapsed());
     let reset = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default() + left;
     if w.1 >= limit {
+        state.rate_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let wait = left.as_secs() + u64::from(left.subsec_nanos() > 0);
         return Err(Box::new(error(
             state.api,

@@ -10,6 +10,7 @@ mod limits;
 mod paging;
 mod routing;
 mod runs;
+mod sessions;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -36,6 +37,10 @@ pub(crate) struct State {
     pub(crate) faults: Faults,
     pub(crate) log: Mutex<Vec<String>>,
     window: Mutex<(Instant, u64)>,
+    /// 429s answered by the rate limit.
+    pub(crate) rate_limited: std::sync::atomic::AtomicU64,
+    /// ArchAstro's issued tokens, when the stand-in rotates sessions.
+    pub(crate) sessions: Option<Mutex<sessions::Sessions>>,
     executions: Mutex<HashMap<String, Execution>>,
     store: Store,
     validators: crate::validate::Validators,
@@ -43,6 +48,7 @@ pub(crate) struct State {
 
 impl State {
     pub(crate) fn new(settings: StandinBuilder, spec: Spec) -> Self {
+        let sessions = (settings.rotating_sessions && settings.api == Api::ArchAstro).then(Mutex::default);
         Self {
             api: settings.api,
             spec,
@@ -50,6 +56,8 @@ impl State {
             faults: Mutex::default(),
             log: Mutex::default(),
             window: Mutex::new((Instant::now(), 0)),
+            rate_limited: std::sync::atomic::AtomicU64::new(0),
+            sessions,
             // One finished run exists from the start, so its id can be fetched (see `SEEDED_EXECUTION`).
             store: Store::default(),
             validators: crate::validate::Validators::default(),
@@ -183,6 +191,9 @@ async fn handle(state: &State, mut req: Request<hyper::body::Incoming>) -> Resul
             ))
         }
     };
+    if let Some(r) = sessions::answer(state, op, json_body.as_ref()) {
+        return Ok(r);
+    }
     if state.api == Api::Agentiv {
         if let Some(r) = runs::agentiv(state, op, &path_params, json_body.as_ref(), &limit_headers) {
             return Ok(r);
@@ -218,7 +229,7 @@ async fn admit(
             &[],
         )));
     }
-    Ok(None)
+    Ok(sessions::check(state, headers))
 }
 
 /// A query value by name, accepting Plug's `name[]` form too.

@@ -23,6 +23,8 @@ use crate::client::{check_credential, decoding, env_value, sealed, Output, Vendo
 use crate::error::{ArgumentError, ConfigError, CredentialProblem};
 use crate::{Error, Response};
 
+mod shared;
+
 /// The production server.
 pub const DEFAULT_BASE_URL: &str = "https://platform.archastro.ai";
 /// Header that carries secret and publishable keys.
@@ -71,33 +73,40 @@ pub struct Credentials {
     key: Option<(KeyKind, Secret)>,
     token: Option<Secret>,
     refresh_token: Option<Secret>,
+    share_session: bool,
 }
 
-/// Posts the refresh token to `/api/v1/auth/refresh`, keeps the rotated refresh token and
-/// returns the new access token.
+/// Posts `token` to `/api/v1/auth/refresh`: the new access token and the rotated refresh token.
+pub(crate) async fn post_refresh(client: &generated::Client, token: Secret) -> Result<(Secret, Secret), String> {
+    let body = generated::types::AuthRefreshBody {
+        refresh_token: token.expose().to_owned(),
+    };
+    let tokens = crate::call::run(
+        decoding::<ArchAstro>(),
+        CallOptions::default(),
+        client.auth_refresh().body(body).send(),
+    )
+    .await
+    .map_err(|e| refresh_failure(&e))?
+    .into_inner();
+    Ok((Secret::new(tokens.token), Secret::new(tokens.refresh_token)))
+}
+
+/// Refreshes with this process's refresh token, keeps the rotated one and returns the new
+/// access token.
 fn refresher(auth_client: generated::Client, refresh_token: Arc<RwLock<Option<Secret>>>) -> Refresher {
     Arc::new(move || {
         let (client, store) = (auth_client.clone(), Arc::clone(&refresh_token));
         Box::pin(async move {
             let current = store.read().ok().and_then(|r| r.clone()).ok_or("no refresh token")?;
-            let body = generated::types::AuthRefreshBody {
-                refresh_token: current.expose().to_owned(),
-            };
-            let tokens = crate::call::run(
-                decoding::<ArchAstro>(),
-                CallOptions::default(),
-                client.auth_refresh().body(body).send(),
-            )
-            .await
-            .map_err(|e| refresh_failure(&e))?
-            .into_inner();
+            let (access, rotated) = post_refresh(&client, current.clone()).await?;
             // Keep the rotated refresh token, unless a new sign-in replaced the one we used.
             if let Ok(mut slot) = store.write() {
                 if slot.as_ref() == Some(&current) {
-                    *slot = Some(Secret::new(tokens.refresh_token));
+                    *slot = Some(rotated);
                 }
             }
-            Ok(Secret::new(tokens.token))
+            Ok(access)
         })
     })
 }
@@ -148,6 +157,8 @@ pub struct Session {
     tokens: Arc<TokenStore>,
     refresh_token: Arc<RwLock<Option<Secret>>>,
     key_kind: Option<KeyKind>,
+    /// Where the session is shared with a fleet, when it is.
+    shared: Option<shared::SharedSession>,
 }
 
 impl std::fmt::Debug for Session {
@@ -156,6 +167,7 @@ impl std::fmt::Debug for Session {
         f.debug_struct("Session")
             .field("key_kind", &self.key_kind)
             .field("tokens", &self.tokens)
+            .field("shared", &self.shared)
             .finish_non_exhaustive()
     }
 }
@@ -180,6 +192,16 @@ impl ClientBuilder {
     /// (once, shared by all calls that saw the 401) and retries the call.
     pub fn refresh_token(mut self, token: impl Into<String>) -> Self {
         self.credentials.refresh_token = Some(Secret::new(token));
+        self
+    }
+
+    /// Shares the user's session with every client of the fleet (see
+    /// [`fleet`](crate::ClientBuilder::fleet)) that has the same app key and also shares: the
+    /// tokens are kept in the fleet's session store (in clear: share only through a store you
+    /// trust with them), and a 401 is refreshed once for the whole fleet, not once per process.
+    /// `login` publishes the new pair; [`Client::load_session`] takes up the shared one.
+    pub fn share_session(mut self) -> Self {
+        self.credentials.share_session = true;
         self
     }
 
@@ -226,6 +248,21 @@ impl ClientBuilder {
         }
         let key_kind = self.credentials.key.as_ref().map(|(kind, _)| *kind);
         let refresh_token = Arc::new(RwLock::new(self.credentials.refresh_token.clone()));
+        let shared = match (self.credentials.share_session, &self.fleet) {
+            (false, _) => None,
+            (true, Some(fleet)) => {
+                let store = fleet
+                    .sessions()
+                    .ok_or(ConfigError::SharedSessionWithoutStore(ArchAstro::API))?;
+                let app_key: Vec<&Secret> = self.credentials.key.iter().map(|(_, key)| key).collect();
+                Some(shared::SharedSession {
+                    store: Arc::clone(store),
+                    key: fleet.session_key(ArchAstro::API, &app_key),
+                    held: Arc::default(),
+                })
+            }
+            (true, None) => return Err(ConfigError::SharedSessionWithoutStore(ArchAstro::API).into()),
+        };
         auth.push(Auth::Token(Arc::clone(&tokens)));
         let parts = self.finish(Auth::All(auth))?;
         // Sign-in and refresh go through a client that sends only the app key: a refresh must
@@ -235,12 +272,16 @@ impl ClientBuilder {
             parts.http.clone(),
             parts.runtime.with_auth(Auth::All(key_auth)),
         );
-        tokens.set_refresher(refresher(auth_client.clone(), Arc::clone(&refresh_token)));
+        tokens.set_refresher(match &shared {
+            Some(shared) => shared.refresher(auth_client.clone(), Arc::clone(&refresh_token)),
+            None => refresher(auth_client.clone(), Arc::clone(&refresh_token)),
+        });
         let session = Session {
             auth_client,
             tokens,
             refresh_token,
             key_kind,
+            shared,
         };
         Ok(Client::from_parts(parts, session))
     }
@@ -291,7 +332,33 @@ impl Client {
         )
         .await?;
         self.set_tokens(&tokens.token, Some(&tokens.refresh_token));
+        if self.state().shared.is_some() {
+            self.publish_session().await?;
+        }
         Ok(tokens)
+    }
+
+    /// Shared sessions: writes this client's tokens to the fleet's session store as the newest
+    /// pair (e.g. after `set_tokens`, or with tokens given to the builder). Does nothing for a
+    /// client that does not share its session, or holds no token.
+    pub async fn publish_session(&self) -> Result<(), Error> {
+        let session = self.state();
+        let (Some(shared), (_, Some(access))) = (&session.shared, session.tokens.current()) else {
+            return Ok(());
+        };
+        let refresh = session.refresh_token.read().ok().and_then(|r| r.clone());
+        shared.publish(&access, refresh.as_ref()).await
+    }
+
+    /// Shared sessions: takes up the pair in the fleet's session store when it is newer than the
+    /// one this client holds (true when it did). A worker calls it once at start; after that a
+    /// 401 takes up (or makes) the next pair by itself.
+    pub async fn load_session(&self) -> Result<bool, Error> {
+        let session = self.state();
+        match &session.shared {
+            Some(shared) => shared.load(&session.tokens, &session.refresh_token).await,
+            None => Ok(false),
+        }
     }
 
     /// Replaces the user's access token (and refresh token, when given) for later calls.

@@ -1,0 +1,331 @@
+//! The in-memory store: what every runtime uses on its own, and what clients in one process can
+//! share (`Fleet::in_memory`). Same semantics as the Redis store, on this process's clock.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::{BoxFuture, LimitStore, Quota, SessionStore, SharedTokens, StoreError};
+use crate::Secret;
+
+/// Limit and session state in this process's memory.
+#[derive(Debug)]
+pub struct MemoryStore {
+    epoch: Instant,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Theoretical arrival time of the next request, in nanoseconds since `epoch`, per key.
+    rates: HashMap<String, u64>,
+    /// Held leases per key: lease id → expiry (ns since `epoch`).
+    slots: HashMap<String, HashMap<u64, u64>>,
+    /// Server-stated budget per key: (requests left, reset at in ns since `epoch`).
+    budgets: HashMap<String, (u64, u64)>,
+    sessions: HashMap<String, SharedTokens>,
+    /// Held session locks per key: (lock id, expiry).
+    locks: HashMap<String, (u64, u64)>,
+    next_id: u64,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self {
+            epoch: Instant::now(),
+            state: Mutex::default(),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        nanos(self.epoch.elapsed())
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State, u64) -> T) -> Result<T, StoreError> {
+        let now = self.now();
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| StoreError::Protocol("in-memory store poisoned".into()))?;
+        Ok(f(&mut state, now))
+    }
+}
+
+/// One step of the generic cell rate algorithm: the new arrival time when a request may go now,
+/// else the wait. Shared with the Redis script's tests, which must agree with it.
+pub(crate) fn gcra(tat: u64, now: u64, quota: Quota) -> Result<u64, Duration> {
+    let tat = tat.max(now);
+    let allowed_from = tat.saturating_sub(quota.tolerance_nanos());
+    if now < allowed_from {
+        return Err(Duration::from_nanos(allowed_from - now));
+    }
+    Ok(tat.saturating_add(quota.interval_nanos()))
+}
+
+impl LimitStore for MemoryStore {
+    fn take_rate<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Result<Option<Duration>, StoreError>> {
+        let result = self.with(|s, now| {
+            let tat = s.rates.get(key).copied().unwrap_or(0);
+            match gcra(tat, now, quota) {
+                Ok(next) => {
+                    s.rates.insert(key.to_owned(), next);
+                    None
+                }
+                Err(wait) => Some(wait),
+            }
+        });
+        Box::pin(std::future::ready(result))
+    }
+
+    fn lease_slot<'a>(
+        &'a self,
+        key: &'a str,
+        max: u32,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Option<u64>, StoreError>> {
+        let result = self.with(|s, now| {
+            let held = s.slots.entry(key.to_owned()).or_default();
+            held.retain(|_, expiry| *expiry > now);
+            if held.len() >= usize::try_from(max).unwrap_or(usize::MAX) {
+                return None;
+            }
+            s.next_id = s.next_id.wrapping_add(1);
+            let id = s.next_id;
+            s.slots
+                .entry(key.to_owned())
+                .or_default()
+                .insert(id, now.saturating_add(nanos(ttl)));
+            Some(id)
+        });
+        Box::pin(std::future::ready(result))
+    }
+
+    fn release_slot(&self, key: &str, lease: u64) {
+        let _ = self.with(|s, _| {
+            if let Some(held) = s.slots.get_mut(key) {
+                held.remove(&lease);
+            }
+        });
+    }
+
+    fn note_budget<'a>(
+        &'a self,
+        key: &'a str,
+        remaining: u64,
+        reset_in: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let result = self.with(|s, now| {
+            let reset = now.saturating_add(nanos(reset_in));
+            note(
+                s.budgets.entry(key.to_owned()).or_insert((remaining, reset)),
+                now,
+                remaining,
+                reset,
+            );
+        });
+        Box::pin(std::future::ready(result))
+    }
+
+    fn take_budget<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Duration>, StoreError>> {
+        let result = self.with(|s, now| {
+            let budget = s.budgets.get_mut(key)?;
+            take(budget, now)
+        });
+        Box::pin(std::future::ready(result))
+    }
+}
+
+/// Folds a response's `remaining`/`reset` into a stored budget: a later reset is a new window
+/// (its count replaces the old one); within one window the smaller count wins, since responses
+/// arrive out of order and each request already taken is counted.
+pub(crate) fn note(budget: &mut (u64, u64), now: u64, remaining: u64, reset: u64) {
+    let (left, at) = *budget;
+    // Resets a second apart are one window seen through rounding (whole-second headers).
+    if at <= now || reset > at.saturating_add(1_000_000_000) {
+        *budget = (remaining, reset);
+    } else {
+        *budget = (left.min(remaining), at.max(reset));
+    }
+}
+
+/// Takes one request from a stored budget: `None` when it may go.
+pub(crate) fn take(budget: &mut (u64, u64), now: u64) -> Option<Duration> {
+    let (left, at) = *budget;
+    if at <= now {
+        return None; // the window passed: unknown until a response states the next one
+    }
+    if left == 0 {
+        return Some(Duration::from_nanos(at - now));
+    }
+    budget.0 = left - 1;
+    None
+}
+
+impl SessionStore for MemoryStore {
+    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<SharedTokens>, StoreError>> {
+        let result = self.with(|s, _| s.sessions.get(key).cloned());
+        Box::pin(std::future::ready(result))
+    }
+
+    fn store_if<'a>(
+        &'a self,
+        key: &'a str,
+        expected: u64,
+        access: &'a Secret,
+        refresh: Option<&'a Secret>,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let result = self.with(|s, _| {
+            let current = s.sessions.get(key).map_or(0, |t| t.generation);
+            if current != expected {
+                return false;
+            }
+            s.sessions.insert(
+                key.to_owned(),
+                SharedTokens {
+                    generation: expected.wrapping_add(1),
+                    access: access.clone(),
+                    refresh: refresh.cloned(),
+                },
+            );
+            true
+        });
+        Box::pin(std::future::ready(result))
+    }
+
+    fn store<'a>(
+        &'a self,
+        key: &'a str,
+        access: &'a Secret,
+        refresh: Option<&'a Secret>,
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        let result = self.with(|s, _| {
+            let generation = s.sessions.get(key).map_or(0, |t| t.generation).wrapping_add(1);
+            s.sessions.insert(
+                key.to_owned(),
+                SharedTokens {
+                    generation,
+                    access: access.clone(),
+                    refresh: refresh.cloned(),
+                },
+            );
+            generation
+        });
+        Box::pin(std::future::ready(result))
+    }
+
+    fn lock<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, Result<Option<u64>, StoreError>> {
+        let result = self.with(|s, now| {
+            if s.locks.get(key).is_some_and(|(_, expiry)| *expiry > now) {
+                return None;
+            }
+            s.next_id = s.next_id.wrapping_add(1);
+            let id = s.next_id;
+            s.locks.insert(key.to_owned(), (id, now.saturating_add(nanos(ttl))));
+            Some(id)
+        });
+        Box::pin(std::future::ready(result))
+    }
+
+    fn unlock<'a>(&'a self, key: &'a str, lock: u64) -> BoxFuture<'a, Result<(), StoreError>> {
+        let result = self.with(|s, _| {
+            if s.locks.get(key).is_some_and(|(id, _)| *id == lock) {
+                s.locks.remove(key);
+            }
+        });
+        Box::pin(std::future::ready(result))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gcra_spaces_requests_after_the_burst() {
+        let q = Quota::new(60, 2); // one a second, two at once
+        let mut tat = 0;
+        tat = gcra(tat, 0, q).expect("first");
+        tat = gcra(tat, 0, q).expect("second, from the burst");
+        let wait = gcra(tat, 0, q).expect_err("third waits");
+        assert_eq!(wait, Duration::from_secs(1));
+        assert!(gcra(tat, 1_000_000_000, q).is_ok());
+        // A long quiet spell earns no more than the burst.
+        let tat = gcra(0, 100_000_000_000, q).expect("after quiet");
+        let tat = gcra(tat, 100_000_000_000, q).expect("burst");
+        assert!(gcra(tat, 100_000_000_000, q).is_err());
+    }
+
+    #[test]
+    fn budgets_count_down_within_a_window_and_forget_it_after() {
+        let mut b = (2, 10_000_000_000);
+        assert_eq!(take(&mut b, 0), None);
+        assert_eq!(take(&mut b, 0), None);
+        assert_eq!(take(&mut b, 1_000_000_000), Some(Duration::from_secs(9)));
+        // A late response from the same window cannot raise the count.
+        note(&mut b, 1, 5, 10_000_000_000);
+        assert_eq!(b.0, 0);
+        // The next window replaces it.
+        note(&mut b, 1, 5, 20_000_000_000);
+        assert_eq!(b, (5, 20_000_000_000));
+        assert_eq!(take(&mut b, 25_000_000_000), None);
+    }
+
+    #[tokio::test]
+    async fn leases_are_bounded_and_expire() {
+        let store = MemoryStore::new();
+        let a = store.lease_slot("k", 2, Duration::from_secs(60)).await.expect("ok");
+        let b = store.lease_slot("k", 2, Duration::from_millis(1)).await.expect("ok");
+        assert!(a.is_some() && b.is_some());
+        // A lease from a crashed holder (never released) frees its slot when it expires.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let c = store.lease_slot("k", 2, Duration::from_secs(60)).await.expect("ok");
+        assert!(c.is_some());
+        assert_eq!(store.lease_slot("k", 2, Duration::from_secs(60)).await, Ok(None));
+        store.release_slot("k", a.unwrap_or_default());
+        assert!(store
+            .lease_slot("k", 2, Duration::from_secs(60))
+            .await
+            .expect("ok")
+            .is_some());
+        assert!(store
+            .lease_slot("other", 1, Duration::from_secs(60))
+            .await
+            .expect("ok")
+            .is_some());
+    }
+
+    #[tokio::test]
+    async fn sessions_write_only_over_the_generation_they_read() {
+        let store = MemoryStore::new();
+        let (a, b) = (Secret::new("a"), Secret::new("b"));
+        assert_eq!(store.store_if("s", 0, &a, None).await, Ok(true));
+        assert_eq!(store.store_if("s", 0, &b, None).await, Ok(false));
+        let t = store.load("s").await.expect("ok").expect("stored");
+        assert_eq!((t.generation, t.access.expose()), (1, "a"));
+        let lock = store
+            .lock("s", Duration::from_secs(5))
+            .await
+            .expect("ok")
+            .expect("free");
+        assert_eq!(store.lock("s", Duration::from_secs(5)).await, Ok(None));
+        store.unlock("s", lock.wrapping_add(1)).await.expect("ok");
+        assert_eq!(
+            store.lock("s", Duration::from_secs(5)).await,
+            Ok(None),
+            "not ours to unlock"
+        );
+        store.unlock("s", lock).await.expect("ok");
+        assert!(store.lock("s", Duration::from_secs(5)).await.expect("ok").is_some());
+    }
+}

@@ -1,0 +1,335 @@
+//! The Redis store (cargo feature `redis`): every decision is one Lua script run atomically on
+//! the server and timed by the server's clock (`TIME`), so workers whose clocks disagree still
+//! share one schedule. One multiplexed connection per store, reconnected when it breaks.
+
+use std::fmt;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::Script;
+use tokio::sync::OnceCell;
+
+use super::{BoxFuture, LimitStore, Quota, SessionStore, SharedTokens, StoreError};
+use crate::Secret;
+
+/// The server's clock in microseconds, for the scripts below.
+const NOW_US: &str = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000000 + tonumber(t[2]) ";
+
+/// GCRA: KEYS[1] holds the theoretical arrival time (µs). ARGV: interval µs, tolerance µs.
+/// Returns -1 when taken, else the wait in µs.
+const TAKE_RATE: &str = "
+local interval = tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local allowed_from = tat - tonumber(ARGV[2])
+if now < allowed_from then return allowed_from - now end
+local next = tat + interval
+redis.call('SET', KEYS[1], string.format('%.0f', next), 'PX', math.ceil((next - now) / 1000) + 1000)
+return -1";
+
+/// Leases: KEYS[1] a sorted set of lease ids scored by expiry (µs), KEYS[2] the id counter.
+/// ARGV: max, ttl µs. Returns the lease id, or -1 when all slots are held.
+const LEASE: &str = "
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now))
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return -1 end
+local id = redis.call('INCR', KEYS[2])
+local ttl = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], string.format('%.0f', now + ttl), id)
+redis.call('PEXPIRE', KEYS[1], math.ceil(ttl / 1000) * 2)
+redis.call('PEXPIRE', KEYS[2], 86400000)
+return id";
+
+/// Server budget: KEYS[1] a hash {left, reset (µs)}. ARGV: remaining, reset in µs.
+/// The same folding as the in-memory store's `note`.
+const NOTE_BUDGET: &str = "
+local left = tonumber(ARGV[1])
+local reset = now + tonumber(ARGV[2])
+local cur = redis.call('HMGET', KEYS[1], 'left', 'reset')
+local l, r = tonumber(cur[1]), tonumber(cur[2])
+if l and r and r > now and reset <= r + 1000000 then
+  if l < left then left = l end
+  if r > reset then reset = r end
+end
+redis.call('HSET', KEYS[1], 'left', string.format('%.0f', left), 'reset', string.format('%.0f', reset))
+redis.call('PEXPIRE', KEYS[1], math.ceil((reset - now) / 1000) + 1000)
+return 1";
+
+/// Takes one from the budget: -1 when the request may go, else the wait in µs.
+const TAKE_BUDGET: &str = "
+local cur = redis.call('HMGET', KEYS[1], 'left', 'reset')
+local l, r = tonumber(cur[1]), tonumber(cur[2])
+if not l or not r or r <= now then return -1 end
+if l <= 0 then return r - now end
+redis.call('HINCRBY', KEYS[1], 'left', -1)
+return -1";
+
+/// Sessions: KEYS[1] a hash {gen, access, refresh}. ARGV: expected gen, access, refresh ('' for
+/// none). Returns 1 when written.
+const STORE_IF: &str = "
+local gen = tonumber(redis.call('HGET', KEYS[1], 'gen') or '0')
+if gen ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'gen', gen + 1, 'access', ARGV[2], 'refresh', ARGV[3])
+return 1";
+
+/// Unconditional write as the next generation; returns it.
+const STORE: &str = "
+local gen = redis.call('HINCRBY', KEYS[1], 'gen', 1)
+redis.call('HSET', KEYS[1], 'access', ARGV[1], 'refresh', ARGV[2])
+return gen";
+
+/// Releases KEYS[1] only if it still holds ARGV[1].
+const UNLOCK: &str = "
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1";
+
+struct Scripts {
+    take_rate: Script,
+    lease: Script,
+    note_budget: Script,
+    take_budget: Script,
+    store_if: Script,
+    store: Script,
+    unlock: Script,
+}
+
+impl Scripts {
+    fn new() -> Self {
+        let timed = |body: &str| Script::new(&format!("{NOW_US}{body}"));
+        Self {
+            take_rate: timed(TAKE_RATE),
+            lease: timed(LEASE),
+            note_budget: timed(NOTE_BUDGET),
+            take_budget: timed(TAKE_BUDGET),
+            store_if: Script::new(STORE_IF),
+            store: Script::new(STORE),
+            unlock: Script::new(UNLOCK),
+        }
+    }
+}
+
+/// Limits and sessions in Redis. Connects on first use (so building a client never waits for
+/// Redis) and reconnects after a failure; every operation's failure is a [`StoreError`] for the
+/// fleet's failure policy.
+pub struct RedisStore {
+    client: redis::Client,
+    connection: OnceCell<ConnectionManager>,
+    scripts: Scripts,
+    /// Where the store is, for `Debug`, without credentials.
+    shown: String,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("server", &self.shown)
+            .finish_non_exhaustive()
+    }
+}
+
+fn store_error(e: &redis::RedisError) -> StoreError {
+    // The kind, not the message: a message may quote the URL, and a URL may hold a password.
+    let kind = format!("{:?}", e.kind());
+    if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout() {
+        StoreError::Unreachable(kind)
+    } else {
+        StoreError::Protocol(kind)
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+impl RedisStore {
+    /// A store on the Redis server at `url` (`redis://host:port/db`, or `rediss://` for TLS
+    /// where the `redis` crate was built with it). Only parses the URL; connects on first use.
+    pub fn open(url: &str) -> Result<Self, StoreError> {
+        let client =
+            redis::Client::open(url).map_err(|e| StoreError::Protocol(format!("bad Redis URL ({:?})", e.kind())))?;
+        let info = client.get_connection_info();
+        let shown = format!("{}", info.addr);
+        Ok(Self {
+            client,
+            connection: OnceCell::new(),
+            scripts: Scripts::new(),
+            shown,
+        })
+    }
+
+    async fn connection(&self) -> Result<ConnectionManager, StoreError> {
+        let connection = self
+            .connection
+            .get_or_try_init(|| async {
+                let config = ConnectionManagerConfig::new()
+                    .set_number_of_retries(2)
+                    .set_max_delay(1000)
+                    .set_connection_timeout(Duration::from_secs(2));
+                ConnectionManager::new_with_config(self.client.clone(), config)
+                    .await
+                    .map_err(|e| store_error(&e))
+            })
+            .await?;
+        Ok(connection.clone())
+    }
+
+    async fn run<T: redis::FromRedisValue>(&self, invocation: &redis::ScriptInvocation<'_>) -> Result<T, StoreError> {
+        let mut connection = self.connection().await?;
+        invocation
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| store_error(&e))
+    }
+
+    /// A wait in µs from a script, `-1` meaning "none".
+    fn wait(us: i64) -> Option<Duration> {
+        u64::try_from(us).ok().map(Duration::from_micros)
+    }
+}
+
+impl LimitStore for RedisStore {
+    fn take_rate<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Result<Option<Duration>, StoreError>> {
+        Box::pin(async move {
+            let mut call = self.scripts.take_rate.key(key);
+            call.arg((quota.interval_nanos() / 1000).max(1))
+                .arg(quota.tolerance_nanos() / 1000);
+            Ok(Self::wait(self.run(&call).await?))
+        })
+    }
+
+    fn lease_slot<'a>(
+        &'a self,
+        key: &'a str,
+        max: u32,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Option<u64>, StoreError>> {
+        Box::pin(async move {
+            let mut call = self.scripts.lease.key(key);
+            call.key(format!("{key}:seq")).arg(max).arg(micros(ttl));
+            let id: i64 = self.run(&call).await?;
+            Ok(u64::try_from(id).ok())
+        })
+    }
+
+    fn release_slot(&self, key: &str, lease: u64) {
+        let Some(connection) = self.connection.get().cloned() else {
+            return;
+        };
+        let key = key.to_owned();
+        // Not awaited by the caller (a slot is given back in `Drop`); the lease expires if this
+        // fails or no runtime is there to run it.
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                let mut connection = connection;
+                let removed: redis::RedisResult<i64> = redis::cmd("ZREM")
+                    .arg(&key)
+                    .arg(lease)
+                    .query_async(&mut connection)
+                    .await;
+                if let Err(e) = removed {
+                    tracing::debug!(problem = %store_error(&e), "fleet: could not give a slot back; it will expire");
+                }
+            });
+        }
+    }
+
+    fn note_budget<'a>(
+        &'a self,
+        key: &'a str,
+        remaining: u64,
+        reset_in: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut call = self.scripts.note_budget.key(key);
+            call.arg(remaining).arg(micros(reset_in));
+            let _: i64 = self.run(&call).await?;
+            Ok(())
+        })
+    }
+
+    fn take_budget<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Duration>, StoreError>> {
+        Box::pin(async move {
+            let call = self.scripts.take_budget.key(key);
+            Ok(Self::wait(self.run(&call).await?))
+        })
+    }
+}
+
+impl SessionStore for RedisStore {
+    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<SharedTokens>, StoreError>> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            let (generation, access, refresh): (Option<u64>, Option<String>, Option<String>) = redis::cmd("HMGET")
+                .arg(key)
+                .arg("gen")
+                .arg("access")
+                .arg("refresh")
+                .query_async(&mut connection)
+                .await
+                .map_err(|e| store_error(&e))?;
+            Ok(match (generation, access) {
+                (Some(generation), Some(access)) => Some(SharedTokens {
+                    generation,
+                    access: Secret::new(access),
+                    refresh: refresh.filter(|r| !r.is_empty()).map(Secret::new),
+                }),
+                _ => None,
+            })
+        })
+    }
+
+    fn store_if<'a>(
+        &'a self,
+        key: &'a str,
+        expected: u64,
+        access: &'a Secret,
+        refresh: Option<&'a Secret>,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let mut call = self.scripts.store_if.key(key);
+            call.arg(expected)
+                .arg(access.expose())
+                .arg(refresh.map_or("", Secret::expose));
+            let written: i64 = self.run(&call).await?;
+            Ok(written == 1)
+        })
+    }
+
+    fn store<'a>(
+        &'a self,
+        key: &'a str,
+        access: &'a Secret,
+        refresh: Option<&'a Secret>,
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let mut call = self.scripts.store.key(key);
+            call.arg(access.expose()).arg(refresh.map_or("", Secret::expose));
+            self.run(&call).await
+        })
+    }
+
+    fn lock<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, Result<Option<u64>, StoreError>> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            let id: u64 = rand::random::<u64>() >> 1;
+            let taken: Option<String> = redis::cmd("SET")
+                .arg(key)
+                .arg(id)
+                .arg("NX")
+                .arg("PX")
+                .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1))
+                .query_async(&mut connection)
+                .await
+                .map_err(|e| store_error(&e))?;
+            Ok(taken.map(|_| id))
+        })
+    }
+
+    fn unlock<'a>(&'a self, key: &'a str, lock: u64) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut call = self.scripts.unlock.key(key);
+            call.arg(lock);
+            let _: i64 = self.run(&call).await?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,158 @@
+//! Refreshing a session shared by many processes: exactly one of them spends the (single-use)
+//! refresh token; the others wait for, and take up, the pair it stored.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{SessionStore, SharedTokens, StoreError};
+use crate::Secret;
+
+/// How long one holder may keep the refresh lock: longer than a refresh may take (the runtime's
+/// `REFRESH_LIMIT`), so a lock outlives only a holder that crashed.
+const LOCK_TTL: Duration = Duration::from_secs(65);
+/// How often a waiter looks for the rotated pair.
+const POLL: Duration = Duration::from_millis(25);
+
+/// How a shared refresh ended.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SharedRefresh {
+    /// This process refreshed and stored the new pair.
+    Refreshed(SharedTokens),
+    /// Another process had already rotated the pair past the one this process held.
+    Adopted(SharedTokens),
+}
+
+impl SharedRefresh {
+    /// The tokens to use from now on.
+    pub fn tokens(&self) -> &SharedTokens {
+        match self {
+            SharedRefresh::Refreshed(t) | SharedRefresh::Adopted(t) => t,
+        }
+    }
+}
+
+/// Gets a pair newer than generation `held` under `key`: adopts one another process stored, or
+/// takes the lock and calls `refresh` with the stored refresh token (once), storing the result
+/// only over the generation it refreshed. Gives up with an error message at `deadline`.
+///
+/// `refresh` must not put the tokens in its error.
+pub async fn refresh_shared<F, Fut>(
+    store: &Arc<dyn SessionStore>,
+    key: &str,
+    held: u64,
+    deadline: Instant,
+    refresh: F,
+) -> Result<SharedRefresh, String>
+where
+    F: FnOnce(Secret) -> Fut,
+    Fut: Future<Output = Result<(Secret, Option<Secret>), String>>,
+{
+    let mut refresh = Some(refresh);
+    let lock_key = format!("{key}:lock");
+    loop {
+        let current = bounded(deadline, store.load(key)).await?;
+        if let Some(tokens) = current.as_ref().filter(|t| t.generation > held) {
+            return Ok(SharedRefresh::Adopted(tokens.clone()));
+        }
+        if let Some(lock) = bounded(deadline, store.lock(&lock_key, LOCK_TTL)).await? {
+            let result = refresh_locked(store, key, held, deadline, &mut refresh).await;
+            // A lock that cannot be released expires; the others then go on.
+            let _ = bounded(deadline, store.unlock(&lock_key, lock)).await;
+            match result? {
+                Some(done) => return Ok(done),
+                None => continue,
+            }
+        }
+        if Instant::now() + POLL >= deadline {
+            return Err("the deadline passed while another process refreshed the session".into());
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Under the lock: adopt a pair stored meanwhile, or refresh. `Ok(None)`: look again.
+async fn refresh_locked<F, Fut>(
+    store: &Arc<dyn SessionStore>,
+    key: &str,
+    held: u64,
+    deadline: Instant,
+    refresh: &mut Option<F>,
+) -> Result<Option<SharedRefresh>, String>
+where
+    F: FnOnce(Secret) -> Fut,
+    Fut: Future<Output = Result<(Secret, Option<Secret>), String>>,
+{
+    let current = bounded(deadline, store.load(key)).await?;
+    let generation = current.as_ref().map_or(0, |t| t.generation);
+    if let Some(tokens) = current.as_ref().filter(|t| t.generation > held) {
+        return Ok(Some(SharedRefresh::Adopted(tokens.clone())));
+    }
+    let Some(refresh_token) = current.and_then(|t| t.refresh) else {
+        return Err("the shared session holds no refresh token".into());
+    };
+    let Some(refresh) = refresh.take() else {
+        return Err("the session was refreshed once already in this call".into());
+    };
+    let (access, rotated) = tokio::time::timeout_at(deadline.into(), refresh(refresh_token))
+        .await
+        .map_err(|_| "the deadline passed during the refresh".to_owned())??;
+    if bounded(deadline, store.store_if(key, generation, &access, rotated.as_ref())).await? {
+        tracing::info!(generation = generation + 1, "fleet: refreshed the shared session");
+        return Ok(Some(SharedRefresh::Refreshed(SharedTokens {
+            generation: generation + 1,
+            access,
+            refresh: rotated,
+        })));
+    }
+    // Someone wrote without the lock (a new sign-in): theirs stands; look again.
+    Ok(None)
+}
+
+async fn bounded<T>(deadline: Instant, op: impl Future<Output = Result<T, StoreError>>) -> Result<T, String> {
+    match tokio::time::timeout_at(deadline.into(), op).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the deadline passed while talking to the session store".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::MemoryStore;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test]
+    async fn many_waiters_one_refresh() {
+        let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+        store
+            .store("s", &Secret::new("a1"), Some(&Secret::new("r1")))
+            .await
+            .expect("stored");
+        let calls = Arc::new(AtomicU32::new(0));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (store, calls) = (store.clone(), calls.clone());
+            tasks.push(tokio::spawn(async move {
+                refresh_shared(&store, "s", 1, deadline, |token: Secret| async move {
+                    assert_eq!(token.expose(), "r1", "only the stored refresh token is spent");
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    Ok((Secret::new("a2"), Some(Secret::new("r2"))))
+                })
+                .await
+                .map(|r| r.tokens().access.expose().to_owned())
+            }));
+        }
+        for task in tasks {
+            assert_eq!(task.await.expect("joined").as_deref(), Ok("a2"));
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let stored = store.load("s").await.expect("ok").expect("some");
+        assert_eq!(stored.generation, 2);
+        assert_eq!(stored.refresh.as_ref().map(Secret::expose), Some("r2"));
+    }
+}

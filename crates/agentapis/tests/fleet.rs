@@ -1,0 +1,503 @@
+//! Fleet mode against a real Redis (cargo feature `redis`). Each test starts its own
+//! `redis-server` on a free loopback port and stops it when done; `scripts/ensure-redis`
+//! installs the server when it is missing (the test command runs it).
+//!
+//! The multi-process tests start worker processes by running this test binary again with
+//! `FLEET_WORKER` set (see `worker`): each worker is a separate process with its own client,
+//! sharing only Redis, the way a fleet of machines would.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agentapis::fleet::{FailurePolicy, Fleet, LimitStore, Quota, RedisStore, SessionStore};
+use agentapis::{agentiv, archastro, Api, ClientLimits, Error};
+use agentapis_standin::Standin;
+
+/// A `redis-server` of this test's own, killed on drop.
+struct Redis {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let port = free_port();
+        Self::start_on(port)
+    }
+
+    fn start_on(port: u16) -> Redis {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start redis-server ({e}); the fleet tests need it on PATH: run \
+                     scripts/ensure-redis (Debian package redis-server) or ./scripts/check"
+                )
+            });
+        let redis = Redis { child, port, _dir: dir };
+        let until = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < until,
+                "redis-server did not listen on port {port} within 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Every key with every value it holds, as text (for the "no credential in Redis" check).
+    fn dump(&self) -> Vec<(String, String)> {
+        let client = redis::Client::open(self.url()).expect("url");
+        let mut con = client.get_connection().expect("connect");
+        let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut con).expect("keys");
+        keys.into_iter()
+            .map(|key| {
+                let kind: String = redis::cmd("TYPE").arg(&key).query(&mut con).expect("type");
+                let value: Vec<String> = match kind.as_str() {
+                    "string" => vec![redis::cmd("GET").arg(&key).query(&mut con).unwrap_or_default()],
+                    "hash" => redis::cmd("HGETALL").arg(&key).query(&mut con).unwrap_or_default(),
+                    "zset" => redis::cmd("ZRANGE")
+                        .arg(&key)
+                        .arg(0)
+                        .arg(-1)
+                        .query(&mut con)
+                        .unwrap_or_default(),
+                    _ => Vec::new(),
+                };
+                (key, value.join(" "))
+            })
+            .collect()
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn store(redis: &Redis) -> Arc<RedisStore> {
+    Arc::new(RedisStore::open(&redis.url()).expect("redis url"))
+}
+
+#[tokio::test]
+async fn one_rate_is_shared_by_every_store_on_the_server() {
+    let redis = Redis::start();
+    let (a, b) = (store(&redis), store(&redis));
+    let quota = Quota::new(600, 2); // one per 100 ms, two at once
+    assert_eq!(a.take_rate("k", quota).await, Ok(None));
+    assert_eq!(b.take_rate("k", quota).await, Ok(None), "the burst is shared");
+    let wait = a.take_rate("k", quota).await.expect("ok").expect("spent");
+    assert!(
+        wait > Duration::from_millis(50) && wait <= Duration::from_millis(200),
+        "{wait:?}"
+    );
+    assert_eq!(b.take_rate("other", quota).await, Ok(None), "keys are apart");
+    tokio::time::sleep(wait).await;
+    assert_eq!(b.take_rate("k", quota).await, Ok(None));
+}
+
+#[tokio::test]
+async fn a_crashed_holder_frees_its_slot_when_the_lease_expires() {
+    let redis = Redis::start();
+    let (a, b) = (store(&redis), store(&redis));
+    let ttl = Duration::from_millis(300);
+    let first = a.lease_slot("slots", 2, ttl).await.expect("ok");
+    let second = a.lease_slot("slots", 2, ttl).await.expect("ok");
+    assert!(first.is_some() && second.is_some());
+    assert_eq!(b.lease_slot("slots", 2, ttl).await, Ok(None), "both slots held");
+    drop(a); // crashed: never gives its leases back
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let third = b
+        .lease_slot("slots", 2, ttl)
+        .await
+        .expect("ok")
+        .expect("expired lease freed");
+    b.release_slot("slots", third);
+    tokio::time::sleep(Duration::from_millis(100)).await; // the release is sent in the background
+    assert!(b.lease_slot("slots", 2, ttl).await.expect("ok").is_some());
+    assert!(b.lease_slot("slots", 2, ttl).await.expect("ok").is_some());
+    assert_eq!(b.lease_slot("slots", 2, ttl).await, Ok(None));
+}
+
+#[tokio::test]
+async fn a_stated_budget_is_counted_down_by_every_store() {
+    let redis = Redis::start();
+    let (a, b) = (store(&redis), store(&redis));
+    a.note_budget("budget", 2, Duration::from_secs(2)).await.expect("ok");
+    assert_eq!(b.take_budget("budget").await, Ok(None));
+    assert_eq!(a.take_budget("budget").await, Ok(None));
+    let wait = b.take_budget("budget").await.expect("ok").expect("spent");
+    assert!(
+        wait > Duration::from_secs(1) && wait <= Duration::from_secs(2),
+        "{wait:?}"
+    );
+    // A late answer from the same window cannot raise the count.
+    a.note_budget("budget", 5, Duration::from_secs(2)).await.expect("ok");
+    assert!(b.take_budget("budget").await.expect("ok").is_some());
+    assert_eq!(a.take_budget("unknown").await, Ok(None), "no stated budget: no wait");
+}
+
+#[tokio::test]
+async fn session_writes_and_locks_are_atomic_across_stores() {
+    let redis = Redis::start();
+    let (a, b) = (store(&redis), store(&redis));
+    let (t1, r1) = (agentapis::Secret::new("a1"), agentapis::Secret::new("r1"));
+    assert_eq!(a.store("s", &t1, Some(&r1)).await, Ok(1));
+    assert_eq!(b.store_if("s", 0, &t1, None).await, Ok(false), "generation moved on");
+    assert_eq!(b.store_if("s", 1, &t1, None).await, Ok(true));
+    let loaded = a.load("s").await.expect("ok").expect("stored");
+    assert_eq!((loaded.generation, loaded.refresh), (2, None));
+    let lock = a
+        .lock("s:lock", Duration::from_secs(5))
+        .await
+        .expect("ok")
+        .expect("free");
+    assert_eq!(b.lock("s:lock", Duration::from_secs(5)).await, Ok(None));
+    b.unlock("s:lock", lock ^ 1).await.expect("ok");
+    assert_eq!(
+        b.lock("s:lock", Duration::from_secs(5)).await,
+        Ok(None),
+        "not b's to release"
+    );
+    a.unlock("s:lock", lock).await.expect("ok");
+    assert!(b.lock("s:lock", Duration::from_secs(5)).await.expect("ok").is_some());
+}
+
+fn agentiv_client(base_url: &str, fleet: Option<Fleet>, limits: ClientLimits) -> agentiv::Client {
+    let mut builder = agentiv::Client::builder()
+        .api_key("ak_live_fleet_secret_0001")
+        .base_url(base_url)
+        .limits(limits)
+        .deadline(Some(Duration::from_secs(10)));
+    if let Some(fleet) = fleet {
+        builder = builder.fleet(fleet);
+    }
+    builder.build().expect("client")
+}
+
+#[tokio::test]
+async fn when_redis_dies_fail_open_goes_on_and_fail_closed_refuses_without_hanging() {
+    let mut redis = Redis::start();
+    let standin = Standin::builder(Api::Agentiv).start().await.expect("stand-in");
+    let limits = ClientLimits::new().per_minute(6000).concurrency(4);
+    let open = Fleet::redis(&redis.url(), "killed").expect("url");
+    let closed = Fleet::redis(&redis.url(), "killed")
+        .expect("url")
+        .on_failure(FailurePolicy::FailClosed)
+        .store_timeout(Duration::from_millis(200));
+    let (open_client, closed_client) = (
+        agentiv_client(standin.base_url(), Some(open), limits),
+        agentiv_client(standin.base_url(), Some(closed), limits),
+    );
+    open_client
+        .call(|api| api.list_agents().send())
+        .await
+        .expect("redis up");
+    closed_client
+        .call(|api| api.list_agents().send())
+        .await
+        .expect("redis up");
+    let port = redis.port;
+    redis.kill();
+    let started = Instant::now();
+    for _ in 0..3 {
+        open_client
+            .call(|api| api.list_agents().send())
+            .await
+            .expect("fail open: the local limits take over");
+    }
+    match closed_client.call(|api| api.list_agents().send()).await {
+        Err(Error::FleetUnavailable { problem, .. }) => {
+            assert!(!problem.to_string().contains("fleet_secret"), "{problem}");
+        }
+        other => panic!("fail closed must refuse with FleetUnavailable, got {other:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "no call waited past its deadline"
+    );
+    // Redis back on the same port: the shared store is used again.
+    let _back = Redis::start_on(port);
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        match closed_client.call(|api| api.list_agents().send()).await {
+            Ok(_) => break,
+            Err(Error::FleetUnavailable { .. }) if Instant::now() < until => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("after Redis came back: {e}"),
+        }
+    }
+}
+
+// ---- Worker processes -------------------------------------------------------------------------
+
+/// A worker: this test binary run again with `FLEET_WORKER` set. It reads commands from stdin
+/// and answers each with one line on stdout.
+struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Worker {
+    fn spawn(env: &[(&str, String)]) -> Worker {
+        let mut child = Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "--exact",
+                "worker",
+                "--nocapture",
+                "--include-ignored",
+                "--test-threads=1",
+            ])
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn worker");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        Worker { child, stdin, stdout }
+    }
+
+    fn send(&mut self, command: &str) {
+        writeln!(self.stdin, "{command}").expect("write to worker");
+        self.stdin.flush().expect("flush");
+    }
+
+    /// The worker's next answer (lines the test harness prints are skipped).
+    fn answer(&mut self) -> String {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let read = self.stdout.read_line(&mut line).expect("read worker");
+            assert!(read > 0, "worker exited early");
+            // The harness prints `test worker ... ` without a newline before the first answer.
+            if let Some((_, answer)) = line.trim().split_once("WORKER ") {
+                return answer.to_owned();
+            }
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The worker's side. Commands: `agentiv <calls>` (calls `list_agents` with the configured
+/// limits, answers `ok=<n> err=<n>`), `load` (takes up the shared ArchAstro session), `me`
+/// (one ArchAstro call, answers `ok` or the error).
+#[test]
+#[ignore = "run by the multi-process tests as a worker"]
+fn worker() {
+    let Ok(role) = std::env::var("FLEET_WORKER") else {
+        return;
+    };
+    if std::env::var_os("FLEET_TRACE").is_some() {
+        tracing_subscriber::fmt().with_writer(std::io::stderr).init();
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("tokio");
+    runtime.block_on(async move {
+        let var = |name: &str| std::env::var(name).unwrap_or_default();
+        let (base_url, redis_url) = (var("FLEET_BASE_URL"), var("FLEET_REDIS"));
+        let fleet = (role == "fleet").then(|| Fleet::redis(&redis_url, "workers").expect("url"));
+        let per_minute: u32 = var("FLEET_PER_MINUTE").parse().unwrap_or(600);
+        let limits = ClientLimits::new().per_minute(per_minute).burst(1).concurrency(4);
+        let agentiv = agentiv_client(&base_url, fleet.clone(), limits);
+        let mut archastro_builder = archastro::Client::builder()
+            .publishable_key("pk_live_fleet_secret_0002")
+            .base_url(&base_url)
+            .deadline(Some(Duration::from_secs(20)));
+        if let Some(fleet) = fleet {
+            archastro_builder = archastro_builder.fleet(fleet).share_session();
+        }
+        let archastro = archastro_builder.build().expect("client");
+        let stdin = std::io::stdin();
+        for line in stdin.lock().lines() {
+            let line = line.expect("stdin");
+            let mut words = line.split_whitespace();
+            let answer = match (words.next(), words.next()) {
+                (Some("agentiv"), Some(n)) => {
+                    let n: usize = n.parse().expect("a count");
+                    let calls = (0..n).map(|_| agentiv.call(|api| api.list_agents().send()));
+                    let results = futures::future::join_all(calls).await;
+                    let ok = results.iter().filter(|r| r.is_ok()).count();
+                    format!("ok={ok} err={}", n - ok)
+                }
+                (Some("load"), _) => format!("{:?}", archastro.load_session().await.map_err(|e| e.to_string())),
+                (Some("me"), _) => match archastro.me().await {
+                    Ok(_) => "ok".to_owned(),
+                    Err(e) => format!("error: {e}"),
+                },
+                _ => "unknown command".to_owned(),
+            };
+            println!("WORKER {answer}");
+        }
+    });
+}
+
+fn spawn_workers(n: usize, role: &str, base_url: &str, redis: &Redis, per_minute: u32) -> Vec<Worker> {
+    (0..n)
+        .map(|_| {
+            Worker::spawn(&[
+                ("FLEET_WORKER", role.to_owned()),
+                ("FLEET_BASE_URL", base_url.to_owned()),
+                ("FLEET_REDIS", redis.url()),
+                ("FLEET_PER_MINUTE", per_minute.to_string()),
+            ])
+        })
+        .collect()
+}
+
+/// Runs `calls` Agentiv calls in each of `workers` processes at once; returns (ok, err, 429s the
+/// server sent).
+async fn goodput_run(
+    role: &str,
+    workers: usize,
+    calls: usize,
+    limit: u64,
+    window: Duration,
+    per_minute: u32,
+) -> (usize, usize, u64) {
+    let redis = Redis::start();
+    let standin = Standin::builder(Api::Agentiv)
+        .rate_limit(limit, window)
+        .start()
+        .await
+        .expect("stand-in");
+    let mut pool = spawn_workers(workers, role, standin.base_url(), &redis, per_minute);
+    let (mut ok, mut err) = (0, 0);
+    let answers = tokio::task::spawn_blocking(move || {
+        for w in &mut pool {
+            w.send(&format!("agentiv {calls}"));
+        }
+        pool.iter_mut().map(Worker::answer).collect::<Vec<_>>()
+    })
+    .await
+    .expect("workers");
+    for answer in answers {
+        let counts: Vec<usize> = answer
+            .split_whitespace()
+            .filter_map(|kv| kv.split_once('=').and_then(|(_, v)| v.parse().ok()))
+            .collect();
+        assert_eq!(counts.len(), 2, "worker answered {answer:?}");
+        ok += counts[0];
+        err += counts[1];
+    }
+    (ok, err, standin.rate_limited())
+}
+
+#[tokio::test]
+async fn a_fleet_of_processes_stays_inside_one_budget() {
+    // The server allows 20 a second; four processes each paced at 18 a second on their own
+    // overrun it four times over, while the fleet shares one schedule of 18 a second.
+    let (ok, err, refused) = goodput_run("fleet", 4, 12, 20, Duration::from_secs(1), 1080).await;
+    assert_eq!((ok, err), (48, 0));
+    assert_eq!(refused, 0, "the fleet never trips the server's limit");
+    let (_, _, refused) = goodput_run("alone", 4, 12, 20, Duration::from_secs(1), 1080).await;
+    assert!(refused > 0, "without a fleet, each process believes it owns the budget");
+}
+
+#[tokio::test]
+async fn one_refresh_per_rotation_across_processes() {
+    let redis = Redis::start();
+    let standin = Standin::builder(Api::ArchAstro)
+        .rotating_sessions()
+        .start()
+        .await
+        .expect("stand-in");
+    let (access, refresh) = standin.issue_session();
+    // Someone signs in and shares the session.
+    let fleet = Fleet::redis(&redis.url(), "workers").expect("url");
+    let first = archastro::Client::builder()
+        .publishable_key("pk_live_fleet_secret_0002")
+        .base_url(standin.base_url())
+        .token(access)
+        .refresh_token(refresh)
+        .fleet(fleet)
+        .share_session()
+        .build()
+        .expect("client");
+    first.publish_session().await.expect("published");
+    let base_url = standin.base_url().to_owned();
+    let mut pool = spawn_workers(4, "fleet", &base_url, &redis, 600);
+    let ask = move |pool: &mut Vec<Worker>, command: &str| -> Vec<String> {
+        for w in pool.iter_mut() {
+            w.send(command);
+        }
+        pool.iter_mut().map(Worker::answer).collect()
+    };
+    let (answers, pool_back) = tokio::task::spawn_blocking(move || {
+        let loaded = ask(&mut pool, "load");
+        let called = ask(&mut pool, "me");
+        ((loaded, called), pool)
+    })
+    .await
+    .expect("workers");
+    pool = pool_back;
+    assert!(answers.0.iter().all(|a| a == "Ok(true)"), "{:?}", answers.0);
+    assert!(answers.1.iter().all(|a| a == "ok"), "{:?}", answers.1);
+    assert_eq!(standin.refreshes(), 0);
+    // Every access token expires at once: every worker gets a 401 on its next call.
+    for round in 1..=2 {
+        standin.expire_sessions();
+        let (called, pool_back) = tokio::task::spawn_blocking(move || {
+            let called = ask(&mut pool, "me");
+            (called, pool)
+        })
+        .await
+        .expect("workers");
+        pool = pool_back;
+        assert!(called.iter().all(|a| a == "ok"), "{called:?}");
+        assert_eq!(standin.refreshes(), round, "exactly one refresh per rotation");
+    }
+    // Nothing in Redis holds the app key; the session's tokens are under its own key only.
+    for (key, value) in redis.dump() {
+        assert!(
+            !key.contains("fleet_secret") && !value.contains("fleet_secret"),
+            "{key}: {value}"
+        );
+        if value.contains("at_") || value.contains("rt_") {
+            assert!(key.ends_with(":session"), "tokens outside the session key: {key}");
+        }
+    }
+}
