@@ -11,7 +11,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use agentapis::fleet::{FailurePolicy, Fleet, LimitStore, Quota, RedisStore, SessionStore};
+use agentapis::fleet::{FailurePolicy, Fleet, LimitStore, Quota, RateAnswer, RedisStore, SessionStore};
 use agentapis::{agentiv, archastro, Api, ClientLimits, Error};
 use agentapis_standin::Standin;
 
@@ -120,16 +120,37 @@ async fn one_rate_is_shared_by_every_store_on_the_server() {
     let redis = Redis::start();
     let (a, b) = (store(&redis), store(&redis));
     let quota = Quota::new(600, 2); // one per 100 ms, two at once
-    assert_eq!(a.take_rate("k", quota).await, Ok(None));
-    assert_eq!(b.take_rate("k", quota).await, Ok(None), "the burst is shared");
-    let wait = a.take_rate("k", quota).await.expect("ok").expect("spent");
+    let now = Duration::ZERO;
+    assert_eq!(a.take_rate("k", quota, now).await, Ok(RateAnswer::Go(now)));
+    assert_eq!(
+        b.take_rate("k", quota, now).await,
+        Ok(RateAnswer::Go(now)),
+        "the burst is shared"
+    );
+    let Ok(RateAnswer::TooFar(wait)) = a.take_rate("k", quota, now).await else {
+        panic!("the burst is spent");
+    };
     assert!(
-        wait > Duration::from_millis(50) && wait <= Duration::from_millis(200),
+        wait > Duration::from_millis(50) && wait <= Duration::from_millis(100),
         "{wait:?}"
     );
-    assert_eq!(b.take_rate("other", quota).await, Ok(None), "keys are apart");
-    tokio::time::sleep(wait).await;
-    assert_eq!(b.take_rate("k", quota).await, Ok(None));
+    assert_eq!(
+        b.take_rate("other", quota, now).await,
+        Ok(RateAnswer::Go(now)),
+        "keys are apart"
+    );
+    // Callers that can wait reserve consecutive places, one interval apart, across stores.
+    let Ok(RateAnswer::Go(first)) = b.take_rate("k", quota, Duration::from_secs(1)).await else {
+        panic!("reserved");
+    };
+    let Ok(RateAnswer::Go(second)) = a.take_rate("k", quota, Duration::from_secs(1)).await else {
+        panic!("reserved");
+    };
+    let gap = second.saturating_sub(first);
+    assert!(
+        gap > Duration::from_millis(90) && gap <= Duration::from_millis(100),
+        "{first:?} {second:?}"
+    );
 }
 
 #[tokio::test]
@@ -204,7 +225,7 @@ fn agentiv_client(base_url: &str, fleet: Option<Fleet>, limits: ClientLimits) ->
         .api_key("ak_live_fleet_secret_0001")
         .base_url(base_url)
         .limits(limits)
-        .deadline(Some(Duration::from_secs(10)));
+        .deadline(Some(Duration::from_secs(60)));
     if let Some(fleet) = fleet {
         builder = builder.fleet(fleet);
     }
@@ -389,7 +410,7 @@ fn spawn_workers(n: usize, role: &str, base_url: &str, redis: &Redis, per_minute
 }
 
 /// Runs `calls` Agentiv calls in each of `workers` processes at once; returns (ok, err, 429s the
-/// server sent).
+/// server sent, seconds from the first command to the last answer).
 async fn goodput_run(
     role: &str,
     workers: usize,
@@ -397,23 +418,18 @@ async fn goodput_run(
     limit: u64,
     window: Duration,
     per_minute: u32,
-) -> (usize, usize, u64) {
+) -> (usize, usize, u64, f64) {
     let redis = Redis::start();
     let standin = Standin::builder(Api::Agentiv)
         .rate_limit(limit, window)
         .start()
         .await
         .expect("stand-in");
-    let mut pool = spawn_workers(workers, role, standin.base_url(), &redis, per_minute);
+    let pool = spawn_workers(workers, role, standin.base_url(), &redis, per_minute);
+    let started = Instant::now();
+    let (answers, _pool) = ask_all(pool, &format!("agentiv {calls}")).await;
+    let secs = started.elapsed().as_secs_f64();
     let (mut ok, mut err) = (0, 0);
-    let answers = tokio::task::spawn_blocking(move || {
-        for w in &mut pool {
-            w.send(&format!("agentiv {calls}"));
-        }
-        pool.iter_mut().map(Worker::answer).collect::<Vec<_>>()
-    })
-    .await
-    .expect("workers");
     for answer in answers {
         let counts: Vec<usize> = answer
             .split_whitespace()
@@ -423,17 +439,17 @@ async fn goodput_run(
         ok += counts[0];
         err += counts[1];
     }
-    (ok, err, standin.rate_limited())
+    (ok, err, standin.rate_limited(), secs)
 }
 
 #[tokio::test]
 async fn a_fleet_of_processes_stays_inside_one_budget() {
     // The server allows 20 a second; four processes each paced at 18 a second on their own
     // overrun it four times over, while the fleet shares one schedule of 18 a second.
-    let (ok, err, refused) = goodput_run("fleet", 4, 12, 20, Duration::from_secs(1), 1080).await;
+    let (ok, err, refused, _) = goodput_run("fleet", 4, 12, 20, Duration::from_secs(1), 1080).await;
     assert_eq!((ok, err), (48, 0));
     assert_eq!(refused, 0, "the fleet never trips the server's limit");
-    let (_, _, refused) = goodput_run("alone", 4, 12, 20, Duration::from_secs(1), 1080).await;
+    let (_, _, refused, _) = goodput_run("alone", 4, 12, 20, Duration::from_secs(1), 1080).await;
     assert!(refused > 0, "without a fleet, each process believes it owns the budget");
 }
 
@@ -458,35 +474,17 @@ async fn one_refresh_per_rotation_across_processes() {
         .build()
         .expect("client");
     first.publish_session().await.expect("published");
-    let base_url = standin.base_url().to_owned();
-    let mut pool = spawn_workers(4, "fleet", &base_url, &redis, 600);
-    let ask = move |pool: &mut Vec<Worker>, command: &str| -> Vec<String> {
-        for w in pool.iter_mut() {
-            w.send(command);
-        }
-        pool.iter_mut().map(Worker::answer).collect()
-    };
-    let (answers, pool_back) = tokio::task::spawn_blocking(move || {
-        let loaded = ask(&mut pool, "load");
-        let called = ask(&mut pool, "me");
-        ((loaded, called), pool)
-    })
-    .await
-    .expect("workers");
-    pool = pool_back;
-    assert!(answers.0.iter().all(|a| a == "Ok(true)"), "{:?}", answers.0);
-    assert!(answers.1.iter().all(|a| a == "ok"), "{:?}", answers.1);
+    let pool = spawn_workers(4, "fleet", standin.base_url(), &redis, 600);
+    let (loaded, pool) = ask_all(pool, "load").await;
+    assert!(loaded.iter().all(|a| a == "Ok(true)"), "{loaded:?}");
+    let (called, mut pool) = ask_all(pool, "me").await;
+    assert!(called.iter().all(|a| a == "ok"), "{called:?}");
     assert_eq!(standin.refreshes(), 0);
     // Every access token expires at once: every worker gets a 401 on its next call.
     for round in 1..=2 {
         standin.expire_sessions();
-        let (called, pool_back) = tokio::task::spawn_blocking(move || {
-            let called = ask(&mut pool, "me");
-            (called, pool)
-        })
-        .await
-        .expect("workers");
-        pool = pool_back;
+        let (called, back) = ask_all(pool, "me").await;
+        pool = back;
         assert!(called.iter().all(|a| a == "ok"), "{called:?}");
         assert_eq!(standin.refreshes(), round, "exactly one refresh per rotation");
     }
@@ -500,4 +498,97 @@ async fn one_refresh_per_rotation_across_processes() {
             assert!(key.ends_with(":session"), "tokens outside the session key: {key}");
         }
     }
+}
+
+// ---- The fleet benchmark ----------------------------------------------------------------------
+
+/// `scripts/fleet-bench` runs this: goodput of worker processes sharing one key against a server
+/// that enforces one budget, fleet mode beside per-process limits, and a refresh storm. Prints a
+/// Markdown table (and writes it to `$FLEET_BENCH_OUT` when set). Not a test of speed: nothing is
+/// asserted about time.
+#[tokio::test]
+#[ignore = "a benchmark: run by scripts/fleet-bench"]
+async fn fleet_bench() {
+    let quick = std::env::var_os("FLEET_BENCH_QUICK").is_some();
+    let (workers, calls) = if quick { (4, 10) } else { (6, 40) };
+    // "120 a minute" scaled down: 40 requests per 2-second window (20 a second).
+    let (limit, window) = (40u64, Duration::from_secs(2));
+    let allowed_per_s = limit as f64 / window.as_secs_f64();
+    // Each process is configured with the plan's limit; the fleet shares it, at 97% of the
+    // budget so that arrival jitter cannot push one window over.
+    let plan_per_minute = (allowed_per_s * 60.0) as u32;
+    let fleet_per_minute = plan_per_minute * 97 / 100;
+    let mut rows = Vec::new();
+    for (label, role, per_minute) in [
+        ("fleet (Redis)", "fleet", fleet_per_minute),
+        ("per-process limits", "alone", plan_per_minute),
+    ] {
+        let (ok, err, refused, secs) = goodput_run(role, workers, calls, limit, window, per_minute).await;
+        let share = ok as f64 / secs / allowed_per_s * 100.0;
+        rows.push(format!(
+            "| {label} | {workers} | {} | {ok} | {err} | {refused} | {secs:.1} | {share:.0}% |",
+            workers * calls
+        ));
+    }
+    let rotations = 3u64;
+    let storm_workers = if quick { 4 } else { 8 };
+    let refreshes = refresh_storm(storm_workers, rotations).await;
+    let table = format!(
+        "Fleet benchmark ({}; server budget {limit} per {:?} = {allowed_per_s:.0}/s, fixed window)\n\n\
+         | mode | workers | calls | ok | failed | 429s received | seconds | goodput / allowed rate |\n\
+         |---|---|---|---|---|---|---|---|\n{}\n\n\
+         Refresh storm: {storm_workers} worker processes share one ArchAstro session; every access token \
+         expires at once, {rotations} times: {refreshes} refresh call(s) reached the server (target: {rotations}).\n",
+        if quick { "quick" } else { "full" },
+        window,
+        rows.join("\n")
+    );
+    println!("{table}");
+    if let Some(path) = std::env::var_os("FLEET_BENCH_OUT") {
+        std::fs::write(path, &table).expect("write the results");
+    }
+}
+
+/// Expires every worker's token `rotations` times; returns the refreshes the server answered.
+async fn refresh_storm(workers: usize, rotations: u64) -> u64 {
+    let redis = Redis::start();
+    let standin = Standin::builder(Api::ArchAstro)
+        .rotating_sessions()
+        .start()
+        .await
+        .expect("stand-in");
+    let (access, refresh) = standin.issue_session();
+    let first = archastro::Client::builder()
+        .publishable_key("pk_live_fleet_secret_0002")
+        .base_url(standin.base_url())
+        .token(access)
+        .refresh_token(refresh)
+        .fleet(Fleet::redis(&redis.url(), "workers").expect("url"))
+        .share_session()
+        .build()
+        .expect("client");
+    first.publish_session().await.expect("published");
+    let mut pool = spawn_workers(workers, "fleet", standin.base_url(), &redis, 600);
+    pool = ask_all(pool, "load").await.1;
+    for _ in 0..rotations {
+        standin.expire_sessions();
+        let (answers, back) = ask_all(pool, "me").await;
+        assert!(answers.iter().all(|a| a == "ok"), "{answers:?}");
+        pool = back;
+    }
+    standin.refreshes()
+}
+
+/// Sends `command` to every worker and collects the answers, off the async runtime.
+async fn ask_all(mut pool: Vec<Worker>, command: &str) -> (Vec<String>, Vec<Worker>) {
+    let command = command.to_owned();
+    tokio::task::spawn_blocking(move || {
+        for w in &mut pool {
+            w.send(&command);
+        }
+        let answers = pool.iter_mut().map(Worker::answer).collect();
+        (answers, pool)
+    })
+    .await
+    .expect("workers")
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-use super::{FailurePolicy, Fleet, LimitStore, MemoryStore, Quota, StoreError};
+use super::{FailurePolicy, Fleet, LimitStore, MemoryStore, Quota, RateAnswer, StoreError};
 use crate::call::{Refusal, Waiting};
 use crate::pacing::{millis, LimitScope};
 use crate::policy::{ClientLimits, Pacing};
@@ -150,12 +150,19 @@ impl Gate {
         };
         if let Some(quota) = self.quota {
             let key = self.key("rate");
-            loop {
-                let (wait, _) = self
-                    .ask(deadline, Waiting::RateLimiter, |s| s.take_rate(&key, quota))
-                    .await?;
-                let Some(wait) = wait else { break };
-                sleep_within(deadline, wait, Waiting::RateLimiter).await?;
+            let max_wait = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(Instant::now()));
+            let (answer, _) = self
+                .ask(deadline, Waiting::RateLimiter, |s| s.take_rate(&key, quota, max_wait))
+                .await?;
+            match answer {
+                RateAnswer::Go(wait) if wait.is_zero() => {}
+                RateAnswer::Go(wait) => tokio::time::sleep(wait).await,
+                // The place lies past the deadline: refuse now rather than sleep to no use.
+                _ => {
+                    return Err(Refusal::Deadline {
+                        waiting_for: Waiting::RateLimiter,
+                    })
+                }
             }
         }
         if self.fleet.is_some() {
@@ -239,14 +246,124 @@ impl Gate {
     }
 }
 
-/// Sleeps `wait`, or refuses when the deadline comes first.
-async fn sleep_within(deadline: Option<Instant>, wait: Duration, waiting_for: Waiting) -> Result<(), Refusal> {
-    if deadline.is_some_and(|d| Instant::now() + wait >= d) {
-        if let Some(d) = deadline {
-            tokio::time::sleep_until(d.into()).await;
-        }
-        return Err(Refusal::Deadline { waiting_for });
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Api;
+
+    /// A store that fails every operation, or never answers.
+    #[derive(Debug)]
+    struct Broken {
+        hangs: bool,
     }
-    tokio::time::sleep(wait).await;
-    Ok(())
+
+    impl Broken {
+        fn answer<'a, T: Send + 'a>(&'a self) -> super::super::BoxFuture<'a, Result<T, StoreError>> {
+            let hangs = self.hangs;
+            Box::pin(async move {
+                if hangs {
+                    std::future::pending::<()>().await;
+                }
+                Err(StoreError::Unreachable("test".into()))
+            })
+        }
+    }
+
+    impl LimitStore for Broken {
+        fn take_rate<'a>(
+            &'a self,
+            _: &'a str,
+            _: Quota,
+            _: Duration,
+        ) -> super::super::BoxFuture<'a, Result<RateAnswer, StoreError>> {
+            self.answer()
+        }
+        fn lease_slot<'a>(
+            &'a self,
+            _: &'a str,
+            _: u32,
+            _: Duration,
+        ) -> super::super::BoxFuture<'a, Result<Option<u64>, StoreError>> {
+            self.answer()
+        }
+        fn release_slot(&self, _: &str, _: u64) {}
+        fn note_budget<'a>(
+            &'a self,
+            _: &'a str,
+            _: u64,
+            _: Duration,
+        ) -> super::super::BoxFuture<'a, Result<(), StoreError>> {
+            self.answer()
+        }
+        fn take_budget<'a>(&'a self, _: &'a str) -> super::super::BoxFuture<'a, Result<Option<Duration>, StoreError>> {
+            self.answer()
+        }
+    }
+
+    fn gate(hangs: bool, policy: FailurePolicy) -> Gate {
+        let fleet = Fleet::new(Arc::new(Broken { hangs }), "t")
+            .on_failure(policy)
+            .store_timeout(Duration::from_millis(50));
+        let prefix = fleet.key(Api::Agentiv, "hash");
+        let limits = ClientLimits::new().per_minute(60).concurrency(1);
+        Gate::new(
+            limits,
+            Duration::from_secs(1),
+            LimitScope::Client,
+            Some((fleet, prefix)),
+        )
+    }
+
+    async fn admit(gate: &Gate, deadline: Option<Instant>) -> Result<Option<Slot>, Refusal> {
+        gate.admit("op", deadline, Pacing::Wait, Duration::from_secs(60)).await
+    }
+
+    #[tokio::test]
+    async fn a_failed_store_falls_back_to_local_limits_when_failing_open() {
+        let gate = gate(false, FailurePolicy::FailOpen);
+        let slot = admit(&gate, None).await.expect("admitted on local limits");
+        assert!(slot.is_some());
+        // The local limits still hold: the one slot is taken.
+        let deadline = Instant::now() + Duration::from_millis(30);
+        assert_eq!(
+            admit(&gate, Some(deadline)).await.err(),
+            Some(Refusal::Deadline {
+                waiting_for: Waiting::ConcurrencySlot
+            })
+        );
+        drop(slot);
+        // And the local rate (60 a minute, burst 60) admits the next.
+        assert!(admit(&gate, None).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_failed_store_refuses_when_failing_closed() {
+        let gate = gate(false, FailurePolicy::FailClosed);
+        match admit(&gate, None).await {
+            Err(Refusal::Fleet { waiting_for, problem }) => {
+                assert_eq!(waiting_for, Waiting::ConcurrencySlot);
+                assert_eq!(problem, StoreError::Unreachable("test".into()));
+            }
+            other => panic!("expected a fleet refusal, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hanging_store_costs_at_most_its_timeout_or_the_deadline() {
+        // No deadline: the store timeout (50 ms) turns the hang into a failure, so the call goes
+        // on its local limits (fail open) or is refused (fail closed).
+        assert!(admit(&gate(true, FailurePolicy::FailOpen), None).await.is_ok());
+        match admit(&gate(true, FailurePolicy::FailClosed), None).await {
+            Err(Refusal::Fleet { problem, .. }) => assert!(matches!(problem, StoreError::Timeout(_))),
+            other => panic!("expected a timeout refusal, got {other:?}"),
+        }
+        // A deadline before the store timeout ends the wait as a deadline.
+        let deadline = Instant::now() + Duration::from_millis(10);
+        assert_eq!(
+            admit(&gate(true, FailurePolicy::FailOpen), Some(deadline)).await.err(),
+            Some(Refusal::Deadline {
+                waiting_for: Waiting::ConcurrencySlot
+            })
+        );
+    }
 }

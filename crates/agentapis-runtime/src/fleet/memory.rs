@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{BoxFuture, LimitStore, Quota, SessionStore, SharedTokens, StoreError};
+use super::{BoxFuture, LimitStore, Quota, RateAnswer, SessionStore, SharedTokens, StoreError};
 use crate::Secret;
 
 /// Limit and session state in this process's memory.
@@ -62,27 +62,34 @@ impl MemoryStore {
     }
 }
 
-/// One step of the generic cell rate algorithm: the new arrival time when a request may go now,
-/// else the wait. Shared with the Redis script's tests, which must agree with it.
-pub(crate) fn gcra(tat: u64, now: u64, quota: Quota) -> Result<u64, Duration> {
+/// One step of the generic cell rate algorithm with reservation: when the next place is at most
+/// `max_wait` away, the new arrival time and the wait until the place; else the wait alone.
+/// The Redis script does the same in Lua.
+pub(crate) fn gcra(tat: u64, now: u64, quota: Quota, max_wait: Duration) -> Result<(u64, Duration), Duration> {
     let tat = tat.max(now);
     let allowed_from = tat.saturating_sub(quota.tolerance_nanos());
-    if now < allowed_from {
-        return Err(Duration::from_nanos(allowed_from - now));
+    let wait = Duration::from_nanos(allowed_from.saturating_sub(now));
+    if wait > max_wait {
+        return Err(wait);
     }
-    Ok(tat.saturating_add(quota.interval_nanos()))
+    Ok((tat.saturating_add(quota.interval_nanos()), wait))
 }
 
 impl LimitStore for MemoryStore {
-    fn take_rate<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Result<Option<Duration>, StoreError>> {
+    fn take_rate<'a>(
+        &'a self,
+        key: &'a str,
+        quota: Quota,
+        max_wait: Duration,
+    ) -> BoxFuture<'a, Result<RateAnswer, StoreError>> {
         let result = self.with(|s, now| {
             let tat = s.rates.get(key).copied().unwrap_or(0);
-            match gcra(tat, now, quota) {
-                Ok(next) => {
+            match gcra(tat, now, quota, max_wait) {
+                Ok((next, wait)) => {
                     s.rates.insert(key.to_owned(), next);
-                    None
+                    RateAnswer::Go(wait)
                 }
-                Err(wait) => Some(wait),
+                Err(wait) => RateAnswer::TooFar(wait),
             }
         });
         Box::pin(std::future::ready(result))
@@ -254,16 +261,20 @@ mod tests {
     #[test]
     fn gcra_spaces_requests_after_the_burst() {
         let q = Quota::new(60, 2); // one a second, two at once
-        let mut tat = 0;
-        tat = gcra(tat, 0, q).expect("first");
-        tat = gcra(tat, 0, q).expect("second, from the burst");
-        let wait = gcra(tat, 0, q).expect_err("third waits");
+        let none = Duration::ZERO;
+        let (tat, wait) = gcra(0, 0, q, none).expect("first");
+        assert_eq!(wait, none);
+        let (tat, _) = gcra(tat, 0, q, none).expect("second, from the burst");
+        assert_eq!(gcra(tat, 0, q, none), Err(Duration::from_secs(1)), "third must wait");
+        // Willing to wait: the third reserves the place a second away, the fourth the next.
+        let (tat, wait) = gcra(tat, 0, q, Duration::from_secs(5)).expect("reserved");
         assert_eq!(wait, Duration::from_secs(1));
-        assert!(gcra(tat, 1_000_000_000, q).is_ok());
+        let (_, wait) = gcra(tat, 0, q, Duration::from_secs(5)).expect("reserved");
+        assert_eq!(wait, Duration::from_secs(2));
         // A long quiet spell earns no more than the burst.
-        let tat = gcra(0, 100_000_000_000, q).expect("after quiet");
-        let tat = gcra(tat, 100_000_000_000, q).expect("burst");
-        assert!(gcra(tat, 100_000_000_000, q).is_err());
+        let (tat, _) = gcra(0, 100_000_000_000, q, none).expect("after quiet");
+        let (tat, _) = gcra(tat, 100_000_000_000, q, none).expect("burst");
+        assert!(gcra(tat, 100_000_000_000, q, none).is_err());
     }
 
     #[test]
@@ -327,5 +338,45 @@ mod tests {
         );
         store.unlock("s", lock).await.expect("ok");
         assert!(store.lock("s", Duration::from_secs(5)).await.expect("ok").is_some());
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the quota and clock, one instant admits at most `burst` requests, and no
+        /// input panics or overflows.
+        #[test]
+        fn gcra_admits_at_most_the_burst_at_once(per_minute in any::<u32>(), burst in 0u32..50, now in any::<u64>(), tat in any::<u64>()) {
+            let quota = Quota::new(per_minute, burst);
+            let mut tat = tat;
+            let mut admitted = 0u32;
+            for _ in 0..60 {
+                match gcra(tat, now, quota, Duration::ZERO) {
+                    Ok((next, wait)) => { prop_assert_eq!(wait, Duration::ZERO); tat = next; admitted += 1; }
+                    Err(wait) => { prop_assert!(wait > Duration::ZERO); break; }
+                }
+            }
+            prop_assert!(admitted <= quota.burst);
+        }
+
+        /// Budgets fed any remaining/reset values never go up within a window and never panic.
+        #[test]
+        fn budgets_never_panic(steps in proptest::collection::vec((any::<u64>(), any::<u64>(), any::<u64>(), any::<bool>()), 1..40)) {
+            let mut budget = (0u64, 0u64);
+            for (now, remaining, reset, taking) in steps {
+                if taking {
+                    let before = budget;
+                    if take(&mut budget, now).is_none() && before.1 > now {
+                        prop_assert_eq!(budget.0, before.0 - 1);
+                    }
+                } else {
+                    note(&mut budget, now, remaining, reset);
+                }
+            }
+        }
     }
 }

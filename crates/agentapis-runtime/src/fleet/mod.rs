@@ -67,6 +67,16 @@ impl Quota {
     }
 }
 
+/// A rate limit's answer to one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RateAnswer {
+    /// A place is reserved: send after this wait (zero: now).
+    Go(Duration),
+    /// The next place is further away than the caller can wait; nothing was reserved.
+    TooFar(Duration),
+}
+
 /// Why a store operation failed. Messages never hold credentials or the store's address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -101,9 +111,15 @@ pub enum FailurePolicy {
 /// Waiting is left to the runtime: every method answers at once (or fails), and says how long to
 /// wait when the answer is "not yet".
 pub trait LimitStore: Send + Sync + fmt::Debug {
-    /// Takes one request from `quota` kept under `key`: `Ok(None)` when taken, `Ok(Some(wait))`
-    /// when none may go for `wait` (nothing taken).
-    fn take_rate<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Result<Option<Duration>, StoreError>>;
+    /// Reserves the next place in `quota`'s schedule kept under `key`, if it comes within
+    /// `max_wait`. Reserving a future place (rather than asking again later) keeps the
+    /// schedule exact however many callers wait: each sleeps until its own place.
+    fn take_rate<'a>(
+        &'a self,
+        key: &'a str,
+        quota: Quota,
+        max_wait: Duration,
+    ) -> BoxFuture<'a, Result<RateAnswer, StoreError>>;
 
     /// Leases one of `max` slots under `key` for at most `ttl` (so a holder that crashed frees
     /// its slot when the lease expires): `Ok(Some(lease))`, or `Ok(None)` when all are held.

@@ -9,23 +9,25 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::Script;
 use tokio::sync::OnceCell;
 
-use super::{BoxFuture, LimitStore, Quota, SessionStore, SharedTokens, StoreError};
+use super::{BoxFuture, LimitStore, Quota, RateAnswer, SessionStore, SharedTokens, StoreError};
 use crate::Secret;
 
 /// The server's clock in microseconds, for the scripts below.
 const NOW_US: &str = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000000 + tonumber(t[2]) ";
 
-/// GCRA: KEYS[1] holds the theoretical arrival time (µs). ARGV: interval µs, tolerance µs.
-/// Returns -1 when taken, else the wait in µs.
+/// GCRA with reservation: KEYS[1] holds the theoretical arrival time (µs). ARGV: interval µs,
+/// tolerance µs, the longest wait the caller takes (µs). Returns {1, wait} when a place is
+/// reserved, {0, wait} when it is too far (nothing reserved).
 const TAKE_RATE: &str = "
 local interval = tonumber(ARGV[1])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
-local allowed_from = tat - tonumber(ARGV[2])
-if now < allowed_from then return allowed_from - now end
+local wait = tat - tonumber(ARGV[2]) - now
+if wait < 0 then wait = 0 end
+if wait > tonumber(ARGV[3]) then return {0, wait} end
 local next = tat + interval
 redis.call('SET', KEYS[1], string.format('%.0f', next), 'PX', math.ceil((next - now) / 1000) + 1000)
-return -1";
+return {1, wait}";
 
 /// Leases: KEYS[1] a sorted set of lease ids scored by expiry (µs), KEYS[2] the id counter.
 /// ARGV: max, ttl µs. Returns the lease id, or -1 when all slots are held.
@@ -187,12 +189,24 @@ impl RedisStore {
 }
 
 impl LimitStore for RedisStore {
-    fn take_rate<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Result<Option<Duration>, StoreError>> {
+    fn take_rate<'a>(
+        &'a self,
+        key: &'a str,
+        quota: Quota,
+        max_wait: Duration,
+    ) -> BoxFuture<'a, Result<RateAnswer, StoreError>> {
         Box::pin(async move {
             let mut call = self.scripts.take_rate.key(key);
             call.arg((quota.interval_nanos() / 1000).max(1))
-                .arg(quota.tolerance_nanos() / 1000);
-            Ok(Self::wait(self.run(&call).await?))
+                .arg(quota.tolerance_nanos() / 1000)
+                .arg(micros(max_wait));
+            let (reserved, wait): (i64, i64) = self.run(&call).await?;
+            let wait = Duration::from_micros(u64::try_from(wait).unwrap_or(0));
+            Ok(if reserved == 1 {
+                RateAnswer::Go(wait)
+            } else {
+                RateAnswer::TooFar(wait)
+            })
         })
     }
 
