@@ -20,6 +20,10 @@ pub struct RateLimit {
     pub reset_at: Option<SystemTime>,
     /// `Retry-After` (seconds or HTTP-date), clamped to `[0, 24h]`.
     pub retry_after: Option<Duration>,
+    /// `X-RateLimit-Reset` as a time from the response, on the server's own clock: a Unix-time
+    /// reset is measured from the response's `Date` header when it has one, so a client whose
+    /// clock is off still shares the right wait with a fleet (see `fleet`). Clamped to 24 h.
+    pub reset_in: Option<Duration>,
 }
 
 fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
@@ -29,7 +33,13 @@ fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
 impl RateLimit {
     /// Parses the headers of a response received at `now`.
     pub fn from_headers(headers: &HeaderMap, now: SystemTime) -> Self {
+        let reset = headers.get("x-ratelimit-reset").and_then(|v| v.to_str().ok());
+        let server_now = headers
+            .get(http::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok());
         Self {
+            reset_in: reset.and_then(|v| parse_reset_in(v, server_now.unwrap_or(now))),
             limit: header_u64(headers, "x-ratelimit-limit"),
             remaining: header_u64(headers, "x-ratelimit-remaining"),
             reset_at: headers
@@ -62,6 +72,13 @@ impl RateLimit {
             self.reset_at = newer.reset_at;
         }
     }
+}
+
+/// `X-RateLimit-Reset` as a duration from `server_now` (the response's `Date`, or the local
+/// clock without one); read as [`parse_reset`] reads it.
+pub fn parse_reset_in(value: &str, server_now: SystemTime) -> Option<Duration> {
+    let at = parse_reset(value, server_now)?;
+    Some(at.duration_since(server_now).unwrap_or_default())
 }
 
 /// `Retry-After`: delay-seconds or an HTTP-date. Negative or garbage → `None`; huge (even too
@@ -122,6 +139,28 @@ mod tests {
         assert_eq!(parse_retry_after(&date, now), Some(Duration::from_secs(5)));
         let past = httpdate::fmt_http_date(now - Duration::from_secs(5));
         assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn reset_in_follows_the_server_clock_not_ours() {
+        let server = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ratelimit-reset", "1700000030".parse().expect("value"));
+        headers.insert(http::header::DATE, httpdate::fmt_http_date(server).parse().expect("value"));
+        // Our clock an hour ahead, or an hour behind: the wait the server means is 30 s.
+        for skew in [3600i64, -3600] {
+            let ours = if skew > 0 { server + Duration::from_secs(3600) } else { server - Duration::from_secs(3600) };
+            let parsed = RateLimit::from_headers(&headers, ours);
+            assert_eq!(parsed.reset_in, Some(Duration::from_secs(30)), "skew {skew}");
+        }
+        // A reset in seconds from now needs no clock at all.
+        headers.insert("x-ratelimit-reset", "12".parse().expect("value"));
+        let parsed = RateLimit::from_headers(&headers, server + Duration::from_secs(999));
+        assert_eq!(parsed.reset_in, Some(Duration::from_secs(12)));
+        // Without a Date header, our clock is all there is.
+        headers.remove(http::header::DATE);
+        headers.insert("x-ratelimit-reset", "1700000030".parse().expect("value"));
+        assert_eq!(RateLimit::from_headers(&headers, server).reset_in, Some(Duration::from_secs(30)));
     }
 
     #[test]
