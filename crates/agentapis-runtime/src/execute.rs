@@ -158,11 +158,9 @@ impl Runtime {
                 Sent::Answer(response, body) => {
                     let status = response.status();
                     let rate_limit = self.observe(call.operation, status, response.headers());
-                    let now = SystemTime::now();
-                    let reset_in = rate_limit.reset_at.map(|at| at.duration_since(now).unwrap_or_default());
                     self.inner
                         .gate
-                        .note(call.operation, rate_limit.remaining, reset_in)
+                        .note(call.operation, call.deadline, rate_limit.remaining, rate_limit.reset_in)
                         .await;
                     let failed = status.is_client_error() || status.is_server_error();
                     let pages = if call.paginated {

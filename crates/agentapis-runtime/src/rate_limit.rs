@@ -146,10 +146,17 @@ mod tests {
         let server = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let mut headers = HeaderMap::new();
         headers.insert("x-ratelimit-reset", "1700000030".parse().expect("value"));
-        headers.insert(http::header::DATE, httpdate::fmt_http_date(server).parse().expect("value"));
+        headers.insert(
+            http::header::DATE,
+            httpdate::fmt_http_date(server).parse().expect("value"),
+        );
         // Our clock an hour ahead, or an hour behind: the wait the server means is 30 s.
         for skew in [3600i64, -3600] {
-            let ours = if skew > 0 { server + Duration::from_secs(3600) } else { server - Duration::from_secs(3600) };
+            let ours = if skew > 0 {
+                server + Duration::from_secs(3600)
+            } else {
+                server - Duration::from_secs(3600)
+            };
             let parsed = RateLimit::from_headers(&headers, ours);
             assert_eq!(parsed.reset_in, Some(Duration::from_secs(30)), "skew {skew}");
         }
@@ -160,7 +167,10 @@ mod tests {
         // Without a Date header, our clock is all there is.
         headers.remove(http::header::DATE);
         headers.insert("x-ratelimit-reset", "1700000030".parse().expect("value"));
-        assert_eq!(RateLimit::from_headers(&headers, server).reset_in, Some(Duration::from_secs(30)));
+        assert_eq!(
+            RateLimit::from_headers(&headers, server).reset_in,
+            Some(Duration::from_secs(30))
+        );
     }
 
     #[test]

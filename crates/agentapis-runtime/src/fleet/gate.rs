@@ -29,6 +29,9 @@ pub(crate) struct Gate {
     prefix: String,
     quota: Option<Quota>,
     concurrency: Option<u32>,
+    /// How long a shared lease lives past the call's deadline: one attempt and a margin, so a
+    /// worker that crashed frees its slot then. Leases in this process's own store never
+    /// expire: it cannot crash alone.
     lease_ttl: Duration,
     scope: LimitScope,
     released: Arc<Notify>,
@@ -51,6 +54,9 @@ impl Drop for Slot {
     }
 }
 
+/// The largest count a Lua number holds exactly (2^53): a server-stated budget is clamped to it.
+const EXACT_IN_LUA: u64 = 1 << 53;
+
 impl Gate {
     pub(crate) fn new(
         limits: ClientLimits,
@@ -70,7 +76,8 @@ impl Gate {
                 .per_minute
                 .filter(|n| *n > 0)
                 .map(|n| Quota::new(n, limits.burst.unwrap_or(n))),
-            concurrency: limits.concurrency.filter(|n| *n > 0),
+            // As before fleets: a limit of 0 slots means 1 (the facade refuses 0 up front).
+            concurrency: limits.concurrency.map(|n| n.max(1)),
             lease_ttl: attempt_timeout.saturating_add(LEASE_MARGIN),
             scope,
             released: Arc::new(Notify::new()),
@@ -93,28 +100,28 @@ impl Gate {
         }
     }
 
-    /// Runs `op` on the fleet's store (or the local one without a fleet). On a store failure the
-    /// policy decides: the local store's answer (fail open), or a refusal (fail closed).
+    /// Runs `op` on the fleet's store (or the local one without a fleet); `op` is told whether
+    /// the store is shared. On a store failure the policy decides: the local store's answer
+    /// (fail open), or a refusal (fail closed). The answer says whether it came from the fleet.
     async fn ask<'s, T>(
         &'s self,
         deadline: Option<Instant>,
         waiting_for: Waiting,
-        op: impl Fn(&'s dyn LimitStore) -> super::BoxFuture<'s, Result<T, StoreError>>,
-    ) -> Result<(T, Arc<dyn LimitStore>), Refusal> {
-        let local: Arc<dyn LimitStore> = self.local.clone();
+        op: impl Fn(&'s dyn LimitStore, bool) -> super::BoxFuture<'s, Result<T, StoreError>>,
+    ) -> Result<(T, bool), Refusal> {
         let Some(fleet) = &self.fleet else {
-            return match op(&*self.local).await {
-                Ok(answer) => Ok((answer, local)),
+            return match op(&*self.local, false).await {
+                Ok(answer) => Ok((answer, false)),
                 Err(problem) => Err(Refusal::Fleet { waiting_for, problem }),
             };
         };
-        let problem = match fleet.bounded(deadline, op(&*fleet.limits)).await {
+        let problem = match fleet.bounded(deadline, op(&*fleet.limits, true)).await {
             None => return Err(Refusal::Deadline { waiting_for }),
             Some(Ok(answer)) => {
                 if self.degraded.swap(false, Ordering::Relaxed) {
                     tracing::info!("fleet: the limit store answers again; limits are shared again");
                 }
-                return Ok((answer, fleet.limits.clone()));
+                return Ok((answer, true));
             }
             Some(Err(problem)) => problem,
         };
@@ -127,16 +134,19 @@ impl Gate {
                 if !self.degraded.swap(true, Ordering::Relaxed) {
                     tracing::warn!(%problem, "fleet: the limit store failed; using this process's own limits (fail open)");
                 }
-                match op(&*self.local).await {
-                    Ok(answer) => Ok((answer, local)),
+                match op(&*self.local, false).await {
+                    Ok(answer) => Ok((answer, false)),
                     Err(problem) => Err(Refusal::Fleet { waiting_for, problem }),
                 }
             }
         }
     }
 
-    /// Waits for a concurrency slot (when limited) and the client-side rate (when limited), then
-    /// for the fleet's server budget. Returns the slot to hold while the attempt runs.
+    /// Waits for a concurrency slot (when limited), then the client-side rate (when limited),
+    /// then the fleet's server budget, each within the deadline. Returns the slot to hold while
+    /// the attempt runs. The slot comes first so that requests go out at their places in the
+    /// rate's schedule (a slot taken after the rate would let requests whose places passed while
+    /// they waited go out together).
     pub(crate) async fn admit(
         &self,
         operation: &str,
@@ -152,7 +162,9 @@ impl Gate {
             let key = self.key("rate");
             let max_wait = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(Instant::now()));
             let (answer, _) = self
-                .ask(deadline, Waiting::RateLimiter, |s| s.take_rate(&key, quota, max_wait))
+                .ask(deadline, Waiting::RateLimiter, |s, _| {
+                    s.take_rate(&key, quota, max_wait)
+                })
                 .await?;
             match answer {
                 RateAnswer::Go(wait) if wait.is_zero() => {}
@@ -169,14 +181,14 @@ impl Gate {
             let key = self.budget_key(operation);
             loop {
                 let (wait, _) = self
-                    .ask(deadline, Waiting::RateLimiter, |s| s.take_budget(&key))
+                    .ask(deadline, Waiting::RateLimiter, |s, _| s.take_budget(&key))
                     .await?;
                 // A wait past the probe interval is not believed: the request goes and its
                 // answer states the budget afresh (as the in-process pacer does).
                 let Some(wait) = wait.filter(|w| *w <= probe_interval) else {
                     break;
                 };
-                let past_deadline = deadline.is_some_and(|d| Instant::now() + wait >= d);
+                let past_deadline = deadline.is_some_and(|d| d.saturating_duration_since(Instant::now()) <= wait);
                 if pacing == Pacing::FailFast || past_deadline {
                     return Err(Refusal::Paced { wait });
                 }
@@ -197,46 +209,108 @@ impl Gate {
             let released = self.released.notified();
             tokio::pin!(released);
             released.as_mut().enable();
-            let (lease, store) = self
-                .ask(deadline, Waiting::ConcurrencySlot, |s| {
-                    s.lease_slot(&key, max, self.lease_ttl)
-                })
-                .await?;
-            if let Some(lease) = lease {
-                return Ok(Slot {
-                    store,
-                    key,
-                    lease,
-                    released: self.released.clone(),
-                });
-            }
-            let poll = if self.fleet.is_some() {
-                SLOT_POLL
-            } else {
-                self.lease_ttl
-            };
-            let until = Instant::now() + poll;
-            let until = deadline.map_or(until, |d| d.min(until));
-            tokio::select! {
-                () = &mut released => {}
-                () = tokio::time::sleep_until(until.into()) => {
-                    if deadline.is_some_and(|d| d <= Instant::now()) {
-                        return Err(Refusal::Deadline { waiting_for: Waiting::ConcurrencySlot });
-                    }
+            // The id is ours, so a lease the store granted after we stopped waiting can be
+            // given back.
+            let lease = rand::random::<u64>() >> 11;
+            // A shared lease covers the waits after it (which end at the deadline) and the
+            // attempt; without a deadline it is capped by the store (a day for Redis).
+            let waits = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(Instant::now()));
+            let ttl = |shared: bool| {
+                if shared {
+                    waits.saturating_add(self.lease_ttl)
+                } else {
+                    Duration::MAX
                 }
+            };
+            let asked = self
+                .ask(deadline, Waiting::ConcurrencySlot, |s, shared| {
+                    s.lease_slot(&key, max, ttl(shared), lease)
+                })
+                .await;
+            let shared = match asked {
+                Ok((true, shared)) => shared,
+                Ok((false, shared)) => {
+                    if !shared {
+                        self.release_abandoned(&key, lease);
+                    }
+                    self.wait_for_release(&mut released, shared, deadline).await?;
+                    continue;
+                }
+                Err(refusal) => {
+                    self.release_abandoned(&key, lease);
+                    return Err(refusal);
+                }
+            };
+            if !shared {
+                self.release_abandoned(&key, lease);
             }
+            let store: Arc<dyn LimitStore> = match (&self.fleet, shared) {
+                (Some(fleet), true) => fleet.limits.clone(),
+                _ => self.local.clone(),
+            };
+            return Ok(Slot {
+                store,
+                key,
+                lease,
+                released: self.released.clone(),
+            });
         }
     }
 
-    /// Shares what a response said about the server's budget with the fleet. A store failure
-    /// here only warns: the call has its answer.
-    pub(crate) async fn note(&self, operation: &str, remaining: Option<u64>, reset_in: Option<Duration>) {
+    /// Gives back, on the shared store, a lease it may have granted after this caller stopped
+    /// waiting for it (a timeout), or while the local store answered instead.
+    fn release_abandoned(&self, key: &str, lease: u64) {
+        if let Some(fleet) = &self.fleet {
+            fleet.limits.release_slot(key, lease);
+        }
+    }
+
+    /// Waits for a slot to be given back in this process, or (for a shared store, where other
+    /// processes give slots back too) the next poll; refuses at the deadline.
+    async fn wait_for_release(
+        &self,
+        released: &mut std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+        shared: bool,
+        deadline: Option<Instant>,
+    ) -> Result<(), Refusal> {
+        let poll = shared.then(|| Instant::now().checked_add(SLOT_POLL)).flatten();
+        let until = match (poll, deadline) {
+            (Some(p), Some(d)) => Some(p.min(d)),
+            (p, d) => p.or(d),
+        };
+        match until {
+            Some(until) => {
+                tokio::select! {
+                    () = released.as_mut() => {}
+                    () = tokio::time::sleep_until(until.into()) => {}
+                }
+            }
+            None => released.as_mut().await,
+        }
+        if deadline.is_some_and(|d| d <= Instant::now()) {
+            return Err(Refusal::Deadline {
+                waiting_for: Waiting::ConcurrencySlot,
+            });
+        }
+        Ok(())
+    }
+
+    /// Shares what a response said about the server's budget with the fleet, within the call's
+    /// deadline. A store failure here only warns: the call has its answer.
+    pub(crate) async fn note(
+        &self,
+        operation: &str,
+        deadline: Option<Instant>,
+        remaining: Option<u64>,
+        reset_in: Option<Duration>,
+    ) {
         let (Some(fleet), Some(remaining), Some(reset_in)) = (&self.fleet, remaining, reset_in) else {
             return;
         };
         let key = self.budget_key(operation);
+        let remaining = remaining.min(EXACT_IN_LUA);
         if let Some(Err(problem)) = fleet
-            .bounded(None, fleet.limits.note_budget(&key, remaining, reset_in))
+            .bounded(deadline, fleet.limits.note_budget(&key, remaining, reset_in))
             .await
         {
             if !self.degraded.swap(true, Ordering::Relaxed) {
@@ -283,7 +357,8 @@ mod tests {
             _: &'a str,
             _: u32,
             _: Duration,
-        ) -> super::super::BoxFuture<'a, Result<Option<u64>, StoreError>> {
+            _: u64,
+        ) -> super::super::BoxFuture<'a, Result<bool, StoreError>> {
             self.answer()
         }
         fn release_slot(&self, _: &str, _: u64) {}
@@ -341,7 +416,7 @@ mod tests {
         let gate = gate(false, FailurePolicy::FailClosed);
         match admit(&gate, None).await {
             Err(Refusal::Fleet { waiting_for, problem }) => {
-                assert_eq!(waiting_for, Waiting::ConcurrencySlot);
+                assert_eq!(waiting_for, Waiting::ConcurrencySlot, "the slot comes first");
                 assert_eq!(problem, StoreError::Unreachable("test".into()));
             }
             other => panic!("expected a fleet refusal, got {other:?}"),

@@ -19,7 +19,7 @@ pub struct MemoryStore {
 struct State {
     /// Theoretical arrival time of the next request, in nanoseconds since `epoch`, per key.
     rates: HashMap<String, u64>,
-    /// Held leases per key: lease id → expiry (ns since `epoch`).
+    /// Held leases per key: lease id → expiry (ns since `epoch`; `u64::MAX`: never).
     slots: HashMap<String, HashMap<u64, u64>>,
     /// Server-stated budget per key: (requests left, reset at in ns since `epoch`).
     budgets: HashMap<String, (u64, u64)>,
@@ -100,20 +100,16 @@ impl LimitStore for MemoryStore {
         key: &'a str,
         max: u32,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<Option<u64>, StoreError>> {
+        lease: u64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         let result = self.with(|s, now| {
             let held = s.slots.entry(key.to_owned()).or_default();
             held.retain(|_, expiry| *expiry > now);
             if held.len() >= usize::try_from(max).unwrap_or(usize::MAX) {
-                return None;
+                return false;
             }
-            s.next_id = s.next_id.wrapping_add(1);
-            let id = s.next_id;
-            s.slots
-                .entry(key.to_owned())
-                .or_default()
-                .insert(id, now.saturating_add(nanos(ttl)));
-            Some(id)
+            held.insert(lease, now.saturating_add(nanos(ttl)));
+            true
         });
         Box::pin(std::future::ready(result))
     }
@@ -295,25 +291,16 @@ mod tests {
     #[tokio::test]
     async fn leases_are_bounded_and_expire() {
         let store = MemoryStore::new();
-        let a = store.lease_slot("k", 2, Duration::from_secs(60)).await.expect("ok");
-        let b = store.lease_slot("k", 2, Duration::from_millis(1)).await.expect("ok");
-        assert!(a.is_some() && b.is_some());
+        let minute = Duration::from_secs(60);
+        assert_eq!(store.lease_slot("k", 2, minute, 1).await, Ok(true));
+        assert_eq!(store.lease_slot("k", 2, Duration::from_millis(1), 2).await, Ok(true));
         // A lease from a crashed holder (never released) frees its slot when it expires.
         tokio::time::sleep(Duration::from_millis(5)).await;
-        let c = store.lease_slot("k", 2, Duration::from_secs(60)).await.expect("ok");
-        assert!(c.is_some());
-        assert_eq!(store.lease_slot("k", 2, Duration::from_secs(60)).await, Ok(None));
-        store.release_slot("k", a.unwrap_or_default());
-        assert!(store
-            .lease_slot("k", 2, Duration::from_secs(60))
-            .await
-            .expect("ok")
-            .is_some());
-        assert!(store
-            .lease_slot("other", 1, Duration::from_secs(60))
-            .await
-            .expect("ok")
-            .is_some());
+        assert_eq!(store.lease_slot("k", 2, minute, 3).await, Ok(true));
+        assert_eq!(store.lease_slot("k", 2, minute, 4).await, Ok(false));
+        store.release_slot("k", 1);
+        assert_eq!(store.lease_slot("k", 2, Duration::MAX, 5).await, Ok(true));
+        assert_eq!(store.lease_slot("other", 1, minute, 6).await, Ok(true));
     }
 
     #[tokio::test]

@@ -121,14 +121,16 @@ pub trait LimitStore: Send + Sync + fmt::Debug {
         max_wait: Duration,
     ) -> BoxFuture<'a, Result<RateAnswer, StoreError>>;
 
-    /// Leases one of `max` slots under `key` for at most `ttl` (so a holder that crashed frees
-    /// its slot when the lease expires): `Ok(Some(lease))`, or `Ok(None)` when all are held.
+    /// Leases one of `max` slots under `key` as lease `lease` (an id the caller chose, so it can
+    /// give back a lease granted after it stopped waiting) for at most `ttl` (so a holder that
+    /// crashed frees its slot when the lease expires): `Ok(false)` when all are held.
     fn lease_slot<'a>(
         &'a self,
         key: &'a str,
         max: u32,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<Option<u64>, StoreError>>;
+        lease: u64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
 
     /// Gives lease `lease` back. Best effort: a lease that is not given back expires.
     fn release_slot(&self, key: &str, lease: u64);
@@ -297,11 +299,18 @@ impl Fleet {
         deadline: Option<Instant>,
         op: impl Future<Output = Result<T, StoreError>>,
     ) -> Option<Result<T, StoreError>> {
-        let limit = Instant::now() + self.store_timeout;
-        let until = deadline.map_or(limit, |d| d.min(limit));
+        // A time limit too far to add to now is no limit.
+        let limit = Instant::now().checked_add(self.store_timeout);
+        let until = match (limit, deadline) {
+            (Some(l), Some(d)) => Some(l.min(d)),
+            (l, d) => l.or(d),
+        };
+        let Some(until) = until else {
+            return Some(op.await);
+        };
         match tokio::time::timeout_at(until.into(), op).await {
             Ok(result) => Some(result),
-            Err(_) if deadline.is_some_and(|d| d <= limit) => None,
+            Err(_) if deadline.is_some_and(|d| limit.is_none_or(|l| d <= l)) => None,
             Err(_) => Some(Err(StoreError::Timeout(self.store_timeout))),
         }
     }

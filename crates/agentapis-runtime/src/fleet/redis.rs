@@ -29,17 +29,15 @@ local next = tat + interval
 redis.call('SET', KEYS[1], string.format('%.0f', next), 'PX', math.ceil((next - now) / 1000) + 1000)
 return {1, wait}";
 
-/// Leases: KEYS[1] a sorted set of lease ids scored by expiry (µs), KEYS[2] the id counter.
-/// ARGV: max, ttl µs. Returns the lease id, or -1 when all slots are held.
+/// Leases: KEYS[1] a sorted set of lease ids scored by expiry (µs). ARGV: max, ttl µs, lease id.
+/// Returns 1 when leased, 0 when all slots are held. The set lives as long as its longest lease.
 const LEASE: &str = "
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now))
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return -1 end
-local id = redis.call('INCR', KEYS[2])
-local ttl = tonumber(ARGV[2])
-redis.call('ZADD', KEYS[1], string.format('%.0f', now + ttl), id)
-redis.call('PEXPIRE', KEYS[1], math.ceil(ttl / 1000) * 2)
-redis.call('PEXPIRE', KEYS[2], 86400000)
-return id";
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], string.format('%.0f', now + tonumber(ARGV[2])), ARGV[3])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIRE', KEYS[1], math.ceil((tonumber(last[2]) - now) / 1000) + 1000)
+return 1";
 
 /// Server budget: KEYS[1] a hash {left, reset (µs)}. ARGV: remaining, reset in µs.
 /// The same folding as the in-memory store's `note`.
@@ -162,10 +160,13 @@ impl RedisStore {
         let connection = self
             .connection
             .get_or_try_init(|| async {
+                // Every operation is also bounded by the fleet's store timeout; these limits keep
+                // the connection itself from waiting for ever on a server that stopped answering.
                 let config = ConnectionManagerConfig::new()
                     .set_number_of_retries(2)
                     .set_max_delay(1000)
-                    .set_connection_timeout(Duration::from_secs(2));
+                    .set_connection_timeout(Duration::from_secs(2))
+                    .set_response_timeout(Duration::from_secs(5));
                 ConnectionManager::new_with_config(self.client.clone(), config)
                     .await
                     .map_err(|e| store_error(&e))
@@ -215,12 +216,15 @@ impl LimitStore for RedisStore {
         key: &'a str,
         max: u32,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<Option<u64>, StoreError>> {
+        lease: u64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
+            // A lease that never expires is not wanted from a shared store: cap it at a day.
+            let ttl = micros(ttl.min(Duration::from_secs(86_400)));
             let mut call = self.scripts.lease.key(key);
-            call.key(format!("{key}:seq")).arg(max).arg(micros(ttl));
-            let id: i64 = self.run(&call).await?;
-            Ok(u64::try_from(id).ok())
+            call.arg(max).arg(ttl).arg(lease);
+            let leased: i64 = self.run(&call).await?;
+            Ok(leased == 1)
         })
     }
 

@@ -13,6 +13,8 @@ use crate::Secret;
 const LOCK_TTL: Duration = Duration::from_secs(65);
 /// How often a waiter looks for the rotated pair.
 const POLL: Duration = Duration::from_millis(25);
+/// How long writing a refreshed pair, or releasing the lock, may take.
+const STORE_WRITE_LIMIT: Duration = Duration::from_secs(5);
 
 /// How a shared refresh ended.
 #[derive(Debug)]
@@ -33,15 +35,17 @@ impl SharedRefresh {
     }
 }
 
-/// Gets a pair newer than generation `held` under `key`: adopts one another process stored, or
-/// takes the lock and calls `refresh` with the stored refresh token (once), storing the result
-/// only over the generation it refreshed. Gives up with an error message at `deadline`.
+/// Gets a pair other than generation `held` under `key`: adopts one another process stored, or
+/// takes the lock and calls `refresh` (once) with the stored refresh token, or with
+/// `local_refresh` when the store holds no session (a flushed Redis), storing the result only
+/// over the generation it refreshed. Gives up with an error message at `deadline`.
 ///
 /// `refresh` must not put the tokens in its error.
 pub async fn refresh_shared<F, Fut>(
     store: &Arc<dyn SessionStore>,
     key: &str,
     held: u64,
+    local_refresh: Option<Secret>,
     deadline: Instant,
     refresh: F,
 ) -> Result<SharedRefresh, String>
@@ -53,19 +57,27 @@ where
     let lock_key = format!("{key}:lock");
     loop {
         let current = bounded(deadline, store.load(key)).await?;
-        if let Some(tokens) = current.as_ref().filter(|t| t.generation > held) {
+        // Any other generation is the store's word, newer or (after a flush and a new sign-in)
+        // lower: the store is where the session lives.
+        if let Some(tokens) = current.as_ref().filter(|t| t.generation != held) {
             return Ok(SharedRefresh::Adopted(tokens.clone()));
         }
         if let Some(lock) = bounded(deadline, store.lock(&lock_key, LOCK_TTL)).await? {
-            let result = refresh_locked(store, key, held, deadline, &mut refresh).await;
-            // A lock that cannot be released expires; the others then go on.
-            let _ = bounded(deadline, store.unlock(&lock_key, lock)).await;
+            let result = refresh_locked(store, key, held, local_refresh.clone(), deadline, &mut refresh).await;
+            // Not bounded by the deadline, which may have passed: a lock left behind would hold
+            // every process back until it expires.
+            if tokio::time::timeout(STORE_WRITE_LIMIT, store.unlock(&lock_key, lock))
+                .await
+                .map_or(true, |r| r.is_err())
+            {
+                tracing::warn!("fleet: could not release the session's refresh lock; it expires by itself");
+            }
             match result? {
                 Some(done) => return Ok(done),
                 None => continue,
             }
         }
-        if Instant::now() + POLL >= deadline {
+        if deadline.saturating_duration_since(Instant::now()) <= POLL {
             return Err("the deadline passed while another process refreshed the session".into());
         }
         tokio::time::sleep(POLL).await;
@@ -77,6 +89,7 @@ async fn refresh_locked<F, Fut>(
     store: &Arc<dyn SessionStore>,
     key: &str,
     held: u64,
+    local_refresh: Option<Secret>,
     deadline: Instant,
     refresh: &mut Option<F>,
 ) -> Result<Option<SharedRefresh>, String>
@@ -86,10 +99,10 @@ where
 {
     let current = bounded(deadline, store.load(key)).await?;
     let generation = current.as_ref().map_or(0, |t| t.generation);
-    if let Some(tokens) = current.as_ref().filter(|t| t.generation > held) {
+    if let Some(tokens) = current.as_ref().filter(|t| t.generation != held) {
         return Ok(Some(SharedRefresh::Adopted(tokens.clone())));
     }
-    let Some(refresh_token) = current.and_then(|t| t.refresh) else {
+    let Some(refresh_token) = current.map_or(local_refresh, |t| t.refresh) else {
         return Err("the shared session holds no refresh token".into());
     };
     let Some(refresh) = refresh.take() else {
@@ -98,16 +111,28 @@ where
     let (access, rotated) = tokio::time::timeout_at(deadline.into(), refresh(refresh_token))
         .await
         .map_err(|_| "the deadline passed during the refresh".to_owned())??;
-    if bounded(deadline, store.store_if(key, generation, &access, rotated.as_ref())).await? {
-        tracing::info!(generation = generation + 1, "fleet: refreshed the shared session");
-        return Ok(Some(SharedRefresh::Refreshed(SharedTokens {
-            generation: generation + 1,
-            access,
-            refresh: rotated,
-        })));
+    let next = generation.wrapping_add(1);
+    // The refresh token is spent now: the new pair is used whatever happens to the write, which
+    // gets its own time limit rather than what is left of the caller's deadline.
+    match tokio::time::timeout(
+        STORE_WRITE_LIMIT,
+        store.store_if(key, generation, &access, rotated.as_ref()),
+    )
+    .await
+    {
+        Ok(Ok(true)) => tracing::info!(generation = next, "fleet: refreshed the shared session"),
+        Ok(Ok(false)) => {
+            tracing::warn!("fleet: a new sign-in replaced the shared session during a refresh; keeping both")
+        }
+        _ => tracing::warn!(
+            "fleet: refreshed the session but could not share the new pair; other processes will need to sign in"
+        ),
     }
-    // Someone wrote without the lock (a new sign-in): theirs stands; look again.
-    Ok(None)
+    Ok(Some(SharedRefresh::Refreshed(SharedTokens {
+        generation: next,
+        access,
+        refresh: rotated,
+    })))
 }
 
 async fn bounded<T>(deadline: Instant, op: impl Future<Output = Result<T, StoreError>>) -> Result<T, String> {
@@ -137,7 +162,7 @@ mod tests {
         for _ in 0..8 {
             let (store, calls) = (store.clone(), calls.clone());
             tasks.push(tokio::spawn(async move {
-                refresh_shared(&store, "s", 1, deadline, |token: Secret| async move {
+                refresh_shared(&store, "s", 1, None, deadline, |token: Secret| async move {
                     assert_eq!(token.expose(), "r1", "only the stored refresh token is spent");
                     calls.fetch_add(1, Ordering::SeqCst);
                     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -154,5 +179,33 @@ mod tests {
         let stored = store.load("s").await.expect("ok").expect("some");
         assert_eq!(stored.generation, 2);
         assert_eq!(stored.refresh.as_ref().map(Secret::expose), Some("r2"));
+    }
+
+    #[tokio::test]
+    async fn an_emptied_store_is_seeded_from_the_local_refresh_token() {
+        let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let done = refresh_shared(
+            &store,
+            "s",
+            7,
+            Some(Secret::new("local")),
+            deadline,
+            |token: Secret| async move {
+                assert_eq!(token.expose(), "local");
+                Ok((Secret::new("a"), Some(Secret::new("r"))))
+            },
+        )
+        .await
+        .expect("refreshed");
+        assert!(matches!(done, SharedRefresh::Refreshed(_)));
+        assert_eq!(store.load("s").await.expect("ok").map(|t| t.generation), Some(1));
+        // A process that held generation 7 before the flush takes up generation 1.
+        let adopted = refresh_shared(&store, "s", 7, None, deadline, |_: Secret| async move {
+            Err::<(Secret, Option<Secret>), String>("must not refresh".into())
+        })
+        .await
+        .expect("adopted");
+        assert!(matches!(adopted, SharedRefresh::Adopted(_)));
     }
 }

@@ -73,7 +73,8 @@ pub struct Credentials {
     key: Option<(KeyKind, Secret)>,
     token: Option<Secret>,
     refresh_token: Option<Secret>,
-    share_session: bool,
+    /// The name of the session shared with the fleet, when it is shared.
+    share_session: Option<String>,
 }
 
 /// Posts `token` to `/api/v1/auth/refresh`: the new access token and the rotated refresh token.
@@ -199,9 +200,11 @@ impl ClientBuilder {
     /// [`fleet`](crate::ClientBuilder::fleet)) that has the same app key and also shares: the
     /// tokens are kept in the fleet's session store (in clear: share only through a store you
     /// trust with them), and a 401 is refreshed once for the whole fleet, not once per process.
-    /// `login` publishes the new pair; [`Client::load_session`] takes up the shared one.
-    pub fn share_session(mut self) -> Self {
-        self.credentials.share_session = true;
+    /// `name` tells sessions of one app apart (e.g. the user's id; it is hashed into the store
+    /// key, not written). `login` publishes the new pair; [`Client::load_session`] takes up the
+    /// shared one.
+    pub fn share_session(mut self, name: &str) -> Self {
+        self.credentials.share_session = Some(name.to_owned());
         self
     }
 
@@ -248,20 +251,23 @@ impl ClientBuilder {
         }
         let key_kind = self.credentials.key.as_ref().map(|(kind, _)| *kind);
         let refresh_token = Arc::new(RwLock::new(self.credentials.refresh_token.clone()));
-        let shared = match (self.credentials.share_session, &self.fleet) {
-            (false, _) => None,
-            (true, Some(fleet)) => {
+        let shared = match (&self.credentials.share_session, &self.fleet) {
+            (None, _) => None,
+            (Some(name), Some(fleet)) => {
                 let store = fleet
                     .sessions()
                     .ok_or(ConfigError::SharedSessionWithoutStore(ArchAstro::API))?;
-                let app_key: Vec<&Secret> = self.credentials.key.iter().map(|(_, key)| key).collect();
+                let name = Secret::new(name.as_str());
+                let mut named: Vec<&Secret> = self.credentials.key.iter().map(|(_, key)| key).collect();
+                named.push(&name);
                 Some(shared::SharedSession {
+                    fleet: fleet.clone(),
                     store: Arc::clone(store),
-                    key: fleet.session_key(ArchAstro::API, &app_key),
+                    key: fleet.session_key(ArchAstro::API, &named),
                     held: Arc::default(),
                 })
             }
-            (true, None) => return Err(ConfigError::SharedSessionWithoutStore(ArchAstro::API).into()),
+            (Some(_), None) => return Err(ConfigError::SharedSessionWithoutStore(ArchAstro::API).into()),
         };
         auth.push(Auth::Token(Arc::clone(&tokens)));
         let parts = self.finish(Auth::All(auth))?;

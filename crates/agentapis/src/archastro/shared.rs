@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use agentapis_runtime::fleet::{refresh_shared, SessionStore, StoreError};
+use agentapis_runtime::fleet::{refresh_shared, Fleet, SessionStore, StoreError};
 use agentapis_runtime::token::{Refresher, REFRESH_LIMIT};
 use agentapis_runtime::{Secret, TokenStore};
 
@@ -15,9 +15,14 @@ use super::{generated, post_refresh, ArchAstro};
 use crate::client::Vendor as _;
 use crate::Error;
 
+/// What a shared refresh leaves of the token store's limit to release its lock.
+const UNLOCK_ROOM: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Where the session is shared, and which generation of it this process holds.
 #[derive(Clone)]
 pub(crate) struct SharedSession {
+    /// For its time limit on store operations.
+    pub(crate) fleet: Fleet,
     pub(crate) store: Arc<dyn SessionStore>,
     pub(crate) key: String,
     pub(crate) held: Arc<AtomicU64>,
@@ -50,12 +55,22 @@ impl SharedSession {
         Ok(())
     }
 
-    /// Takes up the stored pair when it is newer than the one held; false when it is not.
+    /// Runs a store operation within the fleet's store time limit.
+    async fn bounded<T>(&self, op: impl std::future::Future<Output = Result<T, StoreError>>) -> Result<T, Error> {
+        match self.fleet.bounded(None, op).await {
+            Some(result) => result.map_err(shared_error),
+            None => Err(shared_error(StoreError::Timeout(
+                agentapis_runtime::fleet::DEFAULT_STORE_TIMEOUT,
+            ))),
+        }
+    }
+
+    /// Takes up the stored pair when it is another than the one held; false when it is not.
     pub(crate) async fn load(&self, tokens: &TokenStore, refresh_slot: &RwLock<Option<Secret>>) -> Result<bool, Error> {
-        let Some(stored) = self.store.load(&self.key).await.map_err(shared_error)? else {
+        let Some(stored) = self.bounded(self.store.load(&self.key)).await? else {
             return Ok(false);
         };
-        if stored.generation <= self.held.load(Ordering::Relaxed) {
+        if stored.generation == self.held.load(Ordering::Relaxed) {
             return Ok(false);
         }
         tokens.set(stored.access);
@@ -78,8 +93,10 @@ impl SharedSession {
             let (shared, client, slot) = (shared.clone(), auth_client.clone(), Arc::clone(&refresh_slot));
             Box::pin(async move {
                 let held = shared.held.load(Ordering::Relaxed);
-                let deadline = Instant::now() + REFRESH_LIMIT;
-                let done = refresh_shared(&shared.store, &shared.key, held, deadline, |token| async move {
+                let local = slot.read().ok().and_then(|r| r.clone());
+                // Inside the token store's own limit on a refresh, with room to release the lock.
+                let deadline = Instant::now() + REFRESH_LIMIT.saturating_sub(UNLOCK_ROOM);
+                let done = refresh_shared(&shared.store, &shared.key, held, local, deadline, |token| async move {
                     let (access, rotated) = post_refresh(&client, token).await?;
                     Ok((access, Some(rotated)))
                 })
