@@ -3,7 +3,7 @@
 //!
 //! Every runtime keeps its limits in a [`LimitStore`]. By default that is a [`MemoryStore`] of
 //! its own (what a single process needs); a [`Fleet`] swaps in a shared one, such as
-//! [`RedisStore`](crate::fleet::RedisStore) (cargo feature `redis`). Keys name the API and a hash
+//! `RedisStore` (cargo feature `redis`). Keys name the API and a hash
 //! of the credential, never the credential itself (see [`fingerprint`]).
 //!
 //! When the store fails, the [`FailurePolicy`] decides: fail open to the runtime's own
