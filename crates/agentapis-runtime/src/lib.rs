@@ -18,6 +18,7 @@ mod decide;
 mod error_body;
 mod execute;
 pub mod fleet;
+mod gate;
 mod hooks;
 pub mod multipart;
 mod operation;
@@ -61,7 +62,7 @@ struct Inner {
     by_id: std::collections::HashMap<&'static str, &'static OperationMeta>,
     settings: Settings,
     /// Concurrency slots, the client-side rate and (in a fleet) the shared server budget.
-    gate: fleet::Gate,
+    gate: gate::Gate,
     rate_limit: Mutex<RateLimit>,
     pacer: pacing::Pacer,
     budget: budget::Bucket,
@@ -121,7 +122,7 @@ impl Runtime {
             let prefix = fleet.key(api, &credential);
             (fleet, prefix)
         });
-        let gate = fleet::Gate::new(settings.limits, settings.timeouts.per_attempt, api.limit_scope(), fleet);
+        let gate = gate::Gate::new(settings.limits, settings.timeouts.per_attempt, api.limit_scope(), fleet);
         Runtime {
             inner: Arc::new(Inner {
                 api,

@@ -10,7 +10,6 @@
 //! in-memory limits (the default, with a `tracing` warning), or fail closed with a typed
 //! refusal. No store operation outlives the caller's deadline or the store's own time limit.
 
-mod gate;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
@@ -24,7 +23,6 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-pub(crate) use gate::Gate;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-use super::{FailurePolicy, Fleet, LimitStore, MemoryStore, Quota, RateAnswer, StoreError};
 use crate::call::{Refusal, Waiting};
+use crate::fleet::{BoxFuture, FailurePolicy, Fleet, LimitStore, MemoryStore, Quota, RateAnswer, StoreError};
 use crate::pacing::{millis, LimitScope};
 use crate::policy::{ClientLimits, Pacing};
 
@@ -107,7 +107,7 @@ impl Gate {
         &'s self,
         deadline: Option<Instant>,
         waiting_for: Waiting,
-        op: impl Fn(&'s dyn LimitStore, bool) -> super::BoxFuture<'s, Result<T, StoreError>>,
+        op: impl Fn(&'s dyn LimitStore, bool) -> BoxFuture<'s, Result<T, StoreError>>,
     ) -> Result<(T, bool), Refusal> {
         let Some(fleet) = &self.fleet else {
             return match op(&*self.local, false).await {
@@ -332,7 +332,7 @@ mod tests {
     }
 
     impl Broken {
-        fn answer<'a, T: Send + 'a>(&'a self) -> super::super::BoxFuture<'a, Result<T, StoreError>> {
+        fn answer<'a, T: Send + 'a>(&'a self) -> BoxFuture<'a, Result<T, StoreError>> {
             let hangs = self.hangs;
             Box::pin(async move {
                 if hangs {
@@ -344,12 +344,7 @@ mod tests {
     }
 
     impl LimitStore for Broken {
-        fn take_rate<'a>(
-            &'a self,
-            _: &'a str,
-            _: Quota,
-            _: Duration,
-        ) -> super::super::BoxFuture<'a, Result<RateAnswer, StoreError>> {
+        fn take_rate<'a>(&'a self, _: &'a str, _: Quota, _: Duration) -> BoxFuture<'a, Result<RateAnswer, StoreError>> {
             self.answer()
         }
         fn lease_slot<'a>(
@@ -358,19 +353,14 @@ mod tests {
             _: u32,
             _: Duration,
             _: u64,
-        ) -> super::super::BoxFuture<'a, Result<bool, StoreError>> {
+        ) -> BoxFuture<'a, Result<bool, StoreError>> {
             self.answer()
         }
         fn release_slot(&self, _: &str, _: u64) {}
-        fn note_budget<'a>(
-            &'a self,
-            _: &'a str,
-            _: u64,
-            _: Duration,
-        ) -> super::super::BoxFuture<'a, Result<(), StoreError>> {
+        fn note_budget<'a>(&'a self, _: &'a str, _: u64, _: Duration) -> BoxFuture<'a, Result<(), StoreError>> {
             self.answer()
         }
-        fn take_budget<'a>(&'a self, _: &'a str) -> super::super::BoxFuture<'a, Result<Option<Duration>, StoreError>> {
+        fn take_budget<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<Duration>, StoreError>> {
             self.answer()
         }
     }
