@@ -1,12 +1,16 @@
 //! The runtime's side of the limit stores: waits for a concurrency slot, the client-side rate and
 //! (in a fleet) the shared server budget, each within the call's deadline, and applies the
 //! fleet's failure policy when the shared store fails.
+//!
+//! Without a fleet (or while a failing-open fleet's store is out) the process's own limits
+//! apply: a fair first-come-first-served semaphore for slots and an in-memory schedule for the
+//! rate. After a store failure the store is left alone for [`OUTAGE_PAUSE`], so an outage costs
+//! one store timeout, not one per request.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::call::{Refusal, Waiting};
 use crate::fleet::{BoxFuture, FailurePolicy, Fleet, LimitStore, MemoryStore, Quota, RateAnswer, StoreError};
@@ -16,46 +20,59 @@ use crate::policy::{ClientLimits, Pacing};
 /// How often a caller waiting for a slot held in another process looks again (a release in this
 /// process wakes it at once).
 const SLOT_POLL: Duration = Duration::from_millis(20);
-/// How long past the attempt timeout a lease lives: a worker that crashed mid-request frees its
-/// slot this long after the request could have ended anyway.
+/// How long past the call's deadline a shared lease lives: a worker that crashed mid-request
+/// frees its slot this long after the request could have ended anyway.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
+/// How long a failed store is left alone before it is tried again.
+pub(crate) const OUTAGE_PAUSE: Duration = Duration::from_secs(2);
+/// The largest count a Lua number holds exactly (2^53): a server-stated budget is clamped to it.
+const EXACT_IN_LUA: u64 = 1 << 53;
 
 /// The limits of one runtime and where they are kept.
 #[derive(Debug)]
 pub(crate) struct Gate {
-    local: Arc<MemoryStore>,
+    /// This process's own request schedule.
+    local_rate: MemoryStore,
+    /// This process's own slots.
+    local_slots: Option<Arc<Semaphore>>,
     fleet: Option<Fleet>,
-    /// `<namespace>:<api>:<credential hash>` in a fleet, empty for the runtime's own store.
+    /// `<namespace>:<api>:<credential hash>` in a fleet.
     prefix: String,
     quota: Option<Quota>,
     concurrency: Option<u32>,
-    /// How long a shared lease lives past the call's deadline: one attempt and a margin, so a
-    /// worker that crashed frees its slot then. Leases in this process's own store never
-    /// expire: it cannot crash alone.
+    /// One attempt and a margin: how long a shared lease outlives the call's deadline.
     lease_ttl: Duration,
     scope: LimitScope,
+    /// Shared slots given back in this process.
     released: Arc<Notify>,
-    degraded: AtomicBool,
+    /// While the shared store is out: until when it is left alone, and how it failed.
+    outage: Mutex<Option<(Instant, StoreError)>>,
 }
 
-/// A held concurrency slot; dropping it gives the slot back.
+/// A held concurrency slot; dropping it gives the slot back (held only for that).
 #[derive(Debug)]
-pub(crate) struct Slot {
+pub(crate) enum Slot {
+    /// One of this process's own slots.
+    Local { _permit: OwnedSemaphorePermit },
+    /// A lease in the fleet's store.
+    Shared { _lease: SharedSlot },
+}
+
+/// A lease in the fleet's store, given back on drop.
+#[derive(Debug)]
+pub(crate) struct SharedSlot {
     store: Arc<dyn LimitStore>,
     key: String,
     lease: u64,
     released: Arc<Notify>,
 }
 
-impl Drop for Slot {
+impl Drop for SharedSlot {
     fn drop(&mut self) {
         self.store.release_slot(&self.key, self.lease);
         self.released.notify_waiters();
     }
 }
-
-/// The largest count a Lua number holds exactly (2^53): a server-stated budget is clamped to it.
-const EXACT_IN_LUA: u64 = 1 << 53;
 
 impl Gate {
     pub(crate) fn new(
@@ -68,29 +85,30 @@ impl Gate {
             Some((fleet, prefix)) => (Some(fleet), prefix),
             None => (None, String::new()),
         };
+        // As before fleets: a limit of 0 slots means 1 (the facade refuses 0 up front).
+        let concurrency = limits.concurrency.map(|n| n.max(1));
         Self {
-            local: Arc::new(MemoryStore::new()),
+            local_rate: MemoryStore::new(),
+            local_slots: concurrency.map(|n| {
+                let permits = usize::try_from(n).unwrap_or(usize::MAX).min(Semaphore::MAX_PERMITS);
+                Arc::new(Semaphore::new(permits))
+            }),
             fleet,
             prefix,
             quota: limits
                 .per_minute
                 .filter(|n| *n > 0)
                 .map(|n| Quota::new(n, limits.burst.unwrap_or(n))),
-            // As before fleets: a limit of 0 slots means 1 (the facade refuses 0 up front).
-            concurrency: limits.concurrency.map(|n| n.max(1)),
+            concurrency,
             lease_ttl: attempt_timeout.saturating_add(LEASE_MARGIN),
             scope,
             released: Arc::new(Notify::new()),
-            degraded: AtomicBool::new(false),
+            outage: Mutex::new(None),
         }
     }
 
     fn key(&self, what: &str) -> String {
-        if self.prefix.is_empty() {
-            what.to_owned()
-        } else {
-            format!("{}:{what}", self.prefix)
-        }
+        format!("{}:{what}", self.prefix)
     }
 
     fn budget_key(&self, operation: &str) -> String {
@@ -100,45 +118,74 @@ impl Gate {
         }
     }
 
-    /// Runs `op` on the fleet's store (or the local one without a fleet); `op` is told whether
-    /// the store is shared. On a store failure the policy decides: the local store's answer
-    /// (fail open), or a refusal (fail closed). The answer says whether it came from the fleet.
-    async fn ask<'s, T>(
+    /// The store failure to act on while the store is left alone.
+    fn out(&self) -> Option<StoreError> {
+        let mut outage = self.outage.lock().ok()?;
+        match outage.as_ref() {
+            Some((until, problem)) if Instant::now() < *until => Some(problem.clone()),
+            Some(_) => {
+                // The pause is over: the next operation tries the store again.
+                *outage = None;
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn failed(&self, problem: &StoreError, policy: FailurePolicy) {
+        let Ok(mut outage) = self.outage.lock() else { return };
+        if outage.is_none() {
+            match policy {
+                FailurePolicy::FailClosed => {
+                    tracing::warn!(%problem, "fleet: the limit store failed; not sending (fail closed)");
+                }
+                _ => {
+                    tracing::warn!(%problem, "fleet: the limit store failed; using this process's own limits (fail open)")
+                }
+            }
+        }
+        *outage = Instant::now()
+            .checked_add(OUTAGE_PAUSE)
+            .map(|until| (until, problem.clone()));
+    }
+
+    fn answered(&self) {
+        if let Ok(mut outage) = self.outage.lock() {
+            if outage.take().is_some() {
+                tracing::info!("fleet: the limit store answers again; limits are shared again");
+            }
+        }
+    }
+
+    /// Runs `op` on the fleet's store: `Some(answer)`, or `None` when the process's own limits
+    /// apply (no fleet, or a failing-open fleet whose store is out); a refusal when a
+    /// failing-closed fleet's store is out, or the deadline passes.
+    async fn shared<'s, T>(
         &'s self,
         deadline: Option<Instant>,
         waiting_for: Waiting,
-        op: impl Fn(&'s dyn LimitStore, bool) -> BoxFuture<'s, Result<T, StoreError>>,
-    ) -> Result<(T, bool), Refusal> {
+        op: impl FnOnce(&'s dyn LimitStore) -> BoxFuture<'s, Result<T, StoreError>>,
+    ) -> Result<Option<T>, Refusal> {
         let Some(fleet) = &self.fleet else {
-            return match op(&*self.local, false).await {
-                Ok(answer) => Ok((answer, false)),
-                Err(problem) => Err(Refusal::Fleet { waiting_for, problem }),
-            };
+            return Ok(None);
         };
-        let problem = match fleet.bounded(deadline, op(&*fleet.limits, true)).await {
-            None => return Err(Refusal::Deadline { waiting_for }),
-            Some(Ok(answer)) => {
-                if self.degraded.swap(false, Ordering::Relaxed) {
-                    tracing::info!("fleet: the limit store answers again; limits are shared again");
+        let problem = match self.out() {
+            Some(problem) => problem,
+            None => match fleet.bounded(deadline, op(&*fleet.limits)).await {
+                None => return Err(Refusal::Deadline { waiting_for }),
+                Some(Ok(answer)) => {
+                    self.answered();
+                    return Ok(Some(answer));
                 }
-                return Ok((answer, true));
-            }
-            Some(Err(problem)) => problem,
+                Some(Err(problem)) => {
+                    self.failed(&problem, fleet.failure);
+                    problem
+                }
+            },
         };
         match fleet.failure {
-            FailurePolicy::FailClosed => {
-                tracing::warn!(%problem, "fleet: the limit store failed; not sending (fail closed)");
-                Err(Refusal::Fleet { waiting_for, problem })
-            }
-            _ => {
-                if !self.degraded.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(%problem, "fleet: the limit store failed; using this process's own limits (fail open)");
-                }
-                match op(&*self.local, false).await {
-                    Ok(answer) => Ok((answer, false)),
-                    Err(problem) => Err(Refusal::Fleet { waiting_for, problem }),
-                }
-            }
+            FailurePolicy::FailClosed => Err(Refusal::Fleet { waiting_for, problem }),
+            _ => Ok(None),
         }
     }
 
@@ -159,121 +206,152 @@ impl Gate {
             None => None,
         };
         if let Some(quota) = self.quota {
-            let key = self.key("rate");
-            let max_wait = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(Instant::now()));
-            let (answer, _) = self
-                .ask(deadline, Waiting::RateLimiter, |s, _| {
-                    s.take_rate(&key, quota, max_wait)
-                })
-                .await?;
-            match answer {
-                RateAnswer::Go(wait) if wait.is_zero() => {}
-                RateAnswer::Go(wait) => tokio::time::sleep(wait).await,
-                // The place lies past the deadline: refuse now rather than sleep to no use.
-                _ => {
-                    return Err(Refusal::Deadline {
-                        waiting_for: Waiting::RateLimiter,
-                    })
-                }
-            }
+            self.rate(quota, deadline).await?;
         }
         if self.fleet.is_some() {
-            let key = self.budget_key(operation);
-            loop {
-                let (wait, _) = self
-                    .ask(deadline, Waiting::RateLimiter, |s, _| s.take_budget(&key))
-                    .await?;
-                // A wait past the probe interval is not believed: the request goes and its
-                // answer states the budget afresh (as the in-process pacer does).
-                let Some(wait) = wait.filter(|w| *w <= probe_interval) else {
-                    break;
-                };
-                let past_deadline = deadline.is_some_and(|d| d.saturating_duration_since(Instant::now()) <= wait);
-                if pacing == Pacing::FailFast || past_deadline {
-                    return Err(Refusal::Paced { wait });
-                }
-                tracing::info!(
-                    wait_ms = millis(wait),
-                    "fleet: the shared budget is spent until the reset"
-                );
-                tokio::time::sleep(wait).await;
-            }
+            self.budget(operation, deadline, pacing, probe_interval).await?;
         }
         Ok(slot)
     }
 
-    async fn slot(&self, max: u32, deadline: Option<Instant>) -> Result<Slot, Refusal> {
-        let key = self.key("slots");
-        loop {
-            // Registered before asking, so a release between the answer and the wait is seen.
-            let released = self.released.notified();
-            tokio::pin!(released);
-            released.as_mut().enable();
-            // The id is ours, so a lease the store granted after we stopped waiting can be
-            // given back.
-            let lease = rand::random::<u64>() >> 11;
-            // A shared lease covers the waits after it (which end at the deadline) and the
-            // attempt; without a deadline it is capped by the store (a day for Redis).
-            let waits = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(Instant::now()));
-            let ttl = |shared: bool| {
-                if shared {
-                    waits.saturating_add(self.lease_ttl)
-                } else {
-                    Duration::MAX
-                }
-            };
-            let asked = self
-                .ask(deadline, Waiting::ConcurrencySlot, |s, shared| {
-                    s.lease_slot(&key, max, ttl(shared), lease)
-                })
-                .await;
-            let shared = match asked {
-                Ok((true, shared)) => shared,
-                Ok((false, shared)) => {
-                    if !shared {
-                        self.release_abandoned(&key, lease);
-                    }
-                    self.wait_for_release(&mut released, shared, deadline).await?;
-                    continue;
-                }
-                Err(refusal) => {
-                    self.release_abandoned(&key, lease);
-                    return Err(refusal);
-                }
-            };
-            if !shared {
-                self.release_abandoned(&key, lease);
+    /// Takes a place in the rate's schedule and sleeps until it.
+    async fn rate(&self, quota: Quota, deadline: Option<Instant>) -> Result<(), Refusal> {
+        let key = self.key("rate");
+        let left = || deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(Instant::now()));
+        let answer = match self
+            .shared(deadline, Waiting::RateLimiter, |s| s.take_rate(&key, quota, left()))
+            .await?
+        {
+            Some(answer) => answer,
+            // The in-memory store answers at once; it fails only if poisoned (then: go).
+            None => self
+                .local_rate
+                .take_rate(&key, quota, left())
+                .await
+                .unwrap_or(RateAnswer::Go(Duration::ZERO)),
+        };
+        match answer {
+            RateAnswer::Go(wait) if wait.is_zero() => Ok(()),
+            // Measured from now (after the store answered), so the wait never ends past the
+            // deadline; the request goes a little after its place, never before.
+            RateAnswer::Go(wait) if left() > wait => {
+                tokio::time::sleep(wait).await;
+                Ok(())
             }
-            let store: Arc<dyn LimitStore> = match (&self.fleet, shared) {
-                (Some(fleet), true) => fleet.limits.clone(),
-                _ => self.local.clone(),
+            // The place lies past the deadline: refuse now rather than sleep to no use.
+            _ => Err(Refusal::Deadline {
+                waiting_for: Waiting::RateLimiter,
+            }),
+        }
+    }
+
+    /// Waits while the fleet's shared server budget is spent.
+    async fn budget(
+        &self,
+        operation: &str,
+        deadline: Option<Instant>,
+        pacing: Pacing,
+        probe_interval: Duration,
+    ) -> Result<(), Refusal> {
+        let key = self.budget_key(operation);
+        loop {
+            let Some(wait) = self
+                .shared(deadline, Waiting::RateLimiter, |s| s.take_budget(&key))
+                .await?
+                .flatten()
+            else {
+                return Ok(());
             };
-            return Ok(Slot {
-                store,
-                key,
-                lease,
-                released: self.released.clone(),
-            });
+            // A wait past the probe interval is not believed: the request goes and its answer
+            // states the budget afresh (as the in-process pacer does).
+            if wait > probe_interval {
+                return Ok(());
+            }
+            let past_deadline = deadline.is_some_and(|d| d.saturating_duration_since(Instant::now()) <= wait);
+            if pacing == Pacing::FailFast || past_deadline {
+                return Err(Refusal::Paced { wait });
+            }
+            tracing::info!(
+                wait_ms = millis(wait),
+                "fleet: the shared budget is spent until the reset"
+            );
+            tokio::time::sleep(wait).await;
         }
     }
 
-    /// Gives back, on the shared store, a lease it may have granted after this caller stopped
-    /// waiting for it (a timeout), or while the local store answered instead.
-    fn release_abandoned(&self, key: &str, lease: u64) {
+    async fn slot(&self, max: u32, deadline: Option<Instant>) -> Result<Slot, Refusal> {
         if let Some(fleet) = &self.fleet {
-            fleet.limits.release_slot(key, lease);
+            let key = self.key("slots");
+            loop {
+                // Registered before asking, so a release between the answer and the wait is seen.
+                let released = self.released.notified();
+                tokio::pin!(released);
+                released.as_mut().enable();
+                // The id is ours, so a lease the store granted after we stopped waiting can be
+                // given back. A shared lease covers the waits after it (which end at the
+                // deadline) and the attempt; without a deadline the store caps it (a day).
+                let lease = rand::random::<u64>() >> 11;
+                let ttl = deadline
+                    .map_or(Duration::MAX, |d| d.saturating_duration_since(Instant::now()))
+                    .saturating_add(self.lease_ttl);
+                match self
+                    .shared(deadline, Waiting::ConcurrencySlot, |s| {
+                        s.lease_slot(&key, max, ttl, lease)
+                    })
+                    .await
+                {
+                    Ok(Some(true)) => {
+                        return Ok(Slot::Shared {
+                            _lease: SharedSlot {
+                                store: fleet.limits.clone(),
+                                key,
+                                lease,
+                                released: self.released.clone(),
+                            },
+                        })
+                    }
+                    Ok(Some(false)) => self.wait_for_release(&mut released, deadline).await?,
+                    Ok(None) => {
+                        fleet.limits.release_slot(&key, lease);
+                        break;
+                    }
+                    Err(refusal) => {
+                        fleet.limits.release_slot(&key, lease);
+                        return Err(refusal);
+                    }
+                }
+            }
         }
+        self.local_slot(deadline).await
     }
 
-    /// Waits for a slot to be given back in this process, or (for a shared store, where other
-    /// processes give slots back too) the next poll; refuses at the deadline.
+    /// One of this process's own slots, first come first served.
+    async fn local_slot(&self, deadline: Option<Instant>) -> Result<Slot, Refusal> {
+        let refused = Refusal::Deadline {
+            waiting_for: Waiting::ConcurrencySlot,
+        };
+        let Some(slots) = &self.local_slots else {
+            return Err(refused);
+        };
+        let acquire = Arc::clone(slots).acquire_owned();
+        let permit = match deadline {
+            Some(d) => tokio::time::timeout_at(d.into(), acquire)
+                .await
+                .map_err(|_| refused.clone())?,
+            None => acquire.await,
+        };
+        // The semaphore is never closed.
+        permit.map(|p| Slot::Local { _permit: p }).map_err(|_| refused)
+    }
+
+    /// Waits for a shared slot to be given back in this process, or the next poll (other
+    /// processes give slots back too); refuses at the deadline.
     async fn wait_for_release(
         &self,
         released: &mut std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
-        shared: bool,
         deadline: Option<Instant>,
     ) -> Result<(), Refusal> {
-        let poll = shared.then(|| Instant::now().checked_add(SLOT_POLL)).flatten();
+        let poll = Instant::now().checked_add(SLOT_POLL);
         let until = match (poll, deadline) {
             (Some(p), Some(d)) => Some(p.min(d)),
             (p, d) => p.or(d),
@@ -296,7 +374,7 @@ impl Gate {
     }
 
     /// Shares what a response said about the server's budget with the fleet, within the call's
-    /// deadline. A store failure here only warns: the call has its answer.
+    /// deadline. A store failure here only counts as an outage: the call has its answer.
     pub(crate) async fn note(
         &self,
         operation: &str,
@@ -307,15 +385,18 @@ impl Gate {
         let (Some(fleet), Some(remaining), Some(reset_in)) = (&self.fleet, remaining, reset_in) else {
             return;
         };
+        if self.out().is_some() {
+            return;
+        }
         let key = self.budget_key(operation);
         let remaining = remaining.min(EXACT_IN_LUA);
-        if let Some(Err(problem)) = fleet
+        match fleet
             .bounded(deadline, fleet.limits.note_budget(&key, remaining, reset_in))
             .await
         {
-            if !self.degraded.swap(true, Ordering::Relaxed) {
-                tracing::warn!(%problem, "fleet: could not share the server's budget");
-            }
+            Some(Err(problem)) => self.failed(&problem, fleet.failure),
+            Some(Ok(())) => self.answered(),
+            None => {}
         }
     }
 }
@@ -329,10 +410,12 @@ mod tests {
     #[derive(Debug)]
     struct Broken {
         hangs: bool,
+        asked: std::sync::atomic::AtomicU32,
     }
 
     impl Broken {
         fn answer<'a, T: Send + 'a>(&'a self) -> BoxFuture<'a, Result<T, StoreError>> {
+            self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let hangs = self.hangs;
             Box::pin(async move {
                 if hangs {
@@ -366,7 +449,17 @@ mod tests {
     }
 
     fn gate(hangs: bool, policy: FailurePolicy) -> Gate {
-        let fleet = Fleet::new(Arc::new(Broken { hangs }), "t")
+        gate_on(
+            Arc::new(Broken {
+                hangs,
+                asked: Default::default(),
+            }),
+            policy,
+        )
+    }
+
+    fn gate_on(store: Arc<Broken>, policy: FailurePolicy) -> Gate {
+        let fleet = Fleet::new(store, "t")
             .on_failure(policy)
             .store_timeout(Duration::from_millis(50));
         let prefix = fleet.key(Api::Agentiv, "hash");
@@ -430,5 +523,22 @@ mod tests {
                 waiting_for: Waiting::ConcurrencySlot
             })
         );
+    }
+
+    #[tokio::test]
+    async fn an_outage_costs_one_store_timeout_not_one_per_call() {
+        let store = Arc::new(Broken {
+            hangs: true,
+            asked: Default::default(),
+        });
+        let gate = gate_on(Arc::clone(&store), FailurePolicy::FailOpen);
+        for _ in 0..5 {
+            let slot = tokio::time::timeout(Duration::from_secs(5), admit(&gate, None))
+                .await
+                .expect("never hangs");
+            assert!(slot.is_ok());
+        }
+        // The first call found the store out; the others went straight to the local limits.
+        assert_eq!(store.asked.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 }

@@ -24,7 +24,11 @@ struct Redis {
 
 impl Redis {
     fn start() -> Redis {
-        let dir = tempfile::tempdir().expect("temp dir");
+        // Under /tmp, whatever TMPDIR says: a socket path must stay under 108 bytes.
+        let dir = tempfile::Builder::new()
+            .prefix("fleet-redis")
+            .tempdir_in("/tmp")
+            .expect("temp dir");
         let child = Self::spawn(&dir);
         Redis { child, dir }
     }
@@ -124,7 +128,8 @@ fn store(redis: &Redis) -> Arc<RedisStore> {
 async fn one_rate_is_shared_by_every_store_on_the_server() {
     let redis = Redis::start();
     let (a, b) = (store(&redis), store(&redis));
-    let quota = Quota::new(600, 2); // one per 100 ms, two at once
+    // One every 10 s, two at once: seconds of margin against Redis round trips on a busy machine.
+    let quota = Quota::new(6, 2);
     let now = Duration::ZERO;
     assert_eq!(a.take_rate("k", quota, now).await, Ok(RateAnswer::Go(now)));
     assert_eq!(
@@ -136,7 +141,7 @@ async fn one_rate_is_shared_by_every_store_on_the_server() {
         panic!("the burst is spent");
     };
     assert!(
-        wait > Duration::from_millis(50) && wait <= Duration::from_millis(100),
+        wait > Duration::from_secs(5) && wait <= Duration::from_secs(10),
         "{wait:?}"
     );
     assert_eq!(
@@ -145,15 +150,16 @@ async fn one_rate_is_shared_by_every_store_on_the_server() {
         "keys are apart"
     );
     // Callers that can wait reserve consecutive places, one interval apart, across stores.
-    let Ok(RateAnswer::Go(first)) = b.take_rate("k", quota, Duration::from_secs(1)).await else {
+    let minute = Duration::from_secs(60);
+    let Ok(RateAnswer::Go(first)) = b.take_rate("k", quota, minute).await else {
         panic!("reserved");
     };
-    let Ok(RateAnswer::Go(second)) = a.take_rate("k", quota, Duration::from_secs(1)).await else {
+    let Ok(RateAnswer::Go(second)) = a.take_rate("k", quota, minute).await else {
         panic!("reserved");
     };
     let gap = second.saturating_sub(first);
     assert!(
-        gap > Duration::from_millis(90) && gap <= Duration::from_millis(100),
+        gap > Duration::from_secs(9) && gap <= Duration::from_secs(10),
         "{first:?} {second:?}"
     );
 }
@@ -258,10 +264,13 @@ async fn when_redis_dies_fail_open_goes_on_and_fail_closed_refuses_without_hangi
     redis.kill();
     let started = Instant::now();
     for _ in 0..3 {
+        let call = Instant::now();
         open_client
             .call(|api| api.list_agents().send())
             .await
             .expect("fail open: the local limits take over");
+        // At most one store timeout (500 ms) per outage, never a hang (generous for CI).
+        assert!(call.elapsed() < Duration::from_secs(3), "{:?}", call.elapsed());
     }
     match closed_client.call(|api| api.list_agents().send()).await {
         Err(Error::FleetUnavailable { problem, .. }) => {
@@ -444,13 +453,13 @@ async fn goodput_run(
 
 #[tokio::test]
 async fn a_fleet_of_processes_stays_inside_one_budget() {
-    // The server allows 20 a second; four processes each paced at 16 a second on their own
-    // overrun it three times over, while the fleet shares one schedule of 16 a second (the
+    // The server allows 20 a second; four processes each paced at 12 a second on their own
+    // overrun it more than twice over, while the fleet shares one schedule of 12 a second (the
     // headroom keeps scheduling jitter on a busy machine from pushing a window over).
-    let (ok, err, refused, _) = goodput_run("fleet", 4, 12, 20, Duration::from_secs(1), 960).await;
+    let (ok, err, refused, _) = goodput_run("fleet", 4, 12, 20, Duration::from_secs(1), 720).await;
     assert_eq!((ok, err), (48, 0));
     assert_eq!(refused, 0, "the fleet never trips the server's limit");
-    let (_, _, refused, _) = goodput_run("alone", 4, 12, 20, Duration::from_secs(1), 960).await;
+    let (_, _, refused, _) = goodput_run("alone", 4, 12, 20, Duration::from_secs(1), 720).await;
     assert!(refused > 0, "without a fleet, each process believes it owns the budget");
 }
 
@@ -583,13 +592,17 @@ async fn refresh_storm(workers: usize, rotations: u64) -> u64 {
 /// Sends `command` to every worker and collects the answers, off the async runtime.
 async fn ask_all(mut pool: Vec<Worker>, command: &str) -> (Vec<String>, Vec<Worker>) {
     let command = command.to_owned();
-    tokio::task::spawn_blocking(move || {
+    // A hung worker fails the test (its pipes close when the test process ends) instead of
+    // holding CI until its time limit.
+    let answered = tokio::task::spawn_blocking(move || {
         for w in &mut pool {
             w.send(&command);
         }
         let answers = pool.iter_mut().map(Worker::answer).collect();
         (answers, pool)
-    })
-    .await
-    .expect("workers")
+    });
+    tokio::time::timeout(Duration::from_secs(120), answered)
+        .await
+        .expect("every worker answers within 2 minutes")
+        .expect("workers")
 }

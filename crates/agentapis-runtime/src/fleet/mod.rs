@@ -107,7 +107,8 @@ pub enum FailurePolicy {
 /// hash, scope); a store only keeps them apart.
 ///
 /// Waiting is left to the runtime: every method answers at once (or fails), and says how long to
-/// wait when the answer is "not yet".
+/// wait when the answer is "not yet". Methods added to this trait in later versions will come
+/// with default implementations.
 pub trait LimitStore: Send + Sync + fmt::Debug {
     /// Reserves the next place in `quota`'s schedule kept under `key`, if it comes within
     /// `max_wait`. Reserving a future place (rather than asking again later) keeps the
@@ -148,6 +149,7 @@ pub trait LimitStore: Send + Sync + fmt::Debug {
 
 /// A session's tokens as a [`SessionStore`] keeps them, with the number of times they rotated.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SharedTokens {
     /// Bumped by every write; a refresh writes only over the generation it refreshed.
     pub generation: u64,
@@ -155,6 +157,17 @@ pub struct SharedTokens {
     pub access: Secret,
     /// The refresh token, when the session has one.
     pub refresh: Option<Secret>,
+}
+
+impl SharedTokens {
+    /// Tokens as a store read them (for implementors of [`SessionStore`]).
+    pub fn new(generation: u64, access: Secret, refresh: Option<Secret>) -> Self {
+        Self {
+            generation,
+            access,
+            refresh,
+        }
+    }
 }
 
 impl fmt::Debug for SharedTokens {
@@ -169,7 +182,8 @@ impl fmt::Debug for SharedTokens {
 
 /// Where a session's token pair is shared, with a lock so that one holder refreshes it at a time
 /// (refresh tokens that are single-use must not be spent twice). Tokens are written in clear:
-/// share a session only through a store you trust with it.
+/// share a session only through a store you trust with it. Methods added to this trait in later
+/// versions will come with default implementations.
 pub trait SessionStore: Send + Sync + fmt::Debug {
     /// The tokens under `key`, if any.
     fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<SharedTokens>, StoreError>>;
@@ -291,7 +305,8 @@ impl Fleet {
     }
 
     /// Runs a store operation within the store's time limit and the caller's deadline: `None`
-    /// when the deadline came first.
+    /// when the deadline came first. (For the facade's shared sessions.)
+    #[doc(hidden)]
     pub async fn bounded<T>(
         &self,
         deadline: Option<Instant>,

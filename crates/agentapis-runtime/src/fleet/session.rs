@@ -15,6 +15,8 @@ const LOCK_TTL: Duration = Duration::from_secs(65);
 const POLL: Duration = Duration::from_millis(25);
 /// How long writing a refreshed pair, or releasing the lock, may take.
 const STORE_WRITE_LIMIT: Duration = Duration::from_secs(5);
+/// How many more times a refreshed pair the store did not take is written.
+const WRITE_RETRIES: u32 = 3;
 
 /// How a shared refresh ended.
 #[derive(Debug)]
@@ -113,19 +115,20 @@ where
         .map_err(|_| "the deadline passed during the refresh".to_owned())??;
     let next = generation.wrapping_add(1);
     // The refresh token is spent now: the new pair is used whatever happens to the write, which
-    // gets its own time limit rather than what is left of the caller's deadline.
-    match tokio::time::timeout(
-        STORE_WRITE_LIMIT,
-        store.store_if(key, generation, &access, rotated.as_ref()),
-    )
-    .await
-    {
+    // gets its own time limit rather than what is left of the caller's deadline, and is tried
+    // again in the background if the store failed (the others need it to go on).
+    let write = store.store_if(key, generation, &access, rotated.as_ref());
+    match tokio::time::timeout(STORE_WRITE_LIMIT, write).await {
         Ok(Ok(true)) => tracing::info!(generation = next, "fleet: refreshed the shared session"),
         Ok(Ok(false)) => {
             tracing::warn!("fleet: a new sign-in replaced the shared session during a refresh; keeping both")
         }
-        _ => tracing::warn!(
-            "fleet: refreshed the session but could not share the new pair; other processes will need to sign in"
+        _ => write_later(
+            Arc::clone(store),
+            key.to_owned(),
+            generation,
+            access.clone(),
+            rotated.clone(),
         ),
     }
     Ok(Some(SharedRefresh::Refreshed(SharedTokens {
@@ -133,6 +136,26 @@ where
         access,
         refresh: rotated,
     })))
+}
+
+/// Retries writing a refreshed pair a few times, a second apart, off the caller's path.
+fn write_later(store: Arc<dyn SessionStore>, key: String, generation: u64, access: Secret, refresh: Option<Secret>) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    runtime.spawn(async move {
+        for _ in 0..WRITE_RETRIES {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let write = store.store_if(&key, generation, &access, refresh.as_ref());
+            if let Ok(Ok(_)) = tokio::time::timeout(STORE_WRITE_LIMIT, write).await {
+                tracing::info!("fleet: shared the refreshed session after a failed write");
+                return;
+            }
+        }
+        tracing::warn!(
+            "fleet: refreshed the session but could not share the new pair; other processes will need a new sign-in"
+        );
+    });
 }
 
 async fn bounded<T>(deadline: Instant, op: impl Future<Output = Result<T, StoreError>>) -> Result<T, String> {

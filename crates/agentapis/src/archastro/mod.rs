@@ -202,7 +202,8 @@ impl ClientBuilder {
     /// trust with them), and a 401 is refreshed once for the whole fleet, not once per process.
     /// `name` tells sessions of one app apart (e.g. the user's id; it is hashed into the store
     /// key, not written). `login` publishes the new pair; [`Client::load_session`] takes up the
-    /// shared one.
+    /// shared one. While the store is unreachable a 401 cannot be refreshed, whatever the fleet's
+    /// failure policy: the single-use refresh token lives there.
     pub fn share_session(mut self, name: &str) -> Self {
         self.credentials.share_session = Some(name.to_owned());
         self
@@ -338,8 +339,10 @@ impl Client {
         )
         .await?;
         self.set_tokens(&tokens.token, Some(&tokens.refresh_token));
-        if self.state().shared.is_some() {
-            self.publish_session().await?;
+        // The sign-in worked and this client uses its tokens; a store that cannot take them is
+        // logged, not an error that would hide the tokens from the caller.
+        if let Err(e) = self.publish_session().await {
+            tracing::warn!(error = %e, "signed in, but could not share the session with the fleet");
         }
         Ok(tokens)
     }

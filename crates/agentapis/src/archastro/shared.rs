@@ -46,11 +46,7 @@ fn shared_error(problem: StoreError) -> Error {
 impl SharedSession {
     /// Writes this process's pair as the session's newest generation.
     pub(crate) async fn publish(&self, access: &Secret, refresh: Option<&Secret>) -> Result<(), Error> {
-        let generation = self
-            .store
-            .store(&self.key, access, refresh)
-            .await
-            .map_err(shared_error)?;
+        let generation = self.bounded(self.store.store(&self.key, access, refresh)).await?;
         self.held.store(generation, Ordering::Relaxed);
         Ok(())
     }

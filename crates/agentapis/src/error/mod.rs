@@ -18,6 +18,8 @@ use bytes::Bytes;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 
+use crate::fleet::StoreError;
+
 pub use argument::ArgumentError;
 pub use config::{BaseUrlProblem, ConfigError, CredentialProblem, Setting};
 pub(crate) use convert::{from_generated, vendor_code as convert_vendor_code, Decoding};
@@ -141,7 +143,7 @@ pub enum Error {
         status: String,
     },
     /// Fleet mode: the shared limit store (e.g. Redis) failed and the fleet fails closed, so
-    /// nothing was sent. Retryable: the store may be back on the next call.
+    /// nothing was sent. Retryable when the store was unreachable or slow: it may be back.
     #[error("{api}: not sent: {problem} while waiting for {waiting_for} (the fleet fails closed)")]
     FleetUnavailable {
         /// The API called.
@@ -384,11 +386,11 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Api(e) | Error::RateLimited(e) => e.retryable,
-            Error::Timeout { .. }
-            | Error::Transport { .. }
-            | Error::RunNotFinished { .. }
-            | Error::FleetUnavailable { .. }
-            | Error::SharedSession { .. } => true,
+            Error::Timeout { .. } | Error::Transport { .. } | Error::RunNotFinished { .. } => true,
+            // A store that is out may be back; one that answers nonsense will not mend by itself.
+            Error::FleetUnavailable { problem, .. } | Error::SharedSession { problem, .. } => {
+                matches!(problem, StoreError::Unreachable(_) | StoreError::Timeout(_))
+            }
             _ => false,
         }
     }
