@@ -256,17 +256,12 @@ impl Gate {
         let key = self.budget_key(operation);
         loop {
             let Some(wait) = self
-                .shared(deadline, Waiting::RateLimiter, |s| s.take_budget(&key))
+                .shared(deadline, Waiting::RateLimiter, |s| s.take_budget(&key, probe_interval))
                 .await?
                 .flatten()
             else {
                 return Ok(());
             };
-            // A wait past the probe interval is not believed: the request goes and its answer
-            // states the budget afresh (as the in-process pacer does).
-            if wait > probe_interval {
-                return Ok(());
-            }
             let past_deadline = deadline.is_some_and(|d| d.saturating_duration_since(Instant::now()) <= wait);
             if pacing == Pacing::FailFast || past_deadline {
                 return Err(Refusal::Paced { wait });
@@ -443,7 +438,7 @@ mod tests {
         fn note_budget<'a>(&'a self, _: &'a str, _: u64, _: Duration) -> BoxFuture<'a, Result<(), StoreError>> {
             self.answer()
         }
-        fn take_budget<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<Duration>, StoreError>> {
+        fn take_budget<'a>(&'a self, _: &'a str, _: Duration) -> BoxFuture<'a, Result<Option<Duration>, StoreError>> {
             self.answer()
         }
     }

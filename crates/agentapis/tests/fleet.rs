@@ -120,6 +120,8 @@ impl Drop for Redis {
     }
 }
 
+const MINUTE: Duration = Duration::from_secs(60);
+
 fn store(redis: &Redis) -> Arc<RedisStore> {
     Arc::new(RedisStore::open(&redis.url()).expect("redis url"))
 }
@@ -188,17 +190,30 @@ async fn a_stated_budget_is_counted_down_by_every_store() {
     let redis = Redis::start();
     let (a, b) = (store(&redis), store(&redis));
     a.note_budget("budget", 2, Duration::from_secs(2)).await.expect("ok");
-    assert_eq!(b.take_budget("budget").await, Ok(None));
-    assert_eq!(a.take_budget("budget").await, Ok(None));
-    let wait = b.take_budget("budget").await.expect("ok").expect("spent");
+    assert_eq!(b.take_budget("budget", MINUTE).await, Ok(None));
+    assert_eq!(a.take_budget("budget", MINUTE).await, Ok(None));
+    let wait = b.take_budget("budget", MINUTE).await.expect("ok").expect("spent");
     assert!(
         wait > Duration::from_secs(1) && wait <= Duration::from_secs(2),
         "{wait:?}"
     );
     // A late answer from the same window cannot raise the count.
     a.note_budget("budget", 5, Duration::from_secs(2)).await.expect("ok");
-    assert!(b.take_budget("budget").await.expect("ok").is_some());
-    assert_eq!(a.take_budget("unknown").await, Ok(None), "no stated budget: no wait");
+    assert!(b.take_budget("budget", MINUTE).await.expect("ok").is_some());
+    assert_eq!(
+        a.take_budget("unknown", MINUTE).await,
+        Ok(None),
+        "no stated budget: no wait"
+    );
+    // A reset a day away: one probe per interval for the whole fleet, the others wait for it.
+    a.note_budget("far", 0, Duration::from_secs(86_400)).await.expect("ok");
+    assert_eq!(b.take_budget("far", MINUTE).await, Ok(None), "the probe");
+    let wait = a
+        .take_budget("far", MINUTE)
+        .await
+        .expect("ok")
+        .expect("waits for the next probe");
+    assert!(wait > Duration::from_secs(50) && wait <= MINUTE, "{wait:?}");
 }
 
 #[tokio::test]

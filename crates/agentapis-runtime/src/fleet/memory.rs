@@ -21,8 +21,9 @@ struct State {
     rates: HashMap<String, u64>,
     /// Held leases per key: lease id → expiry (ns since `epoch`; `u64::MAX`: never).
     slots: HashMap<String, HashMap<u64, u64>>,
-    /// Server-stated budget per key: (requests left, reset at in ns since `epoch`).
-    budgets: HashMap<String, (u64, u64)>,
+    /// Server-stated budget per key: (requests left, reset at, earliest next probe), times in ns
+    /// since `epoch`.
+    budgets: HashMap<String, (u64, u64, u64)>,
     sessions: HashMap<String, SharedTokens>,
     /// Held session locks per key: (lock id, expiry).
     locks: HashMap<String, (u64, u64)>,
@@ -131,7 +132,7 @@ impl LimitStore for MemoryStore {
         let result = self.with(|s, now| {
             let reset = now.saturating_add(nanos(reset_in));
             note(
-                s.budgets.entry(key.to_owned()).or_insert((remaining, reset)),
+                s.budgets.entry(key.to_owned()).or_insert((remaining, reset, 0)),
                 now,
                 remaining,
                 reset,
@@ -140,10 +141,14 @@ impl LimitStore for MemoryStore {
         Box::pin(std::future::ready(result))
     }
 
-    fn take_budget<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Duration>, StoreError>> {
+    fn take_budget<'a>(
+        &'a self,
+        key: &'a str,
+        probe_interval: Duration,
+    ) -> BoxFuture<'a, Result<Option<Duration>, StoreError>> {
         let result = self.with(|s, now| {
             let budget = s.budgets.get_mut(key)?;
-            take(budget, now)
+            take(budget, now, nanos(probe_interval))
         });
         Box::pin(std::future::ready(result))
     }
@@ -152,27 +157,38 @@ impl LimitStore for MemoryStore {
 /// Folds a response's `remaining`/`reset` into a stored budget: a later reset is a new window
 /// (its count replaces the old one); within one window the smaller count wins, since responses
 /// arrive out of order and each request already taken is counted.
-pub(crate) fn note(budget: &mut (u64, u64), now: u64, remaining: u64, reset: u64) {
-    let (left, at) = *budget;
+pub(crate) fn note(budget: &mut (u64, u64, u64), now: u64, remaining: u64, reset: u64) {
+    let (left, at, probe) = *budget;
     // Resets a second apart are one window seen through rounding (whole-second headers).
     if at <= now || reset > at.saturating_add(1_000_000_000) {
-        *budget = (remaining, reset);
+        *budget = (remaining, reset, probe);
     } else {
-        *budget = (left.min(remaining), at.max(reset));
+        *budget = (left.min(remaining), at.max(reset), probe);
     }
 }
 
-/// Takes one request from a stored budget: `None` when it may go.
-pub(crate) fn take(budget: &mut (u64, u64), now: u64) -> Option<Duration> {
-    let (left, at) = *budget;
+/// Takes one request from a stored budget: `None` when it may go. A spent budget whose reset is
+/// further than `probe_interval` away lets one request through per interval, for every holder
+/// of the budget together (its answer states the budget afresh; a wrong or hostile reset time
+/// cannot lock a fleet out).
+pub(crate) fn take(budget: &mut (u64, u64, u64), now: u64, probe_interval: u64) -> Option<Duration> {
+    let (left, at, probe) = *budget;
     if at <= now {
         return None; // the window passed: unknown until a response states the next one
     }
-    if left == 0 {
-        return Some(Duration::from_nanos(at - now));
+    if left > 0 {
+        budget.0 = left - 1;
+        return None;
     }
-    budget.0 = left - 1;
-    None
+    let wait = at - now;
+    if wait <= probe_interval {
+        return Some(Duration::from_nanos(wait));
+    }
+    if probe <= now {
+        budget.2 = now.saturating_add(probe_interval);
+        return None;
+    }
+    Some(Duration::from_nanos(probe - now))
 }
 
 impl SessionStore for MemoryStore {
@@ -273,19 +289,35 @@ mod tests {
         assert!(gcra(tat, 100_000_000_000, q, none).is_err());
     }
 
+    const MINUTE: u64 = 60_000_000_000;
+
     #[test]
     fn budgets_count_down_within_a_window_and_forget_it_after() {
-        let mut b = (2, 10_000_000_000);
-        assert_eq!(take(&mut b, 0), None);
-        assert_eq!(take(&mut b, 0), None);
-        assert_eq!(take(&mut b, 1_000_000_000), Some(Duration::from_secs(9)));
+        let mut b = (2, 10_000_000_000, 0);
+        assert_eq!(take(&mut b, 0, MINUTE), None);
+        assert_eq!(take(&mut b, 0, MINUTE), None);
+        assert_eq!(take(&mut b, 1_000_000_000, MINUTE), Some(Duration::from_secs(9)));
         // A late response from the same window cannot raise the count.
         note(&mut b, 1, 5, 10_000_000_000);
         assert_eq!(b.0, 0);
         // The next window replaces it.
         note(&mut b, 1, 5, 20_000_000_000);
-        assert_eq!(b, (5, 20_000_000_000));
-        assert_eq!(take(&mut b, 25_000_000_000), None);
+        assert_eq!((b.0, b.1), (5, 20_000_000_000));
+        assert_eq!(take(&mut b, 25_000_000_000, MINUTE), None);
+    }
+
+    #[test]
+    fn a_distant_reset_lets_one_probe_through_per_interval() {
+        let day = 24 * 3600 * 1_000_000_000;
+        let mut b = (0, day, 0);
+        assert_eq!(take(&mut b, 0, MINUTE), None, "the probe");
+        assert_eq!(
+            take(&mut b, 1, MINUTE),
+            Some(Duration::from_nanos(MINUTE - 1)),
+            "the others wait"
+        );
+        assert_eq!(take(&mut b, MINUTE, MINUTE), None, "the next probe, an interval later");
+        assert!(take(&mut b, MINUTE, MINUTE).is_some());
     }
 
     #[tokio::test]
@@ -333,6 +365,8 @@ mod properties {
     use super::*;
     use proptest::prelude::*;
 
+    const MINUTE: u64 = 60_000_000_000;
+
     proptest! {
         /// Whatever the quota and clock, one instant admits at most `burst` requests, and no
         /// input panics or overflows.
@@ -353,11 +387,11 @@ mod properties {
         /// Budgets fed any remaining/reset values never go up within a window and never panic.
         #[test]
         fn budgets_never_panic(steps in proptest::collection::vec((any::<u64>(), any::<u64>(), any::<u64>(), any::<bool>()), 1..40)) {
-            let mut budget = (0u64, 0u64);
+            let mut budget = (0u64, 0u64, 0u64);
             for (now, remaining, reset, taking) in steps {
                 if taking {
                     let before = budget;
-                    if take(&mut budget, now).is_none() && before.1 > now {
+                    if take(&mut budget, now, MINUTE).is_none() && before.1 > now && before.0 > 0 {
                         prop_assert_eq!(budget.0, before.0 - 1);
                     }
                 } else {

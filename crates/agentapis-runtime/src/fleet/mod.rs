@@ -143,8 +143,14 @@ pub trait LimitStore: Send + Sync + fmt::Debug {
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 
     /// Takes one request from the server-stated budget under `key`: `Ok(None)` when it may go
-    /// (or no budget is known), `Ok(Some(wait))` when the budget is spent until the reset.
-    fn take_budget<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Duration>, StoreError>>;
+    /// (or no budget is known), `Ok(Some(wait))` when the budget is spent until the reset. When
+    /// the reset is further than `probe_interval` away, one request per interval goes as a probe
+    /// (for all holders of the budget together) and the others wait at most until the next.
+    fn take_budget<'a>(
+        &'a self,
+        key: &'a str,
+        probe_interval: Duration,
+    ) -> BoxFuture<'a, Result<Option<Duration>, StoreError>>;
 }
 
 /// A session's tokens as a [`SessionStore`] keeps them, with the number of times they rotated.

@@ -54,14 +54,24 @@ redis.call('HSET', KEYS[1], 'left', string.format('%.0f', left), 'reset', string
 redis.call('PEXPIRE', KEYS[1], math.ceil((reset - now) / 1000) + 1000)
 return 1";
 
-/// Takes one from the budget: -1 when the request may go, else the wait in µs.
+/// Takes one from the budget: -1 when the request may go, else the wait in µs. ARGV: the probe
+/// interval (µs): a spent budget with a reset further away lets one probe through per interval.
+/// The same rules as the in-memory store's `take`.
 const TAKE_BUDGET: &str = "
-local cur = redis.call('HMGET', KEYS[1], 'left', 'reset')
-local l, r = tonumber(cur[1]), tonumber(cur[2])
+local cur = redis.call('HMGET', KEYS[1], 'left', 'reset', 'probe')
+local l, r, p = tonumber(cur[1]), tonumber(cur[2]), tonumber(cur[3] or '0')
 if not l or not r or r <= now then return -1 end
-if l <= 0 then return r - now end
-redis.call('HINCRBY', KEYS[1], 'left', -1)
-return -1";
+if l > 0 then
+  redis.call('HINCRBY', KEYS[1], 'left', -1)
+  return -1
+end
+local interval = tonumber(ARGV[1])
+if r - now <= interval then return r - now end
+if p <= now then
+  redis.call('HSET', KEYS[1], 'probe', string.format('%.0f', now + interval))
+  return -1
+end
+return p - now";
 
 /// Sessions: KEYS[1] a hash {gen, access, refresh}. ARGV: expected gen, access, refresh ('' for
 /// none). Returns 1 when written.
@@ -264,9 +274,14 @@ impl LimitStore for RedisStore {
         })
     }
 
-    fn take_budget<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Duration>, StoreError>> {
+    fn take_budget<'a>(
+        &'a self,
+        key: &'a str,
+        probe_interval: Duration,
+    ) -> BoxFuture<'a, Result<Option<Duration>, StoreError>> {
         Box::pin(async move {
-            let call = self.scripts.take_budget.key(key);
+            let mut call = self.scripts.take_budget.key(key);
+            call.arg(micros(probe_interval));
             Ok(Self::wait(self.run(&call).await?))
         })
     }
