@@ -343,6 +343,13 @@ pub(crate) fn has_idempotency_key(request: &Request) -> bool {
     let Some(bytes) = request.body().and_then(reqwest::Body::as_bytes) else {
         return false;
     };
+    // Most bodies do not name the field at all: a byte search (SIMD, no allocation) rules them
+    // out before the JSON is parsed (which cost ~10 µs per 10 KB body on every POST). A key
+    // spelled with escapes (`"idempotency\u005fkey"`) is missed, which errs the safe way: the
+    // request is not sent twice.
+    if memchr::memmem::find(bytes, b"\"idempotency_key\"").is_none() {
+        return false;
+    }
     serde_json::from_slice::<serde_json::Value>(bytes)
         .ok()
         .and_then(|v| v.get("idempotency_key").map(|k| !k.is_null()))
@@ -352,6 +359,22 @@ pub(crate) fn has_idempotency_key(request: &Request) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_idempotency_key_is_found_only_at_the_top_level_and_not_null() {
+        let with = |body: &str| {
+            let mut request = Request::new(reqwest::Method::POST, "http://x/".parse().expect("url"));
+            *request.body_mut() = Some(body.to_owned().into());
+            has_idempotency_key(&request)
+        };
+        assert!(with(r#"{"idempotency_key":"k1","text":"hi"}"#));
+        assert!(!with(r#"{"idempotency_key":null}"#));
+        assert!(!with(r#"{"text":"hi"}"#));
+        assert!(!with(r#"{"meta":{"idempotency_key":"nested"}}"#));
+        assert!(!with(r#"{"text":"\"idempotency_key\" quoted in a value"}"#));
+        assert!(!with(r#"not json "idempotency_key""#));
+        assert!(!with(r#"{"idempotency\u005fkey":"escaped"}"#), "missed: the safe way");
+    }
 
     #[test]
     fn backoff_saturates_for_any_delay() {
