@@ -227,3 +227,133 @@ mod tests {
         }
     }
 }
+
+/// The clean debug build of each generated client crate: its dependencies are built first in a
+/// scratch target directory, then the crate alone is cleaned and built again, timed, with the
+/// peak memory of the build (GNU `time`'s maximum resident set, which covers rustc) when
+/// `/usr/bin/time` is there.
+pub fn build(root: &Path) -> Result<(String, bool), String> {
+    let target = root.join("target/bench-build");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let gnu_time = Path::new("/usr/bin/time").exists();
+    let mut out = String::from("| crate | clean debug build | peak memory | target |\n|---|---|---|---|\n");
+    let mut ok = true;
+    for api in APIS {
+        let run = |args: &[&str]| -> Result<std::process::Output, String> {
+            Command::new(&cargo)
+                .args(args)
+                .arg("--target-dir")
+                .arg(&target)
+                .current_dir(root)
+                .output()
+                .map_err(|e| format!("cargo: {e}"))
+        };
+        let warm = run(&["build", "--quiet", "-p", api.package])?;
+        if !warm.status.success() {
+            return Err(format!(
+                "building {}: {}",
+                api.package,
+                String::from_utf8_lossy(&warm.stderr)
+            ));
+        }
+        run(&["clean", "--quiet", "-p", api.package])?;
+        let started = Instant::now();
+        let timed = if gnu_time {
+            Command::new("/usr/bin/time")
+                .args(["-f", "%M"])
+                .arg(&cargo)
+                .args(["build", "--quiet", "-p", api.package, "--target-dir"])
+                .arg(&target)
+                .current_dir(root)
+                .output()
+                .map_err(|e| format!("time: {e}"))?
+        } else {
+            run(&["build", "--quiet", "-p", api.package])?
+        };
+        let secs = started.elapsed().as_secs_f64();
+        let peak_kb = String::from_utf8_lossy(&timed.stderr)
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse::<u64>().ok());
+        let peak = peak_kb.map_or("(no /usr/bin/time)".to_owned(), |kb| {
+            format!("{:.2} GB", kb as f64 / 1e6)
+        });
+        let (target_text, met) = if api.name == "archastro" {
+            let met = secs <= 10.0 && peak_kb.is_none_or(|kb| kb <= 1_000_000);
+            ok &= met;
+            ("≤ 10 s, ≤ 1 GB", if met { " met" } else { " not met" })
+        } else {
+            ("", "")
+        };
+        let _ = writeln!(out, "| {} | {secs:.1} s | {peak} | {target_text}{met} |", api.package);
+    }
+    Ok((out, ok))
+}
+
+/// Runs a facade bench (release) and returns what it printed.
+fn facade_bench(root: &Path, name: &str, args: &[&str]) -> Result<String, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["bench", "--quiet", "-p", "agentapis", "--bench", name, "--"])
+        .args(args)
+        .current_dir(root)
+        .output()
+        .map_err(|e| format!("cargo bench: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("bench {name}: {}", String::from_utf8_lossy(&output.stderr)));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Every benchmark, one after another, into one report with the machine and the date; written
+/// to `bench/results.md` (or `target/bench-quick.md` with `quick`). `ok` is false when a
+/// target is not met.
+pub fn all(root: &Path, quick: bool) -> Result<(String, bool), String> {
+    let http = facade_bench(root, "http", if quick { &["--quick"] } else { &[] })?;
+    let pagination = facade_bench(root, "pagination", &[])?;
+    let sizes: &[usize] = if quick { &[160] } else { &[160, 1000, 5000] };
+    let (regen, regen_ok) = run(root, sizes)?;
+    let (build, build_ok) = build(root)?;
+    let machine = format!(
+        "{} cores, {}, {}",
+        std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
+        std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| m
+                .lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("?").to_owned()))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or("? memory".to_owned(), |kb| format!("{:.0} GiB", kb / 1_048_576.0)),
+        std::fs::read_to_string("/proc/sys/kernel/osrelease").map_or("?".to_owned(), |r| format!("Linux {}", r.trim())),
+    );
+    let commit = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(root)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let date = Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let http_ok = !http.contains("| not met |");
+    let report = format!(
+        "# Benchmark results\n\nMeasured {date} at commit {commit} on {machine}{}. Run: `cargo xtask bench all`.\n\n\
+         ## The facade against raw reqwest, and goodput under a rate limit\n\n{http}\n\
+         ## Pagination memory and prefetch\n\n```text\n{pagination}```\n\n## Regeneration\n\n{regen}\n\
+         ## Clean builds of the generated crates\n\n{build}",
+        if quick { " (quick run)" } else { "" }
+    );
+    let path = if quick {
+        root.join("target/bench-quick.md")
+    } else {
+        root.join("bench/results.md")
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    std::fs::write(&path, &report).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((report, http_ok && regen_ok && build_ok))
+}

@@ -35,7 +35,7 @@ enum Command {
     },
     /// List the normalization rules with their docs.
     Rules,
-    /// Benchmarks (`cargo xtask bench regen`).
+    /// Benchmarks (`cargo xtask bench all [--quick]`, or one of them).
     Bench {
         #[command(subcommand)]
         what: BenchCommand,
@@ -54,6 +54,15 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Every benchmark (the facade's http and pagination benches, regen, build cost), written
+    /// with the machine and date to `bench/results.md`.
+    All {
+        /// Fewer rounds and requests: a smoke run (written to `target/bench-quick.md`).
+        #[arg(long)]
+        quick: bool,
+    },
+    /// The clean debug build of each generated client crate: time and peak memory.
+    Build,
     /// How regeneration scales: the bundled specs warm, then synthetic documents of growing
     /// size, each in a child process (time and peak memory), against the targets.
     Regen {
@@ -206,6 +215,16 @@ fn run(command: Command) -> Result<ExitCode, String> {
         }
         Command::Spec { command } => run_spec(&root, command),
         Command::Bench { what } => match what {
+            BenchCommand::All { quick } => {
+                let (report, ok) = xtask::bench::all(&root, quick)?;
+                print!("{report}");
+                Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            }
+            BenchCommand::Build => {
+                let (table, ok) = xtask::bench::build(&root)?;
+                print!("{table}");
+                Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            }
             BenchCommand::Regen { sizes } => {
                 let (table, ok) = xtask::bench::run(&root, &sizes)?;
                 print!("{table}");

@@ -129,7 +129,7 @@ impl Runtime {
                     (std::mem::replace(&mut request, placeholder), false)
                 }
             };
-            let permit = match self
+            let admitted = match self
                 .inner
                 .gate
                 .admit(
@@ -140,9 +140,10 @@ impl Runtime {
                 )
                 .await
             {
-                Ok(slot) => slot,
+                Ok(admitted) => admitted,
                 Err(refusal) => return Ok(self.refuse(refusal)),
             };
+            let (permit, flight) = (admitted.slot, admitted.flight);
             if !std::mem::take(&mut free_resend) {
                 attempt = attempt.saturating_add(1);
             }
@@ -160,7 +161,13 @@ impl Runtime {
                     let rate_limit = self.observe(call.operation, status, response.headers());
                     self.inner
                         .gate
-                        .note(call.operation, call.deadline, rate_limit.remaining, rate_limit.reset_in)
+                        .note(
+                            call.operation,
+                            call.deadline,
+                            status != StatusCode::TOO_MANY_REQUESTS,
+                            rate_limit.remaining,
+                            rate_limit.reset_in,
+                        )
                         .await;
                     let failed = status.is_client_error() || status.is_server_error();
                     let pages = if call.paginated {
@@ -201,6 +208,8 @@ impl Runtime {
                     }
                 }
             };
+            // Answered (and its budget noted), or failed: no longer in flight.
+            drop(flight);
             let state = State {
                 attempt,
                 safe_to_repeat: call.safe_to_repeat,

@@ -7,6 +7,7 @@
 //! rate. After a store failure the store is left alone for [`OUTAGE_PAUSE`], so an outage costs
 //! one store timeout, not one per request.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -31,8 +32,13 @@ const EXACT_IN_LUA: u64 = 1 << 53;
 /// The limits of one runtime and where they are kept.
 #[derive(Debug)]
 pub(crate) struct Gate {
-    /// This process's own request schedule.
-    local_rate: MemoryStore,
+    /// This process's own request schedule and server budget.
+    local: MemoryStore,
+    /// Requests admitted and not yet answered: a response's `X-RateLimit-Remaining` does not
+    /// count the others still on their way, so the budget is lowered by them.
+    in_flight: Arc<AtomicU64>,
+    /// Wakes callers waiting on the budget when a response states it afresh.
+    noted: Notify,
     /// This process's own slots.
     local_slots: Option<Arc<Semaphore>>,
     fleet: Option<Fleet>,
@@ -56,6 +62,27 @@ pub(crate) enum Slot {
     Local { _permit: OwnedSemaphorePermit },
     /// A lease in the fleet's store.
     Shared { _lease: SharedSlot },
+}
+
+/// What an admitted request holds until it is answered: its slot (given back as soon as the
+/// answer is in) and its place among the requests in flight (given back once the answer's
+/// budget is noted).
+#[derive(Debug)]
+pub(crate) struct Admitted {
+    pub(crate) slot: Option<Slot>,
+    pub(crate) flight: Flight,
+}
+
+/// One request in flight; dropping it counts the request as answered.
+#[derive(Debug)]
+pub(crate) struct Flight(Arc<AtomicU64>);
+
+impl Drop for Flight {
+    fn drop(&mut self) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+    }
 }
 
 /// A lease in the fleet's store, given back on drop.
@@ -88,7 +115,9 @@ impl Gate {
         // As before fleets: a limit of 0 slots means 1 (the facade refuses 0 up front).
         let concurrency = limits.concurrency.map(|n| n.max(1));
         Self {
-            local_rate: MemoryStore::new(),
+            local: MemoryStore::new(),
+            in_flight: Arc::default(),
+            noted: Notify::new(),
             local_slots: concurrency.map(|n| {
                 let permits = usize::try_from(n).unwrap_or(usize::MAX).min(Semaphore::MAX_PERMITS);
                 Arc::new(Semaphore::new(permits))
@@ -190,8 +219,8 @@ impl Gate {
     }
 
     /// Waits for a concurrency slot (when limited), then the client-side rate (when limited),
-    /// then the fleet's server budget, each within the deadline. Returns the slot to hold while
-    /// the attempt runs. The slot comes first so that requests go out at their places in the
+    /// then the server-stated budget (shared in a fleet), each within the deadline. Returns the
+    /// slot to hold while the attempt runs, and the request's place among those in flight. The slot comes first so that requests go out at their places in the
     /// rate's schedule (a slot taken after the rate would let requests whose places passed while
     /// they waited go out together).
     pub(crate) async fn admit(
@@ -200,7 +229,7 @@ impl Gate {
         deadline: Option<Instant>,
         pacing: Pacing,
         probe_interval: Duration,
-    ) -> Result<Option<Slot>, Refusal> {
+    ) -> Result<Admitted, Refusal> {
         let slot = match self.concurrency {
             Some(max) => Some(self.slot(max, deadline).await?),
             None => None,
@@ -208,10 +237,12 @@ impl Gate {
         if let Some(quota) = self.quota {
             self.rate(quota, deadline).await?;
         }
-        if self.fleet.is_some() {
-            self.budget(operation, deadline, pacing, probe_interval).await?;
-        }
-        Ok(slot)
+        self.budget(operation, deadline, pacing, probe_interval).await?;
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        Ok(Admitted {
+            slot,
+            flight: Flight(Arc::clone(&self.in_flight)),
+        })
     }
 
     /// Takes a place in the rate's schedule and sleeps until it.
@@ -225,7 +256,7 @@ impl Gate {
             Some(answer) => answer,
             // The in-memory store answers at once; it fails only if poisoned (then: go).
             None => self
-                .local_rate
+                .local
                 .take_rate(&key, quota, left())
                 .await
                 .unwrap_or(RateAnswer::Go(Duration::ZERO)),
@@ -245,7 +276,7 @@ impl Gate {
         }
     }
 
-    /// Waits while the fleet's shared server budget is spent.
+    /// Waits while the server-stated budget (the fleet's, or this process's) is spent.
     async fn budget(
         &self,
         operation: &str,
@@ -255,22 +286,33 @@ impl Gate {
     ) -> Result<(), Refusal> {
         let key = self.budget_key(operation);
         loop {
-            let Some(wait) = self
+            // Registered before asking, so an answer noted in between is not missed.
+            let noted = self.noted.notified();
+            tokio::pin!(noted);
+            noted.as_mut().enable();
+            let wait = match self
                 .shared(deadline, Waiting::RateLimiter, |s| s.take_budget(&key, probe_interval))
                 .await?
-                .flatten()
-            else {
+            {
+                Some(wait) => wait,
+                None => self.local.take_budget(&key, probe_interval).await.unwrap_or(None),
+            };
+            let Some(wait) = wait else {
                 return Ok(());
             };
             let past_deadline = deadline.is_some_and(|d| d.saturating_duration_since(Instant::now()) <= wait);
             if pacing == Pacing::FailFast || past_deadline {
                 return Err(Refusal::Paced { wait });
             }
-            tracing::info!(
+            tracing::debug!(
                 wait_ms = millis(wait),
-                "fleet: the shared budget is spent until the reset"
+                "pacing: the server's budget is spent until the reset"
             );
-            tokio::time::sleep(wait).await;
+            // An answer stating the budget afresh (the probe's) ends the wait early.
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = noted.as_mut() => {}
+            }
         }
     }
 
@@ -368,31 +410,53 @@ impl Gate {
         Ok(())
     }
 
-    /// Shares what a response said about the server's budget with the fleet, within the call's
-    /// deadline. A store failure here only counts as an outage: the call has its answer.
+    /// Notes what a response said about the server's budget (in the fleet's store, or this
+    /// process's), within the call's deadline, lowered by the other requests still in flight
+    /// (the server had not counted them yet). Wakes the callers waiting on the budget. A store
+    /// failure here only counts as an outage: the call has its answer.
     pub(crate) async fn note(
         &self,
         operation: &str,
         deadline: Option<Instant>,
+        accepted: bool,
         remaining: Option<u64>,
         reset_in: Option<Duration>,
     ) {
-        let (Some(fleet), Some(remaining), Some(reset_in)) = (&self.fleet, remaining, reset_in) else {
+        let (Some(remaining), Some(reset_in)) = (remaining, reset_in) else {
+            // Accepted without a word about the budget (a probe that got through, as the
+            // in-process pacer reads it): this process forgets the spent budget it kept.
+            if accepted {
+                self.local.forget_budget(&self.budget_key(operation));
+                self.noted.notify_waiters();
+            }
             return;
         };
-        if self.out().is_some() {
-            return;
-        }
+        let others = self.in_flight.load(Ordering::Acquire).saturating_sub(1);
+        let remaining = remaining.saturating_sub(others).min(EXACT_IN_LUA);
         let key = self.budget_key(operation);
-        let remaining = remaining.min(EXACT_IN_LUA);
-        match fleet
-            .bounded(deadline, fleet.limits.note_budget(&key, remaining, reset_in))
-            .await
-        {
-            Some(Err(problem)) => self.failed(&problem, fleet.failure),
-            Some(Ok(())) => self.answered(),
-            None => {}
+        let shared = match &self.fleet {
+            Some(fleet) if self.out().is_none() => {
+                match fleet
+                    .bounded(deadline, fleet.limits.note_budget(&key, remaining, reset_in))
+                    .await
+                {
+                    Some(Err(problem)) => {
+                        self.failed(&problem, fleet.failure);
+                        false
+                    }
+                    Some(Ok(())) => {
+                        self.answered();
+                        true
+                    }
+                    None => true,
+                }
+            }
+            _ => false,
+        };
+        if !shared {
+            let _ = self.local.note_budget(&key, remaining, reset_in).await;
         }
+        self.noted.notify_waiters();
     }
 }
 
@@ -468,7 +532,9 @@ mod tests {
     }
 
     async fn admit(gate: &Gate, deadline: Option<Instant>) -> Result<Option<Slot>, Refusal> {
-        gate.admit("op", deadline, Pacing::Wait, Duration::from_secs(60)).await
+        gate.admit("op", deadline, Pacing::Wait, Duration::from_secs(60))
+            .await
+            .map(|admitted| admitted.slot)
     }
 
     #[tokio::test]

@@ -4,6 +4,9 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderMap;
 
+/// Clocks closer than this are taken to agree (a `Date` header has whole seconds).
+const CLOCKS_AGREE: Duration = Duration::from_secs(2);
+
 /// Waits longer than this are treated as absurd and clamped.
 const ABSURD: Duration = Duration::from_secs(24 * 3600);
 
@@ -21,8 +24,9 @@ pub struct RateLimit {
     /// `Retry-After` (seconds or HTTP-date), clamped to `[0, 24h]`.
     pub retry_after: Option<Duration>,
     /// `X-RateLimit-Reset` as a time from the response, on the server's own clock: a Unix-time
-    /// reset is measured from the response's `Date` header when it has one, so a client whose
-    /// clock is off still shares the right wait with a fleet (see `fleet`). Clamped to 24 h.
+    /// reset is measured from the response's `Date` header when that differs from the local
+    /// clock by more than 2 s, so a client whose clock is off still shares the right wait with
+    /// a fleet (see `fleet`). Clamped to 24 h.
     pub reset_in: Option<Duration>,
 }
 
@@ -34,10 +38,16 @@ impl RateLimit {
     /// Parses the headers of a response received at `now`.
     pub fn from_headers(headers: &HeaderMap, now: SystemTime) -> Self {
         let reset = headers.get("x-ratelimit-reset").and_then(|v| v.to_str().ok());
+        // `Date` has whole seconds: it corrects a clock that is off, but would cost a clock that
+        // is right up to a second of precision, so it is used only when the two disagree.
         let server_now = headers
             .get(http::header::DATE)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| httpdate::parse_http_date(v).ok());
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+            .filter(|date| {
+                let skew = date.duration_since(now).or_else(|e| Ok::<_, ()>(e.duration()));
+                skew.is_ok_and(|d| d > CLOCKS_AGREE)
+            });
         Self {
             reset_in: reset.and_then(|v| parse_reset_in(v, server_now.unwrap_or(now))),
             limit: header_u64(headers, "x-ratelimit-limit"),
@@ -53,13 +63,15 @@ impl RateLimit {
         }
     }
 
-    /// How long the server asks us to wait before the next request, if it says so: `Retry-After`
-    /// first, else the reset time when nothing remains.
+    /// How long the server asks us to wait before the next request, if it says so: until the
+    /// reset when none remain (the exact time; `Retry-After` is rounded up to whole seconds, so
+    /// sleeping it would waste most of a short window), else `Retry-After`.
     pub fn wait(&self, now: SystemTime) -> Option<Duration> {
-        self.retry_after.or_else(|| match (self.remaining, self.reset_at) {
-            (Some(0), Some(reset)) => Some(reset.duration_since(now).unwrap_or_default()),
-            _ => None,
-        })
+        match (self.remaining, self.reset_at, self.reset_in) {
+            (Some(0), Some(reset), _) => Some(reset.duration_since(now).unwrap_or_default()),
+            (Some(0), None, Some(reset_in)) => Some(reset_in),
+            _ => self.retry_after,
+        }
     }
 
     /// Folds a newer response's values into this snapshot.

@@ -67,9 +67,11 @@ async fn answer(
                 (Some(w.limit - state.1), reset)
             }
         };
+        // The reset in Unix milliseconds (which the runtime reads by magnitude): whole seconds
+        // would make a one-second window look up to twice as long to any client.
         let reset_secs = reset.as_secs() + u64::from(reset.subsec_nanos() > 0);
         headers.push(("x-ratelimit-limit", w.limit.to_string()));
-        headers.push(("x-ratelimit-reset", reset_secs.to_string()));
+        headers.push(("x-ratelimit-reset", reset.as_millis().to_string()));
         match left {
             Some(left) => headers.push(("x-ratelimit-remaining", left.to_string())),
             None => {
@@ -209,11 +211,14 @@ impl Clients {
                 std::hint::black_box(decoded);
             }
             (Variant::Raw, Op::Post) => {
+                // Both variants build the body they send (the generated builder takes it by
+                // value), so the clone is not counted against the facade.
+                let body = (*self.run).clone();
                 let r = self
                     .raw
                     .post(format!("{}/api/agents/{SLUG}/run", self.base))
                     .bearer_auth(KEY)
-                    .json(&*self.run)
+                    .json(&body)
                     .send()
                     .await
                     .expect("raw post");

@@ -53,6 +53,11 @@ impl MemoryStore {
         nanos(self.epoch.elapsed())
     }
 
+    /// Forgets the budget under `key` (a request went through without the server stating one).
+    pub(crate) fn forget_budget(&self, key: &str) {
+        let _ = self.with(|s, _| s.budgets.remove(key));
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut State, u64) -> T) -> Result<T, StoreError> {
         let now = self.now();
         let mut state = self
@@ -167,14 +172,23 @@ pub(crate) fn note(budget: &mut (u64, u64, u64), now: u64, remaining: u64, reset
     }
 }
 
+/// After a spent window passes, how long the others wait for the probe's answer at most (the
+/// runtime wakes them as soon as it lands).
+pub(crate) const PROBE_GAP: u64 = 1_000_000_000;
+
 /// Takes one request from a stored budget: `None` when it may go. A spent budget whose reset is
 /// further than `probe_interval` away lets one request through per interval, for every holder
 /// of the budget together (its answer states the budget afresh; a wrong or hostile reset time
-/// cannot lock a fleet out).
+/// cannot lock a fleet out). When a spent window passes, one request goes first and the others
+/// wait (up to [`PROBE_GAP`]) for its answer to state the new window, so the reset instant does
+/// not release every waiter at once into a budget nobody knows yet.
 pub(crate) fn take(budget: &mut (u64, u64, u64), now: u64, probe_interval: u64) -> Option<Duration> {
-    let (left, at, probe) = *budget;
+    let (left, at, _) = *budget;
     if at <= now {
-        return None; // the window passed: unknown until a response states the next one
+        if left > 0 {
+            return None; // the window passed unspent: nothing to fear
+        }
+        return self_probe(budget, now, PROBE_GAP);
     }
     if left > 0 {
         budget.0 = left - 1;
@@ -184,8 +198,14 @@ pub(crate) fn take(budget: &mut (u64, u64, u64), now: u64, probe_interval: u64) 
     if wait <= probe_interval {
         return Some(Duration::from_nanos(wait));
     }
+    self_probe(budget, now, probe_interval)
+}
+
+/// Lets this request go as the probe when none went within `gap`; else the wait for the next.
+fn self_probe(budget: &mut (u64, u64, u64), now: u64, gap: u64) -> Option<Duration> {
+    let probe = budget.2;
     if probe <= now {
-        budget.2 = now.saturating_add(probe_interval);
+        budget.2 = now.saturating_add(gap);
         return None;
     }
     Some(Duration::from_nanos(probe - now))
@@ -303,7 +323,24 @@ mod tests {
         // The next window replaces it.
         note(&mut b, 1, 5, 20_000_000_000);
         assert_eq!((b.0, b.1), (5, 20_000_000_000));
-        assert_eq!(take(&mut b, 25_000_000_000, MINUTE), None);
+        assert_eq!(take(&mut b, 25_000_000_000, MINUTE), None, "passed unspent: go");
+    }
+
+    #[test]
+    fn after_a_spent_window_one_probe_goes_first() {
+        let mut b = (0, 10_000_000_000, 0);
+        let after = 10_000_000_001;
+        assert_eq!(take(&mut b, after, MINUTE), None, "the probe");
+        assert_eq!(
+            take(&mut b, after, MINUTE),
+            Some(Duration::from_nanos(PROBE_GAP)),
+            "the others wait for its answer"
+        );
+        // Its answer states the new window, which replaces the passed one at once.
+        note(&mut b, after + 1, 9, 11_000_000_000);
+        assert_eq!((b.0, b.1), (9, 11_000_000_000));
+        assert_eq!(take(&mut b, after + 2, MINUTE), None);
+        assert_eq!(b.0, 8);
     }
 
     #[test]

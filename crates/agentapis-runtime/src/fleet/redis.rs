@@ -51,24 +51,29 @@ if l and r and r > now and reset <= r + 1000000 then
   if r > reset then reset = r end
 end
 redis.call('HSET', KEYS[1], 'left', string.format('%.0f', left), 'reset', string.format('%.0f', reset))
-redis.call('PEXPIRE', KEYS[1], math.ceil((reset - now) / 1000) + 1000)
+-- Kept a minute past the reset: a spent window that passed still asks for a probe first.
+redis.call('PEXPIRE', KEYS[1], math.ceil((reset - now) / 1000) + 60000)
 return 1";
 
 /// Takes one from the budget: -1 when the request may go, else the wait in µs. ARGV: the probe
-/// interval (µs): a spent budget with a reset further away lets one probe through per interval.
-/// The same rules as the in-memory store's `take`.
+/// interval (µs), the probe gap after a spent window (µs). The same rules as the in-memory
+/// store's `take`.
 const TAKE_BUDGET: &str = "
 local cur = redis.call('HMGET', KEYS[1], 'left', 'reset', 'probe')
 local l, r, p = tonumber(cur[1]), tonumber(cur[2]), tonumber(cur[3] or '0')
-if not l or not r or r <= now then return -1 end
-if l > 0 then
+if not l or not r then return -1 end
+local gap = tonumber(ARGV[1])
+if r <= now then
+  if l > 0 then return -1 end
+  gap = tonumber(ARGV[2])
+elseif l > 0 then
   redis.call('HINCRBY', KEYS[1], 'left', -1)
   return -1
+elseif r - now <= gap then
+  return r - now
 end
-local interval = tonumber(ARGV[1])
-if r - now <= interval then return r - now end
 if p <= now then
-  redis.call('HSET', KEYS[1], 'probe', string.format('%.0f', now + interval))
+  redis.call('HSET', KEYS[1], 'probe', string.format('%.0f', now + gap))
   return -1
 end
 return p - now";
@@ -281,7 +286,7 @@ impl LimitStore for RedisStore {
     ) -> BoxFuture<'a, Result<Option<Duration>, StoreError>> {
         Box::pin(async move {
             let mut call = self.scripts.take_budget.key(key);
-            call.arg(micros(probe_interval));
+            call.arg(micros(probe_interval)).arg(super::memory::PROBE_GAP / 1000);
             Ok(Self::wait(self.run(&call).await?))
         })
     }

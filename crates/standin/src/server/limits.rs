@@ -29,7 +29,11 @@ pub(crate) fn rate_limit(state: &State) -> Result<Vec<(&'static str, String)>, B
                 ("retry-after", wait.max(1).to_string()),
                 ("x-ratelimit-limit", limit.to_string()),
                 ("x-ratelimit-remaining", "0".into()),
-                ("x-ratelimit-reset", reset.as_secs().to_string()),
+                // Rounded up: the moment requests are accepted again, never before it.
+                (
+                    "x-ratelimit-reset",
+                    (reset.as_secs() + u64::from(reset.subsec_nanos() > 0)).to_string(),
+                ),
             ],
         )));
     }
