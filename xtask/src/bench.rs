@@ -214,20 +214,6 @@ pub fn run(root: &Path, sizes: &[usize]) -> Result<(String, bool), String> {
     Ok((out, ok))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_synthetic_document_has_exactly_the_operations_asked_for() {
-        for n in [1, 5, 7, 160] {
-            let doc = synthetic(n);
-            assert_eq!(crate::rules::walk::each_operation(&doc).count(), n, "{n}");
-            assert!(crate::validate::check("s.json", &doc).errors.is_empty());
-        }
-    }
-}
-
 /// The clean debug build of each generated client crate: its dependencies are built first in a
 /// scratch target directory, then the crate alone is cleaned and built again, timed, with the
 /// peak memory of the build (GNU `time`'s maximum resident set, which covers rustc) when
@@ -356,4 +342,18 @@ pub fn all(root: &Path, quick: bool) -> Result<(String, bool), String> {
     }
     std::fs::write(&path, &report).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((report, http_ok && regen_ok && build_ok))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_synthetic_document_has_exactly_the_operations_asked_for() {
+        for n in [1, 5, 7, 160] {
+            let doc = synthetic(n);
+            assert_eq!(crate::rules::walk::each_operation(&doc).count(), n, "{n}");
+            assert!(crate::validate::check("s.json", &doc).errors.is_empty());
+        }
+    }
 }

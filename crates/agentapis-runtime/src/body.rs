@@ -36,8 +36,38 @@ pub(crate) async fn read_limited(mut response: Response, limits: &BodyLimits) ->
     // `grow` doubles from there as bytes actually arrive.
     let capacity = declared.unwrap_or(0).min(limit).min(PRESIZE_MAX);
     let limit_bytes = usize::try_from(limit).unwrap_or(usize::MAX);
-    let mut buffer: Vec<u8> = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
-    while let Some(chunk) = response.chunk().await? {
+    // Most bodies arrive in one chunk: that chunk is the body, with no copy. A second chunk
+    // starts the buffer.
+    let Some(first) = response.chunk().await? else {
+        return Ok(Read::Body(Bytes::new()));
+    };
+    if first.len() <= limit_bytes {
+        match response.chunk().await? {
+            None => return Ok(Read::Body(first)),
+            Some(second) => {
+                let mut buffer: Vec<u8> = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+                grow(&mut buffer, first.len(), limit_bytes);
+                buffer.extend_from_slice(&first);
+                return read_rest(response, buffer, second, limit, limit_bytes, keep_prefix, declared).await;
+            }
+        }
+    }
+    let buffer: Vec<u8> = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    read_rest(response, buffer, first, limit, limit_bytes, keep_prefix, declared).await
+}
+
+/// Reads on from `chunk` into `buffer`, under the limit.
+async fn read_rest(
+    mut response: Response,
+    mut buffer: Vec<u8>,
+    chunk: Bytes,
+    limit: u64,
+    limit_bytes: usize,
+    keep_prefix: bool,
+    declared: Option<u64>,
+) -> reqwest::Result<Read> {
+    let mut next = Some(chunk);
+    while let Some(chunk) = next.take() {
         let room = limit_bytes.saturating_sub(buffer.len());
         let take = if chunk.len() > room {
             if !keep_prefix {
@@ -52,6 +82,7 @@ pub(crate) async fn read_limited(mut response: Response, limits: &BodyLimits) ->
         if take < chunk.len() {
             break;
         }
+        next = response.chunk().await?;
     }
     Ok(Read::Body(Bytes::from(buffer)))
 }

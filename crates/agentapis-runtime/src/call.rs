@@ -201,7 +201,12 @@ pub async fn scope<F: Future>(options: CallOptions, call: F) -> (F::Output, Call
         record: Mutex::new(CallRecord::default()),
     });
     let output = SCOPE.scope(Arc::clone(&scope), call).await;
-    let record = scope.record.lock().map(|r| r.clone()).unwrap_or_default();
+    // Taken, not cloned: the call is over, and the record holds a header map.
+    let record = scope
+        .record
+        .lock()
+        .map(|mut r| std::mem::take(&mut *r))
+        .unwrap_or_default();
     (output, record)
 }
 

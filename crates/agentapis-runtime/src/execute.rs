@@ -182,7 +182,7 @@ impl Runtime {
                         r.pages = pages;
                         r.sent = true;
                         r.error = failed.then(|| ErrorBody::parse(body));
-                        r.error_body = Some(body.clone()).filter(|_| failed);
+                        r.error_body = failed.then(|| body.clone());
                     });
                     tracing::debug!(
                         attempt,
@@ -321,7 +321,9 @@ impl Runtime {
             // An upgraded connection is handed over as is: only the original can be upgraded.
             return Ok(Sent::Answer(response, Bytes::new()));
         }
-        let headers = response.headers().clone();
+        let mut response = response;
+        // Moved out, not cloned: the body is read from what is left.
+        let headers = std::mem::take(response.headers_mut());
         match read_limited(response, &self.inner.settings.body_limits).await {
             Ok(Read::Body(bytes)) => {
                 let mut rebuilt = http::Response::new(bytes.clone());

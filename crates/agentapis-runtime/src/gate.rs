@@ -44,6 +44,10 @@ pub(crate) struct Gate {
     fleet: Option<Fleet>,
     /// `<namespace>:<api>:<credential hash>` in a fleet.
     prefix: String,
+    /// Keys made once (every request asks under them).
+    rate_key: String,
+    slots_key: String,
+    client_budget_key: String,
     quota: Option<Quota>,
     concurrency: Option<u32>,
     /// One attempt and a margin: how long a shared lease outlives the call's deadline.
@@ -123,6 +127,9 @@ impl Gate {
                 Arc::new(Semaphore::new(permits))
             }),
             fleet,
+            rate_key: format!("{prefix}:rate"),
+            slots_key: format!("{prefix}:slots"),
+            client_budget_key: format!("{prefix}:budget"),
             prefix,
             quota: limits
                 .per_minute
@@ -136,14 +143,10 @@ impl Gate {
         }
     }
 
-    fn key(&self, what: &str) -> String {
-        format!("{}:{what}", self.prefix)
-    }
-
-    fn budget_key(&self, operation: &str) -> String {
+    fn budget_key(&self, operation: &str) -> std::borrow::Cow<'_, str> {
         match self.scope {
-            LimitScope::Client => self.key("budget"),
-            LimitScope::Operation => self.key(&format!("budget:{operation}")),
+            LimitScope::Client => std::borrow::Cow::Borrowed(&self.client_budget_key),
+            LimitScope::Operation => std::borrow::Cow::Owned(format!("{}:budget:{operation}", self.prefix)),
         }
     }
 
@@ -247,18 +250,17 @@ impl Gate {
 
     /// Takes a place in the rate's schedule and sleeps until it.
     async fn rate(&self, quota: Quota, deadline: Option<Instant>) -> Result<(), Refusal> {
-        let key = self.key("rate");
+        let key = &self.rate_key;
         let left = || deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(Instant::now()));
         let answer = match self
-            .shared(deadline, Waiting::RateLimiter, |s| s.take_rate(&key, quota, left()))
+            .shared(deadline, Waiting::RateLimiter, |s| s.take_rate(key, quota, left()))
             .await?
         {
             Some(answer) => answer,
             // The in-memory store answers at once; it fails only if poisoned (then: go).
             None => self
                 .local
-                .take_rate(&key, quota, left())
-                .await
+                .rate_now(key, quota, left())
                 .unwrap_or(RateAnswer::Go(Duration::ZERO)),
         };
         match answer {
@@ -295,7 +297,7 @@ impl Gate {
                 .await?
             {
                 Some(wait) => wait,
-                None => self.local.take_budget(&key, probe_interval).await.unwrap_or(None),
+                None => self.local.budget_now(&key, probe_interval).unwrap_or(None),
             };
             let Some(wait) = wait else {
                 return Ok(());
@@ -318,7 +320,7 @@ impl Gate {
 
     async fn slot(&self, max: u32, deadline: Option<Instant>) -> Result<Slot, Refusal> {
         if let Some(fleet) = &self.fleet {
-            let key = self.key("slots");
+            let key = &self.slots_key;
             loop {
                 // Registered before asking, so a release between the answer and the wait is seen.
                 let released = self.released.notified();
@@ -333,7 +335,7 @@ impl Gate {
                     .saturating_add(self.lease_ttl);
                 match self
                     .shared(deadline, Waiting::ConcurrencySlot, |s| {
-                        s.lease_slot(&key, max, ttl, lease)
+                        s.lease_slot(key, max, ttl, lease)
                     })
                     .await
                 {
@@ -341,7 +343,7 @@ impl Gate {
                         return Ok(Slot::Shared {
                             _lease: SharedSlot {
                                 store: fleet.limits.clone(),
-                                key,
+                                key: key.clone(),
                                 lease,
                                 released: self.released.clone(),
                             },
@@ -349,11 +351,11 @@ impl Gate {
                     }
                     Ok(Some(false)) => self.wait_for_release(&mut released, deadline).await?,
                     Ok(None) => {
-                        fleet.limits.release_slot(&key, lease);
+                        fleet.limits.release_slot(key, lease);
                         break;
                     }
                     Err(refusal) => {
-                        fleet.limits.release_slot(&key, lease);
+                        fleet.limits.release_slot(key, lease);
                         return Err(refusal);
                     }
                 }
@@ -454,7 +456,7 @@ impl Gate {
             _ => false,
         };
         if !shared {
-            let _ = self.local.note_budget(&key, remaining, reset_in).await;
+            let _ = self.local.note_now(&key, remaining, reset_in);
         }
         self.noted.notify_waiters();
     }

@@ -53,6 +53,47 @@ impl MemoryStore {
         nanos(self.epoch.elapsed())
     }
 
+    /// [`LimitStore::take_rate`] without a future (the runtime's own limits call it directly).
+    pub(crate) fn rate_now(&self, key: &str, quota: Quota, max_wait: Duration) -> Result<RateAnswer, StoreError> {
+        self.with(|s, now| {
+            let tat = s.rates.get(key).copied().unwrap_or(0);
+            match gcra(tat, now, quota, max_wait) {
+                Ok((next, wait)) => {
+                    // Updated in place: no key allocation per request.
+                    match s.rates.get_mut(key) {
+                        Some(slot) => *slot = next,
+                        None => {
+                            s.rates.insert(key.to_owned(), next);
+                        }
+                    }
+                    RateAnswer::Go(wait)
+                }
+                Err(wait) => RateAnswer::TooFar(wait),
+            }
+        })
+    }
+
+    /// [`LimitStore::note_budget`] without a future.
+    pub(crate) fn note_now(&self, key: &str, remaining: u64, reset_in: Duration) -> Result<(), StoreError> {
+        self.with(|s, now| {
+            let reset = now.saturating_add(nanos(reset_in));
+            match s.budgets.get_mut(key) {
+                Some(budget) => note(budget, now, remaining, reset),
+                None => {
+                    s.budgets.insert(key.to_owned(), (remaining, reset, 0));
+                }
+            }
+        })
+    }
+
+    /// [`LimitStore::take_budget`] without a future.
+    pub(crate) fn budget_now(&self, key: &str, probe_interval: Duration) -> Result<Option<Duration>, StoreError> {
+        self.with(|s, now| {
+            let budget = s.budgets.get_mut(key)?;
+            take(budget, now, nanos(probe_interval))
+        })
+    }
+
     /// Forgets the budget under `key` (a request went through without the server stating one).
     pub(crate) fn forget_budget(&self, key: &str) {
         let _ = self.with(|s, _| s.budgets.remove(key));
@@ -88,17 +129,7 @@ impl LimitStore for MemoryStore {
         quota: Quota,
         max_wait: Duration,
     ) -> BoxFuture<'a, Result<RateAnswer, StoreError>> {
-        let result = self.with(|s, now| {
-            let tat = s.rates.get(key).copied().unwrap_or(0);
-            match gcra(tat, now, quota, max_wait) {
-                Ok((next, wait)) => {
-                    s.rates.insert(key.to_owned(), next);
-                    RateAnswer::Go(wait)
-                }
-                Err(wait) => RateAnswer::TooFar(wait),
-            }
-        });
-        Box::pin(std::future::ready(result))
+        Box::pin(std::future::ready(self.rate_now(key, quota, max_wait)))
     }
 
     fn lease_slot<'a>(
@@ -134,16 +165,7 @@ impl LimitStore for MemoryStore {
         remaining: u64,
         reset_in: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        let result = self.with(|s, now| {
-            let reset = now.saturating_add(nanos(reset_in));
-            note(
-                s.budgets.entry(key.to_owned()).or_insert((remaining, reset, 0)),
-                now,
-                remaining,
-                reset,
-            );
-        });
-        Box::pin(std::future::ready(result))
+        Box::pin(std::future::ready(self.note_now(key, remaining, reset_in)))
     }
 
     fn take_budget<'a>(
@@ -151,11 +173,7 @@ impl LimitStore for MemoryStore {
         key: &'a str,
         probe_interval: Duration,
     ) -> BoxFuture<'a, Result<Option<Duration>, StoreError>> {
-        let result = self.with(|s, now| {
-            let budget = s.budgets.get_mut(key)?;
-            take(budget, now, nanos(probe_interval))
-        });
-        Box::pin(std::future::ready(result))
+        Box::pin(std::future::ready(self.budget_now(key, probe_interval)))
     }
 }
 
