@@ -177,13 +177,20 @@ impl LimitStore for MemoryStore {
     }
 }
 
+/// Resets this close are one window seen through whole-second headers.
+const ROUNDING: u64 = 1_000_000_000;
+
 /// Folds a response's `remaining`/`reset` into a stored budget: a later reset is a new window
 /// (its count replaces the old one); within one window the smaller count wins, since responses
 /// arrive out of order and each request already taken is counted.
 pub(crate) fn note(budget: &mut (u64, u64, u64), now: u64, remaining: u64, reset: u64) {
     let (left, at, probe) = *budget;
+    // A late answer from a window that has passed says nothing about the current one.
+    if at > now && (reset <= now || reset.saturating_add(ROUNDING) < at) {
+        return;
+    }
     // Resets a second apart are one window seen through rounding (whole-second headers).
-    if at <= now || reset > at.saturating_add(1_000_000_000) {
+    if at <= now || reset > at.saturating_add(ROUNDING) {
         *budget = (remaining, reset, probe);
     } else {
         *budget = (left.min(remaining), at.max(reset), probe);
@@ -359,6 +366,9 @@ mod tests {
         assert_eq!((b.0, b.1), (9, 11_000_000_000));
         assert_eq!(take(&mut b, after + 2, MINUTE), None);
         assert_eq!(b.0, 8);
+        // A late answer from the passed window cannot spend the new one.
+        note(&mut b, after + 3, 0, 10_000_000_000);
+        assert_eq!((b.0, b.1), (8, 11_000_000_000));
     }
 
     #[test]

@@ -46,6 +46,8 @@ local left = tonumber(ARGV[1])
 local reset = now + tonumber(ARGV[2])
 local cur = redis.call('HMGET', KEYS[1], 'left', 'reset')
 local l, r = tonumber(cur[1]), tonumber(cur[2])
+-- A late answer from a window that has passed says nothing about the current one.
+if l and r and r > now and (reset <= now or reset + 1000000 < r) then return 0 end
 if l and r and r > now and reset <= r + 1000000 then
   if l < left then left = l end
   if r > reset then reset = r end
