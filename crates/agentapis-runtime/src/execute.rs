@@ -164,6 +164,7 @@ impl Runtime {
                         .note(
                             call.operation,
                             call.deadline,
+                            flight,
                             status != StatusCode::TOO_MANY_REQUESTS,
                             rate_limit.remaining,
                             rate_limit.reset_in,
@@ -208,8 +209,6 @@ impl Runtime {
                     }
                 }
             };
-            // Answered (and its budget noted), or failed: no longer in flight.
-            drop(flight);
             let state = State {
                 attempt,
                 safe_to_repeat: call.safe_to_repeat,

@@ -34,9 +34,11 @@ const EXACT_IN_LUA: u64 = 1 << 53;
 pub(crate) struct Gate {
     /// This process's own request schedule and server budget.
     local: MemoryStore,
-    /// Requests admitted and not yet answered: a response's `X-RateLimit-Remaining` does not
-    /// count the others still on their way, so the budget is lowered by them.
-    in_flight: Arc<AtomicU64>,
+    /// Requests admitted so far. A response's `X-RateLimit-Remaining` was counted when the server
+    /// took that request; the requests sent after it were (mostly) not counted yet, so the
+    /// budget it states is lowered by them. (Lowering it by every request still unanswered
+    /// would count twice those the server already took, whose answers are on their way.)
+    sent: AtomicU64,
     /// Wakes callers waiting on the budget when a response states it afresh.
     noted: Notify,
     /// This process's own slots.
@@ -68,26 +70,17 @@ pub(crate) enum Slot {
     Shared { _lease: SharedSlot },
 }
 
-/// What an admitted request holds until it is answered: its slot (given back as soon as the
-/// answer is in) and its place among the requests in flight (given back once the answer's
-/// budget is noted).
+/// What an admitted request holds: its slot (given back as soon as the answer is in) and its
+/// place in the order requests were sent (for noting its answer's budget).
 #[derive(Debug)]
 pub(crate) struct Admitted {
     pub(crate) slot: Option<Slot>,
     pub(crate) flight: Flight,
 }
 
-/// One request in flight; dropping it counts the request as answered.
-#[derive(Debug)]
-pub(crate) struct Flight(Arc<AtomicU64>);
-
-impl Drop for Flight {
-    fn drop(&mut self) {
-        let _ = self
-            .0
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
-    }
-}
+/// Which request this was, in the order the gate let them go.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Flight(u64);
 
 /// A lease in the fleet's store, given back on drop.
 #[derive(Debug)]
@@ -120,7 +113,7 @@ impl Gate {
         let concurrency = limits.concurrency.map(|n| n.max(1));
         Self {
             local: MemoryStore::new(),
-            in_flight: Arc::default(),
+            sent: AtomicU64::new(0),
             noted: Notify::new(),
             local_slots: concurrency.map(|n| {
                 let permits = usize::try_from(n).unwrap_or(usize::MAX).min(Semaphore::MAX_PERMITS);
@@ -241,11 +234,8 @@ impl Gate {
             self.rate(quota, deadline).await?;
         }
         self.budget(operation, deadline, pacing, probe_interval).await?;
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
-        Ok(Admitted {
-            slot,
-            flight: Flight(Arc::clone(&self.in_flight)),
-        })
+        let flight = Flight(self.sent.fetch_add(1, Ordering::AcqRel));
+        Ok(Admitted { slot, flight })
     }
 
     /// Takes a place in the rate's schedule and sleeps until it.
@@ -412,14 +402,15 @@ impl Gate {
         Ok(())
     }
 
-    /// Notes what a response said about the server's budget (in the fleet's store, or this
-    /// process's), within the call's deadline, lowered by the other requests still in flight
-    /// (the server had not counted them yet). Wakes the callers waiting on the budget. A store
-    /// failure here only counts as an outage: the call has its answer.
+    /// Notes what the answer to request `flight` said about the server's budget (in the fleet's
+    /// store, or this process's), within the call's deadline, lowered by the requests sent after
+    /// it (the server had not counted them yet). Wakes the callers waiting on the budget. A
+    /// store failure here only counts as an outage: the call has its answer.
     pub(crate) async fn note(
         &self,
         operation: &str,
         deadline: Option<Instant>,
+        flight: Flight,
         accepted: bool,
         remaining: Option<u64>,
         reset_in: Option<Duration>,
@@ -433,8 +424,11 @@ impl Gate {
             }
             return;
         };
-        let others = self.in_flight.load(Ordering::Acquire).saturating_sub(1);
-        let remaining = remaining.saturating_sub(others).min(EXACT_IN_LUA);
+        let sent_after = self
+            .sent
+            .load(Ordering::Acquire)
+            .saturating_sub(flight.0.saturating_add(1));
+        let remaining = remaining.saturating_sub(sent_after).min(EXACT_IN_LUA);
         let key = self.budget_key(operation);
         let shared = match &self.fleet {
             Some(fleet) if self.out().is_none() => {
