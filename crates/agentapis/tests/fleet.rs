@@ -478,8 +478,9 @@ async fn a_fleet_of_processes_stays_inside_one_budget() {
     assert!(refused > 0, "without a fleet, each process believes it owns the budget");
 }
 
-#[tokio::test]
-async fn one_refresh_per_rotation_across_processes() {
+/// A signed-in ArchAstro session shared through a fresh Redis and `workers` worker processes
+/// that have taken it up (each answered `load` with `Ok(true)`).
+async fn shared_session(workers: usize) -> (Redis, agentapis_standin::Running, Vec<Worker>) {
     let redis = Redis::start();
     let standin = Standin::builder(Api::ArchAstro)
         .rotating_sessions()
@@ -488,20 +489,25 @@ async fn one_refresh_per_rotation_across_processes() {
         .expect("stand-in");
     let (access, refresh) = standin.issue_session();
     // Someone signs in and shares the session.
-    let fleet = Fleet::redis(&redis.url(), "workers").expect("url");
     let first = archastro::Client::builder()
         .publishable_key("pk_live_fleet_secret_0002")
         .base_url(standin.base_url())
         .token(access)
         .refresh_token(refresh)
-        .fleet(fleet)
+        .fleet(Fleet::redis(&redis.url(), "workers").expect("url"))
         .share_session("user-1")
         .build()
         .expect("client");
     first.publish_session().await.expect("published");
-    let pool = spawn_workers(4, "fleet", standin.base_url(), &redis, 600);
+    let pool = spawn_workers(workers, "fleet", standin.base_url(), &redis, 600);
     let (loaded, pool) = ask_all(pool, "load").await;
     assert!(loaded.iter().all(|a| a == "Ok(true)"), "{loaded:?}");
+    (redis, standin, pool)
+}
+
+#[tokio::test]
+async fn one_refresh_per_rotation_across_processes() {
+    let (redis, standin, pool) = shared_session(4).await;
     let (called, mut pool) = ask_all(pool, "me").await;
     assert!(called.iter().all(|a| a == "ok"), "{called:?}");
     assert_eq!(standin.refreshes(), 0);
@@ -576,25 +582,7 @@ async fn fleet_bench() {
 
 /// Expires every worker's token `rotations` times; returns the refreshes the server answered.
 async fn refresh_storm(workers: usize, rotations: u64) -> u64 {
-    let redis = Redis::start();
-    let standin = Standin::builder(Api::ArchAstro)
-        .rotating_sessions()
-        .start()
-        .await
-        .expect("stand-in");
-    let (access, refresh) = standin.issue_session();
-    let first = archastro::Client::builder()
-        .publishable_key("pk_live_fleet_secret_0002")
-        .base_url(standin.base_url())
-        .token(access)
-        .refresh_token(refresh)
-        .fleet(Fleet::redis(&redis.url(), "workers").expect("url"))
-        .share_session("user-1")
-        .build()
-        .expect("client");
-    first.publish_session().await.expect("published");
-    let mut pool = spawn_workers(workers, "fleet", standin.base_url(), &redis, 600);
-    pool = ask_all(pool, "load").await.1;
+    let (_redis, standin, mut pool) = shared_session(workers).await;
     for _ in 0..rotations {
         standin.expire_sessions();
         let (answers, back) = ask_all(pool, "me").await;
