@@ -5,7 +5,7 @@
 
 use agentapis_runtime::query::encode_deep;
 use agentapis_runtime::{Auth, Runtime, Secret};
-use archastro_client::types::{CreateAgentBody, GetActivityFeedResponseDataItemAgent};
+use archastro_client::types::{ActivityFeedEntryAgent, CreateAgentBody};
 use archastro_client::{Client, Error};
 use httpmock::prelude::*;
 use serde_json::{json, Map, Value};
@@ -96,12 +96,12 @@ async fn activity_feed_sends_array_params_as_repeated_bracket_keys() {
     assert_eq!(feed.data[0].kind.as_deref(), Some("message"));
     assert_eq!(
         feed.data[0].agent,
-        Some(GetActivityFeedResponseDataItemAgent::String("agt_1".to_owned()))
+        Some(ActivityFeedEntryAgent::String("agt_1".to_owned()))
     );
     match &feed.data[1].agent {
-        Some(GetActivityFeedResponseDataItemAgent::Object { id, name, .. }) => {
-            assert_eq!(id, "agt_2");
-            assert_eq!(name.as_deref(), Some("Support"));
+        Some(ActivityFeedEntryAgent::AgentObject(agent)) => {
+            assert_eq!(agent.id, "agt_2");
+            assert_eq!(agent.name.as_deref(), Some("Support"));
         }
         other => panic!("expected an embedded agent object, got {other:?}"),
     }

@@ -160,7 +160,7 @@ pub fn write_workspace(root: &Path, scratch: &Path, crates: &[(String, String)])
             dir.join("Cargo.toml"),
             format!(
                 "[package]\nname = {name:?}\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
-                 [dependencies]\nagentapis-runtime = {{ path = {runtime:?} }}\nprogenitor-client = \"={}\"\n\
+                 [features]\ntype-builders = []\n\n[dependencies]\nagentapis-runtime = {{ path = {runtime:?} }}\nprogenitor-client = \"={}\"\n\
                  reqwest = {{ version = \"0.13\", default-features = false, features = [\"json\", \"query\", \"stream\", \"rustls\"] }}\n\
                  serde = {{ version = \"1\", features = [\"derive\"] }}\nserde_json = \"1\"\n\
                  chrono = {{ version = \"0.4\", default-features = false, features = [\"serde\", \"std\", \"clock\"] }}\n\
@@ -184,7 +184,16 @@ pub fn build(scratch: &Path, target: &Path, name: &str) -> Result<Duration, Stri
     let started = Instant::now();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = Command::new(cargo)
-        .args(["build", "--offline", "--quiet", "--message-format", "short", "-p", name])
+        .args([
+            "build",
+            "--offline",
+            "--quiet",
+            "--message-format",
+            "short",
+            "--all-features",
+            "-p",
+            name,
+        ])
         .arg("--manifest-path")
         .arg(scratch.join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", target)

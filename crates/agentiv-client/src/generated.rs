@@ -2,7 +2,7 @@
 // normalization rule and regenerate.
 // spec: specs/agentiv/openapi.json
 // spec-sha256: de4ba84de32b5b1d6a66607464077edcfca1a90d9f0942911ecc72388a5da584
-// generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment)
+// generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment, builders of types no operation takes as its body behind feature `type-builders`)
 // rules fired: set-openapi-3.0×2, const-to-enum×6, null-branch-to-nullable×1, type-array-to-nullable×16, inline-component-refs×76, open-enum-flat×5
 
 /// The API this client calls.
@@ -40,6 +40,7 @@ pub mod types {
         pub trial_ends_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     impl Agent {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::Agent {
             Default::default()
         }
@@ -51,6 +52,7 @@ pub mod types {
         pub success: bool,
     }
     impl AgentListEnvelope {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::AgentListEnvelope {
             Default::default()
         }
@@ -66,6 +68,7 @@ pub mod types {
         pub rules: ::std::vec::Vec<::std::string::String>,
     }
     impl EmailTriageInput {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::EmailTriageInput {
             Default::default()
         }
@@ -84,6 +87,7 @@ pub mod types {
         pub message: ::std::string::String,
     }
     impl ErrorDetail {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ErrorDetail {
             Default::default()
         }
@@ -95,6 +99,7 @@ pub mod types {
         pub success: bool,
     }
     impl ErrorEnvelope {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ErrorEnvelope {
             Default::default()
         }
@@ -131,6 +136,7 @@ pub mod types {
         pub trigger_type: ::std::option::Option<::std::string::String>,
     }
     impl Execution {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::Execution {
             Default::default()
         }
@@ -142,6 +148,7 @@ pub mod types {
         pub success: bool,
     }
     impl ExecutionEnvelope {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ExecutionEnvelope {
             Default::default()
         }
@@ -193,6 +200,7 @@ pub mod types {
         pub tokens_used: ::std::option::Option<i64>,
     }
     impl RunResult {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::RunResult {
             Default::default()
         }
@@ -204,6 +212,7 @@ pub mod types {
         pub success: bool,
     }
     impl RunResultEnvelope {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::RunResultEnvelope {
             Default::default()
         }
@@ -234,6 +243,7 @@ pub mod types {
         pub total_runs: ::std::option::Option<i64>,
     }
     impl Schedule {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::Schedule {
             Default::default()
         }
@@ -245,6 +255,7 @@ pub mod types {
         pub success: bool,
     }
     impl ScheduleEnvelope {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ScheduleEnvelope {
             Default::default()
         }
@@ -256,6 +267,7 @@ pub mod types {
         pub success: bool,
     }
     impl ScheduleListEnvelope {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ScheduleListEnvelope {
             Default::default()
         }
@@ -312,12 +324,14 @@ pub mod types {
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl WebhookEvent {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::WebhookEvent {
             Default::default()
         }
     }
     /// Types for composing complex structures.
     pub mod builder {
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct Agent {
             description: ::std::result::Result<
@@ -339,6 +353,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for Agent {
             fn default() -> Self {
                 Self {
@@ -351,6 +366,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl Agent {
             pub fn description<T>(mut self, value: T) -> Self
             where
@@ -425,6 +441,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<Agent> for super::Agent {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -440,6 +457,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::Agent> for Agent {
             fn from(value: super::Agent) -> Self {
                 Self {
@@ -452,11 +470,13 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct AgentListEnvelope {
             data: ::std::result::Result<::std::vec::Vec<super::Agent>, ::std::string::String>,
             success: ::std::result::Result<bool, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for AgentListEnvelope {
             fn default() -> Self {
                 Self {
@@ -465,6 +485,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl AgentListEnvelope {
             pub fn data<T>(mut self, value: T) -> Self
             where
@@ -487,6 +508,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<AgentListEnvelope> for super::AgentListEnvelope {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -498,6 +520,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::AgentListEnvelope> for AgentListEnvelope {
             fn from(value: super::AgentListEnvelope) -> Self {
                 Self {
@@ -506,6 +529,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct EmailTriageInput {
             max_emails: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
@@ -514,6 +538,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for EmailTriageInput {
             fn default() -> Self {
                 Self {
@@ -522,6 +547,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl EmailTriageInput {
             pub fn max_emails<T>(mut self, value: T) -> Self
             where
@@ -544,6 +570,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<EmailTriageInput> for super::EmailTriageInput {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -555,6 +582,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::EmailTriageInput> for EmailTriageInput {
             fn from(value: super::EmailTriageInput) -> Self {
                 Self {
@@ -563,6 +591,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ErrorDetail {
             code: ::std::result::Result<crate::types::ErrorDetailCode, ::std::string::String>,
@@ -572,6 +601,7 @@ pub mod types {
             >,
             message: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ErrorDetail {
             fn default() -> Self {
                 Self {
@@ -581,6 +611,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ErrorDetail {
             pub fn code<T>(mut self, value: T) -> Self
             where
@@ -615,6 +646,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ErrorDetail> for super::ErrorDetail {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -627,6 +659,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ErrorDetail> for ErrorDetail {
             fn from(value: super::ErrorDetail) -> Self {
                 Self {
@@ -636,11 +669,13 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ErrorEnvelope {
             error: ::std::result::Result<super::ErrorDetail, ::std::string::String>,
             success: ::std::result::Result<bool, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ErrorEnvelope {
             fn default() -> Self {
                 Self {
@@ -649,6 +684,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ErrorEnvelope {
             pub fn error<T>(mut self, value: T) -> Self
             where
@@ -671,6 +707,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ErrorEnvelope> for super::ErrorEnvelope {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -682,6 +719,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ErrorEnvelope> for ErrorEnvelope {
             fn from(value: super::ErrorEnvelope) -> Self {
                 Self {
@@ -690,6 +728,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct Execution {
             agent_slug: ::std::result::Result<crate::types::AgentSlug, ::std::string::String>,
@@ -726,6 +765,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for Execution {
             fn default() -> Self {
                 Self {
@@ -742,6 +782,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl Execution {
             pub fn agent_slug<T>(mut self, value: T) -> Self
             where
@@ -860,6 +901,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<Execution> for super::Execution {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -879,6 +921,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::Execution> for Execution {
             fn from(value: super::Execution) -> Self {
                 Self {
@@ -895,11 +938,13 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ExecutionEnvelope {
             data: ::std::result::Result<super::Execution, ::std::string::String>,
             success: ::std::result::Result<bool, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ExecutionEnvelope {
             fn default() -> Self {
                 Self {
@@ -908,6 +953,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ExecutionEnvelope {
             pub fn data<T>(mut self, value: T) -> Self
             where
@@ -930,6 +976,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ExecutionEnvelope> for super::ExecutionEnvelope {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -941,6 +988,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ExecutionEnvelope> for ExecutionEnvelope {
             fn from(value: super::ExecutionEnvelope) -> Self {
                 Self {
@@ -1029,6 +1077,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct RunResult {
             agent_slug: ::std::result::Result<
@@ -1064,6 +1113,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for RunResult {
             fn default() -> Self {
                 Self {
@@ -1079,6 +1129,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl RunResult {
             pub fn agent_slug<T>(mut self, value: T) -> Self
             where
@@ -1185,6 +1236,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<RunResult> for super::RunResult {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -1203,6 +1255,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::RunResult> for RunResult {
             fn from(value: super::RunResult) -> Self {
                 Self {
@@ -1218,11 +1271,13 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct RunResultEnvelope {
             data: ::std::result::Result<super::RunResult, ::std::string::String>,
             success: ::std::result::Result<bool, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for RunResultEnvelope {
             fn default() -> Self {
                 Self {
@@ -1231,6 +1286,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl RunResultEnvelope {
             pub fn data<T>(mut self, value: T) -> Self
             where
@@ -1253,6 +1309,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<RunResultEnvelope> for super::RunResultEnvelope {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -1264,6 +1321,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::RunResultEnvelope> for RunResultEnvelope {
             fn from(value: super::RunResultEnvelope) -> Self {
                 Self {
@@ -1272,6 +1330,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct Schedule {
             agent_slug: ::std::result::Result<crate::types::AgentSlug, ::std::string::String>,
@@ -1293,6 +1352,7 @@ pub mod types {
             timezone: ::std::result::Result<::std::string::String, ::std::string::String>,
             total_runs: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for Schedule {
             fn default() -> Self {
                 Self {
@@ -1308,6 +1368,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl Schedule {
             pub fn agent_slug<T>(mut self, value: T) -> Self
             where
@@ -1410,6 +1471,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<Schedule> for super::Schedule {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -1428,6 +1490,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::Schedule> for Schedule {
             fn from(value: super::Schedule) -> Self {
                 Self {
@@ -1443,11 +1506,13 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ScheduleEnvelope {
             data: ::std::result::Result<super::Schedule, ::std::string::String>,
             success: ::std::result::Result<bool, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ScheduleEnvelope {
             fn default() -> Self {
                 Self {
@@ -1456,6 +1521,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ScheduleEnvelope {
             pub fn data<T>(mut self, value: T) -> Self
             where
@@ -1478,6 +1544,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ScheduleEnvelope> for super::ScheduleEnvelope {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -1489,6 +1556,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ScheduleEnvelope> for ScheduleEnvelope {
             fn from(value: super::ScheduleEnvelope) -> Self {
                 Self {
@@ -1497,11 +1565,13 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ScheduleListEnvelope {
             data: ::std::result::Result<::std::vec::Vec<super::Schedule>, ::std::string::String>,
             success: ::std::result::Result<bool, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ScheduleListEnvelope {
             fn default() -> Self {
                 Self {
@@ -1510,6 +1580,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ScheduleListEnvelope {
             pub fn data<T>(mut self, value: T) -> Self
             where
@@ -1532,6 +1603,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ScheduleListEnvelope> for super::ScheduleListEnvelope {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -1543,6 +1615,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ScheduleListEnvelope> for ScheduleListEnvelope {
             fn from(value: super::ScheduleListEnvelope) -> Self {
                 Self {
@@ -1640,6 +1713,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct WebhookEvent {
             agent_slug: ::std::result::Result<
@@ -1682,6 +1756,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for WebhookEvent {
             fn default() -> Self {
                 Self {
@@ -1698,6 +1773,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl WebhookEvent {
             pub fn agent_slug<T>(mut self, value: T) -> Self
             where
@@ -1812,6 +1888,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<WebhookEvent> for super::WebhookEvent {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -1831,6 +1908,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::WebhookEvent> for WebhookEvent {
             fn from(value: super::WebhookEvent) -> Self {
                 Self {

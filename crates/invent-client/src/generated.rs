@@ -2,8 +2,8 @@
 // normalization rule and regenerate.
 // spec: specs/invent/openapi.json
 // spec-sha256: 0d1b8b4fa1fcba0a489b7f2c78cb0d6cfcf7470eb98fd1539845d22239657535
-// generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment)
-// rules fired: set-openapi-3.0×3, reject-unsupported-3.1-keywords×1, const-to-enum×1, null-branch-to-nullable×4, type-array-to-nullable×127, examples-to-example×46, inline-component-refs×443, error-responses-keep-body×263, websocket-upgrade×2, open-enum-flat×25, multipart-body-as-bytes×1
+// generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment, builders of types no operation takes as its body behind feature `type-builders`)
+// rules fired: set-openapi-3.0×3, reject-unsupported-3.1-keywords×1, const-to-enum×1, null-branch-to-nullable×4, type-array-to-nullable×127, examples-to-example×46, inline-component-refs×443, error-responses-keep-body×263, websocket-upgrade×2, open-enum-flat×25, multipart-body-as-bytes×1, share-repeated-inline-schemas×10
 
 /// The API this client calls.
 pub const API: ::agentapis_runtime::Api = ::agentapis_runtime::Api::Invent;
@@ -486,6 +486,7 @@ pub mod types {
         pub seen_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     impl AssignedUser {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::AssignedUser {
             Default::default()
         }
@@ -518,6 +519,7 @@ pub mod types {
         pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     impl Assistant {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::Assistant {
             Default::default()
         }
@@ -546,6 +548,7 @@ pub mod types {
         pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     impl AssistantAction {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::AssistantAction {
             Default::default()
         }
@@ -554,25 +557,13 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AssistantActionConfig {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub definitions: ::std::vec::Vec<AssistantActionConfigDefinitionsItem>,
+        pub definitions: ::std::vec::Vec<DefinitionsItem>,
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub input: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl AssistantActionConfig {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::AssistantActionConfig {
-            Default::default()
-        }
-    }
-    ///`AssistantActionConfigDefinitionsItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct AssistantActionConfigDefinitionsItem {
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub definition: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub path: ::std::option::Option<::std::string::String>,
-    }
-    impl AssistantActionConfigDefinitionsItem {
-        pub fn builder() -> builder::AssistantActionConfigDefinitionsItem {
             Default::default()
         }
     }
@@ -593,6 +584,7 @@ pub mod types {
         pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     impl AssistantBoard {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::AssistantBoard {
             Default::default()
         }
@@ -618,6 +610,7 @@ pub mod types {
         pub tts: ::std::option::Option<AssistantConfigTts>,
     }
     impl AssistantConfig {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::AssistantConfig {
             Default::default()
         }
@@ -629,6 +622,7 @@ pub mod types {
         pub model: ::std::option::Option<::std::string::String>,
     }
     impl AssistantConfigStt {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::AssistantConfigStt {
             Default::default()
         }
@@ -642,6 +636,7 @@ pub mod types {
         pub voice_id: ::std::option::Option<::std::string::String>,
     }
     impl AssistantConfigTts {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::AssistantConfigTts {
             Default::default()
         }
@@ -677,6 +672,7 @@ pub mod types {
         pub welcome_banner: ::std::option::Option<::std::string::String>,
     }
     impl AssistantConversationConfig {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::AssistantConversationConfig {
             Default::default()
         }
@@ -704,6 +700,7 @@ pub mod types {
         pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     impl AssistantIntegration {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::AssistantIntegration {
             Default::default()
         }
@@ -756,6 +753,7 @@ pub mod types {
         pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     impl Broadcast {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::Broadcast {
             Default::default()
         }
@@ -839,6 +837,7 @@ pub mod types {
         pub username: ::std::option::Option<::std::string::String>,
     }
     impl BroadcastRecipient {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::BroadcastRecipient {
             Default::default()
         }
@@ -866,6 +865,7 @@ pub mod types {
         pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     impl BroadcastTemplate {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::BroadcastTemplate {
             Default::default()
         }
@@ -905,6 +905,7 @@ pub mod types {
         pub visibility: ::std::option::Option<::std::string::String>,
     }
     impl Chat {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::Chat {
             Default::default()
         }
@@ -924,6 +925,7 @@ pub mod types {
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl ChatContactRef {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ChatContactRef {
             Default::default()
         }
@@ -937,6 +939,7 @@ pub mod types {
         pub web_search: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl ChatFeatures {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ChatFeatures {
             Default::default()
         }
@@ -948,6 +951,7 @@ pub mod types {
         pub effort: ::std::option::Option<::std::string::String>,
     }
     impl ChatFeaturesReasoning {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ChatFeaturesReasoning {
             Default::default()
         }
@@ -967,6 +971,7 @@ pub mod types {
         pub user: ::std::option::Option<UserRef>,
     }
     impl ChatMember {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ChatMember {
             Default::default()
         }
@@ -1004,6 +1009,7 @@ pub mod types {
         pub username: ::std::option::Option<::std::string::String>,
     }
     impl ChatMemberContactChannel {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ChatMemberContactChannel {
             Default::default()
         }
@@ -1015,6 +1021,7 @@ pub mod types {
         pub id: ::std::option::Option<::std::string::String>,
     }
     impl ChatMemberSession {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ChatMemberSession {
             Default::default()
         }
@@ -1052,6 +1059,7 @@ pub mod types {
         pub usage: ::std::option::Option<Usage>,
     }
     impl ChatMessage {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ChatMessage {
             Default::default()
         }
@@ -1065,6 +1073,7 @@ pub mod types {
         pub role: ::std::option::Option<crate::types::ChatMessageContentRole>,
     }
     impl ChatMessageContent {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ChatMessageContent {
             Default::default()
         }
@@ -1079,6 +1088,7 @@ pub mod types {
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl ChatSocketEvent {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ChatSocketEvent {
             Default::default()
         }
@@ -1122,6 +1132,7 @@ pub mod types {
         pub user_unseen_count: ::std::option::Option<f64>,
     }
     impl ChatState {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ChatState {
             Default::default()
         }
@@ -1137,6 +1148,7 @@ pub mod types {
         pub id: ::std::option::Option<::std::string::String>,
     }
     impl ChatStateAssistantIntegration {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ChatStateAssistantIntegration {
             Default::default()
         }
@@ -1148,6 +1160,7 @@ pub mod types {
         pub newest_chat_id: ::std::option::Option<::std::string::String>,
     }
     impl ChatStateInfo {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ChatStateInfo {
             Default::default()
         }
@@ -1239,6 +1252,7 @@ pub mod types {
         pub validation: ::std::option::Option<::std::string::String>,
     }
     impl ChatTool {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ChatTool {
             Default::default()
         }
@@ -1268,6 +1282,7 @@ pub mod types {
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl Connection {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::Connection {
             Default::default()
         }
@@ -1353,6 +1368,7 @@ pub mod types {
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
     }
     impl Contact {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::Contact {
             Default::default()
         }
@@ -1393,6 +1409,7 @@ pub mod types {
         pub username: ::std::option::Option<::std::string::String>,
     }
     impl ContactChannel {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ContactChannel {
             Default::default()
         }
@@ -1412,6 +1429,7 @@ pub mod types {
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl ContactChannelInput {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ContactChannelInput {
             Default::default()
         }
@@ -1431,6 +1449,7 @@ pub mod types {
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl ContactChannelOption {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ContactChannelOption {
             Default::default()
         }
@@ -1448,6 +1467,7 @@ pub mod types {
         pub type_: crate::types::ContactFieldType,
     }
     impl ContactField {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ContactField {
             Default::default()
         }
@@ -1471,6 +1491,7 @@ pub mod types {
         pub user: ::std::option::Option<AssignedUser>,
     }
     impl ContactFile {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ContactFile {
             Default::default()
         }
@@ -1710,6 +1731,7 @@ pub mod types {
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl ContactMemory {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ContactMemory {
             Default::default()
         }
@@ -1784,6 +1806,7 @@ pub mod types {
         pub user: ::std::option::Option<UserRef>,
     }
     impl ContactNote {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ContactNote {
             Default::default()
         }
@@ -1803,6 +1826,7 @@ pub mod types {
         pub summary: ::std::string::String,
     }
     impl ConversationSummary {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ConversationSummary {
             Default::default()
         }
@@ -2309,6 +2333,20 @@ pub mod types {
                 })
         }
     }
+    ///`DefinitionsItem`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct DefinitionsItem {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub definition: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub path: ::std::option::Option<::std::string::String>,
+    }
+    impl DefinitionsItem {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::DefinitionsItem {
+            Default::default()
+        }
+    }
     ///`DryRunCreateContactsBody`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DryRunCreateContactsBody {
@@ -2329,6 +2367,7 @@ pub mod types {
         pub updated: ::std::vec::Vec<ContactChannelOption>,
     }
     impl DryRunCreateContactsResponse {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::DryRunCreateContactsResponse {
             Default::default()
         }
@@ -2356,6 +2395,7 @@ pub mod types {
         pub values: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem {
             Default::default()
         }
@@ -2363,43 +2403,12 @@ pub mod types {
     ///`DryRunUpdateBroadcastPropertyEntriesResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DryRunUpdateBroadcastPropertyEntriesResponse {
-        pub invalid: ::std::vec::Vec<
-            DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem,
-        >,
-        pub valid: ::std::vec::Vec<DryRunUpdateBroadcastPropertyEntriesResponseValidItem>,
+        pub invalid: ::std::vec::Vec<InvalidItem>,
+        pub valid: ::std::vec::Vec<InvalidItem>,
     }
     impl DryRunUpdateBroadcastPropertyEntriesResponse {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::DryRunUpdateBroadcastPropertyEntriesResponse {
-            Default::default()
-        }
-    }
-    ///`DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub email: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub phone: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub user_id: ::std::option::Option<::std::string::String>,
-    }
-    impl DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem {
-        pub fn builder() -> builder::DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem {
-            Default::default()
-        }
-    }
-    ///`DryRunUpdateBroadcastPropertyEntriesResponseValidItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct DryRunUpdateBroadcastPropertyEntriesResponseValidItem {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub email: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub phone: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub user_id: ::std::option::Option<::std::string::String>,
-    }
-    impl DryRunUpdateBroadcastPropertyEntriesResponseValidItem {
-        pub fn builder() -> builder::DryRunUpdateBroadcastPropertyEntriesResponseValidItem {
             Default::default()
         }
     }
@@ -2410,6 +2419,7 @@ pub mod types {
         pub primary: Contact,
     }
     impl DuplicateContactGroup {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::DuplicateContactGroup {
             Default::default()
         }
@@ -2439,6 +2449,7 @@ pub mod types {
         pub id: ::std::string::String,
     }
     impl FileAttachment {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::FileAttachment {
             Default::default()
         }
@@ -2659,6 +2670,20 @@ pub mod types {
                 })
         }
     }
+    ///`Filter`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct Filter {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub key: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub value: ::std::option::Option<::serde_json::Value>,
+    }
+    impl Filter {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::Filter {
+            Default::default()
+        }
+    }
     ///`GetSubOrganizationsUsageInterval`
     #[derive(
         ::serde::Deserialize,
@@ -2735,6 +2760,7 @@ pub mod types {
         pub failed: f64,
     }
     impl ImportRecordsResult {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ImportRecordsResult {
             Default::default()
         }
@@ -2748,7 +2774,24 @@ pub mod types {
         pub row: ::std::option::Option<f64>,
     }
     impl ImportRecordsResultErrorsItem {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ImportRecordsResultErrorsItem {
+            Default::default()
+        }
+    }
+    ///`InvalidItem`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct InvalidItem {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub phone: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub user_id: ::std::option::Option<::std::string::String>,
+    }
+    impl InvalidItem {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::InvalidItem {
             Default::default()
         }
     }
@@ -2903,6 +2946,7 @@ pub mod types {
         pub merged_contact_ids: ::std::vec::Vec<::std::string::String>,
     }
     impl MergeContactsResult {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::MergeContactsResult {
             Default::default()
         }
@@ -2925,6 +2969,7 @@ pub mod types {
         pub type_: crate::types::MessagePartType,
     }
     impl MessagePart {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::MessagePart {
             Default::default()
         }
@@ -2943,6 +2988,7 @@ pub mod types {
         pub type_: MessagePartTextType,
     }
     impl MessagePartText {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::MessagePartText {
             Default::default()
         }
@@ -3027,6 +3073,7 @@ pub mod types {
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl OrgMember {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::OrgMember {
             Default::default()
         }
@@ -3038,6 +3085,7 @@ pub mod types {
         pub notifications: ::std::option::Option<OrgMemberPreferencesNotifications>,
     }
     impl OrgMemberPreferences {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::OrgMemberPreferences {
             Default::default()
         }
@@ -3051,6 +3099,7 @@ pub mod types {
         >,
     }
     impl OrgMemberPreferencesNotifications {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::OrgMemberPreferencesNotifications {
             Default::default()
         }
@@ -3064,7 +3113,22 @@ pub mod types {
         pub notified_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     impl OrgMemberPreferencesNotificationsAssignedToMe {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::OrgMemberPreferencesNotificationsAssignedToMe {
+            Default::default()
+        }
+    }
+    ///`PositionsItem`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct PositionsItem {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub position: ::std::option::Option<f64>,
+    }
+    impl PositionsItem {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::PositionsItem {
             Default::default()
         }
     }
@@ -3085,6 +3149,7 @@ pub mod types {
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl PublicAssistant {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::PublicAssistant {
             Default::default()
         }
@@ -3096,6 +3161,7 @@ pub mod types {
         pub conversation: ::std::option::Option<PublicAssistantConfigConversation>,
     }
     impl PublicAssistantConfig {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::PublicAssistantConfig {
             Default::default()
         }
@@ -3115,6 +3181,7 @@ pub mod types {
         pub welcome_banner: ::std::option::Option<::std::string::String>,
     }
     impl PublicAssistantConfigConversation {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::PublicAssistantConfigConversation {
             Default::default()
         }
@@ -3122,23 +3189,10 @@ pub mod types {
     ///`ReorderAssistantActionsBody`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ReorderAssistantActionsBody {
-        pub positions: ::std::vec::Vec<ReorderAssistantActionsBodyPositionsItem>,
+        pub positions: ::std::vec::Vec<PositionsItem>,
     }
     impl ReorderAssistantActionsBody {
         pub fn builder() -> builder::ReorderAssistantActionsBody {
-            Default::default()
-        }
-    }
-    ///`ReorderAssistantActionsBodyPositionsItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct ReorderAssistantActionsBodyPositionsItem {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub position: ::std::option::Option<f64>,
-    }
-    impl ReorderAssistantActionsBodyPositionsItem {
-        pub fn builder() -> builder::ReorderAssistantActionsBodyPositionsItem {
             Default::default()
         }
     }
@@ -3322,23 +3376,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ReorderTableViewsBody {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub positions: ::std::vec::Vec<ReorderTableViewsBodyPositionsItem>,
+        pub positions: ::std::vec::Vec<PositionsItem>,
     }
     impl ReorderTableViewsBody {
         pub fn builder() -> builder::ReorderTableViewsBody {
-            Default::default()
-        }
-    }
-    ///`ReorderTableViewsBodyPositionsItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct ReorderTableViewsBodyPositionsItem {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub position: ::std::option::Option<f64>,
-    }
-    impl ReorderTableViewsBodyPositionsItem {
-        pub fn builder() -> builder::ReorderTableViewsBodyPositionsItem {
             Default::default()
         }
     }
@@ -3389,6 +3430,7 @@ pub mod types {
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
     }
     impl Segment {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::Segment {
             Default::default()
         }
@@ -3405,6 +3447,7 @@ pub mod types {
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
     }
     impl SegmentWithBoards {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::SegmentWithBoards {
             Default::default()
         }
@@ -3420,6 +3463,7 @@ pub mod types {
         pub column_id: ::std::option::Option<::std::string::String>,
     }
     impl SegmentWithBoardsBoardsItem {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::SegmentWithBoardsBoardsItem {
             Default::default()
         }
@@ -3469,7 +3513,20 @@ pub mod types {
         pub recipients: ::std::vec::Vec<BroadcastRecipient>,
     }
     impl SendTransactionalBroadcastResponse {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::SendTransactionalBroadcastResponse {
+            Default::default()
+        }
+    }
+    ///`Sort`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct Sort {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub key: ::std::option::Option<::std::string::String>,
+    }
+    impl Sort {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::Sort {
             Default::default()
         }
     }
@@ -3492,6 +3549,7 @@ pub mod types {
         pub workflows: ::std::option::Option<bool>,
     }
     impl SubOrgFeatures {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::SubOrgFeatures {
             Default::default()
         }
@@ -3526,6 +3584,7 @@ pub mod types {
         pub spending_cap_used: ::std::option::Option<f64>,
     }
     impl SubOrganization {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::SubOrganization {
             Default::default()
         }
@@ -3555,6 +3614,7 @@ pub mod types {
         pub use_parent_balance: ::std::option::Option<bool>,
     }
     impl SubOrganizationBilling {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::SubOrganizationBilling {
             Default::default()
         }
@@ -3570,6 +3630,7 @@ pub mod types {
         pub recharge_threshold: ::std::option::Option<f64>,
     }
     impl SubOrganizationBillingAutoRecharge {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::SubOrganizationBillingAutoRecharge {
             Default::default()
         }
@@ -3593,6 +3654,7 @@ pub mod types {
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl SubOrganizationBillingPaymentMethod {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::SubOrganizationBillingPaymentMethod {
             Default::default()
         }
@@ -3608,6 +3670,7 @@ pub mod types {
         pub reset_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     impl SubOrganizationBillingSpendingCap {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::SubOrganizationBillingSpendingCap {
             Default::default()
         }
@@ -3629,6 +3692,7 @@ pub mod types {
         pub terms_url: ::std::option::Option<::std::string::String>,
     }
     impl SubOrganizationConfig {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::SubOrganizationConfig {
             Default::default()
         }
@@ -3648,6 +3712,7 @@ pub mod types {
         pub session_ttl_seconds: ::std::option::Option<f64>,
     }
     impl SubOrganizationConfigAccess {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::SubOrganizationConfigAccess {
             Default::default()
         }
@@ -3671,6 +3736,7 @@ pub mod types {
         pub enable_workflows: ::std::option::Option<bool>,
     }
     impl SubOrganizationConfigModules {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::SubOrganizationConfigModules {
             Default::default()
         }
@@ -3700,6 +3766,7 @@ pub mod types {
         pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     impl Table {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::Table {
             Default::default()
         }
@@ -3716,6 +3783,7 @@ pub mod types {
         pub type_: crate::types::TableFieldType,
     }
     impl TableField {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::TableField {
             Default::default()
         }
@@ -3767,6 +3835,7 @@ pub mod types {
         pub visibility: ::std::option::Option<::std::string::String>,
     }
     impl TableFieldSchema {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::TableFieldSchema {
             Default::default()
         }
@@ -3780,6 +3849,7 @@ pub mod types {
         pub value: ::std::option::Option<::serde_json::Value>,
     }
     impl TableFieldSchemaConditionsItem {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::TableFieldSchemaConditionsItem {
             Default::default()
         }
@@ -3795,6 +3865,7 @@ pub mod types {
         pub views: ::std::vec::Vec<::serde_json::Value>,
     }
     impl TableFieldSchemaPicker {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::TableFieldSchemaPicker {
             Default::default()
         }
@@ -3811,7 +3882,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub filter: ::std::option::Option<TableViewFilter>,
+        pub filter: ::std::option::Option<Filter>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3823,13 +3894,14 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub show_in_sidebar: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub sort: ::std::option::Option<TableViewSort>,
+        pub sort: ::std::option::Option<Sort>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub table_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     impl TableView {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::TableView {
             Default::default()
         }
@@ -3849,6 +3921,7 @@ pub mod types {
         pub timeline: ::std::option::Option<TableViewConfigTimeline>,
     }
     impl TableViewConfig {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::TableViewConfig {
             Default::default()
         }
@@ -3870,6 +3943,7 @@ pub mod types {
         pub number: ::std::option::Option<TableViewConfigBoardNumber>,
     }
     impl TableViewConfigBoard {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::TableViewConfigBoard {
             Default::default()
         }
@@ -3883,6 +3957,7 @@ pub mod types {
         pub visible: ::std::option::Option<bool>,
     }
     impl TableViewConfigBoardColumnsItem {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::TableViewConfigBoardColumnsItem {
             Default::default()
         }
@@ -3898,6 +3973,7 @@ pub mod types {
         pub to: ::std::option::Option<f64>,
     }
     impl TableViewConfigBoardNumber {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::TableViewConfigBoardNumber {
             Default::default()
         }
@@ -3911,6 +3987,7 @@ pub mod types {
         pub show_weekends: ::std::option::Option<bool>,
     }
     impl TableViewConfigCalendar {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::TableViewConfigCalendar {
             Default::default()
         }
@@ -3922,6 +3999,7 @@ pub mod types {
         pub columns: ::std::vec::Vec<TableViewConfigTableColumnsItem>,
     }
     impl TableViewConfigTable {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::TableViewConfigTable {
             Default::default()
         }
@@ -3939,6 +4017,7 @@ pub mod types {
         pub width: ::std::option::Option<f64>,
     }
     impl TableViewConfigTableColumnsItem {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::TableViewConfigTableColumnsItem {
             Default::default()
         }
@@ -3952,31 +4031,8 @@ pub mod types {
         pub key: ::std::option::Option<::std::string::String>,
     }
     impl TableViewConfigTimeline {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::TableViewConfigTimeline {
-            Default::default()
-        }
-    }
-    ///`TableViewFilter`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct TableViewFilter {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub key: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub value: ::std::option::Option<::serde_json::Value>,
-    }
-    impl TableViewFilter {
-        pub fn builder() -> builder::TableViewFilter {
-            Default::default()
-        }
-    }
-    ///`TableViewSort`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct TableViewSort {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub key: ::std::option::Option<::std::string::String>,
-    }
-    impl TableViewSort {
-        pub fn builder() -> builder::TableViewSort {
             Default::default()
         }
     }
@@ -3990,6 +4046,7 @@ pub mod types {
         pub user_unseen_count: f64,
     }
     impl UnseenCount {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::UnseenCount {
             Default::default()
         }
@@ -4151,6 +4208,7 @@ pub mod types {
         pub initial_segment_id: ::std::option::Option<::std::string::String>,
     }
     impl UpdateAssistantBodyBoardsItem {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::UpdateAssistantBodyBoardsItem {
             Default::default()
         }
@@ -4170,6 +4228,7 @@ pub mod types {
         pub timezone: ::std::option::Option<::std::string::String>,
     }
     impl UpdateAssistantBodyConfig {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::UpdateAssistantBodyConfig {
             Default::default()
         }
@@ -4663,6 +4722,7 @@ pub mod types {
         pub workflows: ::std::option::Option<bool>,
     }
     impl UpdateSubOrganizationFeaturesBodyFeatures {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::UpdateSubOrganizationFeaturesBodyFeatures {
             Default::default()
         }
@@ -4882,40 +4942,16 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub filter: ::std::option::Option<UpdateViewBodyFilter>,
+        pub filter: ::std::option::Option<Filter>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub show_in_sidebar: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub sort: ::std::option::Option<UpdateViewBodySort>,
+        pub sort: ::std::option::Option<Sort>,
     }
     impl UpdateViewBody {
         pub fn builder() -> builder::UpdateViewBody {
-            Default::default()
-        }
-    }
-    ///`UpdateViewBodyFilter`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct UpdateViewBodyFilter {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub key: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub value: ::std::option::Option<::serde_json::Value>,
-    }
-    impl UpdateViewBodyFilter {
-        pub fn builder() -> builder::UpdateViewBodyFilter {
-            Default::default()
-        }
-    }
-    ///`UpdateViewBodySort`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct UpdateViewBodySort {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub key: ::std::option::Option<::std::string::String>,
-    }
-    impl UpdateViewBodySort {
-        pub fn builder() -> builder::UpdateViewBodySort {
             Default::default()
         }
     }
@@ -5012,6 +5048,7 @@ pub mod types {
         pub turns: ::std::vec::Vec<UsageTurnsItem>,
     }
     impl Usage {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::Usage {
             Default::default()
         }
@@ -5028,6 +5065,7 @@ pub mod types {
         pub org_name: ::std::string::String,
     }
     impl UsageBucket {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::UsageBucket {
             Default::default()
         }
@@ -5041,6 +5079,7 @@ pub mod types {
         pub output_tokens: ::std::option::Option<f64>,
     }
     impl UsageTurnsItem {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::UsageTurnsItem {
             Default::default()
         }
@@ -5076,6 +5115,7 @@ pub mod types {
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl UserRef {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::UserRef {
             Default::default()
         }
@@ -5105,6 +5145,7 @@ pub mod types {
         pub workflow_version_draft: ::std::option::Option<WorkflowRunWorkflowVersionDraft>,
     }
     impl WorkflowRun {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::WorkflowRun {
             Default::default()
         }
@@ -5128,6 +5169,7 @@ pub mod types {
         pub workflow_id: ::std::option::Option<::std::string::String>,
     }
     impl WorkflowRunWorkflowVersion {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::WorkflowRunWorkflowVersion {
             Default::default()
         }
@@ -5139,6 +5181,7 @@ pub mod types {
         pub steps: ::std::vec::Vec<WorkflowStep>,
     }
     impl WorkflowRunWorkflowVersionDraft {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::WorkflowRunWorkflowVersionDraft {
             Default::default()
         }
@@ -5149,7 +5192,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub auto: ::std::option::Option<WorkflowStepAuto>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub definitions: ::std::vec::Vec<WorkflowStepDefinitionsItem>,
+        pub definitions: ::std::vec::Vec<DefinitionsItem>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub destinations: ::std::vec::Vec<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -5172,6 +5215,7 @@ pub mod types {
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl WorkflowStep {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::WorkflowStep {
             Default::default()
         }
@@ -5185,20 +5229,8 @@ pub mod types {
         pub temperature: ::std::option::Option<f64>,
     }
     impl WorkflowStepAuto {
+        #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::WorkflowStepAuto {
-            Default::default()
-        }
-    }
-    ///`WorkflowStepDefinitionsItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct WorkflowStepDefinitionsItem {
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub definition: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub path: ::std::option::Option<::std::string::String>,
-    }
-    impl WorkflowStepDefinitionsItem {
-        pub fn builder() -> builder::WorkflowStepDefinitionsItem {
             Default::default()
         }
     }
@@ -5325,6 +5357,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct AssignedUser {
             avatar: ::std::result::Result<
@@ -5348,6 +5381,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for AssignedUser {
             fn default() -> Self {
                 Self {
@@ -5359,6 +5393,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl AssignedUser {
             pub fn avatar<T>(mut self, value: T) -> Self
             where
@@ -5413,6 +5448,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<AssignedUser> for super::AssignedUser {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -5427,6 +5463,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::AssignedUser> for AssignedUser {
             fn from(value: super::AssignedUser) -> Self {
                 Self {
@@ -5438,6 +5475,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct Assistant {
             actions: ::std::result::Result<
@@ -5477,6 +5515,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for Assistant {
             fn default() -> Self {
                 Self {
@@ -5495,6 +5534,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl Assistant {
             pub fn actions<T>(mut self, value: T) -> Self
             where
@@ -5623,6 +5663,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<Assistant> for super::Assistant {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -5644,6 +5685,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::Assistant> for Assistant {
             fn from(value: super::Assistant) -> Self {
                 Self {
@@ -5662,6 +5704,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct AssistantAction {
             action_id: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -5691,6 +5734,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for AssistantAction {
             fn default() -> Self {
                 Self {
@@ -5708,6 +5752,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl AssistantAction {
             pub fn action_id<T>(mut self, value: T) -> Self
             where
@@ -5830,6 +5875,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<AssistantAction> for super::AssistantAction {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -5850,6 +5896,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::AssistantAction> for AssistantAction {
             fn from(value: super::AssistantAction) -> Self {
                 Self {
@@ -5867,10 +5914,11 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct AssistantActionConfig {
             definitions: ::std::result::Result<
-                ::std::vec::Vec<super::AssistantActionConfigDefinitionsItem>,
+                ::std::vec::Vec<super::DefinitionsItem>,
                 ::std::string::String,
             >,
             input: ::std::result::Result<
@@ -5878,6 +5926,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for AssistantActionConfig {
             fn default() -> Self {
                 Self {
@@ -5886,12 +5935,11 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl AssistantActionConfig {
             pub fn definitions<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::AssistantActionConfigDefinitionsItem>,
-                >,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::DefinitionsItem>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.definitions = value
@@ -5914,6 +5962,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<AssistantActionConfig> for super::AssistantActionConfig {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -5925,6 +5974,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::AssistantActionConfig> for AssistantActionConfig {
             fn from(value: super::AssistantActionConfig) -> Self {
                 Self {
@@ -5933,70 +5983,7 @@ pub mod types {
                 }
             }
         }
-        #[derive(Clone, Debug)]
-        pub struct AssistantActionConfigDefinitionsItem {
-            definition: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                ::std::string::String,
-            >,
-            path: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for AssistantActionConfigDefinitionsItem {
-            fn default() -> Self {
-                Self {
-                    definition: Ok(Default::default()),
-                    path: Ok(Default::default()),
-                }
-            }
-        }
-        impl AssistantActionConfigDefinitionsItem {
-            pub fn definition<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.definition = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for definition: {e}"));
-                self
-            }
-            pub fn path<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.path = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for path: {e}"));
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<AssistantActionConfigDefinitionsItem>
-        for super::AssistantActionConfigDefinitionsItem {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: AssistantActionConfigDefinitionsItem,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    definition: value.definition?,
-                    path: value.path?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::AssistantActionConfigDefinitionsItem>
-        for AssistantActionConfigDefinitionsItem {
-            fn from(value: super::AssistantActionConfigDefinitionsItem) -> Self {
-                Self {
-                    definition: Ok(value.definition),
-                    path: Ok(value.path),
-                }
-            }
-        }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct AssistantBoard {
             board_id: ::std::result::Result<
@@ -6024,6 +6011,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for AssistantBoard {
             fn default() -> Self {
                 Self {
@@ -6036,6 +6024,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl AssistantBoard {
             pub fn board_id<T>(mut self, value: T) -> Self
             where
@@ -6104,6 +6093,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<AssistantBoard> for super::AssistantBoard {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -6119,6 +6109,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::AssistantBoard> for AssistantBoard {
             fn from(value: super::AssistantBoard) -> Self {
                 Self {
@@ -6131,6 +6122,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct AssistantConfig {
             conversation: ::std::result::Result<
@@ -6166,6 +6158,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for AssistantConfig {
             fn default() -> Self {
                 Self {
@@ -6180,6 +6173,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl AssistantConfig {
             pub fn conversation<T>(mut self, value: T) -> Self
             where
@@ -6270,6 +6264,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<AssistantConfig> for super::AssistantConfig {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -6287,6 +6282,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::AssistantConfig> for AssistantConfig {
             fn from(value: super::AssistantConfig) -> Self {
                 Self {
@@ -6301,6 +6297,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct AssistantConfigStt {
             model: ::std::result::Result<
@@ -6308,6 +6305,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for AssistantConfigStt {
             fn default() -> Self {
                 Self {
@@ -6315,6 +6313,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl AssistantConfigStt {
             pub fn model<T>(mut self, value: T) -> Self
             where
@@ -6327,6 +6326,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<AssistantConfigStt> for super::AssistantConfigStt {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -6335,11 +6335,13 @@ pub mod types {
                 Ok(Self { model: value.model? })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::AssistantConfigStt> for AssistantConfigStt {
             fn from(value: super::AssistantConfigStt) -> Self {
                 Self { model: Ok(value.model) }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct AssistantConfigTts {
             model: ::std::result::Result<
@@ -6351,6 +6353,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for AssistantConfigTts {
             fn default() -> Self {
                 Self {
@@ -6359,6 +6362,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl AssistantConfigTts {
             pub fn model<T>(mut self, value: T) -> Self
             where
@@ -6381,6 +6385,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<AssistantConfigTts> for super::AssistantConfigTts {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -6392,6 +6397,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::AssistantConfigTts> for AssistantConfigTts {
             fn from(value: super::AssistantConfigTts) -> Self {
                 Self {
@@ -6400,6 +6406,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct AssistantConversationConfig {
             auto_intro_message: ::std::result::Result<
@@ -6455,6 +6462,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for AssistantConversationConfig {
             fn default() -> Self {
                 Self {
@@ -6474,6 +6482,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl AssistantConversationConfig {
             pub fn auto_intro_message<T>(mut self, value: T) -> Self
             where
@@ -6642,6 +6651,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<AssistantConversationConfig>
         for super::AssistantConversationConfig {
             type Error = super::error::ConversionError;
@@ -6665,6 +6675,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::AssistantConversationConfig>
         for AssistantConversationConfig {
             fn from(value: super::AssistantConversationConfig) -> Self {
@@ -6685,6 +6696,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct AssistantIntegration {
             assistant_id: ::std::result::Result<
@@ -6721,6 +6733,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for AssistantIntegration {
             fn default() -> Self {
                 Self {
@@ -6736,6 +6749,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl AssistantIntegration {
             pub fn assistant_id<T>(mut self, value: T) -> Self
             where
@@ -6840,6 +6854,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<AssistantIntegration> for super::AssistantIntegration {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -6858,6 +6873,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::AssistantIntegration> for AssistantIntegration {
             fn from(value: super::AssistantIntegration) -> Self {
                 Self {
@@ -6873,6 +6889,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct Broadcast {
             click_count: ::std::result::Result<
@@ -6956,6 +6973,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for Broadcast {
             fn default() -> Self {
                 Self {
@@ -6985,6 +7003,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl Broadcast {
             pub fn click_count<T>(mut self, value: T) -> Self
             where
@@ -7255,6 +7274,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<Broadcast> for super::Broadcast {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -7287,6 +7307,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::Broadcast> for Broadcast {
             fn from(value: super::Broadcast) -> Self {
                 Self {
@@ -7316,6 +7337,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct BroadcastRecipient {
             broadcast_id: ::std::result::Result<
@@ -7443,6 +7465,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for BroadcastRecipient {
             fn default() -> Self {
                 Self {
@@ -7483,6 +7506,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl BroadcastRecipient {
             pub fn broadcast_id<T>(mut self, value: T) -> Self
             where
@@ -7881,6 +7905,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<BroadcastRecipient> for super::BroadcastRecipient {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -7924,6 +7949,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::BroadcastRecipient> for BroadcastRecipient {
             fn from(value: super::BroadcastRecipient) -> Self {
                 Self {
@@ -7964,6 +7990,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct BroadcastTemplate {
             broadcast_id: ::std::result::Result<
@@ -8003,6 +8030,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for BroadcastTemplate {
             fn default() -> Self {
                 Self {
@@ -8018,6 +8046,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl BroadcastTemplate {
             pub fn broadcast_id<T>(mut self, value: T) -> Self
             where
@@ -8124,6 +8153,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<BroadcastTemplate> for super::BroadcastTemplate {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -8142,6 +8172,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::BroadcastTemplate> for BroadcastTemplate {
             fn from(value: super::BroadcastTemplate) -> Self {
                 Self {
@@ -8157,6 +8188,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct Chat {
             created_at: ::std::result::Result<
@@ -8214,6 +8246,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for Chat {
             fn default() -> Self {
                 Self {
@@ -8235,6 +8268,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl Chat {
             pub fn created_at<T>(mut self, value: T) -> Self
             where
@@ -8391,6 +8425,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<Chat> for super::Chat {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -8415,6 +8450,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::Chat> for Chat {
             fn from(value: super::Chat) -> Self {
                 Self {
@@ -8436,6 +8472,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ChatContactRef {
             ai_replies_disabled: ::std::result::Result<
@@ -8453,6 +8490,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ChatContactRef {
             fn default() -> Self {
                 Self {
@@ -8464,6 +8502,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ChatContactRef {
             pub fn ai_replies_disabled<T>(mut self, value: T) -> Self
             where
@@ -8518,6 +8557,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ChatContactRef> for super::ChatContactRef {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -8532,6 +8572,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ChatContactRef> for ChatContactRef {
             fn from(value: super::ChatContactRef) -> Self {
                 Self {
@@ -8543,6 +8584,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ChatFeatures {
             reasoning: ::std::result::Result<
@@ -8554,6 +8596,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ChatFeatures {
             fn default() -> Self {
                 Self {
@@ -8562,6 +8605,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ChatFeatures {
             pub fn reasoning<T>(mut self, value: T) -> Self
             where
@@ -8586,6 +8630,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ChatFeatures> for super::ChatFeatures {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -8597,6 +8642,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ChatFeatures> for ChatFeatures {
             fn from(value: super::ChatFeatures) -> Self {
                 Self {
@@ -8605,6 +8651,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ChatFeaturesReasoning {
             effort: ::std::result::Result<
@@ -8612,6 +8659,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ChatFeaturesReasoning {
             fn default() -> Self {
                 Self {
@@ -8619,6 +8667,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ChatFeaturesReasoning {
             pub fn effort<T>(mut self, value: T) -> Self
             where
@@ -8631,6 +8680,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ChatFeaturesReasoning> for super::ChatFeaturesReasoning {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -8639,11 +8689,13 @@ pub mod types {
                 Ok(Self { effort: value.effort? })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ChatFeaturesReasoning> for ChatFeaturesReasoning {
             fn from(value: super::ChatFeaturesReasoning) -> Self {
                 Self { effort: Ok(value.effort) }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ChatMember {
             contact_channel: ::std::result::Result<
@@ -8667,6 +8719,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ChatMember {
             fn default() -> Self {
                 Self {
@@ -8678,6 +8731,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ChatMember {
             pub fn contact_channel<T>(mut self, value: T) -> Self
             where
@@ -8734,6 +8788,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ChatMember> for super::ChatMember {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -8748,6 +8803,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ChatMember> for ChatMember {
             fn from(value: super::ChatMember) -> Self {
                 Self {
@@ -8759,6 +8815,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ChatMemberContactChannel {
             agent: ::std::result::Result<
@@ -8818,6 +8875,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ChatMemberContactChannel {
             fn default() -> Self {
                 Self {
@@ -8838,6 +8896,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ChatMemberContactChannel {
             pub fn agent<T>(mut self, value: T) -> Self
             where
@@ -8982,6 +9041,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ChatMemberContactChannel>
         for super::ChatMemberContactChannel {
             type Error = super::error::ConversionError;
@@ -9006,6 +9066,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ChatMemberContactChannel> for ChatMemberContactChannel {
             fn from(value: super::ChatMemberContactChannel) -> Self {
                 Self {
@@ -9026,6 +9087,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ChatMemberSession {
             id: ::std::result::Result<
@@ -9033,11 +9095,13 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ChatMemberSession {
             fn default() -> Self {
                 Self { id: Ok(Default::default()) }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ChatMemberSession {
             pub fn id<T>(mut self, value: T) -> Self
             where
@@ -9050,6 +9114,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ChatMemberSession> for super::ChatMemberSession {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -9058,11 +9123,13 @@ pub mod types {
                 Ok(Self { id: value.id? })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ChatMemberSession> for ChatMemberSession {
             fn from(value: super::ChatMemberSession) -> Self {
                 Self { id: Ok(value.id) }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ChatMessage {
             broadcast_id: ::std::result::Result<
@@ -9122,6 +9189,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ChatMessage {
             fn default() -> Self {
                 Self {
@@ -9142,6 +9210,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ChatMessage {
             pub fn broadcast_id<T>(mut self, value: T) -> Self
             where
@@ -9294,6 +9363,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ChatMessage> for super::ChatMessage {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -9317,6 +9387,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ChatMessage> for ChatMessage {
             fn from(value: super::ChatMessage) -> Self {
                 Self {
@@ -9337,6 +9408,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ChatMessageContent {
             parts: ::std::result::Result<
@@ -9348,6 +9420,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ChatMessageContent {
             fn default() -> Self {
                 Self {
@@ -9356,6 +9429,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ChatMessageContent {
             pub fn parts<T>(mut self, value: T) -> Self
             where
@@ -9380,6 +9454,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ChatMessageContent> for super::ChatMessageContent {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -9391,6 +9466,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ChatMessageContent> for ChatMessageContent {
             fn from(value: super::ChatMessageContent) -> Self {
                 Self {
@@ -9399,6 +9475,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ChatSocketEvent {
             data: ::std::result::Result<
@@ -9410,6 +9487,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ChatSocketEvent {
             fn default() -> Self {
                 Self {
@@ -9418,6 +9496,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ChatSocketEvent {
             pub fn data<T>(mut self, value: T) -> Self
             where
@@ -9440,6 +9519,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ChatSocketEvent> for super::ChatSocketEvent {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -9451,6 +9531,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ChatSocketEvent> for ChatSocketEvent {
             fn from(value: super::ChatSocketEvent) -> Self {
                 Self {
@@ -9459,6 +9540,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ChatState {
             admin_unseen_count: ::std::result::Result<
@@ -9521,6 +9603,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ChatState {
             fn default() -> Self {
                 Self {
@@ -9544,6 +9627,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ChatState {
             pub fn admin_unseen_count<T>(mut self, value: T) -> Self
             where
@@ -9750,6 +9834,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ChatState> for super::ChatState {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -9776,6 +9861,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ChatState> for ChatState {
             fn from(value: super::ChatState) -> Self {
                 Self {
@@ -9799,6 +9885,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ChatStateAssistantIntegration {
             enabled: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
@@ -9811,6 +9898,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ChatStateAssistantIntegration {
             fn default() -> Self {
                 Self {
@@ -9820,6 +9908,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ChatStateAssistantIntegration {
             pub fn enabled<T>(mut self, value: T) -> Self
             where
@@ -9854,6 +9943,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ChatStateAssistantIntegration>
         for super::ChatStateAssistantIntegration {
             type Error = super::error::ConversionError;
@@ -9867,6 +9957,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ChatStateAssistantIntegration>
         for ChatStateAssistantIntegration {
             fn from(value: super::ChatStateAssistantIntegration) -> Self {
@@ -9877,6 +9968,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ChatStateInfo {
             newest_chat_id: ::std::result::Result<
@@ -9884,6 +9976,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ChatStateInfo {
             fn default() -> Self {
                 Self {
@@ -9891,6 +9984,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ChatStateInfo {
             pub fn newest_chat_id<T>(mut self, value: T) -> Self
             where
@@ -9905,6 +9999,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ChatStateInfo> for super::ChatStateInfo {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -9915,6 +10010,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ChatStateInfo> for ChatStateInfo {
             fn from(value: super::ChatStateInfo) -> Self {
                 Self {
@@ -9922,6 +10018,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ChatTool {
             action_name: ::std::result::Result<
@@ -9969,6 +10066,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ChatTool {
             fn default() -> Self {
                 Self {
@@ -9986,6 +10084,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ChatTool {
             pub fn action_name<T>(mut self, value: T) -> Self
             where
@@ -10110,6 +10209,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ChatTool> for super::ChatTool {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -10130,6 +10230,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ChatTool> for ChatTool {
             fn from(value: super::ChatTool) -> Self {
                 Self {
@@ -10147,6 +10248,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct Connection {
             config: ::std::result::Result<
@@ -10181,6 +10283,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for Connection {
             fn default() -> Self {
                 Self {
@@ -10197,6 +10300,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl Connection {
             pub fn config<T>(mut self, value: T) -> Self
             where
@@ -10307,6 +10411,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<Connection> for super::Connection {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -10326,6 +10431,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::Connection> for Connection {
             fn from(value: super::Connection) -> Self {
                 Self {
@@ -10342,6 +10448,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct Contact {
             blocked: ::std::result::Result<bool, ::std::string::String>,
@@ -10388,6 +10495,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for Contact {
             fn default() -> Self {
                 Self {
@@ -10407,6 +10515,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl Contact {
             pub fn blocked<T>(mut self, value: T) -> Self
             where
@@ -10551,6 +10660,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<Contact> for super::Contact {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -10573,6 +10683,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::Contact> for Contact {
             fn from(value: super::Contact) -> Self {
                 Self {
@@ -10592,6 +10703,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ContactChannel {
             agent: ::std::result::Result<
@@ -10653,6 +10765,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ContactChannel {
             fn default() -> Self {
                 Self {
@@ -10675,6 +10788,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ContactChannel {
             pub fn agent<T>(mut self, value: T) -> Self
             where
@@ -10845,6 +10959,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ContactChannel> for super::ContactChannel {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -10870,6 +10985,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ContactChannel> for ContactChannel {
             fn from(value: super::ContactChannel) -> Self {
                 Self {
@@ -10892,6 +11008,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ContactChannelInput {
             contact_id: ::std::result::Result<
@@ -10915,6 +11032,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ContactChannelInput {
             fn default() -> Self {
                 Self {
@@ -10926,6 +11044,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ContactChannelInput {
             pub fn contact_id<T>(mut self, value: T) -> Self
             where
@@ -10978,6 +11097,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ContactChannelInput> for super::ContactChannelInput {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -10992,6 +11112,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ContactChannelInput> for ContactChannelInput {
             fn from(value: super::ContactChannelInput) -> Self {
                 Self {
@@ -11003,6 +11124,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ContactChannelOption {
             contact_id: ::std::result::Result<
@@ -11026,6 +11148,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ContactChannelOption {
             fn default() -> Self {
                 Self {
@@ -11037,6 +11160,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ContactChannelOption {
             pub fn contact_id<T>(mut self, value: T) -> Self
             where
@@ -11089,6 +11213,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ContactChannelOption> for super::ContactChannelOption {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -11103,6 +11228,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ContactChannelOption> for ContactChannelOption {
             fn from(value: super::ContactChannelOption) -> Self {
                 Self {
@@ -11114,6 +11240,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ContactField {
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -11124,6 +11251,7 @@ pub mod types {
             table_id: ::std::result::Result<::std::string::String, ::std::string::String>,
             type_: ::std::result::Result<crate::types::ContactFieldType, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ContactField {
             fn default() -> Self {
                 Self {
@@ -11137,6 +11265,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ContactField {
             pub fn id<T>(mut self, value: T) -> Self
             where
@@ -11209,6 +11338,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ContactField> for super::ContactField {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -11225,6 +11355,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ContactField> for ContactField {
             fn from(value: super::ContactField) -> Self {
                 Self {
@@ -11238,6 +11369,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ContactFile {
             created_at: ::std::result::Result<
@@ -11265,6 +11397,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ContactFile {
             fn default() -> Self {
                 Self {
@@ -11280,6 +11413,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ContactFile {
             pub fn created_at<T>(mut self, value: T) -> Self
             where
@@ -11378,6 +11512,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ContactFile> for super::ContactFile {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -11396,6 +11531,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ContactFile> for ContactFile {
             fn from(value: super::ContactFile) -> Self {
                 Self {
@@ -11411,6 +11547,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ContactMemory {
             contact_id: ::std::result::Result<
@@ -11434,6 +11571,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ContactMemory {
             fn default() -> Self {
                 Self {
@@ -11448,6 +11586,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ContactMemory {
             pub fn contact_id<T>(mut self, value: T) -> Self
             where
@@ -11534,6 +11673,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ContactMemory> for super::ContactMemory {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -11551,6 +11691,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ContactMemory> for ContactMemory {
             fn from(value: super::ContactMemory) -> Self {
                 Self {
@@ -11565,6 +11706,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ContactNote {
             attachments: ::std::result::Result<
@@ -11590,6 +11732,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ContactNote {
             fn default() -> Self {
                 Self {
@@ -11603,6 +11746,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ContactNote {
             pub fn attachments<T>(mut self, value: T) -> Self
             where
@@ -11681,6 +11825,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ContactNote> for super::ContactNote {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -11697,6 +11842,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ContactNote> for ContactNote {
             fn from(value: super::ContactNote) -> Self {
                 Self {
@@ -11710,6 +11856,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ConversationSummary {
             chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -11729,6 +11876,7 @@ pub mod types {
             >,
             summary: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ConversationSummary {
             fn default() -> Self {
                 Self {
@@ -11742,6 +11890,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ConversationSummary {
             pub fn chat_id<T>(mut self, value: T) -> Self
             where
@@ -11822,6 +11971,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ConversationSummary> for super::ConversationSummary {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -11838,6 +11988,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ConversationSummary> for ConversationSummary {
             fn from(value: super::ConversationSummary) -> Self {
                 Self {
@@ -12445,6 +12596,73 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
+        pub struct DefinitionsItem {
+            definition: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            path: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for DefinitionsItem {
+            fn default() -> Self {
+                Self {
+                    definition: Ok(Default::default()),
+                    path: Ok(Default::default()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl DefinitionsItem {
+            pub fn definition<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.definition = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for definition: {e}"));
+                self
+            }
+            pub fn path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.path = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for path: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<DefinitionsItem> for super::DefinitionsItem {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DefinitionsItem,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    definition: value.definition?,
+                    path: value.path?,
+                })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::DefinitionsItem> for DefinitionsItem {
+            fn from(value: super::DefinitionsItem) -> Self {
+                Self {
+                    definition: Ok(value.definition),
+                    path: Ok(value.path),
+                }
+            }
+        }
         #[derive(Clone, Debug)]
         pub struct DryRunCreateContactsBody {
             channels: ::std::result::Result<
@@ -12506,6 +12724,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct DryRunCreateContactsResponse {
             created: ::std::result::Result<
@@ -12521,6 +12740,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for DryRunCreateContactsResponse {
             fn default() -> Self {
                 Self {
@@ -12530,6 +12750,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl DryRunCreateContactsResponse {
             pub fn created<T>(mut self, value: T) -> Self
             where
@@ -12562,6 +12783,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<DryRunCreateContactsResponse>
         for super::DryRunCreateContactsResponse {
             type Error = super::error::ConversionError;
@@ -12575,6 +12797,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::DryRunCreateContactsResponse>
         for DryRunCreateContactsResponse {
             fn from(value: super::DryRunCreateContactsResponse) -> Self {
@@ -12628,6 +12851,7 @@ pub mod types {
                 Self { entries: Ok(value.entries) }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem {
             email: ::std::result::Result<
@@ -12647,6 +12871,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem {
             fn default() -> Self {
                 Self {
@@ -12657,6 +12882,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem {
             pub fn email<T>(mut self, value: T) -> Self
             where
@@ -12701,6 +12927,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem>
         for super::DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem {
             type Error = super::error::ConversionError;
@@ -12715,6 +12942,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem>
         for DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem {
             fn from(value: super::DryRunUpdateBroadcastPropertyEntriesBodyEntriesItem) -> Self {
@@ -12726,17 +12954,19 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct DryRunUpdateBroadcastPropertyEntriesResponse {
             invalid: ::std::result::Result<
-                ::std::vec::Vec<super::DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem>,
+                ::std::vec::Vec<super::InvalidItem>,
                 ::std::string::String,
             >,
             valid: ::std::result::Result<
-                ::std::vec::Vec<super::DryRunUpdateBroadcastPropertyEntriesResponseValidItem>,
+                ::std::vec::Vec<super::InvalidItem>,
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for DryRunUpdateBroadcastPropertyEntriesResponse {
             fn default() -> Self {
                 Self {
@@ -12745,14 +12975,11 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl DryRunUpdateBroadcastPropertyEntriesResponse {
             pub fn invalid<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::vec::Vec<
-                        super::DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem,
-                    >,
-                >,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::InvalidItem>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.invalid = value
@@ -12762,9 +12989,7 @@ pub mod types {
             }
             pub fn valid<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::DryRunUpdateBroadcastPropertyEntriesResponseValidItem>,
-                >,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::InvalidItem>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.valid = value
@@ -12773,6 +12998,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<DryRunUpdateBroadcastPropertyEntriesResponse>
         for super::DryRunUpdateBroadcastPropertyEntriesResponse {
             type Error = super::error::ConversionError;
@@ -12785,6 +13011,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::DryRunUpdateBroadcastPropertyEntriesResponse>
         for DryRunUpdateBroadcastPropertyEntriesResponse {
             fn from(value: super::DryRunUpdateBroadcastPropertyEntriesResponse) -> Self {
@@ -12794,169 +13021,7 @@ pub mod types {
                 }
             }
         }
-        #[derive(Clone, Debug)]
-        pub struct DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem {
-            email: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            phone: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            user_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default
-        for DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem {
-            fn default() -> Self {
-                Self {
-                    email: Ok(Default::default()),
-                    phone: Ok(Default::default()),
-                    user_id: Ok(Default::default()),
-                }
-            }
-        }
-        impl DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem {
-            pub fn email<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for email: {e}"));
-                self
-            }
-            pub fn phone<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for phone: {e}"));
-                self
-            }
-            pub fn user_id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for user_id: {e}"));
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem>
-        for super::DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    email: value.email?,
-                    phone: value.phone?,
-                    user_id: value.user_id?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem>
-        for DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem {
-            fn from(
-                value: super::DryRunUpdateBroadcastPropertyEntriesResponseInvalidItem,
-            ) -> Self {
-                Self {
-                    email: Ok(value.email),
-                    phone: Ok(value.phone),
-                    user_id: Ok(value.user_id),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct DryRunUpdateBroadcastPropertyEntriesResponseValidItem {
-            email: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            phone: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            user_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for DryRunUpdateBroadcastPropertyEntriesResponseValidItem {
-            fn default() -> Self {
-                Self {
-                    email: Ok(Default::default()),
-                    phone: Ok(Default::default()),
-                    user_id: Ok(Default::default()),
-                }
-            }
-        }
-        impl DryRunUpdateBroadcastPropertyEntriesResponseValidItem {
-            pub fn email<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for email: {e}"));
-                self
-            }
-            pub fn phone<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for phone: {e}"));
-                self
-            }
-            pub fn user_id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for user_id: {e}"));
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<DryRunUpdateBroadcastPropertyEntriesResponseValidItem>
-        for super::DryRunUpdateBroadcastPropertyEntriesResponseValidItem {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: DryRunUpdateBroadcastPropertyEntriesResponseValidItem,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    email: value.email?,
-                    phone: value.phone?,
-                    user_id: value.user_id?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::DryRunUpdateBroadcastPropertyEntriesResponseValidItem>
-        for DryRunUpdateBroadcastPropertyEntriesResponseValidItem {
-            fn from(
-                value: super::DryRunUpdateBroadcastPropertyEntriesResponseValidItem,
-            ) -> Self {
-                Self {
-                    email: Ok(value.email),
-                    phone: Ok(value.phone),
-                    user_id: Ok(value.user_id),
-                }
-            }
-        }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct DuplicateContactGroup {
             duplicates: ::std::result::Result<
@@ -12965,6 +13030,7 @@ pub mod types {
             >,
             primary: ::std::result::Result<super::Contact, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for DuplicateContactGroup {
             fn default() -> Self {
                 Self {
@@ -12973,6 +13039,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl DuplicateContactGroup {
             pub fn duplicates<T>(mut self, value: T) -> Self
             where
@@ -12995,6 +13062,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<DuplicateContactGroup> for super::DuplicateContactGroup {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -13006,6 +13074,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::DuplicateContactGroup> for DuplicateContactGroup {
             fn from(value: super::DuplicateContactGroup) -> Self {
                 Self {
@@ -13050,6 +13119,7 @@ pub mod types {
                 Self { message: Ok(value.message) }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct FileAttachment {
             created_at: ::std::result::Result<
@@ -13072,6 +13142,7 @@ pub mod types {
             file_url: ::std::result::Result<super::FileAttachmentFileUrl, ::std::string::String>,
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for FileAttachment {
             fn default() -> Self {
                 Self {
@@ -13085,6 +13156,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl FileAttachment {
             pub fn created_at<T>(mut self, value: T) -> Self
             where
@@ -13163,6 +13235,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<FileAttachment> for super::FileAttachment {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -13179,6 +13252,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::FileAttachment> for FileAttachment {
             fn from(value: super::FileAttachment) -> Self {
                 Self {
@@ -13192,6 +13266,72 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
+        pub struct Filter {
+            key: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            value: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for Filter {
+            fn default() -> Self {
+                Self {
+                    key: Ok(Default::default()),
+                    value: Ok(Default::default()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl Filter {
+            pub fn key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for key: {e}"));
+                self
+            }
+            pub fn value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.value = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for value: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<Filter> for super::Filter {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Filter,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    key: value.key?,
+                    value: value.value?,
+                })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::Filter> for Filter {
+            fn from(value: super::Filter) -> Self {
+                Self {
+                    key: Ok(value.key),
+                    value: Ok(value.value),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ImportRecordsResult {
             created: ::std::result::Result<f64, ::std::string::String>,
@@ -13201,6 +13341,7 @@ pub mod types {
             >,
             failed: ::std::result::Result<f64, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ImportRecordsResult {
             fn default() -> Self {
                 Self {
@@ -13210,6 +13351,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ImportRecordsResult {
             pub fn created<T>(mut self, value: T) -> Self
             where
@@ -13244,6 +13386,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ImportRecordsResult> for super::ImportRecordsResult {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -13256,6 +13399,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ImportRecordsResult> for ImportRecordsResult {
             fn from(value: super::ImportRecordsResult) -> Self {
                 Self {
@@ -13265,6 +13409,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ImportRecordsResultErrorsItem {
             message: ::std::result::Result<
@@ -13273,6 +13418,7 @@ pub mod types {
             >,
             row: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ImportRecordsResultErrorsItem {
             fn default() -> Self {
                 Self {
@@ -13281,6 +13427,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ImportRecordsResultErrorsItem {
             pub fn message<T>(mut self, value: T) -> Self
             where
@@ -13303,6 +13450,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<ImportRecordsResultErrorsItem>
         for super::ImportRecordsResultErrorsItem {
             type Error = super::error::ConversionError;
@@ -13315,12 +13463,95 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::ImportRecordsResultErrorsItem>
         for ImportRecordsResultErrorsItem {
             fn from(value: super::ImportRecordsResultErrorsItem) -> Self {
                 Self {
                     message: Ok(value.message),
                     row: Ok(value.row),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
+        pub struct InvalidItem {
+            email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            phone: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            user_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for InvalidItem {
+            fn default() -> Self {
+                Self {
+                    email: Ok(Default::default()),
+                    phone: Ok(Default::default()),
+                    user_id: Ok(Default::default()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl InvalidItem {
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
+                self
+            }
+            pub fn phone<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for phone: {e}"));
+                self
+            }
+            pub fn user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for user_id: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<InvalidItem> for super::InvalidItem {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: InvalidItem,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    email: value.email?,
+                    phone: value.phone?,
+                    user_id: value.user_id?,
+                })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::InvalidItem> for InvalidItem {
+            fn from(value: super::InvalidItem) -> Self {
+                Self {
+                    email: Ok(value.email),
+                    phone: Ok(value.phone),
+                    user_id: Ok(value.user_id),
                 }
             }
         }
@@ -13409,6 +13640,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct MergeContactsResult {
             merged: ::std::result::Result<super::Contact, ::std::string::String>,
@@ -13417,6 +13649,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for MergeContactsResult {
             fn default() -> Self {
                 Self {
@@ -13427,6 +13660,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl MergeContactsResult {
             pub fn merged<T>(mut self, value: T) -> Self
             where
@@ -13451,6 +13685,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<MergeContactsResult> for super::MergeContactsResult {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -13462,6 +13697,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::MergeContactsResult> for MergeContactsResult {
             fn from(value: super::MergeContactsResult) -> Self {
                 Self {
@@ -13470,6 +13706,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct MessagePart {
             audio: ::std::result::Result<
@@ -13490,6 +13727,7 @@ pub mod types {
             >,
             type_: ::std::result::Result<crate::types::MessagePartType, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for MessagePart {
             fn default() -> Self {
                 Self {
@@ -13501,6 +13739,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl MessagePart {
             pub fn audio<T>(mut self, value: T) -> Self
             where
@@ -13557,6 +13796,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<MessagePart> for super::MessagePart {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -13571,6 +13811,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::MessagePart> for MessagePart {
             fn from(value: super::MessagePart) -> Self {
                 Self {
@@ -13582,6 +13823,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct MessagePartText {
             audio: ::std::result::Result<
@@ -13599,6 +13841,7 @@ pub mod types {
             text: ::std::result::Result<::std::string::String, ::std::string::String>,
             type_: ::std::result::Result<super::MessagePartTextType, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for MessagePartText {
             fn default() -> Self {
                 Self {
@@ -13610,6 +13853,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl MessagePartText {
             pub fn audio<T>(mut self, value: T) -> Self
             where
@@ -13666,6 +13910,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<MessagePartText> for super::MessagePartText {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -13680,6 +13925,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::MessagePartText> for MessagePartText {
             fn from(value: super::MessagePartText) -> Self {
                 Self {
@@ -13691,6 +13937,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct OrgMember {
             avatar: ::std::result::Result<
@@ -13742,6 +13989,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for OrgMember {
             fn default() -> Self {
                 Self {
@@ -13760,6 +14008,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl OrgMember {
             pub fn avatar<T>(mut self, value: T) -> Self
             where
@@ -13890,6 +14139,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<OrgMember> for super::OrgMember {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -13911,6 +14161,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::OrgMember> for OrgMember {
             fn from(value: super::OrgMember) -> Self {
                 Self {
@@ -13929,6 +14180,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct OrgMemberPreferences {
             notifications: ::std::result::Result<
@@ -13936,6 +14188,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for OrgMemberPreferences {
             fn default() -> Self {
                 Self {
@@ -13943,6 +14196,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl OrgMemberPreferences {
             pub fn notifications<T>(mut self, value: T) -> Self
             where
@@ -13959,6 +14213,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<OrgMemberPreferences> for super::OrgMemberPreferences {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -13969,6 +14224,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::OrgMemberPreferences> for OrgMemberPreferences {
             fn from(value: super::OrgMemberPreferences) -> Self {
                 Self {
@@ -13976,6 +14232,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct OrgMemberPreferencesNotifications {
             assigned_to_me: ::std::result::Result<
@@ -13983,6 +14240,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for OrgMemberPreferencesNotifications {
             fn default() -> Self {
                 Self {
@@ -13990,6 +14248,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl OrgMemberPreferencesNotifications {
             pub fn assigned_to_me<T>(mut self, value: T) -> Self
             where
@@ -14006,6 +14265,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<OrgMemberPreferencesNotifications>
         for super::OrgMemberPreferencesNotifications {
             type Error = super::error::ConversionError;
@@ -14017,6 +14277,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::OrgMemberPreferencesNotifications>
         for OrgMemberPreferencesNotifications {
             fn from(value: super::OrgMemberPreferencesNotifications) -> Self {
@@ -14025,6 +14286,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct OrgMemberPreferencesNotificationsAssignedToMe {
             enabled: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
@@ -14033,6 +14295,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for OrgMemberPreferencesNotificationsAssignedToMe {
             fn default() -> Self {
                 Self {
@@ -14041,6 +14304,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl OrgMemberPreferencesNotificationsAssignedToMe {
             pub fn enabled<T>(mut self, value: T) -> Self
             where
@@ -14067,6 +14331,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<OrgMemberPreferencesNotificationsAssignedToMe>
         for super::OrgMemberPreferencesNotificationsAssignedToMe {
             type Error = super::error::ConversionError;
@@ -14079,6 +14344,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::OrgMemberPreferencesNotificationsAssignedToMe>
         for OrgMemberPreferencesNotificationsAssignedToMe {
             fn from(value: super::OrgMemberPreferencesNotificationsAssignedToMe) -> Self {
@@ -14088,6 +14354,69 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
+        pub struct PositionsItem {
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            position: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for PositionsItem {
+            fn default() -> Self {
+                Self {
+                    id: Ok(Default::default()),
+                    position: Ok(Default::default()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl PositionsItem {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn position<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.position = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for position: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<PositionsItem> for super::PositionsItem {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PositionsItem,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    position: value.position?,
+                })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::PositionsItem> for PositionsItem {
+            fn from(value: super::PositionsItem) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    position: Ok(value.position),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct PublicAssistant {
             avatar_url: ::std::result::Result<
@@ -14109,6 +14438,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for PublicAssistant {
             fn default() -> Self {
                 Self {
@@ -14121,6 +14451,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl PublicAssistant {
             pub fn avatar_url<T>(mut self, value: T) -> Self
             where
@@ -14183,6 +14514,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<PublicAssistant> for super::PublicAssistant {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -14198,6 +14530,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::PublicAssistant> for PublicAssistant {
             fn from(value: super::PublicAssistant) -> Self {
                 Self {
@@ -14210,6 +14543,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct PublicAssistantConfig {
             conversation: ::std::result::Result<
@@ -14217,6 +14551,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for PublicAssistantConfig {
             fn default() -> Self {
                 Self {
@@ -14224,6 +14559,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl PublicAssistantConfig {
             pub fn conversation<T>(mut self, value: T) -> Self
             where
@@ -14240,6 +14576,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<PublicAssistantConfig> for super::PublicAssistantConfig {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -14250,6 +14587,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::PublicAssistantConfig> for PublicAssistantConfig {
             fn from(value: super::PublicAssistantConfig) -> Self {
                 Self {
@@ -14257,6 +14595,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct PublicAssistantConfigConversation {
             auto_intro_message: ::std::result::Result<
@@ -14280,6 +14619,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for PublicAssistantConfigConversation {
             fn default() -> Self {
                 Self {
@@ -14291,6 +14631,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl PublicAssistantConfigConversation {
             pub fn auto_intro_message<T>(mut self, value: T) -> Self
             where
@@ -14353,6 +14694,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<PublicAssistantConfigConversation>
         for super::PublicAssistantConfigConversation {
             type Error = super::error::ConversionError;
@@ -14368,6 +14710,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::PublicAssistantConfigConversation>
         for PublicAssistantConfigConversation {
             fn from(value: super::PublicAssistantConfigConversation) -> Self {
@@ -14383,7 +14726,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ReorderAssistantActionsBody {
             positions: ::std::result::Result<
-                ::std::vec::Vec<super::ReorderAssistantActionsBodyPositionsItem>,
+                ::std::vec::Vec<super::PositionsItem>,
                 ::std::string::String,
             >,
         }
@@ -14397,9 +14740,7 @@ pub mod types {
         impl ReorderAssistantActionsBody {
             pub fn positions<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::ReorderAssistantActionsBodyPositionsItem>,
-                >,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PositionsItem>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.positions = value
@@ -14424,65 +14765,6 @@ pub mod types {
             fn from(value: super::ReorderAssistantActionsBody) -> Self {
                 Self {
                     positions: Ok(value.positions),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct ReorderAssistantActionsBodyPositionsItem {
-            id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            position: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
-        }
-        impl ::std::default::Default for ReorderAssistantActionsBodyPositionsItem {
-            fn default() -> Self {
-                Self {
-                    id: Ok(Default::default()),
-                    position: Ok(Default::default()),
-                }
-            }
-        }
-        impl ReorderAssistantActionsBodyPositionsItem {
-            pub fn id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
-                self
-            }
-            pub fn position<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<f64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.position = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for position: {e}"));
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<ReorderAssistantActionsBodyPositionsItem>
-        for super::ReorderAssistantActionsBodyPositionsItem {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: ReorderAssistantActionsBodyPositionsItem,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    id: value.id?,
-                    position: value.position?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::ReorderAssistantActionsBodyPositionsItem>
-        for ReorderAssistantActionsBodyPositionsItem {
-            fn from(value: super::ReorderAssistantActionsBodyPositionsItem) -> Self {
-                Self {
-                    id: Ok(value.id),
-                    position: Ok(value.position),
                 }
             }
         }
@@ -14570,7 +14852,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ReorderTableViewsBody {
             positions: ::std::result::Result<
-                ::std::vec::Vec<super::ReorderTableViewsBodyPositionsItem>,
+                ::std::vec::Vec<super::PositionsItem>,
                 ::std::string::String,
             >,
         }
@@ -14584,9 +14866,7 @@ pub mod types {
         impl ReorderTableViewsBody {
             pub fn positions<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::ReorderTableViewsBodyPositionsItem>,
-                >,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PositionsItem>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.positions = value
@@ -14609,65 +14889,6 @@ pub mod types {
             fn from(value: super::ReorderTableViewsBody) -> Self {
                 Self {
                     positions: Ok(value.positions),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct ReorderTableViewsBodyPositionsItem {
-            id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            position: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
-        }
-        impl ::std::default::Default for ReorderTableViewsBodyPositionsItem {
-            fn default() -> Self {
-                Self {
-                    id: Ok(Default::default()),
-                    position: Ok(Default::default()),
-                }
-            }
-        }
-        impl ReorderTableViewsBodyPositionsItem {
-            pub fn id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
-                self
-            }
-            pub fn position<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<f64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.position = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for position: {e}"));
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<ReorderTableViewsBodyPositionsItem>
-        for super::ReorderTableViewsBodyPositionsItem {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: ReorderTableViewsBodyPositionsItem,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    id: value.id?,
-                    position: value.position?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::ReorderTableViewsBodyPositionsItem>
-        for ReorderTableViewsBodyPositionsItem {
-            fn from(value: super::ReorderTableViewsBodyPositionsItem) -> Self {
-                Self {
-                    id: Ok(value.id),
-                    position: Ok(value.position),
                 }
             }
         }
@@ -14870,6 +15091,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct Segment {
             color: ::std::result::Result<crate::types::SegmentColor, ::std::string::String>,
@@ -14885,6 +15107,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for Segment {
             fn default() -> Self {
                 Self {
@@ -14897,6 +15120,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl Segment {
             pub fn color<T>(mut self, value: T) -> Self
             where
@@ -14961,6 +15185,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<Segment> for super::Segment {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -14976,6 +15201,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::Segment> for Segment {
             fn from(value: super::Segment) -> Self {
                 Self {
@@ -14988,6 +15214,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct SegmentWithBoards {
             boards: ::std::result::Result<
@@ -15010,6 +15237,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for SegmentWithBoards {
             fn default() -> Self {
                 Self {
@@ -15023,6 +15251,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl SegmentWithBoards {
             pub fn boards<T>(mut self, value: T) -> Self
             where
@@ -15097,6 +15326,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<SegmentWithBoards> for super::SegmentWithBoards {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -15113,6 +15343,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::SegmentWithBoards> for SegmentWithBoards {
             fn from(value: super::SegmentWithBoards) -> Self {
                 Self {
@@ -15126,6 +15357,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct SegmentWithBoardsBoardsItem {
             board_id: ::std::result::Result<
@@ -15141,6 +15373,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for SegmentWithBoardsBoardsItem {
             fn default() -> Self {
                 Self {
@@ -15150,6 +15383,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl SegmentWithBoardsBoardsItem {
             pub fn board_id<T>(mut self, value: T) -> Self
             where
@@ -15182,6 +15416,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<SegmentWithBoardsBoardsItem>
         for super::SegmentWithBoardsBoardsItem {
             type Error = super::error::ConversionError;
@@ -15195,6 +15430,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::SegmentWithBoardsBoardsItem>
         for SegmentWithBoardsBoardsItem {
             fn from(value: super::SegmentWithBoardsBoardsItem) -> Self {
@@ -15436,6 +15672,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct SendTransactionalBroadcastResponse {
             recipients: ::std::result::Result<
@@ -15443,6 +15680,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for SendTransactionalBroadcastResponse {
             fn default() -> Self {
                 Self {
@@ -15450,6 +15688,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl SendTransactionalBroadcastResponse {
             pub fn recipients<T>(mut self, value: T) -> Self
             where
@@ -15462,6 +15701,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<SendTransactionalBroadcastResponse>
         for super::SendTransactionalBroadcastResponse {
             type Error = super::error::ConversionError;
@@ -15473,6 +15713,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::SendTransactionalBroadcastResponse>
         for SendTransactionalBroadcastResponse {
             fn from(value: super::SendTransactionalBroadcastResponse) -> Self {
@@ -15481,6 +15722,51 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
+        pub struct Sort {
+            key: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for Sort {
+            fn default() -> Self {
+                Self {
+                    key: Ok(Default::default()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl Sort {
+            pub fn key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for key: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<Sort> for super::Sort {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Sort,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { key: value.key? })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::Sort> for Sort {
+            fn from(value: super::Sort) -> Self {
+                Self { key: Ok(value.key) }
+            }
+        }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct SubOrgFeatures {
             allow_overdraft: ::std::result::Result<
@@ -15509,6 +15795,7 @@ pub mod types {
             >,
             workflows: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for SubOrgFeatures {
             fn default() -> Self {
                 Self {
@@ -15522,6 +15809,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl SubOrgFeatures {
             pub fn allow_overdraft<T>(mut self, value: T) -> Self
             where
@@ -15602,6 +15890,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<SubOrgFeatures> for super::SubOrgFeatures {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -15618,6 +15907,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::SubOrgFeatures> for SubOrgFeatures {
             fn from(value: super::SubOrgFeatures) -> Self {
                 Self {
@@ -15631,6 +15921,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct SubOrganization {
             balance: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
@@ -15679,6 +15970,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for SubOrganization {
             fn default() -> Self {
                 Self {
@@ -15697,6 +15989,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl SubOrganization {
             pub fn balance<T>(mut self, value: T) -> Self
             where
@@ -15827,6 +16120,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<SubOrganization> for super::SubOrganization {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -15848,6 +16142,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::SubOrganization> for SubOrganization {
             fn from(value: super::SubOrganization) -> Self {
                 Self {
@@ -15866,6 +16161,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct SubOrganizationBilling {
             auto_recharge: ::std::result::Result<
@@ -15897,6 +16193,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for SubOrganizationBilling {
             fn default() -> Self {
                 Self {
@@ -15910,6 +16207,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl SubOrganizationBilling {
             pub fn auto_recharge<T>(mut self, value: T) -> Self
             where
@@ -16014,6 +16312,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<SubOrganizationBilling> for super::SubOrganizationBilling {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -16031,6 +16330,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::SubOrganizationBilling> for SubOrganizationBilling {
             fn from(value: super::SubOrganizationBilling) -> Self {
                 Self {
@@ -16048,6 +16348,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct SubOrganizationBillingAutoRecharge {
             enabled: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
@@ -16060,6 +16361,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for SubOrganizationBillingAutoRecharge {
             fn default() -> Self {
                 Self {
@@ -16069,6 +16371,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl SubOrganizationBillingAutoRecharge {
             pub fn enabled<T>(mut self, value: T) -> Self
             where
@@ -16105,6 +16408,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<SubOrganizationBillingAutoRecharge>
         for super::SubOrganizationBillingAutoRecharge {
             type Error = super::error::ConversionError;
@@ -16118,6 +16422,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::SubOrganizationBillingAutoRecharge>
         for SubOrganizationBillingAutoRecharge {
             fn from(value: super::SubOrganizationBillingAutoRecharge) -> Self {
@@ -16128,6 +16433,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct SubOrganizationBillingPaymentMethod {
             brand: ::std::result::Result<
@@ -16156,6 +16462,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for SubOrganizationBillingPaymentMethod {
             fn default() -> Self {
                 Self {
@@ -16169,6 +16476,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl SubOrganizationBillingPaymentMethod {
             pub fn brand<T>(mut self, value: T) -> Self
             where
@@ -16247,6 +16555,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<SubOrganizationBillingPaymentMethod>
         for super::SubOrganizationBillingPaymentMethod {
             type Error = super::error::ConversionError;
@@ -16264,6 +16573,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::SubOrganizationBillingPaymentMethod>
         for SubOrganizationBillingPaymentMethod {
             fn from(value: super::SubOrganizationBillingPaymentMethod) -> Self {
@@ -16278,6 +16588,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct SubOrganizationBillingSpendingCap {
             amount: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
@@ -16287,6 +16598,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for SubOrganizationBillingSpendingCap {
             fn default() -> Self {
                 Self {
@@ -16296,6 +16608,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl SubOrganizationBillingSpendingCap {
             pub fn amount<T>(mut self, value: T) -> Self
             where
@@ -16330,6 +16643,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<SubOrganizationBillingSpendingCap>
         for super::SubOrganizationBillingSpendingCap {
             type Error = super::error::ConversionError;
@@ -16343,6 +16657,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::SubOrganizationBillingSpendingCap>
         for SubOrganizationBillingSpendingCap {
             fn from(value: super::SubOrganizationBillingSpendingCap) -> Self {
@@ -16353,6 +16668,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct SubOrganizationConfig {
             access: ::std::result::Result<
@@ -16380,6 +16696,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for SubOrganizationConfig {
             fn default() -> Self {
                 Self {
@@ -16392,6 +16709,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl SubOrganizationConfig {
             pub fn access<T>(mut self, value: T) -> Self
             where
@@ -16460,6 +16778,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<SubOrganizationConfig> for super::SubOrganizationConfig {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -16475,6 +16794,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::SubOrganizationConfig> for SubOrganizationConfig {
             fn from(value: super::SubOrganizationConfig) -> Self {
                 Self {
@@ -16487,6 +16807,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct SubOrganizationConfigAccess {
             allow_email_code: ::std::result::Result<
@@ -16510,6 +16831,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for SubOrganizationConfigAccess {
             fn default() -> Self {
                 Self {
@@ -16521,6 +16843,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl SubOrganizationConfigAccess {
             pub fn allow_email_code<T>(mut self, value: T) -> Self
             where
@@ -16583,6 +16906,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<SubOrganizationConfigAccess>
         for super::SubOrganizationConfigAccess {
             type Error = super::error::ConversionError;
@@ -16598,6 +16922,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::SubOrganizationConfigAccess>
         for SubOrganizationConfigAccess {
             fn from(value: super::SubOrganizationConfigAccess) -> Self {
@@ -16610,6 +16935,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct SubOrganizationConfigModules {
             enable_analytics: ::std::result::Result<
@@ -16641,6 +16967,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for SubOrganizationConfigModules {
             fn default() -> Self {
                 Self {
@@ -16654,6 +16981,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl SubOrganizationConfigModules {
             pub fn enable_analytics<T>(mut self, value: T) -> Self
             where
@@ -16740,6 +17068,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<SubOrganizationConfigModules>
         for super::SubOrganizationConfigModules {
             type Error = super::error::ConversionError;
@@ -16757,6 +17086,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::SubOrganizationConfigModules>
         for SubOrganizationConfigModules {
             fn from(value: super::SubOrganizationConfigModules) -> Self {
@@ -16771,6 +17101,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct Table {
             archived: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
@@ -16811,6 +17142,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for Table {
             fn default() -> Self {
                 Self {
@@ -16827,6 +17159,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl Table {
             pub fn archived<T>(mut self, value: T) -> Self
             where
@@ -16939,6 +17272,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<Table> for super::Table {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -16958,6 +17292,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::Table> for Table {
             fn from(value: super::Table) -> Self {
                 Self {
@@ -16974,6 +17309,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct TableField {
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -16983,6 +17319,7 @@ pub mod types {
             table_id: ::std::result::Result<::std::string::String, ::std::string::String>,
             type_: ::std::result::Result<crate::types::TableFieldType, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for TableField {
             fn default() -> Self {
                 Self {
@@ -16995,6 +17332,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl TableField {
             pub fn id<T>(mut self, value: T) -> Self
             where
@@ -17057,6 +17395,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<TableField> for super::TableField {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -17072,6 +17411,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::TableField> for TableField {
             fn from(value: super::TableField) -> Self {
                 Self {
@@ -17084,6 +17424,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct TableFieldSchema {
             allowed_modes: ::std::result::Result<
@@ -17159,6 +17500,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for TableFieldSchema {
             fn default() -> Self {
                 Self {
@@ -17186,6 +17528,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl TableFieldSchema {
             pub fn allowed_modes<T>(mut self, value: T) -> Self
             where
@@ -17422,6 +17765,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<TableFieldSchema> for super::TableFieldSchema {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -17452,6 +17796,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::TableFieldSchema> for TableFieldSchema {
             fn from(value: super::TableFieldSchema) -> Self {
                 Self {
@@ -17479,6 +17824,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct TableFieldSchemaConditionsItem {
             field: ::std::result::Result<
@@ -17490,6 +17836,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for TableFieldSchemaConditionsItem {
             fn default() -> Self {
                 Self {
@@ -17498,6 +17845,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl TableFieldSchemaConditionsItem {
             pub fn field<T>(mut self, value: T) -> Self
             where
@@ -17520,6 +17868,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<TableFieldSchemaConditionsItem>
         for super::TableFieldSchemaConditionsItem {
             type Error = super::error::ConversionError;
@@ -17532,6 +17881,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::TableFieldSchemaConditionsItem>
         for TableFieldSchemaConditionsItem {
             fn from(value: super::TableFieldSchemaConditionsItem) -> Self {
@@ -17541,6 +17891,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct TableFieldSchemaPicker {
             selectable_mime_types: ::std::result::Result<
@@ -17556,6 +17907,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for TableFieldSchemaPicker {
             fn default() -> Self {
                 Self {
@@ -17565,6 +17917,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl TableFieldSchemaPicker {
             pub fn selectable_mime_types<T>(mut self, value: T) -> Self
             where
@@ -17599,6 +17952,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<TableFieldSchemaPicker> for super::TableFieldSchemaPicker {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -17611,6 +17965,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::TableFieldSchemaPicker> for TableFieldSchemaPicker {
             fn from(value: super::TableFieldSchemaPicker) -> Self {
                 Self {
@@ -17620,6 +17975,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct TableView {
             archived: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
@@ -17636,7 +17992,7 @@ pub mod types {
                 ::std::string::String,
             >,
             filter: ::std::result::Result<
-                ::std::option::Option<super::TableViewFilter>,
+                ::std::option::Option<super::Filter>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -17657,7 +18013,7 @@ pub mod types {
                 ::std::string::String,
             >,
             sort: ::std::result::Result<
-                ::std::option::Option<super::TableViewSort>,
+                ::std::option::Option<super::Sort>,
                 ::std::string::String,
             >,
             table_id: ::std::result::Result<
@@ -17669,6 +18025,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for TableView {
             fn default() -> Self {
                 Self {
@@ -17688,6 +18045,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl TableView {
             pub fn archived<T>(mut self, value: T) -> Self
             where
@@ -17735,7 +18093,7 @@ pub mod types {
             }
             pub fn filter<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::TableViewFilter>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Filter>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.filter = value
@@ -17797,7 +18155,7 @@ pub mod types {
             }
             pub fn sort<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::TableViewSort>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Sort>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.sort = value
@@ -17828,6 +18186,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<TableView> for super::TableView {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -17850,6 +18209,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::TableView> for TableView {
             fn from(value: super::TableView) -> Self {
                 Self {
@@ -17869,6 +18229,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct TableViewConfig {
             board: ::std::result::Result<
@@ -17892,6 +18253,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for TableViewConfig {
             fn default() -> Self {
                 Self {
@@ -17903,6 +18265,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl TableViewConfig {
             pub fn board<T>(mut self, value: T) -> Self
             where
@@ -17961,6 +18324,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<TableViewConfig> for super::TableViewConfig {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -17975,6 +18339,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::TableViewConfig> for TableViewConfig {
             fn from(value: super::TableViewConfig) -> Self {
                 Self {
@@ -17986,6 +18351,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct TableViewConfigBoard {
             card_fields: ::std::result::Result<
@@ -18013,6 +18379,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for TableViewConfigBoard {
             fn default() -> Self {
                 Self {
@@ -18025,6 +18392,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl TableViewConfigBoard {
             pub fn card_fields<T>(mut self, value: T) -> Self
             where
@@ -18097,6 +18465,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<TableViewConfigBoard> for super::TableViewConfigBoard {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -18112,6 +18481,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::TableViewConfigBoard> for TableViewConfigBoard {
             fn from(value: super::TableViewConfigBoard) -> Self {
                 Self {
@@ -18124,6 +18494,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct TableViewConfigBoardColumnsItem {
             key: ::std::result::Result<
@@ -18132,6 +18503,7 @@ pub mod types {
             >,
             visible: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for TableViewConfigBoardColumnsItem {
             fn default() -> Self {
                 Self {
@@ -18140,6 +18512,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl TableViewConfigBoardColumnsItem {
             pub fn key<T>(mut self, value: T) -> Self
             where
@@ -18162,6 +18535,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<TableViewConfigBoardColumnsItem>
         for super::TableViewConfigBoardColumnsItem {
             type Error = super::error::ConversionError;
@@ -18174,6 +18548,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::TableViewConfigBoardColumnsItem>
         for TableViewConfigBoardColumnsItem {
             fn from(value: super::TableViewConfigBoardColumnsItem) -> Self {
@@ -18183,12 +18558,14 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct TableViewConfigBoardNumber {
             from: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
             step: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
             to: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for TableViewConfigBoardNumber {
             fn default() -> Self {
                 Self {
@@ -18198,6 +18575,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl TableViewConfigBoardNumber {
             pub fn from<T>(mut self, value: T) -> Self
             where
@@ -18230,6 +18608,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<TableViewConfigBoardNumber>
         for super::TableViewConfigBoardNumber {
             type Error = super::error::ConversionError;
@@ -18243,6 +18622,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::TableViewConfigBoardNumber>
         for TableViewConfigBoardNumber {
             fn from(value: super::TableViewConfigBoardNumber) -> Self {
@@ -18253,6 +18633,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct TableViewConfigCalendar {
             key: ::std::result::Result<
@@ -18264,6 +18645,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for TableViewConfigCalendar {
             fn default() -> Self {
                 Self {
@@ -18272,6 +18654,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl TableViewConfigCalendar {
             pub fn key<T>(mut self, value: T) -> Self
             where
@@ -18296,6 +18679,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<TableViewConfigCalendar>
         for super::TableViewConfigCalendar {
             type Error = super::error::ConversionError;
@@ -18308,6 +18692,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::TableViewConfigCalendar> for TableViewConfigCalendar {
             fn from(value: super::TableViewConfigCalendar) -> Self {
                 Self {
@@ -18316,6 +18701,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct TableViewConfigTable {
             columns: ::std::result::Result<
@@ -18323,6 +18709,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for TableViewConfigTable {
             fn default() -> Self {
                 Self {
@@ -18330,6 +18717,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl TableViewConfigTable {
             pub fn columns<T>(mut self, value: T) -> Self
             where
@@ -18344,6 +18732,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<TableViewConfigTable> for super::TableViewConfigTable {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -18352,11 +18741,13 @@ pub mod types {
                 Ok(Self { columns: value.columns? })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::TableViewConfigTable> for TableViewConfigTable {
             fn from(value: super::TableViewConfigTable) -> Self {
                 Self { columns: Ok(value.columns) }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct TableViewConfigTableColumnsItem {
             key: ::std::result::Result<
@@ -18367,6 +18758,7 @@ pub mod types {
             visible: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             width: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for TableViewConfigTableColumnsItem {
             fn default() -> Self {
                 Self {
@@ -18377,6 +18769,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl TableViewConfigTableColumnsItem {
             pub fn key<T>(mut self, value: T) -> Self
             where
@@ -18419,6 +18812,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<TableViewConfigTableColumnsItem>
         for super::TableViewConfigTableColumnsItem {
             type Error = super::error::ConversionError;
@@ -18433,6 +18827,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::TableViewConfigTableColumnsItem>
         for TableViewConfigTableColumnsItem {
             fn from(value: super::TableViewConfigTableColumnsItem) -> Self {
@@ -18444,6 +18839,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct TableViewConfigTimeline {
             end_key: ::std::result::Result<
@@ -18455,6 +18851,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for TableViewConfigTimeline {
             fn default() -> Self {
                 Self {
@@ -18463,6 +18860,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl TableViewConfigTimeline {
             pub fn end_key<T>(mut self, value: T) -> Self
             where
@@ -18485,6 +18883,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<TableViewConfigTimeline>
         for super::TableViewConfigTimeline {
             type Error = super::error::ConversionError;
@@ -18497,6 +18896,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::TableViewConfigTimeline> for TableViewConfigTimeline {
             fn from(value: super::TableViewConfigTimeline) -> Self {
                 Self {
@@ -18505,105 +18905,7 @@ pub mod types {
                 }
             }
         }
-        #[derive(Clone, Debug)]
-        pub struct TableViewFilter {
-            key: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            value: ::std::result::Result<
-                ::std::option::Option<::serde_json::Value>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for TableViewFilter {
-            fn default() -> Self {
-                Self {
-                    key: Ok(Default::default()),
-                    value: Ok(Default::default()),
-                }
-            }
-        }
-        impl TableViewFilter {
-            pub fn key<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for key: {e}"));
-                self
-            }
-            pub fn value<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for value: {e}"));
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<TableViewFilter> for super::TableViewFilter {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: TableViewFilter,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    key: value.key?,
-                    value: value.value?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::TableViewFilter> for TableViewFilter {
-            fn from(value: super::TableViewFilter) -> Self {
-                Self {
-                    key: Ok(value.key),
-                    value: Ok(value.value),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct TableViewSort {
-            key: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for TableViewSort {
-            fn default() -> Self {
-                Self {
-                    key: Ok(Default::default()),
-                }
-            }
-        }
-        impl TableViewSort {
-            pub fn key<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for key: {e}"));
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<TableViewSort> for super::TableViewSort {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: TableViewSort,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { key: value.key? })
-            }
-        }
-        impl ::std::convert::From<super::TableViewSort> for TableViewSort {
-            fn from(value: super::TableViewSort) -> Self {
-                Self { key: Ok(value.key) }
-            }
-        }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct UnseenCount {
             admin_unseen_count: ::std::result::Result<f64, ::std::string::String>,
@@ -18614,6 +18916,7 @@ pub mod types {
             chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
             user_unseen_count: ::std::result::Result<f64, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for UnseenCount {
             fn default() -> Self {
                 Self {
@@ -18626,6 +18929,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl UnseenCount {
             pub fn admin_unseen_count<T>(mut self, value: T) -> Self
             where
@@ -18674,6 +18978,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<UnseenCount> for super::UnseenCount {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -18687,6 +18992,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::UnseenCount> for UnseenCount {
             fn from(value: super::UnseenCount) -> Self {
                 Self {
@@ -18927,6 +19233,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct UpdateAssistantBodyBoardsItem {
             board_id: ::std::result::Result<
@@ -18938,6 +19245,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for UpdateAssistantBodyBoardsItem {
             fn default() -> Self {
                 Self {
@@ -18946,6 +19254,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl UpdateAssistantBodyBoardsItem {
             pub fn board_id<T>(mut self, value: T) -> Self
             where
@@ -18970,6 +19279,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<UpdateAssistantBodyBoardsItem>
         for super::UpdateAssistantBodyBoardsItem {
             type Error = super::error::ConversionError;
@@ -18982,6 +19292,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::UpdateAssistantBodyBoardsItem>
         for UpdateAssistantBodyBoardsItem {
             fn from(value: super::UpdateAssistantBodyBoardsItem) -> Self {
@@ -18991,6 +19302,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct UpdateAssistantBodyConfig {
             instructions: ::std::result::Result<
@@ -19014,6 +19326,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for UpdateAssistantBodyConfig {
             fn default() -> Self {
                 Self {
@@ -19025,6 +19338,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl UpdateAssistantBodyConfig {
             pub fn instructions<T>(mut self, value: T) -> Self
             where
@@ -19081,6 +19395,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<UpdateAssistantBodyConfig>
         for super::UpdateAssistantBodyConfig {
             type Error = super::error::ConversionError;
@@ -19096,6 +19411,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::UpdateAssistantBodyConfig>
         for UpdateAssistantBodyConfig {
             fn from(value: super::UpdateAssistantBodyConfig) -> Self {
@@ -19620,6 +19936,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct UpdateSubOrganizationFeaturesBodyFeatures {
             allow_overdraft: ::std::result::Result<
@@ -19636,6 +19953,7 @@ pub mod types {
             >,
             workflows: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for UpdateSubOrganizationFeaturesBodyFeatures {
             fn default() -> Self {
                 Self {
@@ -19646,6 +19964,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl UpdateSubOrganizationFeaturesBodyFeatures {
             pub fn allow_overdraft<T>(mut self, value: T) -> Self
             where
@@ -19692,6 +20011,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<UpdateSubOrganizationFeaturesBodyFeatures>
         for super::UpdateSubOrganizationFeaturesBodyFeatures {
             type Error = super::error::ConversionError;
@@ -19706,6 +20026,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::UpdateSubOrganizationFeaturesBodyFeatures>
         for UpdateSubOrganizationFeaturesBodyFeatures {
             fn from(value: super::UpdateSubOrganizationFeaturesBodyFeatures) -> Self {
@@ -19911,7 +20232,7 @@ pub mod types {
                 ::std::string::String,
             >,
             filter: ::std::result::Result<
-                ::std::option::Option<super::UpdateViewBodyFilter>,
+                ::std::option::Option<super::Filter>,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -19923,7 +20244,7 @@ pub mod types {
                 ::std::string::String,
             >,
             sort: ::std::result::Result<
-                ::std::option::Option<super::UpdateViewBodySort>,
+                ::std::option::Option<super::Sort>,
                 ::std::string::String,
             >,
         }
@@ -19975,7 +20296,7 @@ pub mod types {
             }
             pub fn filter<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::UpdateViewBodyFilter>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Filter>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.filter = value
@@ -20007,7 +20328,7 @@ pub mod types {
             }
             pub fn sort<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::UpdateViewBodySort>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Sort>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.sort = value
@@ -20043,105 +20364,6 @@ pub mod types {
                     show_in_sidebar: Ok(value.show_in_sidebar),
                     sort: Ok(value.sort),
                 }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct UpdateViewBodyFilter {
-            key: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            value: ::std::result::Result<
-                ::std::option::Option<::serde_json::Value>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for UpdateViewBodyFilter {
-            fn default() -> Self {
-                Self {
-                    key: Ok(Default::default()),
-                    value: Ok(Default::default()),
-                }
-            }
-        }
-        impl UpdateViewBodyFilter {
-            pub fn key<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for key: {e}"));
-                self
-            }
-            pub fn value<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for value: {e}"));
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<UpdateViewBodyFilter> for super::UpdateViewBodyFilter {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: UpdateViewBodyFilter,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    key: value.key?,
-                    value: value.value?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::UpdateViewBodyFilter> for UpdateViewBodyFilter {
-            fn from(value: super::UpdateViewBodyFilter) -> Self {
-                Self {
-                    key: Ok(value.key),
-                    value: Ok(value.value),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct UpdateViewBodySort {
-            key: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for UpdateViewBodySort {
-            fn default() -> Self {
-                Self {
-                    key: Ok(Default::default()),
-                }
-            }
-        }
-        impl UpdateViewBodySort {
-            pub fn key<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for key: {e}"));
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<UpdateViewBodySort> for super::UpdateViewBodySort {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: UpdateViewBodySort,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { key: value.key? })
-            }
-        }
-        impl ::std::convert::From<super::UpdateViewBodySort> for UpdateViewBodySort {
-            fn from(value: super::UpdateViewBodySort) -> Self {
-                Self { key: Ok(value.key) }
             }
         }
         #[derive(Clone, Debug)]
@@ -20225,6 +20447,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct Usage {
             input_tokens: ::std::result::Result<
@@ -20256,6 +20479,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for Usage {
             fn default() -> Self {
                 Self {
@@ -20269,6 +20493,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl Usage {
             pub fn input_tokens<T>(mut self, value: T) -> Self
             where
@@ -20357,6 +20582,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<Usage> for super::Usage {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -20373,6 +20599,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::Usage> for Usage {
             fn from(value: super::Usage) -> Self {
                 Self {
@@ -20386,6 +20613,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct UsageBucket {
             amount_credits: ::std::result::Result<f64, ::std::string::String>,
@@ -20401,6 +20629,7 @@ pub mod types {
             org_id: ::std::result::Result<::std::string::String, ::std::string::String>,
             org_name: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for UsageBucket {
             fn default() -> Self {
                 Self {
@@ -20413,6 +20642,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl UsageBucket {
             pub fn amount_credits<T>(mut self, value: T) -> Self
             where
@@ -20481,6 +20711,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<UsageBucket> for super::UsageBucket {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -20496,6 +20727,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::UsageBucket> for UsageBucket {
             fn from(value: super::UsageBucket) -> Self {
                 Self {
@@ -20508,6 +20740,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct UsageTurnsItem {
             input_tokens: ::std::result::Result<
@@ -20519,6 +20752,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for UsageTurnsItem {
             fn default() -> Self {
                 Self {
@@ -20527,6 +20761,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl UsageTurnsItem {
             pub fn input_tokens<T>(mut self, value: T) -> Self
             where
@@ -20553,6 +20788,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<UsageTurnsItem> for super::UsageTurnsItem {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -20564,6 +20800,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::UsageTurnsItem> for UsageTurnsItem {
             fn from(value: super::UsageTurnsItem) -> Self {
                 Self {
@@ -20572,6 +20809,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct UserRef {
             avatar: ::std::result::Result<
@@ -20587,6 +20825,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for UserRef {
             fn default() -> Self {
                 Self {
@@ -20596,6 +20835,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl UserRef {
             pub fn avatar<T>(mut self, value: T) -> Self
             where
@@ -20628,6 +20868,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<UserRef> for super::UserRef {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -20640,6 +20881,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::UserRef> for UserRef {
             fn from(value: super::UserRef) -> Self {
                 Self {
@@ -20649,6 +20891,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct WorkflowRun {
             ended_at: ::std::result::Result<
@@ -20692,6 +20935,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for WorkflowRun {
             fn default() -> Self {
                 Self {
@@ -20708,6 +20952,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl WorkflowRun {
             pub fn ended_at<T>(mut self, value: T) -> Self
             where
@@ -20828,6 +21073,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<WorkflowRun> for super::WorkflowRun {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -20847,6 +21093,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::WorkflowRun> for WorkflowRun {
             fn from(value: super::WorkflowRun) -> Self {
                 Self {
@@ -20863,6 +21110,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct WorkflowRunWorkflowVersion {
             created_at: ::std::result::Result<
@@ -20891,6 +21139,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for WorkflowRunWorkflowVersion {
             fn default() -> Self {
                 Self {
@@ -20904,6 +21153,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl WorkflowRunWorkflowVersion {
             pub fn created_at<T>(mut self, value: T) -> Self
             where
@@ -20982,6 +21232,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<WorkflowRunWorkflowVersion>
         for super::WorkflowRunWorkflowVersion {
             type Error = super::error::ConversionError;
@@ -20999,6 +21250,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::WorkflowRunWorkflowVersion>
         for WorkflowRunWorkflowVersion {
             fn from(value: super::WorkflowRunWorkflowVersion) -> Self {
@@ -21013,6 +21265,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct WorkflowRunWorkflowVersionDraft {
             steps: ::std::result::Result<
@@ -21020,6 +21273,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for WorkflowRunWorkflowVersionDraft {
             fn default() -> Self {
                 Self {
@@ -21027,6 +21281,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl WorkflowRunWorkflowVersionDraft {
             pub fn steps<T>(mut self, value: T) -> Self
             where
@@ -21039,6 +21294,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<WorkflowRunWorkflowVersionDraft>
         for super::WorkflowRunWorkflowVersionDraft {
             type Error = super::error::ConversionError;
@@ -21048,12 +21304,14 @@ pub mod types {
                 Ok(Self { steps: value.steps? })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::WorkflowRunWorkflowVersionDraft>
         for WorkflowRunWorkflowVersionDraft {
             fn from(value: super::WorkflowRunWorkflowVersionDraft) -> Self {
                 Self { steps: Ok(value.steps) }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct WorkflowStep {
             auto: ::std::result::Result<
@@ -21061,7 +21319,7 @@ pub mod types {
                 ::std::string::String,
             >,
             definitions: ::std::result::Result<
-                ::std::vec::Vec<super::WorkflowStepDefinitionsItem>,
+                ::std::vec::Vec<super::DefinitionsItem>,
                 ::std::string::String,
             >,
             destinations: ::std::result::Result<
@@ -21102,6 +21360,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for WorkflowStep {
             fn default() -> Self {
                 Self {
@@ -21120,6 +21379,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl WorkflowStep {
             pub fn auto<T>(mut self, value: T) -> Self
             where
@@ -21133,7 +21393,7 @@ pub mod types {
             }
             pub fn definitions<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::WorkflowStepDefinitionsItem>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::DefinitionsItem>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.definitions = value
@@ -21252,6 +21512,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<WorkflowStep> for super::WorkflowStep {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -21273,6 +21534,7 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::WorkflowStep> for WorkflowStep {
             fn from(value: super::WorkflowStep) -> Self {
                 Self {
@@ -21291,6 +21553,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct WorkflowStepAuto {
             model: ::std::result::Result<
@@ -21302,6 +21565,7 @@ pub mod types {
                 ::std::string::String,
             >,
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::default::Default for WorkflowStepAuto {
             fn default() -> Self {
                 Self {
@@ -21310,6 +21574,7 @@ pub mod types {
                 }
             }
         }
+        #[cfg(feature = "type-builders")]
         impl WorkflowStepAuto {
             pub fn model<T>(mut self, value: T) -> Self
             where
@@ -21334,6 +21599,7 @@ pub mod types {
                 self
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::TryFrom<WorkflowStepAuto> for super::WorkflowStepAuto {
             type Error = super::error::ConversionError;
             fn try_from(
@@ -21345,75 +21611,12 @@ pub mod types {
                 })
             }
         }
+        #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::WorkflowStepAuto> for WorkflowStepAuto {
             fn from(value: super::WorkflowStepAuto) -> Self {
                 Self {
                     model: Ok(value.model),
                     temperature: Ok(value.temperature),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct WorkflowStepDefinitionsItem {
-            definition: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                ::std::string::String,
-            >,
-            path: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for WorkflowStepDefinitionsItem {
-            fn default() -> Self {
-                Self {
-                    definition: Ok(Default::default()),
-                    path: Ok(Default::default()),
-                }
-            }
-        }
-        impl WorkflowStepDefinitionsItem {
-            pub fn definition<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.definition = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for definition: {e}"));
-                self
-            }
-            pub fn path<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.path = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for path: {e}"));
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<WorkflowStepDefinitionsItem>
-        for super::WorkflowStepDefinitionsItem {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: WorkflowStepDefinitionsItem,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    definition: value.definition?,
-                    path: value.path?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::WorkflowStepDefinitionsItem>
-        for WorkflowStepDefinitionsItem {
-            fn from(value: super::WorkflowStepDefinitionsItem) -> Self {
-                Self {
-                    definition: Ok(value.definition),
-                    path: Ok(value.path),
                 }
             }
         }

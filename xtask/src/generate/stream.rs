@@ -28,6 +28,84 @@ struct State {
     facts: Facts,
     seen_types: HashSet<String>,
     duplicate: Option<String>,
+    /// Type builders the operation builders use (request bodies); the others are behind
+    /// [`TYPE_BUILDERS_FEATURE`].
+    body_builders: HashSet<String>,
+}
+
+/// The cargo feature of a generated crate that turns on the builders of types no operation takes
+/// as its body. They are a convenience for building nested values, and most of the crate's
+/// compile time: ArchAstro's were two thirds of its lines.
+pub const TYPE_BUILDERS_FEATURE: &str = "type-builders";
+
+/// Names `X` of every `types::builder::X` in `tokens`: the type builders operation builders use.
+fn referenced_type_builders(tokens: TokenStream, out: &mut HashSet<String>) {
+    use proc_macro2::TokenTree;
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let ident = |t: Option<&TokenTree>, want: &str| matches!(t, Some(TokenTree::Ident(i)) if i == want);
+    let colon = |t: Option<&TokenTree>| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == ':');
+    for (i, tree) in trees.iter().enumerate() {
+        match tree {
+            TokenTree::Group(g) => referenced_type_builders(g.stream(), out),
+            TokenTree::Ident(first) if first == "types" => {
+                let at = |k: usize| trees.get(i + k);
+                if colon(at(1)) && colon(at(2)) && ident(at(3), "builder") && colon(at(4)) && colon(at(5)) {
+                    if let Some(TokenTree::Ident(name)) = at(6) {
+                        out.insert(name.to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The type an item of `types::builder` belongs to: its struct, or the type an `impl` is for
+/// (`impl TryFrom<X> for super::X` and `impl From<super::X> for X` both belong to `X`).
+fn builder_owner(item: &Item) -> Option<String> {
+    match item {
+        Item::Struct(s) => Some(s.ident.to_string()),
+        Item::Impl(i) => match i.self_ty.as_ref() {
+            syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Puts a type builder, or a type's `builder()` constructor, behind the feature unless an
+/// operation builder uses it.
+fn gate_type_builder(item: &mut Item, path: &[String], body_builders: &HashSet<String>) {
+    let feature = TYPE_BUILDERS_FEATURE;
+    let cfg: Attribute = syn::parse_quote!(#[cfg(feature = #feature)]);
+    match path {
+        [types, builder]
+            if types == "types"
+                && builder == "builder"
+                && builder_owner(item).is_some_and(|name| !body_builders.contains(&name)) =>
+        {
+            if let Item::Struct(s) = item {
+                s.attrs.insert(0, cfg);
+            } else if let Item::Impl(i) = item {
+                i.attrs.insert(0, cfg);
+            }
+        }
+        [types] if types == "types" => {
+            let Item::Impl(block) = item else { return };
+            if block.trait_.is_some() || builder_owner(item).is_some_and(|n| body_builders.contains(&n)) {
+                return;
+            }
+            let Item::Impl(block) = item else { return };
+            for member in &mut block.items {
+                if let syn::ImplItem::Fn(f) = member {
+                    if f.sig.ident == "builder" {
+                        f.attrs.insert(0, cfg.clone());
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Appends `text` indented by `depth` levels. The continuation lines of a block doc comment
@@ -111,6 +189,7 @@ fn items(input: ParseStream<'_>, path: &mut Vec<String>, state: &mut State) -> s
         }
         let mut item: Item = input.parse()?;
         super::emit::encode_segments_in(&mut item);
+        gate_type_builder(&mut item, path, &state.body_builders);
         if let [module] = path.as_slice() {
             state.facts.add(module, &item);
             if module == "types" {
@@ -135,7 +214,9 @@ pub fn format(tokens: TokenStream, extra_types: TokenStream) -> syn::Result<Form
         facts: Facts::default(),
         seen_types: HashSet::new(),
         duplicate: None,
+        body_builders: HashSet::new(),
     };
+    referenced_type_builders(tokens.clone(), &mut state.body_builders);
     (|input: ParseStream<'_>| items(input, &mut Vec::new(), &mut state)).parse2(tokens)?;
     Ok(Formatted {
         source: state.out,
@@ -196,13 +277,78 @@ mod tests {
             formatted.source
         );
         assert!(
-            formatted
-                .source
-                .contains("    pub mod builder {\n        pub struct Agent {"),
+            formatted.source.contains(
+                "    pub mod builder {\n        #[cfg(feature = \"type-builders\")]\n        pub struct Agent {"
+            ),
             "{}",
             formatted.source
         );
         syn::parse_file(&formatted.source).expect("the result parses");
+    }
+
+    #[test]
+    fn type_builders_no_operation_uses_are_behind_the_feature() {
+        let tokens = quote! {
+            pub mod types {
+                pub struct Body { pub grant: Grant }
+                pub struct Grant { pub who: String }
+                impl Body { pub fn builder() -> builder::Body { Default::default() } }
+                impl Grant { pub fn builder() -> builder::Grant { Default::default() } }
+                impl ::std::fmt::Display for Grant { fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result { Ok(()) } }
+                pub mod builder {
+                    pub struct Body { grant: Result<super::Grant, String> }
+                    impl Body { pub fn grant(self) -> Self { self } }
+                    impl ::std::convert::TryFrom<Body> for super::Body { type Error = String; fn try_from(v: Body) -> Result<Self, String> { todo!() } }
+                    pub struct Grant { who: Result<String, String> }
+                    impl Grant { pub fn who(self) -> Self { self } }
+                    impl ::std::convert::TryFrom<Grant> for super::Grant { type Error = String; fn try_from(v: Grant) -> Result<Self, String> { todo!() } }
+                    impl ::std::convert::From<super::Grant> for Grant { fn from(v: super::Grant) -> Self { todo!() } }
+                }
+            }
+            pub mod builder {
+                pub struct CreateBody<'a> { body: Result<types::builder::Body, String>, c: &'a () }
+            }
+        };
+        let formatted = format(tokens, TokenStream::new()).expect("formats");
+        let file = syn::parse_file(&formatted.source).expect("parses");
+        let gated = |item: &Item| match item {
+            Item::Struct(s) => s.attrs.iter().any(|a| quote!(#a).to_string().contains("type-builders")),
+            Item::Impl(i) => i.attrs.iter().any(|a| quote!(#a).to_string().contains("type-builders")),
+            _ => false,
+        };
+        let Some(Item::Mod(types)) = file.items.first() else {
+            panic!("types first")
+        };
+        let types = &types.content.as_ref().expect("inline").1;
+        let Some(Item::Mod(builders)) = types.last() else {
+            panic!("builder last")
+        };
+        let builders = &builders.content.as_ref().expect("inline").1;
+        let owners: Vec<(String, bool)> = builders
+            .iter()
+            .map(|i| (builder_owner(i).expect("owned"), gated(i)))
+            .collect();
+        for (owner, gated) in &owners {
+            assert_eq!(*gated, owner == "Grant", "{owner}: {}", formatted.source);
+        }
+        assert_eq!(owners.len(), 7);
+        // `Grant::builder()` is gated, the impl around it and `Display` are not.
+        let constructors: Vec<String> = types
+            .iter()
+            .filter_map(|i| match i {
+                Item::Impl(block) if block.trait_.is_none() => Some(quote!(#block).to_string()),
+                _ => None,
+            })
+            .collect();
+        assert!(!constructors[0].contains("type-builders"), "{}", constructors[0]);
+        assert!(
+            constructors[1].contains("# [cfg (feature = \"type-builders\")] pub fn builder"),
+            "{}",
+            constructors[1]
+        );
+        assert!(!types
+            .iter()
+            .any(|i| matches!(i, Item::Impl(b) if b.trait_.is_some() && gated(i))));
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! Named, individually tested rewrites applied to a spec before progenitor sees it.
 //!
-//! Eight rule sets run in order: [`downconvert::RULES`] turns OpenAPI 3.1 constructs into their
+//! Nine rule sets run in order: [`downconvert::RULES`] turns OpenAPI 3.1 constructs into their
 //! 3.0 equivalents (only for 3.1 documents), [`repair::RULES`] mends what a document says about
 //! itself, [`auth::RULES`] turns vendor auth extensions into `security`, [`normalize::RULES`]
 //! works around what progenitor cannot generate or would generate badly, [`open_enum::RULES`]
 //! marks open enums to generate flat, [`params::RULES`]
 //! reshapes parameters it cannot encode, [`names::RULES`] names operations and keeps typify from
 //! giving two types one name, and [`media::RULES`] narrows each operation to one body, success
-//! and error type. Every rule is general: it looks at the shape of the document, never at
+//! and error type, and [`share::RULES`] gives each repeated inline shape one type. Every rule
+//! is general: it looks at the shape of the document, never at
 //! particular operation ids. Each reports how many nodes it changed, and the rules that fired are
 //! listed in the header of every generated file.
 
@@ -19,6 +20,7 @@ pub mod normalize;
 pub mod open_enum;
 pub mod params;
 pub mod repair;
+pub mod share;
 pub mod walk;
 
 use serde_json::Value;
@@ -77,7 +79,7 @@ pub fn apply_all(doc: &mut Value, options: &Options) -> Result<Report, RuleError
         .get("openapi")
         .and_then(Value::as_str)
         .is_some_and(|v| v.starts_with("3.1"));
-    let sets: [&[Rule]; 8] = [
+    let sets: [&[Rule]; 9] = [
         if is_31 { downconvert::RULES } else { &[] },
         repair::RULES,
         auth::RULES,
@@ -86,6 +88,7 @@ pub fn apply_all(doc: &mut Value, options: &Options) -> Result<Report, RuleError
         params::RULES,
         names::RULES,
         media::RULES,
+        share::RULES,
     ];
     for rule in sets.into_iter().flatten() {
         let n = (rule.apply)(doc, options).map_err(|e| RuleError {
@@ -108,6 +111,7 @@ pub fn all() -> impl Iterator<Item = &'static Rule> {
         .chain(params::RULES)
         .chain(names::RULES)
         .chain(media::RULES)
+        .chain(share::RULES)
 }
 
 /// Shared by the rule modules' unit tests: run one rule by name on a document.

@@ -1,0 +1,453 @@
+//! One type per shape: typify generates a separate Rust type (with its serde impls and builder)
+//! for every inline object or enum schema, even when a document repeats the same shape many
+//! times. ArchAstro's document inlines the same ACL grant 22 times; sharing such shapes makes one
+//! type users can pass between calls, and makes the generated crate much cheaper to compile.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde_json::{json, Map, Value};
+
+use super::walk;
+use super::{Options, Rule, RuleError};
+use crate::syntax::typify_name;
+
+/// The sharing rules, run after every other rule has shaped the schemas.
+pub const RULES: &[Rule] = &[Rule {
+    name: "share-repeated-inline-schemas",
+    doc: "Replaces an inline object or string-enum schema by a `$ref` to a component of the same shape (descriptions and examples aside), and hoists a shape that occurs inline twice or more into a new component named after where it occurs (`acl` → `Acl`): typify would generate one Rust type per occurrence.",
+    apply: share_repeated_inline_schemas,
+}];
+
+/// Sharing an outer shape can make two components' inner shapes meet; a few passes settle it.
+const MAX_PASSES: usize = 8;
+
+/// Keywords that document a schema without changing the Rust type typify generates.
+const DOC_ONLY: &[&str] = &["description", "example", "examples"];
+
+fn share_repeated_inline_schemas(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
+    let mut total = 0;
+    for _ in 0..MAX_PASSES {
+        let n = one_pass(doc);
+        if n == 0 {
+            break;
+        }
+        total += n;
+    }
+    Ok(total)
+}
+
+/// An inline schema that may be shared.
+struct Site {
+    pointer: String,
+    depth: usize,
+}
+
+fn one_pass(doc: &mut Value) -> usize {
+    let mut by_shape: HashMap<String, String> = HashMap::new();
+    let mut taken: HashSet<String> = HashSet::new();
+    let mut groups: Vec<(String, Vec<Site>)> = Vec::new();
+    let mut group_of: HashMap<String, usize> = HashMap::new();
+    walk::schemas(doc, &mut |s, ptr| {
+        if let Some(name) = component_name(ptr) {
+            taken.insert(typify_name(&name));
+            if shareable(s) {
+                by_shape.entry(shape_key(s)).or_insert(name);
+            }
+            return;
+        }
+        if !shareable(s) {
+            return;
+        }
+        let key = shape_key(s);
+        let index = *group_of.entry(key.clone()).or_insert_with(|| {
+            groups.push((key, Vec::new()));
+            groups.len() - 1
+        });
+        if let Some((_, sites)) = groups.get_mut(index) {
+            sites.push(Site {
+                pointer: ptr.to_owned(),
+                depth: ptr.matches('/').count(),
+            });
+        }
+    });
+    // (pointer, depth, component, whether this site's schema becomes the component)
+    let mut plan: Vec<(String, usize, String, bool)> = Vec::new();
+    for (key, sites) in groups {
+        let (target, hoist) = match by_shape.get(&key) {
+            Some(name) => (name.clone(), false),
+            None if sites.len() >= 2 && sites.iter().any(|s| !is_body_root(&s.pointer)) => {
+                let Some(first) = sites.iter().find(|s| !is_body_root(&s.pointer)) else {
+                    continue;
+                };
+                let name = choose_name(doc, &first.pointer, &taken);
+                taken.insert(name.clone());
+                (name, true)
+            }
+            None => continue,
+        };
+        // The site that becomes the component is the first in document order.
+        for (i, site) in sites.into_iter().enumerate() {
+            plan.push((site.pointer, site.depth, target.clone(), hoist && i == 0));
+        }
+    }
+    // Deepest first: an outer shape is hoisted with its inner shapes already shared, so equal
+    // outer shapes stay equal and the component holds the shared form.
+    plan.sort_by_key(|p| std::cmp::Reverse(p.1));
+    let mut hoisted: BTreeMap<String, Value> = BTreeMap::new();
+    let mut n = 0;
+    for (pointer, _, target, hoist) in plan {
+        let Some(node) = doc.pointer_mut(&pointer) else {
+            continue;
+        };
+        let reference = json!({"$ref": format!("#/components/schemas/{}", crate::error::escape(&target))});
+        let schema = std::mem::replace(node, reference);
+        if hoist {
+            hoisted.insert(target, schema);
+        }
+        n += 1;
+    }
+    if hoisted.is_empty() {
+        return n;
+    }
+    let Some(root) = doc.as_object_mut() else { return n };
+    let components = root.entry("components").or_insert_with(|| json!({}));
+    let Some(components) = components.as_object_mut() else {
+        return n;
+    };
+    let schemas = components.entry("schemas").or_insert_with(|| json!({}));
+    if let Some(schemas) = schemas.as_object_mut() {
+        schemas.extend(hoisted);
+    }
+    n
+}
+
+/// The component a pointer names, when it is a component's root schema.
+fn component_name(ptr: &str) -> Option<String> {
+    let rest = ptr.strip_prefix("/components/schemas/")?;
+    (!rest.contains('/')).then(|| rest.replace("~1", "/").replace("~0", "~"))
+}
+
+/// A request or response body's own schema: typify names it after its operation, a name that
+/// would mislead on a shared type, so such a schema only ever refers to an existing component.
+fn is_body_root(ptr: &str) -> bool {
+    ptr.starts_with("/paths/") && ptr.ends_with("/schema")
+}
+
+/// Objects with properties and string enums: the shapes typify turns into named types.
+fn shareable(s: &Map<String, Value>) -> bool {
+    if s.contains_key("$ref") || s.get("nullable").and_then(Value::as_bool) == Some(true) {
+        return false;
+    }
+    if s.keys().any(|k| k.starts_with("x-")) {
+        return false;
+    }
+    let typed = |t: &str| s.get("type").and_then(Value::as_str).is_none_or(|v| v == t);
+    let object = typed("object")
+        && s.get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(|p| !p.is_empty())
+        && !["allOf", "anyOf", "oneOf"].iter().any(|k| s.contains_key(*k));
+    let string_enum = s.get("type").and_then(Value::as_str) == Some("string")
+        && s.get("enum").and_then(Value::as_array).is_some_and(|e| e.len() >= 2);
+    object || string_enum
+}
+
+/// The schema's shape as text with sorted keys, documentation left out (at every level).
+fn shape_key(s: &Map<String, Value>) -> String {
+    let mut out = String::new();
+    write_schema(s, &mut out);
+    out
+}
+
+fn write_schema(s: &Map<String, Value>, out: &mut String) {
+    let mut keys: Vec<&String> = s.keys().filter(|k| !DOC_ONLY.contains(&k.as_str())).collect();
+    keys.sort();
+    out.push('{');
+    for key in keys {
+        out.push_str(&Value::String(key.clone()).to_string());
+        out.push(':');
+        let value = &s[key];
+        match (key.as_str(), value) {
+            ("properties", Value::Object(props)) => {
+                let mut names: Vec<&String> = props.keys().collect();
+                names.sort();
+                out.push('{');
+                for name in names {
+                    out.push_str(&Value::String(name.clone()).to_string());
+                    out.push(':');
+                    write_value_as_schema(&props[name], out);
+                    out.push(',');
+                }
+                out.push('}');
+            }
+            ("items" | "additionalProperties" | "not", v) => write_value_as_schema(v, out),
+            ("allOf" | "anyOf" | "oneOf", Value::Array(list)) => {
+                out.push('[');
+                for v in list {
+                    write_value_as_schema(v, out);
+                    out.push(',');
+                }
+                out.push(']');
+            }
+            (_, v) => write_plain(v, out),
+        }
+        out.push(',');
+    }
+    out.push('}');
+}
+
+fn write_value_as_schema(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(s) => write_schema(s, out),
+        other => write_plain(other, out),
+    }
+}
+
+/// JSON with sorted object keys (documents keep their own key order).
+fn write_plain(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for k in keys {
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                write_plain(&map[k], out);
+                out.push(',');
+            }
+            out.push('}');
+        }
+        Value::Array(list) => {
+            out.push('[');
+            for item in list {
+                write_plain(item, out);
+                out.push(',');
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// Words naming where a schema sits below its owner: property names, `Item` for an array's
+/// items, `Value` for a map's values, `Object` for the object branch of a union (as typify names
+/// that variant).
+fn words(doc: &Value, pointer: &str) -> Vec<String> {
+    let raw: Vec<&str> = pointer.split('/').skip(1).collect();
+    let unescape = |s: &str| s.replace("~1", "/").replace("~0", "~");
+    let start = if pointer.starts_with("/components/schemas/") {
+        3
+    } else {
+        0
+    };
+    let mut out = Vec::new();
+    let mut i = start;
+    while let Some(seg) = raw.get(i) {
+        match *seg {
+            "properties" => {
+                if let Some(name) = raw.get(i + 1) {
+                    out.push(unescape(name));
+                }
+                i += 2;
+                continue;
+            }
+            "oneOf" | "anyOf" => {
+                let branch = raw.get(..i + 2).map(|s| format!("/{}", s.join("/")));
+                let is_object = branch
+                    .and_then(|b| doc.pointer(&b).and_then(|v| v.get("properties")).map(|_| ()))
+                    .is_some();
+                let index = raw.get(i + 1).copied().unwrap_or_default();
+                out.push(if is_object {
+                    "object".to_owned()
+                } else {
+                    format!("variant_{index}")
+                });
+                i += 2;
+                continue;
+            }
+            "items" => out.push("item".to_owned()),
+            "additionalProperties" => out.push("value".to_owned()),
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The owner's name: the component, or the operation's id for a schema under a path.
+fn owner(doc: &Value, pointer: &str) -> String {
+    if let Some(rest) = pointer.strip_prefix("/components/schemas/") {
+        return rest
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .replace("~1", "/")
+            .replace("~0", "~");
+    }
+    let op_pointer: String = pointer.split('/').take(4).collect::<Vec<_>>().join("/");
+    doc.pointer(&op_pointer)
+        .and_then(|op| op.get("operationId"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The shortest name, from the schema's title or the words of its place (last word first, then
+/// longer tails, then prefixed by the owner), that no component's type has.
+fn choose_name(doc: &Value, pointer: &str, taken: &HashSet<String>) -> String {
+    let title = doc
+        .pointer(pointer)
+        .and_then(|s| s.get("title"))
+        .and_then(Value::as_str)
+        .map(typify_name);
+    let words = words(doc, pointer);
+    let structural = |w: &str| matches!(w, "item" | "value" | "object") || w.starts_with("variant_");
+    let mut candidates: Vec<String> = title.into_iter().collect();
+    for take in 1..=words.len() {
+        let tail = &words[words.len() - take..];
+        if tail.first().is_none_or(|w| structural(w)) {
+            continue;
+        }
+        candidates.push(typify_name(&tail.join("_")));
+    }
+    let full = typify_name(&format!("{}_{}", owner(doc, pointer), words.join("_")));
+    candidates.push(full.clone());
+    if let Some(free) = candidates.into_iter().find(|c| !taken.contains(c)) {
+        return free;
+    }
+    (2..)
+        .map(|i| format!("{full}{i}"))
+        .find(|c| !taken.contains(c))
+        .unwrap_or(full)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::rules::testing::run;
+
+    const RULE: &str = "share-repeated-inline-schemas";
+
+    fn grant(description: &str) -> serde_json::Value {
+        json!({"type": "object", "description": description, "required": ["principal_type"],
+               "properties": {"principal": {"type": "string"}, "principal_type": {"type": "string"}}})
+    }
+
+    #[test]
+    fn a_shape_equal_to_a_component_refers_to_it() {
+        let doc = json!({"openapi": "3.0.3", "paths": {}, "components": {"schemas": {
+            "Grant": grant("a grant"),
+            "Agent": {"type": "object", "properties": {"owner": grant("who owns it")}}}}});
+        let (doc, n) = run(RULE, doc);
+        assert_eq!(n, 1);
+        assert_eq!(
+            doc["components"]["schemas"]["Agent"]["properties"]["owner"],
+            json!({"$ref": "#/components/schemas/Grant"})
+        );
+    }
+
+    #[test]
+    fn a_repeated_shape_becomes_one_component_named_after_its_place() {
+        let doc = json!({"openapi": "3.0.3", "paths": {}, "components": {"schemas": {
+            "Agent": {"type": "object", "properties": {"acl": {"type": "object",
+                "properties": {"add": {"type": "array", "items": grant("")}}}}},
+            "Team": {"type": "object", "properties": {"acl": {"type": "object",
+                "properties": {"add": {"type": "array", "items": grant("")}}}}}}}});
+        let (doc, n) = run(RULE, doc);
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(
+            schemas["Agent"]["properties"]["acl"],
+            json!({"$ref": "#/components/schemas/Acl"})
+        );
+        assert_eq!(
+            schemas["Team"]["properties"]["acl"],
+            json!({"$ref": "#/components/schemas/Acl"})
+        );
+        // The inner shape was shared first, so the component holds a reference too.
+        assert_eq!(
+            schemas["Acl"]["properties"]["add"]["items"],
+            json!({"$ref": "#/components/schemas/AddItem"})
+        );
+        assert_eq!(schemas["AddItem"]["required"], json!(["principal_type"]));
+        assert_eq!(n, 4, "two grants, two ACLs");
+    }
+
+    #[test]
+    fn the_object_branch_of_a_union_is_named_as_typify_names_it() {
+        let agent = |extra: &str| {
+            json!({"oneOf": [{"type": "object", "properties": {"id": {"type": "string"}, extra: {"type": "string"}}},
+                             {"type": "string"}]})
+        };
+        let doc = json!({"openapi": "3.0.3", "paths": {}, "components": {"schemas": {
+            "Agent": {"type": "string"},
+            "Feed": {"type": "object", "properties": {"agent": agent("name")}},
+            "Run": {"type": "object", "properties": {"agent": agent("name")}}}}});
+        let (doc, n) = run(RULE, doc);
+        assert_eq!(n, 2);
+        // `Agent` is taken and a lone `Object` says nothing, so the owner's word comes first.
+        assert_eq!(
+            doc["components"]["schemas"]["Feed"]["properties"]["agent"]["oneOf"][0],
+            json!({"$ref": "#/components/schemas/AgentObject"})
+        );
+    }
+
+    #[test]
+    fn names_never_take_a_components_name() {
+        let doc = json!({"openapi": "3.0.3", "paths": {}, "components": {"schemas": {
+            "Acl": {"type": "string"},
+            "Agent": {"type": "object", "properties": {"acl": grant("")}},
+            "Team": {"type": "object", "properties": {"acl": grant("")}}}}});
+        let (doc, _) = run(RULE, doc);
+        assert_eq!(
+            doc["components"]["schemas"]["Agent"]["properties"]["acl"],
+            json!({"$ref": "#/components/schemas/AgentAcl"})
+        );
+    }
+
+    #[test]
+    fn single_nullable_and_differently_shaped_schemas_stay_inline() {
+        let mut nullable = grant("");
+        nullable["nullable"] = json!(true);
+        let mut other = grant("");
+        other["required"] = json!([]);
+        let doc = json!({"openapi": "3.0.3", "paths": {}, "components": {"schemas": {
+            "Agent": {"type": "object", "properties": {"a": grant(""), "b": nullable.clone()}},
+            "Team": {"type": "object", "properties": {"a": other, "b": nullable}}}}});
+        let (_, n) = run(RULE, doc);
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn a_property_called_description_is_part_of_the_shape() {
+        let with = json!({"type": "object", "properties": {"description": {"type": "string"}}});
+        let without = json!({"type": "object", "properties": {"name": {"type": "string"}}});
+        let doc = json!({"openapi": "3.0.3", "paths": {}, "components": {"schemas": {
+            "A": {"type": "object", "properties": {"x": with}},
+            "B": {"type": "object", "properties": {"x": without}}}}});
+        let (_, n) = run(RULE, doc);
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn body_schemas_only_refer_to_existing_components() {
+        let body = |s: serde_json::Value| json!({"content": {"application/json": {"schema": s}}});
+        let doc = json!({"openapi": "3.0.3", "paths": {
+            "/a": {"post": {"operationId": "a", "requestBody": body(grant("")), "responses": {}}},
+            "/b": {"post": {"operationId": "b", "requestBody": body(grant("")), "responses": {}}}}});
+        let (_, n) = run(RULE, doc);
+        assert_eq!(n, 0, "two operations' bodies are not renamed after one of them");
+    }
+
+    #[test]
+    fn repeated_string_enums_are_shared() {
+        let level = json!({"type": "string", "enum": ["low", "high"]});
+        let doc = json!({"openapi": "3.0.3", "paths": {}, "components": {"schemas": {
+            "A": {"type": "object", "properties": {"level": level.clone()}},
+            "B": {"type": "object", "properties": {"level": level}}}}});
+        let (doc, n) = run(RULE, doc);
+        assert_eq!(n, 2);
+        assert_eq!(doc["components"]["schemas"]["Level"]["enum"], json!(["low", "high"]));
+    }
+}
