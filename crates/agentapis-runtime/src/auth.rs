@@ -80,6 +80,64 @@ impl Auth {
     }
 }
 
+/// [`Auth`] with its fixed header values built once, so a request copies them (a reference
+/// count) instead of formatting and parsing its credentials again.
+pub(crate) struct Prepared(Vec<Part>);
+
+enum Part {
+    Fixed(HeaderName, HeaderValue),
+    Token(Arc<TokenStore>),
+}
+
+impl Prepared {
+    pub(crate) fn new(auth: &Auth) -> Self {
+        fn flatten(auth: &Auth, out: &mut Vec<Part>) {
+            let fixed = |name: HeaderName, value: &str| {
+                HeaderValue::from_str(value).ok().map(|mut value| {
+                    value.set_sensitive(true);
+                    Part::Fixed(name, value)
+                })
+            };
+            match auth {
+                Auth::None => {}
+                Auth::All(all) => all.iter().for_each(|a| flatten(a, out)),
+                Auth::Token(store) => out.push(Part::Token(Arc::clone(store))),
+                Auth::Bearer(token) => out.extend(fixed(AUTHORIZATION, &format!("Bearer {}", token.expose()))),
+                Auth::Header { name, value } => {
+                    if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
+                        out.extend(fixed(name, value.expose()));
+                    }
+                }
+            }
+        }
+        let mut parts = Vec::new();
+        flatten(auth, &mut parts);
+        Self(parts)
+    }
+
+    /// What [`Auth::apply`] does, in the same order.
+    pub(crate) fn apply(&self, headers: &mut HeaderMap) -> Option<u64> {
+        let mut generation = None;
+        for part in &self.0 {
+            match part {
+                Part::Fixed(name, value) => {
+                    headers.insert(name.clone(), value.clone());
+                }
+                Part::Token(store) => {
+                    if let (current, Some(token)) = store.current() {
+                        generation = Some(current);
+                        if let Ok(mut value) = HeaderValue::from_str(&format!("Bearer {}", token.expose())) {
+                            value.set_sensitive(true);
+                            headers.insert(AUTHORIZATION, value);
+                        }
+                    }
+                }
+            }
+        }
+        generation
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +147,35 @@ mod tests {
         let auth = Auth::Bearer(Secret::new("sk_live_123"));
         assert!(!format!("{auth:?}").contains("sk_live_123"));
         assert!(!Secret::new("sk_live_123").to_string().contains("sk_live_123"));
+    }
+
+    #[test]
+    fn prepared_credentials_set_what_auth_sets() {
+        let store = TokenStore::new();
+        store.set(Secret::new("jwt_1"));
+        let auths = [
+            Auth::None,
+            Auth::Bearer(Secret::new("sk_1")),
+            Auth::Header {
+                name: "x-archastro-api-key",
+                value: Secret::new("pk_1"),
+            },
+            Auth::All(vec![
+                Auth::Header {
+                    name: "x-archastro-api-key",
+                    value: Secret::new("pk_1"),
+                },
+                Auth::Token(Arc::clone(&store)),
+            ]),
+            Auth::Bearer(Secret::new("bad\nvalue")),
+        ];
+        for auth in auths {
+            let (mut direct, mut prepared) = (HeaderMap::new(), HeaderMap::new());
+            let sent = auth.apply(&mut direct);
+            assert_eq!(Prepared::new(&auth).apply(&mut prepared), sent, "{auth:?}");
+            assert_eq!(direct, prepared, "{auth:?}");
+            assert!(prepared.values().all(HeaderValue::is_sensitive));
+        }
     }
 
     #[test]

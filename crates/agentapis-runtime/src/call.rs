@@ -154,7 +154,8 @@ pub struct CallRecord {
     pub stop: Option<StopReason>,
     /// Status of the last response, if any.
     pub status: Option<StatusCode>,
-    /// Headers of the last response, if any.
+    /// Headers of the last response, if any. In a [`scope`] they are moved here, not copied:
+    /// the response the generated code decodes carries none (except a `101`, which keeps them).
     pub headers: Option<HeaderMap>,
     /// Rate-limit state from the last response, parsed once by the runtime.
     pub rate_limit: RateLimit,
@@ -208,6 +209,12 @@ pub async fn scope<F: Future>(options: CallOptions, call: F) -> (F::Output, Call
         .map(|mut r| std::mem::take(&mut *r))
         .unwrap_or_default();
     (output, record)
+}
+
+/// Whether a [`scope`] is recording this call (the facade's calls): then the response's headers
+/// are moved into the record, and the generated code gets none to copy.
+pub(crate) fn in_scope() -> bool {
+    SCOPE.try_with(|_| ()).is_ok()
 }
 
 pub(crate) fn options() -> CallOptions {

@@ -122,7 +122,7 @@ impl Runtime {
             }
             // A body that cannot be cloned (a stream) gets one attempt: every decision after it
             // returns, so the placeholder left behind is never sent.
-            let (this, replayable) = match request.try_clone() {
+            let (this, replayable) = match copy_of(&request) {
                 Some(copy) => (copy, true),
                 None => {
                     let placeholder = Request::new(request.method().clone(), request.url().clone());
@@ -155,7 +155,8 @@ impl Runtime {
                 Ok(sent) => sent,
                 Err(too_large) => return Ok(self.too_large(call.operation, too_large)),
             };
-            let outcome = match &sent {
+            let mut sent = sent;
+            let outcome = match &mut sent {
                 Sent::Answer(response, body) => {
                     let status = response.status();
                     let rate_limit = self.observe(call.operation, status, response.headers());
@@ -176,9 +177,16 @@ impl Runtime {
                     } else {
                         PageHeaders::default()
                     };
+                    // Moved when the facade records the call (it answers with the record's
+                    // headers); an upgrade keeps its own.
+                    let headers = if call::in_scope() && status != StatusCode::SWITCHING_PROTOCOLS {
+                        std::mem::take(response.headers_mut())
+                    } else {
+                        response.headers().clone()
+                    };
                     call::update(|r| {
                         r.status = Some(status);
-                        r.headers = Some(response.headers().clone());
+                        r.headers = Some(headers);
                         r.rate_limit = rate_limit;
                         r.pages = pages;
                         r.sent = true;
@@ -223,7 +231,7 @@ impl Runtime {
                     };
                     match store.refresh_after(seen, call.deadline).await {
                         RefreshOutcome::Refreshed => {
-                            let _ = self.inner.auth.apply(request.headers_mut());
+                            let _ = self.inner.credentials.apply(request.headers_mut());
                             tracing::info!(attempt, "resending with a refreshed token");
                             free_resend = true;
                         }
@@ -329,8 +337,9 @@ impl Runtime {
                 *rebuilt.status_mut() = status;
                 *rebuilt.version_mut() = version;
                 *rebuilt.headers_mut() = headers;
-                if rebuilt.headers().contains_key(http::header::CONTENT_LENGTH) {
-                    // An error body may have been cut to a prefix: its length header follows.
+                // An error body may have been cut to a prefix: its length header follows.
+                let declared = rebuilt.headers().get(http::header::CONTENT_LENGTH);
+                if declared.is_some_and(|d| parse_length(d.as_bytes()) != Some(bytes.len())) {
                     rebuilt
                         .headers_mut()
                         .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(bytes.len()));
@@ -394,9 +403,62 @@ impl Runtime {
     }
 }
 
+/// A copy of `request` for one attempt. reqwest's `try_clone` also writes an empty timeout into
+/// the copy's extensions (an allocated map); a request without a body or timeout (every GET the
+/// generated clients make: their builders set nothing else a copy could miss) is copied field by
+/// field instead.
+fn copy_of(request: &Request) -> Option<Request> {
+    if request.body().is_some() || request.timeout().is_some() {
+        return request.try_clone();
+    }
+    let mut copy = Request::new(request.method().clone(), request.url().clone());
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    Some(copy)
+}
+
+/// A `Content-Length` value as a number (`None` when it is not one).
+fn parse_length(value: &[u8]) -> Option<usize> {
+    std::str::from_utf8(value).ok()?.trim().parse().ok()
+}
+
 fn finish(sent: Sent) -> reqwest::Result<Response> {
     match sent {
         Sent::Answer(response, _) => Ok(response),
         Sent::Failed(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_attempts_copy_is_the_request() {
+        let url = reqwest::Url::parse("https://api.example/v1/agents?page=2").expect("url");
+        let mut get = Request::new(reqwest::Method::GET, url.clone());
+        get.headers_mut()
+            .insert(http::header::ACCEPT, http::HeaderValue::from_static("application/json"));
+        *get.version_mut() = http::Version::HTTP_11;
+        let copy = copy_of(&get).expect("copied");
+        assert_eq!(
+            (copy.method(), copy.url(), copy.headers(), copy.version()),
+            (get.method(), get.url(), get.headers(), get.version())
+        );
+        assert!(copy.body().is_none() && copy.timeout().is_none());
+        let mut post = Request::new(reqwest::Method::POST, url);
+        *post.body_mut() = Some(reqwest::Body::from("{\"a\":1}"));
+        *post.timeout_mut() = Some(Duration::from_secs(3));
+        let copy = copy_of(&post).expect("a byte body copies");
+        assert_eq!(copy.body().and_then(reqwest::Body::as_bytes), Some(&b"{\"a\":1}"[..]));
+        assert_eq!(copy.timeout(), Some(&Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn content_lengths_parse_or_not() {
+        assert_eq!(parse_length(b"10240"), Some(10240));
+        assert_eq!(parse_length(b" 7 "), Some(7));
+        assert_eq!(parse_length(b"-1"), None);
+        assert_eq!(parse_length(b"\xff"), None);
     }
 }

@@ -7,7 +7,7 @@
 //! rate. After a store failure the store is left alone for [`OUTAGE_PAUSE`], so an outage costs
 //! one store timeout, not one per request.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -41,6 +41,8 @@ pub(crate) struct Gate {
     sent: AtomicU64,
     /// Wakes callers waiting on the budget when a response states it afresh.
     noted: Notify,
+    /// How many callers wait on `noted`: with none, a response wakes nobody (and takes no lock).
+    budget_waiters: AtomicUsize,
     /// This process's own slots.
     local_slots: Option<Arc<Semaphore>>,
     fleet: Option<Fleet>,
@@ -115,6 +117,7 @@ impl Gate {
             local: MemoryStore::new(),
             sent: AtomicU64::new(0),
             noted: Notify::new(),
+            budget_waiters: AtomicUsize::new(0),
             local_slots: concurrency.map(|n| {
                 let permits = usize::try_from(n).unwrap_or(usize::MAX).min(Semaphore::MAX_PERMITS);
                 Arc::new(Semaphore::new(permits))
@@ -277,11 +280,16 @@ impl Gate {
         probe_interval: Duration,
     ) -> Result<(), Refusal> {
         let key = self.budget_key(operation);
+        // Most calls find nothing to wait for: they ask once, unregistered. A caller told to
+        // wait registers for wake-ups and asks again, so an answer noted in between is not
+        // missed.
+        let mut watching: Option<Watching<'_>> = None;
         loop {
-            // Registered before asking, so an answer noted in between is not missed.
             let noted = self.noted.notified();
             tokio::pin!(noted);
-            noted.as_mut().enable();
+            if watching.is_some() {
+                noted.as_mut().enable();
+            }
             let wait = match self
                 .shared(deadline, Waiting::RateLimiter, |s| s.take_budget(&key, probe_interval))
                 .await?
@@ -292,6 +300,10 @@ impl Gate {
             let Some(wait) = wait else {
                 return Ok(());
             };
+            if watching.is_none() {
+                watching = Some(Watching::new(&self.budget_waiters));
+                continue;
+            }
             let past_deadline = deadline.is_some_and(|d| d.saturating_duration_since(Instant::now()) <= wait);
             if pacing == Pacing::FailFast || past_deadline {
                 return Err(Refusal::Paced { wait });
@@ -420,7 +432,7 @@ impl Gate {
             // in-process pacer reads it): this process forgets the spent budget it kept.
             if accepted {
                 self.local.forget_budget(&self.budget_key(operation));
-                self.noted.notify_waiters();
+                self.wake_budget_waiters();
             }
             return;
         };
@@ -452,7 +464,32 @@ impl Gate {
         if !shared {
             let _ = self.local.note_now(&key, remaining, reset_in);
         }
-        self.noted.notify_waiters();
+        self.wake_budget_waiters();
+    }
+
+    /// Wakes the callers waiting on the budget, if there are any. A caller counts itself before
+    /// it registers and asks, and the budget is written before this reads the count, so a caller
+    /// this does not see asks after the write.
+    fn wake_budget_waiters(&self) {
+        if self.budget_waiters.load(Ordering::SeqCst) > 0 {
+            self.noted.notify_waiters();
+        }
+    }
+}
+
+/// A caller counted among those waiting on the budget, for as long as it lives.
+struct Watching<'a>(&'a AtomicUsize);
+
+impl<'a> Watching<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(count)
+    }
+}
+
+impl Drop for Watching<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

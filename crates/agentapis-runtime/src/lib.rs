@@ -57,6 +57,8 @@ pub struct Runtime {
 struct Inner {
     api: Api,
     auth: Auth,
+    /// `auth`'s header values, built once.
+    credentials: auth::Prepared,
     operations: &'static [OperationMeta],
     /// `operations` by id, built once: every request looks its operation up (hooks and loop).
     by_id: std::collections::HashMap<&'static str, &'static OperationMeta>,
@@ -126,6 +128,7 @@ impl Runtime {
         Runtime {
             inner: Arc::new(Inner {
                 api,
+                credentials: auth::Prepared::new(&auth),
                 auth,
                 operations,
                 by_id: operations.iter().map(|op| (op.id, op)).collect(),
@@ -205,6 +208,6 @@ impl Runtime {
                 multipart::set_content_type(request);
             }
         }
-        self.inner.auth.apply(request.headers_mut())
+        self.inner.credentials.apply(request.headers_mut())
     }
 }

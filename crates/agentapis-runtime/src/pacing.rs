@@ -7,6 +7,7 @@
 //! the window.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -38,6 +39,9 @@ struct Window {
 pub(crate) struct Pacer {
     scope: LimitScope,
     windows: Mutex<HashMap<&'static str, Window>>,
+    /// How many windows are open, kept beside them: with none, a request asks and a response
+    /// that opens none answers without taking the lock.
+    open: AtomicUsize,
 }
 
 impl Pacer {
@@ -45,6 +49,7 @@ impl Pacer {
         Self {
             scope,
             windows: Mutex::default(),
+            open: AtomicUsize::new(0),
         }
     }
 
@@ -59,9 +64,25 @@ impl Pacer {
     /// remain; it closes when they say some do, or when the server accepted a request without
     /// saying (a probe that got through).
     pub(crate) fn observe(&self, operation: &'static str, rate_limit: &RateLimit, status: StatusCode) {
+        let opens = matches!((rate_limit.remaining, rate_limit.reset_at), (Some(0), Some(_)));
+        if !opens && self.open.load(Ordering::SeqCst) == 0 {
+            return;
+        }
         let Ok(mut windows) = self.windows.lock() else {
             return;
         };
+        let windows = &mut *windows;
+        self.observe_locked(windows, operation, rate_limit, status);
+        self.open.store(windows.len(), Ordering::SeqCst);
+    }
+
+    fn observe_locked(
+        &self,
+        windows: &mut HashMap<&'static str, Window>,
+        operation: &'static str,
+        rate_limit: &RateLimit,
+        status: StatusCode,
+    ) {
         match (rate_limit.remaining, rate_limit.reset_at) {
             (Some(0), Some(reset_at)) => {
                 windows.insert(
@@ -86,12 +107,16 @@ impl Pacer {
     /// When the probe interval has passed, this caller is let through as the probe and the others
     /// wait one more interval.
     pub(crate) fn wait(&self, operation: &'static str, probe_interval: Duration) -> Option<Duration> {
+        if self.open.load(Ordering::SeqCst) == 0 {
+            return None;
+        }
         let mut windows = self.windows.lock().ok()?;
         let key = self.key(operation);
         let window = windows.get_mut(key)?;
         let left = window.reset_at.duration_since(SystemTime::now()).unwrap_or_default();
         if left.is_zero() {
             windows.remove(key);
+            self.open.store(windows.len(), Ordering::SeqCst);
             return None;
         }
         let probe_in = probe_interval.saturating_sub(window.since.elapsed());

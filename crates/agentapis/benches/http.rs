@@ -379,6 +379,24 @@ async fn goodput(variant: Variant, bodies: &Bodies, limit: u64, total: u32, conc
     )
 }
 
+/// `--profile facade-get` (or `raw-post`, ...): run that variant alone, for a profiler.
+fn profile_target() -> Option<(Variant, Op)> {
+    let args: Vec<String> = std::env::args().collect();
+    let at = args.iter().position(|a| a == "--profile")?;
+    let (variant, op) = args.get(at + 1)?.split_once('-')?;
+    let variant = match variant {
+        "raw" => Variant::Raw,
+        "facade" => Variant::Facade,
+        _ => return None,
+    };
+    let op = match op {
+        "get" => Op::Get,
+        "post" => Op::Post,
+        _ => return None,
+    };
+    Some((variant, op))
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -400,6 +418,17 @@ fn main() {
             base,
             run: Arc::new(run_request()),
         };
+        if let Some((variant, op)) = profile_target() {
+            // For `perf record`: one variant alone at c=64 for a few seconds, nothing printed.
+            let until = Instant::now() + Duration::from_secs(8);
+            let mut calls = 0u64;
+            while Instant::now() < until {
+                clients.throughput(variant, op, 64, 20).await;
+                calls += 64 * 20;
+            }
+            eprintln!("{calls} calls");
+            return Vec::new();
+        }
         let (rounds, n, each) = if quick { (3, 100, 5) } else { (11, 500, 20) };
         let mut ratios: [Vec<f64>; 6] = Default::default();
         for round in 0..rounds {

@@ -18,11 +18,12 @@ pub(crate) async fn run<T, E, Fut>(
 where
     Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
 {
-    let (result, record) = call::scope(options, operation).await;
+    let (result, mut record) = call::scope(options, operation).await;
     match result {
         Ok(value) => {
             let status = value.status();
-            let headers = value.headers().clone();
+            // The runtime moved the headers into the record (the value's are empty).
+            let headers = record.headers.take().unwrap_or_default();
             Ok(Response {
                 body: value.into_inner(),
                 status,
@@ -33,6 +34,6 @@ where
                 attempts: record.attempts.max(1),
             })
         }
-        Err(error) => Err(from_generated(decoding, error, &record)),
+        Err(error) => Err(from_generated(decoding, error, record)),
     }
 }

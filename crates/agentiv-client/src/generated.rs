@@ -2,7 +2,7 @@
 // normalization rule and regenerate.
 // spec: specs/agentiv/openapi.json
 // spec-sha256: de4ba84de32b5b1d6a66607464077edcfca1a90d9f0942911ecc72388a5da584
-// generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment, builders of types no operation takes as its body behind feature `type-builders`)
+// generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment, builders of types no operation takes as its body behind feature `type-builders`, no `api-version` header)
 // rules fired: set-openapi-3.0×2, const-to-enum×6, null-branch-to-nullable×1, type-array-to-nullable×16, inline-component-refs×76, open-enum-flat×5
 
 /// The API this client calls.
@@ -2593,12 +2593,6 @@ pub mod builder {
         ) -> Result<ResponseValue<types::AgentListEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client } = self;
             let url = format!("{}/api/agents", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2607,7 +2601,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agents",
@@ -2691,12 +2684,6 @@ pub mod builder {
                 "{}/api/agents/{}/run", client.baseurl, agentapis_runtime::encode_segment(&
                 agent_slug.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2706,7 +2693,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "run_agent",
@@ -2776,12 +2762,6 @@ pub mod builder {
                 "{}/api/executions/{}", client.baseurl, agentapis_runtime::encode_segment(&
                 execution_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2790,7 +2770,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_execution",
@@ -2837,12 +2816,6 @@ pub mod builder {
         > {
             let Self { client } = self;
             let url = format!("{}/api/schedules", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2851,7 +2824,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_schedules",
@@ -2939,12 +2911,6 @@ pub mod builder {
                 "{}/api/schedules/{}", client.baseurl, agentapis_runtime::encode_segment(&
                 agent_slug.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2954,7 +2920,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "upsert_schedule",

@@ -2,7 +2,7 @@
 // normalization rule and regenerate.
 // spec: specs/archastro/openapi.json
 // spec-sha256: 6c608ae2d31fe39895c8dcbd9669f8cf761cfc98e78cb47cffb504c67b90fe89
-// generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment, builders of types no operation takes as its body behind feature `type-builders`)
+// generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment, builders of types no operation takes as its body behind feature `type-builders`, no `api-version` header)
 // rules fired: declare-missing-path-params×2, error-responses-keep-body×274, deep-query-as-encoded-string×2, plug-bracket-array-query×14, rest-operation-names×89, share-repeated-inline-schemas×142
 
 /// The API this client calls.
@@ -37218,12 +37218,6 @@ pub mod builder {
             let team = team.map_err(Error::InvalidRequest)?;
             let thread = thread.map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/activity_feed", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -37244,7 +37238,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("org[]", &org))
                 .query(&progenitor_client::QueryParam::new("team[]", &team))
                 .query(&progenitor_client::QueryParam::new("thread[]", &thread))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_activity_feed",
@@ -37376,12 +37369,6 @@ pub mod builder {
             let template_config = template_config.map_err(Error::InvalidRequest)?;
             let user = user.map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/agents", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -37398,7 +37385,6 @@ pub mod builder {
                     &progenitor_client::QueryParam::new("template_config", &template_config),
                 )
                 .query(&progenitor_client::QueryParam::new("user", &user))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agents",
@@ -37465,12 +37451,6 @@ pub mod builder {
                 .and_then(|v| types::CreateAgentBody::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/agents", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -37480,7 +37460,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_agent",
@@ -37549,12 +37528,6 @@ pub mod builder {
                 "{}/api/v1/agents/{}", client.baseurl, agentapis_runtime::encode_segment(&
                 agent.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -37563,7 +37536,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent",
@@ -37621,12 +37593,6 @@ pub mod builder {
                 "{}/api/v1/agents/{}", client.baseurl, agentapis_runtime::encode_segment(&
                 agent.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -37635,7 +37601,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_agent",
@@ -37722,12 +37687,6 @@ pub mod builder {
                 "{}/api/v1/agents/{}", client.baseurl, agentapis_runtime::encode_segment(&
                 agent.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -37737,7 +37696,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_agent",
@@ -37803,12 +37761,6 @@ pub mod builder {
                 "{}/api/v1/agents/{}/agent_computers", client.baseurl,
                 agentapis_runtime::encode_segment(& agent.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -37817,7 +37769,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agent_computers",
@@ -37908,12 +37859,6 @@ pub mod builder {
                 "{}/api/v1/agents/{}/agent_computers", client.baseurl,
                 agentapis_runtime::encode_segment(& agent.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -37923,7 +37868,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_agent_computer",
@@ -37989,12 +37933,6 @@ pub mod builder {
                 "{}/api/v1/agents/{}/agent_env_vars", client.baseurl,
                 agentapis_runtime::encode_segment(& agent.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -38003,7 +37941,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agent_env_vars",
@@ -38094,12 +38031,6 @@ pub mod builder {
                 "{}/api/v1/agents/{}/agent_env_vars", client.baseurl,
                 agentapis_runtime::encode_segment(& agent.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -38109,7 +38040,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_agent_env_var",
@@ -38223,12 +38153,6 @@ pub mod builder {
                 "{}/api/v1/agents/{}/agent_health_actions", client.baseurl,
                 agentapis_runtime::encode_segment(& agent.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -38240,7 +38164,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("kind[]", &kind))
                 .query(&progenitor_client::QueryParam::new("source[]", &source))
                 .query(&progenitor_client::QueryParam::new("status[]", &status))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agent_health_actions",
@@ -38303,12 +38226,6 @@ pub mod builder {
                 "{}/api/v1/agents/{}/agent_installations", client.baseurl,
                 agentapis_runtime::encode_segment(& agent.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -38317,7 +38234,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agent_installations",
@@ -38411,12 +38327,6 @@ pub mod builder {
                 "{}/api/v1/agents/{}/agent_installations", client.baseurl,
                 agentapis_runtime::encode_segment(& agent.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -38426,7 +38336,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_agent_installation",
@@ -38492,12 +38401,6 @@ pub mod builder {
                 "{}/api/v1/agents/{}/agent_installations/kinds", client.baseurl,
                 agentapis_runtime::encode_segment(& agent.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -38506,7 +38409,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agent_installations_kinds",
@@ -38594,12 +38496,6 @@ pub mod builder {
                 "{}/api/v1/agents/{}/agent_routines", client.baseurl,
                 agentapis_runtime::encode_segment(& agent.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -38609,7 +38505,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_agent_routine",
@@ -38690,12 +38585,6 @@ pub mod builder {
                 "{}/api/v1/agents/{}/agent_tools", client.baseurl,
                 agentapis_runtime::encode_segment(& agent.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -38705,7 +38594,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("kind", &kind))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agent_tools",
@@ -38796,12 +38684,6 @@ pub mod builder {
                 "{}/api/v1/agents/{}/agent_tools", client.baseurl,
                 agentapis_runtime::encode_segment(& agent.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -38811,7 +38693,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_agent_tool",
@@ -38919,12 +38800,6 @@ pub mod builder {
                 "{}/api/v1/agents/{}/agent_working_memory", client.baseurl,
                 agentapis_runtime::encode_segment(& agent.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -38936,7 +38811,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("page_size", &page_size))
                 .query(&progenitor_client::QueryParam::new("search", &search))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_working_memory",
@@ -39009,12 +38883,6 @@ pub mod builder {
                 "{}/api/v1/agents/{}/export", client.baseurl,
                 agentapis_runtime::encode_segment(& agent.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -39026,7 +38894,6 @@ pub mod builder {
                 .query(
                     &progenitor_client::QueryParam::new("remove_identity", &remove_identity),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_export",
@@ -39086,12 +38953,6 @@ pub mod builder {
                 "{}/api/v1/agents/{}/health", client.baseurl,
                 agentapis_runtime::encode_segment(& agent.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -39100,7 +38961,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_health",
@@ -39179,12 +39039,6 @@ pub mod builder {
                 "{}/api/v1/agents/{}/schedules", client.baseurl,
                 agentapis_runtime::encode_segment(& agent.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -39194,7 +39048,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("status", &status))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_agent_schedules",
@@ -39270,12 +39123,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& agent.to_string()),
                 agentapis_runtime::encode_segment(& schedule.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -39284,7 +39131,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_agent_schedule",
@@ -39371,12 +39217,6 @@ pub mod builder {
                 "{}/api/v1/agents/{}/search", client.baseurl,
                 agentapis_runtime::encode_segment(& agent.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -39386,7 +39226,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "search_agent",
@@ -39477,12 +39316,6 @@ pub mod builder {
                 "{}/api/v1/agents/{}/threads", client.baseurl,
                 agentapis_runtime::encode_segment(& agent.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -39492,7 +39325,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_agent_thread",
@@ -39584,12 +39416,6 @@ pub mod builder {
                 "{}/api/v1/agents/{}/upgrade", client.baseurl,
                 agentapis_runtime::encode_segment(& agent.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -39599,7 +39425,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "upgrade_agent",
@@ -39649,12 +39474,6 @@ pub mod builder {
         ) -> Result<ResponseValue<types::ListAuthAllowedAuthMethodsResponse>, Error<()>> {
             let Self { client } = self;
             let url = format!("{}/api/v1/auth/allowed_auth_methods", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -39663,7 +39482,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_auth_allowed_auth_methods",
@@ -39724,12 +39542,6 @@ pub mod builder {
                 .and_then(|v| types::AuthLoginBody::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/auth/login", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -39739,7 +39551,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "auth_login",
@@ -39813,12 +39624,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/auth/login/link", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -39828,7 +39633,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "request_login_magic_link",
@@ -39895,12 +39699,6 @@ pub mod builder {
                 .and_then(|v| types::AuthRefreshBody::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/auth/refresh", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -39910,7 +39708,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "auth_refresh",
@@ -39979,12 +39776,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/auth/register", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -39994,7 +39785,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "auth_register",
@@ -40072,12 +39862,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/auth/register/link", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -40087,7 +39871,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "request_register_magic_link",
@@ -40159,12 +39942,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/auth/request/link", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -40174,7 +39951,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "request_magic_link",
@@ -40248,12 +40024,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/auth/token", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -40263,7 +40033,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "exchange_login_token",
@@ -40340,12 +40109,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/auth/verify/link", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -40355,7 +40118,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "verify_magic_link",
@@ -40428,12 +40190,6 @@ pub mod builder {
                 .and_then(|v| types::CreateFileBody::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/files", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -40443,7 +40199,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_file",
@@ -40517,18 +40272,11 @@ pub mod builder {
                 "{}/api/v1/files/{}/avatar", client.baseurl,
                 agentapis_runtime::encode_segment(& file.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
                 .get(url)
                 .query(&progenitor_client::QueryParam::new("token", &token))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_file_avatar",
@@ -40658,12 +40406,6 @@ pub mod builder {
             let per_page = per_page.map_err(Error::InvalidRequest)?;
             let team = team.map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/slack_channel_bindings", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -40678,7 +40420,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("per_page", &per_page))
                 .query(&progenitor_client::QueryParam::new("team[]", &team))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_slack_channel_bindings",
@@ -40756,12 +40497,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/slack_channel_bindings", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -40771,7 +40506,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_slack_channel_binding",
@@ -40853,12 +40587,6 @@ pub mod builder {
                 "{}/api/v1/slack_channel_bindings/{}", client.baseurl,
                 agentapis_runtime::encode_segment(& channel.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -40868,7 +40596,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("slack_team_id", &slack_team_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_slack_channel_binding",
@@ -40938,12 +40665,6 @@ pub mod builder {
                 "{}/api/v1/slack_channel_bindings/{}", client.baseurl,
                 agentapis_runtime::encode_segment(& channel.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -40952,7 +40673,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_slack_channel_binding",
@@ -41075,12 +40795,6 @@ pub mod builder {
             let page_size = page_size.map_err(Error::InvalidRequest)?;
             let search = search.map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/teams", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -41094,7 +40808,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("page_size", &page_size))
                 .query(&progenitor_client::QueryParam::new("search", &search))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_teams",
@@ -41164,12 +40877,6 @@ pub mod builder {
                 .and_then(|v| types::CreateTeamBody::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/teams", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -41179,7 +40886,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_team",
@@ -41253,12 +40959,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/teams/join_by_code", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -41268,7 +40968,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "teams_join_by_code",
@@ -41331,12 +41030,6 @@ pub mod builder {
                 "{}/api/v1/teams/{}", client.baseurl, agentapis_runtime::encode_segment(&
                 team.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -41345,7 +41038,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_team",
@@ -41403,12 +41095,6 @@ pub mod builder {
                 "{}/api/v1/teams/{}", client.baseurl, agentapis_runtime::encode_segment(&
                 team.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -41417,7 +41103,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_team",
@@ -41504,12 +41189,6 @@ pub mod builder {
                 "{}/api/v1/teams/{}", client.baseurl, agentapis_runtime::encode_segment(&
                 team.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -41519,7 +41198,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_team",
@@ -41585,12 +41263,6 @@ pub mod builder {
                 "{}/api/v1/teams/{}/artifacts", client.baseurl,
                 agentapis_runtime::encode_segment(& team.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -41599,7 +41271,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_team_artifacts",
@@ -41687,12 +41358,6 @@ pub mod builder {
                 "{}/api/v1/teams/{}/artifacts", client.baseurl,
                 agentapis_runtime::encode_segment(& team.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -41702,7 +41367,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_team_artifact",
@@ -41852,12 +41516,6 @@ pub mod builder {
                 "{}/api/v1/teams/{}/custom_objects", client.baseurl,
                 agentapis_runtime::encode_segment(& team.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -41872,7 +41530,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("row_key", &row_key))
                 .query(&progenitor_client::QueryParam::new("sort_key", &sort_key))
                 .query(&progenitor_client::QueryParam::new("type", &type_))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_team_custom_objects",
@@ -41962,12 +41619,6 @@ pub mod builder {
                 "{}/api/v1/teams/{}/custom_objects", client.baseurl,
                 agentapis_runtime::encode_segment(& team.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -41977,7 +41628,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_team_custom_object",
@@ -42037,12 +41687,6 @@ pub mod builder {
                 "{}/api/v1/teams/{}/invite", client.baseurl,
                 agentapis_runtime::encode_segment(& team.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -42051,7 +41695,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "invite_team",
@@ -42111,12 +41754,6 @@ pub mod builder {
                 "{}/api/v1/teams/{}/invites", client.baseurl,
                 agentapis_runtime::encode_segment(& team.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -42125,7 +41762,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_team_invite",
@@ -42205,12 +41841,6 @@ pub mod builder {
                 "{}/api/v1/teams/{}/join", client.baseurl,
                 agentapis_runtime::encode_segment(& team.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -42220,7 +41850,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "join_team",
@@ -42281,12 +41910,6 @@ pub mod builder {
                 "{}/api/v1/teams/{}/leave", client.baseurl,
                 agentapis_runtime::encode_segment(& team.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -42295,7 +41918,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "leave_team",
@@ -42361,12 +41983,6 @@ pub mod builder {
                 "{}/api/v1/teams/{}/members", client.baseurl,
                 agentapis_runtime::encode_segment(& team.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -42375,7 +41991,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_team_members",
@@ -42463,12 +42078,6 @@ pub mod builder {
                 "{}/api/v1/teams/{}/members", client.baseurl,
                 agentapis_runtime::encode_segment(& team.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -42478,7 +42087,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_team_member",
@@ -42536,12 +42144,6 @@ pub mod builder {
                 "{}/api/v1/teams/{}/members", client.baseurl,
                 agentapis_runtime::encode_segment(& team.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -42550,7 +42152,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_team_members",
@@ -42659,12 +42260,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& team.to_string()),
                 agentapis_runtime::encode_segment(& user.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -42674,7 +42269,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_team_member",
@@ -42743,12 +42337,6 @@ pub mod builder {
                 "{}/api/v1/teams/{}/threads", client.baseurl,
                 agentapis_runtime::encode_segment(& team.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -42757,7 +42345,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_team_threads",
@@ -42845,12 +42432,6 @@ pub mod builder {
                 "{}/api/v1/teams/{}/threads", client.baseurl,
                 agentapis_runtime::encode_segment(& team.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -42860,7 +42441,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_team_thread",
@@ -42921,12 +42501,6 @@ pub mod builder {
                 "{}/api/v1/threads/{}", client.baseurl, agentapis_runtime::encode_segment(&
                 thread.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -42935,7 +42509,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_thread",
@@ -43025,12 +42598,6 @@ pub mod builder {
                 "{}/api/v1/threads/{}", client.baseurl, agentapis_runtime::encode_segment(&
                 thread.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -43040,7 +42607,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_thread",
@@ -43102,12 +42668,6 @@ pub mod builder {
                 "{}/api/v1/threads/{}", client.baseurl, agentapis_runtime::encode_segment(&
                 thread.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -43116,7 +42676,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_thread",
@@ -43180,12 +42739,6 @@ pub mod builder {
                 "{}/api/v1/threads/{}/agents", client.baseurl,
                 agentapis_runtime::encode_segment(& thread.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -43194,7 +42747,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_thread_agents",
@@ -43258,12 +42810,6 @@ pub mod builder {
                 "{}/api/v1/threads/{}/artifacts", client.baseurl,
                 agentapis_runtime::encode_segment(& thread.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -43272,7 +42818,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_thread_artifacts",
@@ -43362,12 +42907,6 @@ pub mod builder {
                 "{}/api/v1/threads/{}/mark_read", client.baseurl,
                 agentapis_runtime::encode_segment(& thread.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -43377,7 +42916,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "mark_read_thread",
@@ -43441,12 +42979,6 @@ pub mod builder {
                 "{}/api/v1/threads/{}/members", client.baseurl,
                 agentapis_runtime::encode_segment(& thread.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -43455,7 +42987,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_thread_members",
@@ -43547,12 +43078,6 @@ pub mod builder {
                 "{}/api/v1/threads/{}/members", client.baseurl,
                 agentapis_runtime::encode_segment(& thread.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -43562,7 +43087,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_thread_member",
@@ -43621,12 +43145,6 @@ pub mod builder {
                 "{}/api/v1/threads/{}/members", client.baseurl,
                 agentapis_runtime::encode_segment(& thread.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -43635,7 +43153,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_thread_members",
@@ -43766,12 +43283,6 @@ pub mod builder {
                 "{}/api/v1/threads/{}/messages", client.baseurl,
                 agentapis_runtime::encode_segment(& thread.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -43789,7 +43300,6 @@ pub mod builder {
                     ),
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_thread_messages",
@@ -43881,12 +43391,6 @@ pub mod builder {
                 "{}/api/v1/threads/{}/picture", client.baseurl,
                 agentapis_runtime::encode_segment(& thread.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -43896,7 +43400,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_thread_picture",
@@ -43975,12 +43478,6 @@ pub mod builder {
                 "{}/api/v1/threads/{}/read_status", client.baseurl,
                 agentapis_runtime::encode_segment(& thread.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -43990,7 +43487,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("user", &user))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_thread_read_status",
@@ -44083,12 +43579,6 @@ pub mod builder {
                 "{}/api/v1/threads/{}/search", client.baseurl,
                 agentapis_runtime::encode_segment(& thread.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -44099,7 +43589,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("q", &q))
                 .query(&progenitor_client::QueryParam::new("type", &type_))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_thread_search",
@@ -44160,12 +43649,6 @@ pub mod builder {
                 "{}/api/v1/threads/{}/settings", client.baseurl,
                 agentapis_runtime::encode_segment(& thread.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -44174,7 +43657,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_thread_settings",
@@ -44268,12 +43750,6 @@ pub mod builder {
                 "{}/api/v1/threads/{}/settings", client.baseurl,
                 agentapis_runtime::encode_segment(& thread.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -44283,7 +43759,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_thread_settings",
@@ -44327,12 +43802,6 @@ pub mod builder {
         ) -> Result<ResponseValue<types::User>, Error<::serde_json::Value>> {
             let Self { client } = self;
             let url = format!("{}/api/v1/users/me", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -44341,7 +43810,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_users_me",
@@ -44395,12 +43863,6 @@ pub mod builder {
                 "{}/api/v1/users/{}", client.baseurl, agentapis_runtime::encode_segment(&
                 user.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -44409,7 +43871,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user",
@@ -44469,12 +43930,6 @@ pub mod builder {
                 "{}/api/v1/users/{}/artifacts", client.baseurl,
                 agentapis_runtime::encode_segment(& user.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -44483,7 +43938,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_user_artifacts",
@@ -44571,12 +44025,6 @@ pub mod builder {
                 "{}/api/v1/users/{}/artifacts", client.baseurl,
                 agentapis_runtime::encode_segment(& user.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -44586,7 +44034,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_user_artifact",
@@ -44677,12 +44124,6 @@ pub mod builder {
                 "{}/api/v1/users/{}/invites", client.baseurl,
                 agentapis_runtime::encode_segment(& user.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -44692,7 +44133,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_user_invite",
@@ -44758,12 +44198,6 @@ pub mod builder {
                 "{}/api/v1/users/{}/orgs", client.baseurl,
                 agentapis_runtime::encode_segment(& user.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -44772,7 +44206,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_user_orgs",
@@ -44857,12 +44290,6 @@ pub mod builder {
                 "{}/api/v1/users/{}/profile", client.baseurl,
                 agentapis_runtime::encode_segment(& user.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -44872,7 +44299,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_user_profile",
@@ -44964,12 +44390,6 @@ pub mod builder {
                 "{}/api/v1/users/{}/threads", client.baseurl,
                 agentapis_runtime::encode_segment(& user.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -44980,7 +44400,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("agent[]", &agent))
                 .query(&progenitor_client::QueryParam::new("filter", &filter))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_user_threads",
@@ -45068,12 +44487,6 @@ pub mod builder {
                 "{}/api/v1/users/{}/threads", client.baseurl,
                 agentapis_runtime::encode_segment(& user.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -45083,7 +44496,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_user_thread",
@@ -45160,12 +44572,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/oauth/device/approve", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -45175,7 +44581,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "oauth_device_approve",
@@ -45251,12 +44656,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/oauth/device/authorize", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -45266,7 +44665,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "oauth_device_authorize",
@@ -45343,12 +44741,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/oauth/device/deny", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -45358,7 +44750,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "oauth_device_deny",
@@ -45396,12 +44787,6 @@ pub mod builder {
         ) -> Result<ResponseValue<types::ListOauthScopesResponse>, Error<()>> {
             let Self { client } = self;
             let url = format!("{}/oauth/scopes", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -45410,7 +44795,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_oauth_scopes",
@@ -45471,12 +44855,6 @@ pub mod builder {
                 .and_then(|v| types::OauthTokenBody::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/oauth/token", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -45486,7 +44864,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "oauth_token",

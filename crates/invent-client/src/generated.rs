@@ -2,7 +2,7 @@
 // normalization rule and regenerate.
 // spec: specs/invent/openapi.json
 // spec-sha256: 0d1b8b4fa1fcba0a489b7f2c78cb0d6cfcf7470eb98fd1539845d22239657535
-// generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment, builders of types no operation takes as its body behind feature `type-builders`)
+// generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment, builders of types no operation takes as its body behind feature `type-builders`, no `api-version` header)
 // rules fired: set-openapi-3.0×3, reject-unsupported-3.1-keywords×1, const-to-enum×1, null-branch-to-nullable×4, type-array-to-nullable×127, examples-to-example×46, inline-component-refs×443, error-responses-keep-body×263, websocket-upgrade×2, open-enum-flat×25, multipart-body-as-bytes×1, share-repeated-inline-schemas×10
 
 /// The API this client calls.
@@ -25980,12 +25980,6 @@ pub mod builder {
                 "{}/chats/{}", client.baseurl, agentapis_runtime::encode_segment(& chat_id
                 .to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -25995,7 +25989,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_chat",
@@ -26138,12 +26131,6 @@ pub mod builder {
                 "{}/chats/{}/files", client.baseurl, agentapis_runtime::encode_segment(&
                 chat_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -26157,7 +26144,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("search", &search))
                 .query(&progenitor_client::QueryParam::new("take", &take))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_chat_files",
@@ -26269,12 +26255,6 @@ pub mod builder {
                 "{}/chats/{}/memories", client.baseurl, agentapis_runtime::encode_segment(&
                 chat_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -26286,7 +26266,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("next", &next))
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("take", &take))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_conversation_summaries",
@@ -26350,12 +26329,6 @@ pub mod builder {
                 "{}/chats/{}/memories", client.baseurl, agentapis_runtime::encode_segment(&
                 chat_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -26364,7 +26337,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "clear_conversation_summaries",
@@ -26441,12 +26413,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& chat_id.to_string()),
                 agentapis_runtime::encode_segment(& memory_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -26455,7 +26421,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_conversation_summary",
@@ -26580,12 +26545,6 @@ pub mod builder {
                 "{}/chats/{}/messages", client.baseurl, agentapis_runtime::encode_segment(&
                 chat_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -26598,7 +26557,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("next", &next))
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("take", &take))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_chat_messages",
@@ -26693,12 +26651,6 @@ pub mod builder {
                 "{}/chats/{}/messages", client.baseurl, agentapis_runtime::encode_segment(&
                 chat_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -26708,7 +26660,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_chat_message",
@@ -26788,12 +26739,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& chat_id.to_string()),
                 agentapis_runtime::encode_segment(& message_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -26802,7 +26747,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_chat_message",
@@ -26879,12 +26823,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& chat_id.to_string()),
                 agentapis_runtime::encode_segment(& message_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -26893,7 +26831,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_chat_message",
@@ -27001,12 +26938,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& chat_id.to_string()),
                 agentapis_runtime::encode_segment(& message_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -27016,7 +26947,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "edit_chat_message",
@@ -27143,12 +27073,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& message_id.to_string()),
                 agentapis_runtime::encode_segment(& tool_call_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -27158,7 +27082,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "decide_action_approval",
@@ -27253,12 +27176,6 @@ pub mod builder {
                 "{}/chats/{}/state", client.baseurl, agentapis_runtime::encode_segment(&
                 chat_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -27268,7 +27185,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_chat_state",
@@ -27363,12 +27279,6 @@ pub mod builder {
                 "{}/chats/{}/state/assign", client.baseurl,
                 agentapis_runtime::encode_segment(& chat_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -27378,7 +27288,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "assign_conversation",
@@ -27442,12 +27351,6 @@ pub mod builder {
                 "{}/chats/{}/state/info", client.baseurl, agentapis_runtime::encode_segment(&
                 chat_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -27456,7 +27359,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_chat_state_info",
@@ -27517,12 +27419,6 @@ pub mod builder {
                 "{}/chats/{}/state/unseen", client.baseurl,
                 agentapis_runtime::encode_segment(& chat_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -27531,7 +27427,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "mark_chat_as_unseen",
@@ -27640,12 +27535,6 @@ pub mod builder {
                 "{}/orgs/{}/assistants", client.baseurl, agentapis_runtime::encode_segment(&
                 org_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -27657,7 +27546,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("next", &next))
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("take", &take))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_assistants",
@@ -27752,12 +27640,6 @@ pub mod builder {
                 "{}/orgs/{}/assistants", client.baseurl, agentapis_runtime::encode_segment(&
                 org_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -27767,7 +27649,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_assistant",
@@ -27847,12 +27728,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& org_id.to_string()),
                 agentapis_runtime::encode_segment(& assistant_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -27861,7 +27736,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_assistant",
@@ -27969,12 +27843,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& org_id.to_string()),
                 agentapis_runtime::encode_segment(& assistant_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -27984,7 +27852,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_assistant",
@@ -28112,12 +27979,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& org_id.to_string()),
                 agentapis_runtime::encode_segment(& assistant_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -28129,7 +27990,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("next", &next))
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("take", &take))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_assistant_actions",
@@ -28242,12 +28102,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& org_id.to_string()),
                 agentapis_runtime::encode_segment(& assistant_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -28257,7 +28111,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_assistant_action",
@@ -28419,12 +28272,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& org_id.to_string()),
                 agentapis_runtime::encode_segment(& assistant_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -28437,7 +28284,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("next", &next))
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("take", &take))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "reorder_assistant_actions",
@@ -28533,12 +28379,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& assistant_id.to_string()),
                 agentapis_runtime::encode_segment(& action_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -28547,7 +28387,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_assistant_action",
@@ -28673,12 +28512,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& assistant_id.to_string()),
                 agentapis_runtime::encode_segment(& action_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -28688,7 +28521,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_assistant_action",
@@ -28816,12 +28648,6 @@ pub mod builder {
                 "{}/orgs/{}/broadcasts", client.baseurl, agentapis_runtime::encode_segment(&
                 org_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -28834,7 +28660,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("status", &status))
                 .query(&progenitor_client::QueryParam::new("take", &take))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_broadcasts",
@@ -28929,12 +28754,6 @@ pub mod builder {
                 "{}/orgs/{}/broadcasts", client.baseurl, agentapis_runtime::encode_segment(&
                 org_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -28944,7 +28763,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_broadcast",
@@ -29062,12 +28880,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& org_id.to_string()),
                 agentapis_runtime::encode_segment(& broadcast_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -29077,7 +28889,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "dry_run_update_broadcast_property_entries",
@@ -29205,12 +29016,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& org_id.to_string()),
                 agentapis_runtime::encode_segment(& broadcast_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -29222,7 +29027,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("next", &next))
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("take", &take))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_broadcast_recipients",
@@ -29340,12 +29144,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& org_id.to_string()),
                 agentapis_runtime::encode_segment(& broadcast_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -29355,7 +29153,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "send_transactional_broadcast",
@@ -29467,12 +29264,6 @@ pub mod builder {
                 "{}/orgs/{}/chats", client.baseurl, agentapis_runtime::encode_segment(&
                 org_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -29484,7 +29275,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("next", &next))
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("take", &take))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_org_chats",
@@ -29548,17 +29338,10 @@ pub mod builder {
                 "{}/orgs/{}/chats/ws", client.baseurl, agentapis_runtime::encode_segment(&
                 org_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
                 .get(url)
-                .headers(header_map)
                 .header(::reqwest::header::CONNECTION, "Upgrade")
                 .header(::reqwest::header::UPGRADE, "websocket")
                 .header(::reqwest::header::SEC_WEBSOCKET_VERSION, "13")
@@ -29677,12 +29460,6 @@ pub mod builder {
                 "{}/orgs/{}/connections", client.baseurl, agentapis_runtime::encode_segment(&
                 org_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -29694,7 +29471,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("next", &next))
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("take", &take))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_connections",
@@ -29774,12 +29550,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& org_id.to_string()),
                 agentapis_runtime::encode_segment(& connection_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -29788,7 +29558,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_connection",
@@ -30064,12 +29833,6 @@ pub mod builder {
                 "{}/orgs/{}/contacts", client.baseurl, agentapis_runtime::encode_segment(&
                 org_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -30098,7 +29861,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("unsubscribed", &unsubscribed))
                 .query(&progenitor_client::QueryParam::new("user_id", &user_id))
                 .query(&progenitor_client::QueryParam::new("username", &username))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_contacts",
@@ -30191,12 +29953,6 @@ pub mod builder {
                 "{}/orgs/{}/contacts", client.baseurl, agentapis_runtime::encode_segment(&
                 org_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -30206,7 +29962,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_contact",
@@ -30306,12 +30061,6 @@ pub mod builder {
                 "{}/orgs/{}/contacts/bulk/dry", client.baseurl,
                 agentapis_runtime::encode_segment(& org_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -30321,7 +30070,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "dry_run_create_contacts",
@@ -30433,12 +30181,6 @@ pub mod builder {
                 "{}/orgs/{}/contacts/duplicates", client.baseurl,
                 agentapis_runtime::encode_segment(& org_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -30450,7 +30192,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("next", &next))
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("take", &take))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_duplicate_contact_groups",
@@ -30562,12 +30303,6 @@ pub mod builder {
                 "{}/orgs/{}/contacts/fields", client.baseurl,
                 agentapis_runtime::encode_segment(& org_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -30579,7 +30314,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("next", &next))
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("take", &take))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_contact_fields",
@@ -30688,12 +30422,6 @@ pub mod builder {
                 org_id.to_string()), agentapis_runtime::encode_segment(& contact_id
                 .to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -30703,7 +30431,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_contact",
@@ -30832,12 +30559,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& contact_id.to_string()),
                 agentapis_runtime::encode_segment(& channel_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -30847,7 +30568,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_contact_channel",
@@ -30978,12 +30698,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& contact_id.to_string()),
                 agentapis_runtime::encode_segment(& channel_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -30993,7 +30707,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_chat_on_contact_channel",
@@ -31177,12 +30890,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& message_id.to_string()),
                 agentapis_runtime::encode_segment(& tool_call_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -31192,7 +30899,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "decide_action_approval_as_contact",
@@ -31380,12 +31086,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& message_id.to_string()),
                 agentapis_runtime::encode_segment(& tool_call_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -31395,7 +31095,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "respond_to_interactive_tool_as_contact",
@@ -31524,12 +31223,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& contact_id.to_string()),
                 agentapis_runtime::encode_segment(& chat_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -31539,7 +31232,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "send_message_as_contact",
@@ -31699,12 +31391,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& org_id.to_string()),
                 agentapis_runtime::encode_segment(& contact_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -31718,7 +31404,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("search", &search))
                 .query(&progenitor_client::QueryParam::new("take", &take))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_contact_files",
@@ -31829,12 +31514,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& org_id.to_string()),
                 agentapis_runtime::encode_segment(& contact_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -31844,7 +31523,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "upload_contact_file",
@@ -31972,12 +31650,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& org_id.to_string()),
                 agentapis_runtime::encode_segment(& contact_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -31989,7 +31661,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("next", &next))
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("take", &take))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_contact_memories",
@@ -32098,12 +31769,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& org_id.to_string()),
                 agentapis_runtime::encode_segment(& contact_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -32113,7 +31778,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "merge_contacts",
@@ -32241,12 +31905,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& org_id.to_string()),
                 agentapis_runtime::encode_segment(& contact_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -32258,7 +31916,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("next", &next))
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("take", &take))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_contact_notes",
@@ -32386,12 +32043,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& org_id.to_string()),
                 agentapis_runtime::encode_segment(& contact_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -32403,7 +32054,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("next", &next))
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("take", &take))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_contact_segments",
@@ -32499,12 +32149,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& contact_id.to_string()),
                 agentapis_runtime::encode_segment(& segment_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -32513,7 +32157,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "add_segment_to_contact",
@@ -32622,12 +32265,6 @@ pub mod builder {
                 "{}/orgs/{}/files", client.baseurl, agentapis_runtime::encode_segment(&
                 org_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -32639,7 +32276,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("next", &next))
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("take", &take))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_files",
@@ -32703,17 +32339,10 @@ pub mod builder {
                 "{}/orgs/{}/inbox/ws", client.baseurl, agentapis_runtime::encode_segment(&
                 org_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
                 .get(url)
-                .headers(header_map)
                 .header(::reqwest::header::CONNECTION, "Upgrade")
                 .header(::reqwest::header::UPGRADE, "websocket")
                 .header(::reqwest::header::SEC_WEBSOCKET_VERSION, "13")
@@ -32832,12 +32461,6 @@ pub mod builder {
                 "{}/orgs/{}/orgs", client.baseurl, agentapis_runtime::encode_segment(& org_id
                 .to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -32849,7 +32472,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("next", &next))
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("take", &take))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_sub_organizations",
@@ -32930,12 +32552,6 @@ pub mod builder {
                 "{}/orgs/{}/orgs", client.baseurl, agentapis_runtime::encode_segment(& org_id
                 .to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -32945,7 +32561,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_sub_organization",
@@ -33130,12 +32745,6 @@ pub mod builder {
                 "{}/orgs/{}/orgs/usage", client.baseurl, agentapis_runtime::encode_segment(&
                 org_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -33151,7 +32760,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("take", &take))
                 .query(&progenitor_client::QueryParam::new("to_date", &to_date))
                 .query(&progenitor_client::QueryParam::new("type", &type_))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_sub_organizations_usage",
@@ -33266,12 +32874,6 @@ pub mod builder {
                 org_id.to_string()), agentapis_runtime::encode_segment(& sub_org_id
                 .to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -33281,7 +32883,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_sub_organization_features",
@@ -33392,12 +32993,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& org_id.to_string()),
                 agentapis_runtime::encode_segment(& sub_org_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -33407,7 +33002,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "join_sub_organization",
@@ -33551,12 +33145,6 @@ pub mod builder {
                 "{}/orgs/{}/segments", client.baseurl, agentapis_runtime::encode_segment(&
                 org_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -33575,7 +33163,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("search", &search))
                 .query(&progenitor_client::QueryParam::new("take", &take))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_segments",
@@ -33684,12 +33271,6 @@ pub mod builder {
                 org_id.to_string()), agentapis_runtime::encode_segment(& segment_id
                 .to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -33699,7 +33280,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_segment",
@@ -33798,12 +33378,6 @@ pub mod builder {
                 "{}/orgs/{}/tables", client.baseurl, agentapis_runtime::encode_segment(&
                 org_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -33814,7 +33388,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("search", &search))
                 .query(&progenitor_client::QueryParam::new("type", &type_))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_tables",
@@ -33905,12 +33478,6 @@ pub mod builder {
                 "{}/orgs/{}/tables", client.baseurl, agentapis_runtime::encode_segment(&
                 org_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -33920,7 +33487,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_table",
@@ -34031,12 +33597,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& org_id.to_string()),
                 agentapis_runtime::encode_segment(& table_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -34046,7 +33606,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "reorder_table_field",
@@ -34173,12 +33732,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& table_id.to_string()),
                 agentapis_runtime::encode_segment(& field_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -34188,7 +33741,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_table_field",
@@ -34280,12 +33832,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& org_id.to_string()),
                 agentapis_runtime::encode_segment(& table_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -34299,7 +33845,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/octet-stream"),
                 )
                 .body(body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "import_table_records",
@@ -34458,12 +34003,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& org_id.to_string()),
                 agentapis_runtime::encode_segment(& table_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -34476,7 +34015,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("next", &next))
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("take", &take))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "reorder_table_views",
@@ -34583,12 +34121,6 @@ pub mod builder {
                 org_id.to_string()), agentapis_runtime::encode_segment(& view_id
                 .to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -34598,7 +34130,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_view",
@@ -34665,12 +34196,6 @@ pub mod builder {
                 "{}/orgs/{}/workflows/runs", client.baseurl,
                 agentapis_runtime::encode_segment(& org_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -34679,7 +34204,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_workflow_runs",
@@ -34783,12 +34307,6 @@ pub mod builder {
                 agentapis_runtime::encode_segment(& org_id.to_string()),
                 agentapis_runtime::encode_segment(& workflow_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -34798,7 +34316,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "run_workflow",

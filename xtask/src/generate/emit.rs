@@ -51,6 +51,74 @@ pub fn encode_segments_in(item: &mut syn::Item) -> usize {
     rewrite.0
 }
 
+/// The header progenitor stamps on every request with the document's `info.version`. None of the
+/// APIs documents it, and building it costs every call a header map and three allocations.
+pub const DROPPED_HEADER: &str = "api-version";
+
+/// Removes the [`DROPPED_HEADER`] progenitor writes in `item`'s `send` functions: the `append`
+/// statement, and the header map around it when nothing else goes into the map. Returns how many
+/// functions changed.
+pub fn drop_api_version_header(item: &mut syn::Item) -> usize {
+    struct Rewrite(usize);
+    impl VisitMut for Rewrite {
+        fn visit_block_mut(&mut self, block: &mut syn::Block) {
+            syn::visit_mut::visit_block_mut(self, block);
+            let before = block.stmts.len();
+            block.stmts.retain(|stmt| !appends_api_version(stmt));
+            if block.stmts.len() == before {
+                return;
+            }
+            self.0 += 1;
+            let uses = block
+                .stmts
+                .iter()
+                .map(|stmt| quote!(#stmt).to_string().matches("header_map").count())
+                .sum::<usize>();
+            // Only the declaration and `.headers(header_map)` are left: drop both.
+            if uses == 2 {
+                block.stmts.retain(|stmt| !declares_header_map(stmt));
+                struct Unchain;
+                impl VisitMut for Unchain {
+                    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+                        syn::visit_mut::visit_expr_mut(self, expr);
+                        if let syn::Expr::MethodCall(call) = expr {
+                            let passes_map = call.method == "headers"
+                                && call.args.len() == 1
+                                && call
+                                    .args
+                                    .first()
+                                    .is_some_and(|a| quote!(#a).to_string() == "header_map");
+                            if passes_map {
+                                *expr = (*call.receiver).clone();
+                            }
+                        }
+                    }
+                }
+                for stmt in &mut block.stmts {
+                    Unchain.visit_stmt_mut(stmt);
+                }
+            }
+        }
+    }
+    fn appends_api_version(stmt: &syn::Stmt) -> bool {
+        let syn::Stmt::Expr(syn::Expr::MethodCall(call), _) = stmt else {
+            return false;
+        };
+        let text = quote!(#call).to_string();
+        call.method == "append"
+            && text.starts_with("header_map")
+            && text.contains(&format!("from_static (\"{DROPPED_HEADER}\")"))
+    }
+    fn declares_header_map(stmt: &syn::Stmt) -> bool {
+        let syn::Stmt::Local(local) = stmt else { return false };
+        let pat = &local.pat;
+        quote!(#pat).to_string() == "mut header_map"
+    }
+    let mut rewrite = Rewrite(0);
+    rewrite.visit_item_mut(item);
+    rewrite.0
+}
+
 /// Operations whose pagination glue could not be emitted, with why.
 pub type Unwalkable = Vec<(String, String)>;
 
@@ -125,6 +193,49 @@ pub fn operations_table(doc: &Value) -> TokenStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_api_version_header_is_left_out() {
+        let mut alone: syn::Item = syn::parse_quote! {
+            impl<'a> A<'a> {
+                pub async fn send(self) -> R {
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+                    header_map.append(
+                        ::reqwest::header::HeaderName::from_static("api-version"),
+                        ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+                    );
+                    let mut request = client.client.get(url).header(ACCEPT, json).headers(header_map).build()?;
+                    request
+                }
+            }
+        };
+        assert_eq!(drop_api_version_header(&mut alone), 1);
+        let text = quote!(#alone).to_string();
+        assert!(!text.contains("header_map"), "{text}");
+        assert!(
+            text.contains("get (url) . header (ACCEPT , json) . build () ?"),
+            "{text}"
+        );
+        let mut with_params: syn::Item = syn::parse_quote! {
+            impl<'a> B<'a> {
+                pub async fn send(self) -> R {
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+                    header_map.append(
+                        ::reqwest::header::HeaderName::from_static("api-version"),
+                        ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+                    );
+                    header_map.append("x-trace", value.to_string().try_into()?);
+                    let mut request = client.client.get(url).headers(header_map).build()?;
+                    request
+                }
+            }
+        };
+        assert_eq!(drop_api_version_header(&mut with_params), 1);
+        let text = quote!(#with_params).to_string();
+        assert!(!text.contains("api-version"), "{text}");
+        assert!(text.contains("\"x-trace\""), "{text}");
+        assert!(text.contains(". headers (header_map)"), "{text}");
+    }
 
     #[test]
     fn path_parameters_are_encoded_by_the_runtime() {

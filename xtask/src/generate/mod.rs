@@ -20,7 +20,7 @@ pub const PROGENITOR_VERSION: &str = "0.15.1";
 
 use self::progenitor::{Failure, INNER_TYPE};
 
-use self::emit::SEGMENT_ENCODER;
+use self::emit::{DROPPED_HEADER, SEGMENT_ENCODER};
 use self::stream::TYPE_BUILDERS_FEATURE;
 
 /// A generated client, ready to write.
@@ -101,7 +101,7 @@ fn header(api: &ApiEntry, spec: &LoadedSpec, report: &Report, skipped: &[Skipped
          // spec-sha256: {sha}\n\
          // generator: progenitor {PROGENITOR_VERSION} (builder interface, hooks expected, inner type {INNER_TYPE}, \
          path parameters encoded by {SEGMENT_ENCODER}, builders of types no operation takes as its body behind \
-         feature `{TYPE_BUILDERS_FEATURE}`)\n\
+         feature `{TYPE_BUILDERS_FEATURE}`, no `{DROPPED_HEADER}` header)\n\
          // rules fired: {fired}\n{skips}\n",
         name = api.name,
         path = spec.path,

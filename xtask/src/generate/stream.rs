@@ -189,6 +189,7 @@ fn items(input: ParseStream<'_>, path: &mut Vec<String>, state: &mut State) -> s
         }
         let mut item: Item = input.parse()?;
         super::emit::encode_segments_in(&mut item);
+        super::emit::drop_api_version_header(&mut item);
         gate_type_builder(&mut item, path, &state.body_builders);
         if let [module] = path.as_slice() {
             state.facts.add(module, &item);

@@ -2,6 +2,7 @@
 //! share (`Fleet::in_memory`). Same semantics as the Redis store, on this process's clock.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,10 @@ use crate::Secret;
 pub struct MemoryStore {
     epoch: Instant,
     state: Mutex<State>,
+    /// How many budgets `state` holds, kept beside it so the runtime's every-request questions
+    /// ("is a budget spent?", "forget it") take no lock while there is none (most servers never
+    /// state one, or state one that is far from spent).
+    budgets: AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -46,6 +51,7 @@ impl MemoryStore {
         Self {
             epoch: Instant::now(),
             state: Mutex::default(),
+            budgets: AtomicUsize::new(0),
         }
     }
 
@@ -81,6 +87,7 @@ impl MemoryStore {
                 Some(budget) => note(budget, now, remaining, reset),
                 None => {
                     s.budgets.insert(key.to_owned(), (remaining, reset, 0));
+                    self.budgets.store(s.budgets.len(), Ordering::SeqCst);
                 }
             }
         })
@@ -88,6 +95,9 @@ impl MemoryStore {
 
     /// [`LimitStore::take_budget`] without a future.
     pub(crate) fn budget_now(&self, key: &str, probe_interval: Duration) -> Result<Option<Duration>, StoreError> {
+        if self.budgets.load(Ordering::SeqCst) == 0 {
+            return Ok(None);
+        }
         self.with(|s, now| {
             let budget = s.budgets.get_mut(key)?;
             take(budget, now, nanos(probe_interval))
@@ -96,7 +106,13 @@ impl MemoryStore {
 
     /// Forgets the budget under `key` (a request went through without the server stating one).
     pub(crate) fn forget_budget(&self, key: &str) {
-        let _ = self.with(|s, _| s.budgets.remove(key));
+        if self.budgets.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let _ = self.with(|s, _| {
+            s.budgets.remove(key);
+            self.budgets.store(s.budgets.len(), Ordering::SeqCst);
+        });
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State, u64) -> T) -> Result<T, StoreError> {

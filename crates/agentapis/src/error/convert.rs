@@ -30,33 +30,33 @@ const DECODE_BODY_KEEP: usize = 64 * 1024;
 
 /// Maps every variant of the generated client's error. `record` holds what the runtime saw,
 /// which fills in what the variant lacks (e.g. the status behind an undecodable error body).
-pub(crate) fn from_generated<E>(decoding: Decoding, error: progenitor_client::Error<E>, record: &CallRecord) -> Error {
+pub(crate) fn from_generated<E>(
+    decoding: Decoding,
+    error: progenitor_client::Error<E>,
+    mut record: CallRecord,
+) -> Error {
     use progenitor_client::Error as G;
     let api = decoding.api;
     // What the runtime refused is typed in the record; the generated error only echoes it.
     if let Some(refusal) = &record.refusal {
-        return refused(api, refusal, record);
+        return refused(api, refusal, &record);
     }
+    // Moved out of the record: the runtime took them from the response (which has none left).
+    let headers = record.headers.take().unwrap_or_default();
     match error {
         G::InvalidRequest(message) | G::Custom(message) => ArgumentError::Request(message).into(),
-        G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => transport(api, e, record),
+        G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => transport(api, e, &record),
         G::ErrorResponse(value) => {
             let status = value.status();
-            let headers = value.headers().clone();
-            server_error(
-                decoding,
-                status,
-                headers,
-                record.error_body.clone().unwrap_or_default(),
-                record.error.clone().unwrap_or_default(),
-                record,
-            )
+            let body = record.error_body.take().unwrap_or_default();
+            let parsed = record.error.take().unwrap_or_default();
+            server_error(decoding, status, headers, body, parsed, &record)
         }
         G::InvalidResponsePayload(bytes, e) => {
             let (status, parsed) = match record.status {
                 // An error status whose body is not what the spec says (an HTML 502 from a proxy).
                 Some(status) if status.is_client_error() || status.is_server_error() => {
-                    (status, record.error.clone().unwrap_or_default())
+                    (status, record.error.take().unwrap_or_default())
                 }
                 // A success status with a body that did not decode: read once, as an error.
                 status => {
@@ -68,15 +68,14 @@ pub(crate) fn from_generated<E>(decoding: Decoding, error: progenitor_client::Er
                     (status, parsed)
                 }
             };
-            let headers = record.headers.clone().unwrap_or_default();
-            server_error(decoding, status, headers, bytes, parsed, record)
+            server_error(decoding, status, headers, bytes, parsed, &record)
         }
         G::UnexpectedResponse(response) => {
             let status = response.status();
             if status.is_client_error() || status.is_server_error() {
-                let body = record.error_body.clone().unwrap_or_default();
-                let parsed = record.error.clone().unwrap_or_default();
-                server_error(decoding, status, response.headers().clone(), body, parsed, record)
+                let body = record.error_body.take().unwrap_or_default();
+                let parsed = record.error.take().unwrap_or_default();
+                server_error(decoding, status, headers, body, parsed, &record)
             } else {
                 decode(
                     api,

@@ -155,14 +155,15 @@ where
             Ok(response) => response,
             Err(error) => return self.fail(error),
         };
-        let (status, headers, rate_limit, page_headers, attempts) = (
-            response.status(),
-            response.headers().clone(),
-            *response.rate_limit(),
-            *response.page_headers(),
-            response.attempts(),
-        );
-        let (mut items, meta) = P::split(response.into_inner());
+        let Response {
+            body,
+            status,
+            headers,
+            rate_limit,
+            pages: page_headers,
+            attempts,
+        } = response;
+        let (mut items, meta) = P::split(body);
         self.empty_run = if items.is_empty() {
             self.empty_run.saturating_add(1)
         } else {
