@@ -196,19 +196,25 @@ tokio::task_local! {
 }
 
 /// Runs `call` with `options`, returning its output and what the runtime recorded.
-pub async fn scope<F: Future>(options: CallOptions, call: F) -> (F::Output, CallRecord) {
+///
+/// Not an `async fn`: that would keep `call` in its state beside the running scope that holds it
+/// too, and a call's future is kilobytes, moved with every wrapper.
+pub fn scope<F: Future>(options: CallOptions, call: F) -> impl Future<Output = (F::Output, CallRecord)> {
+    use futures_util::FutureExt as _;
     let scope = Arc::new(Scope {
         options,
         record: Mutex::new(CallRecord::default()),
     });
-    let output = SCOPE.scope(Arc::clone(&scope), call).await;
-    // Taken, not cloned: the call is over, and the record holds a header map.
-    let record = scope
-        .record
-        .lock()
-        .map(|mut r| std::mem::take(&mut *r))
-        .unwrap_or_default();
-    (output, record)
+    let recorded = Arc::clone(&scope);
+    SCOPE.scope(scope, call).map(move |output| {
+        // Taken, not cloned: the call is over, and the record holds a header map.
+        let record = recorded
+            .record
+            .lock()
+            .map(|mut r| std::mem::take(&mut *r))
+            .unwrap_or_default();
+        (output, record)
+    })
 }
 
 /// Whether a [`scope`] is recording this call (the facade's calls): then the response's headers

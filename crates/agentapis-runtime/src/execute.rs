@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
-use reqwest::{Request, Response, StatusCode};
+use reqwest::{Request, Response, ResponseBuilderExt as _, StatusCode};
 use tracing::Instrument;
 
 use crate::body::{read_limited, Read};
@@ -116,13 +116,15 @@ impl Runtime {
         let mut attempt: u32 = 0;
         let mut free_resend = false;
         let mut token = call.token.clone();
+        // A byte body is kept once: every attempt's copy shares it (no copy of the bytes).
+        let body = take_byte_body(&mut request).await;
         loop {
             if let Err(refusal) = self.pace(call).await {
                 return Ok(self.refuse(refusal));
             }
             // A body that cannot be cloned (a stream) gets one attempt: every decision after it
             // returns, so the placeholder left behind is never sent.
-            let (this, replayable) = match copy_of(&request) {
+            let (this, replayable) = match copy_of(&request, body.as_ref()) {
                 Some(copy) => (copy, true),
                 None => {
                     let placeholder = Request::new(request.method().clone(), request.url().clone());
@@ -314,11 +316,13 @@ impl Runtime {
         mut request: Request,
         deadline: Option<Instant>,
     ) -> Result<Sent, TooLarge> {
-        let mut limit = self.inner.settings.timeouts.per_attempt;
-        if let Some(deadline) = deadline {
-            limit = limit.min(deadline.saturating_duration_since(Instant::now()));
+        let per_attempt = self.inner.settings.timeouts.per_attempt;
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let deadline_closer = left.is_some_and(|left| left < per_attempt);
+        if deadline_closer || !self.inner.attempt_timeout_in_client {
+            let limit = left.map_or(per_attempt, |left| left.min(per_attempt));
+            *request.timeout_mut() = Some(limit.max(Duration::from_millis(1)));
         }
-        *request.timeout_mut() = Some(limit.max(Duration::from_millis(1)));
         let response = match client.execute(request).await {
             Ok(r) => r,
             Err(e) => return Ok(Sent::Failed(e)),
@@ -331,9 +335,13 @@ impl Runtime {
         let mut response = response;
         // Moved out, not cloned: the body is read from what is left.
         let headers = std::mem::take(response.headers_mut());
+        // The rebuilt response keeps the URL (a copy is cheaper than the parse of a placeholder
+        // reqwest makes for a response without one).
+        let url = response.url().clone();
         match read_limited(response, &self.inner.settings.body_limits).await {
             Ok(Read::Body(bytes)) => {
-                let mut rebuilt = http::Response::new(bytes.clone());
+                let rebuilt = http::Response::builder().url(url).body(bytes.clone());
+                let mut rebuilt = rebuilt.unwrap_or_else(|_| http::Response::new(bytes.clone()));
                 *rebuilt.status_mut() = status;
                 *rebuilt.version_mut() = version;
                 *rebuilt.headers_mut() = headers;
@@ -403,17 +411,32 @@ impl Runtime {
     }
 }
 
-/// A copy of `request` for one attempt. reqwest's `try_clone` also writes an empty timeout into
-/// the copy's extensions (an allocated map); a request without a body or timeout (every GET the
-/// generated clients make: their builders set nothing else a copy could miss) is copied field by
-/// field instead.
-fn copy_of(request: &Request) -> Option<Request> {
+/// Takes `request`'s body out when it is bytes (what the generated clients send), as one shared
+/// buffer; a streaming body stays in the request.
+async fn take_byte_body(request: &mut Request) -> Option<Bytes> {
+    use http_body_util::BodyExt as _;
+    request.body().and_then(reqwest::Body::as_bytes)?;
+    let mut body = request.body_mut().take()?;
+    // A byte body is one frame (none when empty), ready at once.
+    match body.frame().await {
+        None => Some(Bytes::new()),
+        Some(Ok(frame)) => frame.into_data().ok(),
+        Some(Err(_)) => None,
+    }
+}
+
+/// A copy of `request` with `body` for one attempt. reqwest's `try_clone` also writes an empty
+/// timeout into the copy's extensions (an allocated map); a request whose body was taken out as
+/// bytes, or has none, and has no timeout (every request the generated clients make: their
+/// builders set nothing else a copy could miss) is copied field by field instead.
+fn copy_of(request: &Request, body: Option<&Bytes>) -> Option<Request> {
     if request.body().is_some() || request.timeout().is_some() {
         return request.try_clone();
     }
     let mut copy = Request::new(request.method().clone(), request.url().clone());
     *copy.headers_mut() = request.headers().clone();
     *copy.version_mut() = request.version();
+    *copy.body_mut() = body.cloned().map(reqwest::Body::from);
     Some(copy)
 }
 
@@ -440,7 +463,7 @@ mod tests {
         get.headers_mut()
             .insert(http::header::ACCEPT, http::HeaderValue::from_static("application/json"));
         *get.version_mut() = http::Version::HTTP_11;
-        let copy = copy_of(&get).expect("copied");
+        let copy = copy_of(&get, None).expect("copied");
         assert_eq!(
             (copy.method(), copy.url(), copy.headers(), copy.version()),
             (get.method(), get.url(), get.headers(), get.version())
@@ -448,10 +471,20 @@ mod tests {
         assert!(copy.body().is_none() && copy.timeout().is_none());
         let mut post = Request::new(reqwest::Method::POST, url);
         *post.body_mut() = Some(reqwest::Body::from("{\"a\":1}"));
+        let body = futures_util::FutureExt::now_or_never(take_byte_body(&mut post))
+            .flatten()
+            .expect("a byte body is taken at once");
+        assert!(post.body().is_none());
+        for _ in 0..2 {
+            let copy = copy_of(&post, Some(&body)).expect("a byte body copies");
+            assert_eq!(copy.body().and_then(reqwest::Body::as_bytes), Some(&b"{\"a\":1}"[..]));
+        }
+        // A request with a timeout of its own goes through reqwest's copy.
         *post.timeout_mut() = Some(Duration::from_secs(3));
-        let copy = copy_of(&post).expect("a byte body copies");
-        assert_eq!(copy.body().and_then(reqwest::Body::as_bytes), Some(&b"{\"a\":1}"[..]));
+        *post.body_mut() = Some(reqwest::Body::from("x"));
+        let copy = copy_of(&post, None).expect("copied");
         assert_eq!(copy.timeout(), Some(&Duration::from_secs(3)));
+        assert_eq!(copy.body().and_then(reqwest::Body::as_bytes), Some(&b"x"[..]));
     }
 
     #[test]

@@ -68,6 +68,8 @@ struct Inner {
     rate_limit: Mutex<RateLimit>,
     pacer: pacing::Pacer,
     budget: budget::Bucket,
+    /// The reqwest client limits every request to `settings.timeouts.per_attempt` itself.
+    attempt_timeout_in_client: bool,
 }
 
 impl fmt::Debug for Runtime {
@@ -77,6 +79,7 @@ impl fmt::Debug for Runtime {
             .field("auth", &self.inner.auth)
             .field("settings", &self.inner.settings)
             .field("retry_budget_left", &self.inner.budget.available())
+            .field("attempt_timeout_in_client", &self.inner.attempt_timeout_in_client)
             .field("limits", &self.inner.gate)
             .finish_non_exhaustive()
     }
@@ -137,8 +140,22 @@ impl Runtime {
                 rate_limit: Mutex::new(RateLimit::default()),
                 pacer: pacing::Pacer::new(api.limit_scope()),
                 budget: budget::Bucket::new(settings.retry.budget),
+                attempt_timeout_in_client: false,
             }),
         }
+    }
+
+    /// Says that the reqwest client this runtime's requests go out with already limits every
+    /// request to [`Timeouts::per_attempt`](crate::Timeouts::per_attempt)
+    /// (`reqwest::ClientBuilder::timeout`), as the facade's client does: an attempt then gets a
+    /// timeout of its own only when the call's deadline is closer, which spares every request
+    /// reqwest's per-request timeout entry. Has no effect on a runtime already cloned (call it
+    /// right after building the runtime).
+    pub fn attempt_timeout_in_client(mut self) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.attempt_timeout_in_client = true;
+        }
+        self
     }
 
     /// A runtime with the same settings but other credentials, no client-side limits and pacing

@@ -38,8 +38,10 @@ const SEGMENT: &AsciiSet = &CONTROLS
 /// ```
 /// assert_eq!(agentapis_runtime::encode_segment("a/b\\..\\c d"), "a%2Fb%5C..%5Cc%20d");
 /// ```
-pub fn encode_segment(value: &str) -> String {
-    utf8_percent_encode(value, SEGMENT).to_string()
+pub fn encode_segment(value: &str) -> std::borrow::Cow<'_, str> {
+    // Borrowed when nothing needs encoding (most ids): the generated code formats it into the
+    // URL, so no string is made for it.
+    utf8_percent_encode(value, SEGMENT).into()
 }
 
 /// Whether `url` is `base` followed by `template` with every `{param}` one proper segment.

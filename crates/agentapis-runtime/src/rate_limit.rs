@@ -40,8 +40,9 @@ impl RateLimit {
         let reset = headers.get("x-ratelimit-reset").and_then(|v| v.to_str().ok());
         // `Date` has whole seconds: it corrects a clock that is off, but would cost a clock that
         // is right up to a second of precision, so it is used only when the two disagree.
-        let server_now = headers
-            .get(http::header::DATE)
+        // Read only when there is a reset to read against it (most responses state none).
+        let server_now = reset
+            .and(headers.get(http::header::DATE))
             .and_then(|v| v.to_str().ok())
             .and_then(|v| httpdate::parse_http_date(v).ok())
             .filter(|date| {

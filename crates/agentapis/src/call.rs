@@ -9,16 +9,25 @@ use progenitor_client::ResponseValue;
 use crate::error::{from_generated, Decoding};
 use crate::{Error, Response};
 
-/// Runs `operation` (a generated builder's `send()` future) with `options`.
-pub(crate) async fn run<T, E, Fut>(
+/// Runs `operation` (a generated builder's `send()` future) with `options`. Not an `async fn`,
+/// which would hold `operation` twice (see [`call::scope`]).
+pub(crate) fn run<T, E, Fut>(
     decoding: Decoding,
     options: CallOptions,
     operation: Fut,
-) -> Result<Response<T>, Error>
+) -> impl Future<Output = Result<Response<T>, Error>>
 where
     Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
 {
-    let (result, mut record) = call::scope(options, operation).await;
+    use futures::FutureExt as _;
+    call::scope(options, operation).map(move |(result, record)| answer(decoding, result, record))
+}
+
+fn answer<T, E>(
+    decoding: Decoding,
+    result: Result<ResponseValue<T>, progenitor_client::Error<E>>,
+    mut record: agentapis_runtime::CallRecord,
+) -> Result<Response<T>, Error> {
     match result {
         Ok(value) => {
             let status = value.status();

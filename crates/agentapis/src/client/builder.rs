@@ -135,6 +135,8 @@ impl<V: Vendor> ClientBuilder<V> {
             .unwrap_or_else(|| concat!("agentapis/", env!("CARGO_PKG_VERSION")).to_owned());
         let http = reqwest::Client::builder()
             .connect_timeout(self.settings.timeouts.connect)
+            // Every attempt's limit (the runtime sets a shorter one when the deadline is closer).
+            .timeout(self.settings.timeouts.per_attempt)
             .user_agent(user_agent)
             // None of the APIs redirects; following one could carry a key in a custom header
             // (which reqwest does not strip) to another host.
@@ -147,7 +149,8 @@ impl<V: Vendor> ClientBuilder<V> {
             V::Generated::operations(),
             self.settings,
             self.fleet.clone(),
-        );
+        )
+        .attempt_timeout_in_client();
         Ok(Parts {
             base_url,
             http,
