@@ -124,10 +124,9 @@ impl Prepared {
                     headers.insert(name.clone(), value.clone());
                 }
                 Part::Token(store) => {
-                    if let (current, Some(token)) = store.current() {
+                    if let Some((current, value)) = store.authorization() {
                         generation = Some(current);
-                        if let Ok(mut value) = HeaderValue::from_str(&format!("Bearer {}", token.expose())) {
-                            value.set_sensitive(true);
+                        if let Some(value) = value {
                             headers.insert(AUTHORIZATION, value);
                         }
                     }

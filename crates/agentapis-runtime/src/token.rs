@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use reqwest::header::HeaderValue;
+
 use crate::Secret;
 
 /// Gets a fresh access token (e.g. by posting a refresh token); the error is a message for logs
@@ -23,6 +25,21 @@ pub type Refresher = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Secret, 
 struct State {
     generation: u64,
     token: Option<Secret>,
+    /// `Authorization: Bearer <token>`, built once per token (every request copies it).
+    header: Option<HeaderValue>,
+}
+
+impl State {
+    fn replace(&mut self, token: Secret) {
+        self.generation = self.generation.wrapping_add(1);
+        self.header = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+            .ok()
+            .map(|mut value| {
+                value.set_sensitive(true);
+                value
+            });
+        self.token = Some(token);
+    }
 }
 
 /// How long one refresh may take, whatever the calls waiting on it allow: a hung refresh
@@ -80,8 +97,7 @@ impl TokenStore {
     pub fn set_if_current(&self, expected: u64, token: Secret) -> bool {
         match self.state.write() {
             Ok(mut s) if s.generation == expected => {
-                s.generation = s.generation.wrapping_add(1);
-                s.token = Some(token);
+                s.replace(token);
                 true
             }
             _ => false,
@@ -91,8 +107,7 @@ impl TokenStore {
     /// Replaces the token.
     pub fn set(&self, token: Secret) {
         if let Ok(mut s) = self.state.write() {
-            s.generation = s.generation.wrapping_add(1);
-            s.token = Some(token);
+            s.replace(token);
         }
     }
 
@@ -102,6 +117,14 @@ impl TokenStore {
             .read()
             .map(|s| (s.generation, s.token.clone()))
             .unwrap_or_default()
+    }
+
+    /// When there is a token: its generation and its `Authorization` value (marked sensitive;
+    /// `None` if the token is not a valid header value).
+    pub(crate) fn authorization(&self) -> Option<(u64, Option<HeaderValue>)> {
+        let s = self.state.read().ok()?;
+        s.token.as_ref()?;
+        Some((s.generation, s.header.clone()))
     }
 
     /// Installs the function that gets a new token after a 401.

@@ -28,7 +28,8 @@ static GLOBAL: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::INST
 
 const KEY: &str = "ak_live_bench_key";
 const SLUG: &str = "email-triage";
-const ARCHASTRO_KEY: &str = "sk_live_bench_key";
+const ARCHASTRO_KEY: &str = "pk_bench";
+const ARCHASTRO_TOKEN: &str = "bench-user-token";
 const ARCHASTRO_KEY_HEADER: &str = agentapis::archastro::KEY_HEADER;
 const AGENT_ID: &str = "agt_bench";
 
@@ -180,6 +181,7 @@ async fn bodies() -> Bodies {
     let agents: serde_json::Value = http
         .get(format!("{}/api/v1/agents", archastro.base_url()))
         .header(ARCHASTRO_KEY_HEADER, ARCHASTRO_KEY)
+        .bearer_auth(ARCHASTRO_TOKEN)
         .send()
         .await
         .and_then(|r| r.error_for_status())
@@ -191,6 +193,7 @@ async fn bodies() -> Bodies {
     let agent = http
         .get(format!("{}/api/v1/agents/{id}", archastro.base_url()))
         .header(ARCHASTRO_KEY_HEADER, ARCHASTRO_KEY)
+        .bearer_auth(ARCHASTRO_TOKEN)
         .send()
         .await
         .and_then(|r| r.error_for_status())
@@ -272,6 +275,7 @@ impl Clients {
                     .raw
                     .get(format!("{}/api/v1/agents/{AGENT_ID}", self.base))
                     .header(ARCHASTRO_KEY_HEADER, ARCHASTRO_KEY)
+                    .bearer_auth(ARCHASTRO_TOKEN)
                     .send()
                     .await
                     .expect("raw get agent");
@@ -479,7 +483,8 @@ fn main() {
                 .build()
                 .expect("client"),
             archastro: archastro::Client::builder()
-                .secret_key(ARCHASTRO_KEY)
+                .publishable_key(ARCHASTRO_KEY)
+                .token(ARCHASTRO_TOKEN)
                 .base_url(&base)
                 .build()
                 .expect("client"),
