@@ -329,7 +329,9 @@ pub fn all(root: &Path, quick: bool) -> Result<(String, bool), String> {
         "# Benchmark results\n\nMeasured {date} at commit {commit} on {machine}{}. Run: `cargo xtask bench all`.\n\n\
          ## The facade against raw reqwest, and goodput under a rate limit\n\n{http}\n\
          ## Pagination memory and prefetch\n\n```text\n{pagination}```\n\n## Regeneration\n\n{regen}\n\
-         ## Clean builds of the generated crates\n\n{build}",
+         ## Clean builds of the generated crates\n\n{build}\n## Where the time goes\n\n\
+         Every target marked *not met* above is profiled in [profile.md](profile.md) (perf, \
+         heaptrack and rustc's `-Z time-passes`, with the commands).\n",
         if quick { " (quick run)" } else { "" }
     );
     let path = if quick {
