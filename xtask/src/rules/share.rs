@@ -48,6 +48,10 @@ fn one_pass(doc: &mut Value) -> usize {
     let mut groups: Vec<(String, Vec<Site>)> = Vec::new();
     let mut group_of: HashMap<String, usize> = HashMap::new();
     walk::schemas(doc, &mut |s, ptr| {
+        // typify names an inline schema with a `title` by it: a name no shared type may take.
+        if let Some(title) = s.get("title").and_then(Value::as_str) {
+            taken.insert(typify_name(title));
+        }
         if let Some(name) = component_name(ptr) {
             taken.insert(typify_name(&name));
             if shareable(s) {
@@ -100,8 +104,12 @@ fn one_pass(doc: &mut Value) -> usize {
             continue;
         };
         let reference = json!({"$ref": format!("#/components/schemas/{}", crate::error::escape(&target))});
-        let schema = std::mem::replace(node, reference);
+        let mut schema = std::mem::replace(node, reference);
         if hoist {
+            // Named by its key now; a title would only invite typify to name it twice.
+            if let Some(map) = schema.as_object_mut() {
+                map.remove("title");
+            }
             hoisted.insert(target, schema);
         }
         n += 1;
@@ -293,17 +301,14 @@ fn owner(doc: &Value, pointer: &str) -> String {
         .to_owned()
 }
 
-/// The shortest name, from the schema's title or the words of its place (last word first, then
-/// longer tails, then prefixed by the owner), that no component's type has.
+/// The shortest name from the words of its place (last word first, then longer tails, then
+/// prefixed by the owner) that neither a component's type nor a titled inline schema's has. A
+/// title is not used: other inline schemas with the same title but another shape would still
+/// be named by it.
 fn choose_name(doc: &Value, pointer: &str, taken: &HashSet<String>) -> String {
-    let title = doc
-        .pointer(pointer)
-        .and_then(|s| s.get("title"))
-        .and_then(Value::as_str)
-        .map(typify_name);
     let words = words(doc, pointer);
     let structural = |w: &str| matches!(w, "item" | "value" | "object") || w.starts_with("variant_");
-    let mut candidates: Vec<String> = title.into_iter().collect();
+    let mut candidates: Vec<String> = Vec::new();
     for take in 1..=words.len() {
         let tail = &words[words.len() - take..];
         if tail.first().is_none_or(|w| structural(w)) {
@@ -404,6 +409,27 @@ mod tests {
             doc["components"]["schemas"]["Agent"]["properties"]["acl"],
             json!({"$ref": "#/components/schemas/AgentAcl"})
         );
+    }
+
+    #[test]
+    fn titles_of_inline_schemas_are_never_taken() {
+        // Two shapes share a title; the repeated one must not be named by it, or typify would
+        // name the other one the same.
+        let mut titled = grant("");
+        titled["title"] = json!("Owner");
+        let mut other = json!({"type": "object", "title": "Owner", "properties": {"x": {"type": "integer"}}});
+        other["description"] = json!("another shape");
+        let doc = json!({"openapi": "3.0.3", "paths": {}, "components": {"schemas": {
+            "Agent": {"type": "object", "properties": {"owner": titled.clone(), "other": other}},
+            "Team": {"type": "object", "properties": {"owner": titled}}}}});
+        let (doc, _) = run(RULE, doc);
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(
+            schemas["Agent"]["properties"]["owner"],
+            json!({"$ref": "#/components/schemas/AgentOwner"})
+        );
+        assert!(schemas["AgentOwner"].get("title").is_none());
+        assert_eq!(schemas["Agent"]["properties"]["other"]["title"], json!("Owner"));
     }
 
     #[test]
