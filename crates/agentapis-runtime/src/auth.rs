@@ -53,30 +53,8 @@ impl Auth {
     /// A credential that is not a valid header value is not sent (the server then answers 401);
     /// configuration code validates credentials up front so this does not happen in practice.
     pub fn apply(&self, headers: &mut HeaderMap) -> Option<u64> {
-        let mut generation = None;
-        let (name, value) = match self {
-            Auth::None => return None,
-            Auth::All(all) => {
-                return all.iter().fold(None, |sent, auth| auth.apply(headers).or(sent));
-            }
-            Auth::Token(store) => match store.current() {
-                (current, Some(token)) => {
-                    generation = Some(current);
-                    (AUTHORIZATION, format!("Bearer {}", token.expose()))
-                }
-                (_, None) => return None,
-            },
-            Auth::Bearer(token) => (AUTHORIZATION, format!("Bearer {}", token.expose())),
-            Auth::Header { name, value } => match HeaderName::from_bytes(name.as_bytes()) {
-                Ok(name) => (name, value.expose().to_owned()),
-                Err(_) => return None,
-            },
-        };
-        if let Ok(mut value) = HeaderValue::from_str(&value) {
-            value.set_sensitive(true);
-            headers.insert(name, value);
-        }
-        generation
+        // One implementation: the runtime keeps the prepared form and applies it per request.
+        Prepared::new(self).apply(headers)
     }
 }
 
@@ -115,7 +93,7 @@ impl Prepared {
         Self(parts)
     }
 
-    /// What [`Auth::apply`] does, in the same order.
+    /// Sets the credential headers (see [`Auth::apply`]), in the order they were given.
     pub(crate) fn apply(&self, headers: &mut HeaderMap) -> Option<u64> {
         let mut generation = None;
         for part in &self.0 {

@@ -214,7 +214,8 @@ impl Runtime {
     /// Everything done to a request before the first attempt. Returns the generation of the
     /// replaceable token the request carries, if any.
     pub fn prepare(&self, request: &mut reqwest::Request, operation_id: &str) -> Option<u64> {
-        // progenitor 0.15 stamps every request with the spec's `info.version` as `api-version`.
+        // progenitor 0.15 stamps every request with the spec's `info.version` as `api-version`
+        // (the bundled clients are generated without it; corpus-style clients still send it).
         // None of our vendors documents that header, so it is not sent.
         request.headers_mut().remove("api-version");
         if let Some(op) = self.operation(operation_id) {
