@@ -28,6 +28,7 @@ mod path;
 mod policy;
 pub mod query;
 pub mod rate_limit;
+pub mod realtime;
 mod secret;
 pub mod token;
 

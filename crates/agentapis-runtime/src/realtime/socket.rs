@@ -1,0 +1,296 @@
+//! The socket and channel handles users hold; the connection itself lives in [`super::driver`].
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use super::driver::{Command, Driver};
+use super::{Push, RealtimeError, Reconnect, Resend, SocketAuth};
+
+/// How a [`Socket`] connects and behaves. Defaults follow the vendor's documented timings,
+/// except the reconnect schedule, which is jittered.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SocketConfig {
+    /// `http(s)://host`: the API base URL (the socket URL is derived from it).
+    pub base_url: String,
+    /// The path of the socket endpoint (ArchAstro: `/socket/api/websocket`).
+    pub path: String,
+    /// The bearer credential.
+    pub auth: SocketAuth,
+    /// How long a join, message or leave waits for its reply (default 10 s). A message still
+    /// waiting for a reconnect when it passes is dropped, never sent later.
+    pub timeout: Duration,
+    /// Heartbeat period (default 30 s); a heartbeat still unanswered at the next one means the
+    /// connection is dead and is replaced.
+    pub heartbeat: Duration,
+    /// How long opening the connection may take (default 10 s).
+    pub connect_timeout: Duration,
+    /// When to reconnect (default: exponential backoff with full jitter).
+    pub reconnect: Reconnect,
+    /// Messages per channel held while it reconnects (default 32).
+    pub resend_buffer: usize,
+    /// Pushes per channel held for a consumer that has not read them (default 256); newer ones
+    /// are dropped and counted by [`Channel::missed`], so a slow consumer never stalls the socket
+    /// or grows memory.
+    pub push_buffer: usize,
+}
+
+impl SocketConfig {
+    /// Defaults for the API at `base_url`.
+    pub fn new(base_url: &str, auth: SocketAuth) -> Self {
+        Self {
+            base_url: base_url.to_owned(),
+            path: "/socket/api/websocket".to_owned(),
+            auth,
+            timeout: Duration::from_secs(10),
+            heartbeat: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            reconnect: Reconnect::default(),
+            resend_buffer: 32,
+            push_buffer: 256,
+        }
+    }
+
+    /// Sets [`SocketConfig::timeout`].
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets [`SocketConfig::heartbeat`].
+    pub fn heartbeat(mut self, period: Duration) -> Self {
+        self.heartbeat = period;
+        self
+    }
+
+    /// Sets [`SocketConfig::reconnect`].
+    pub fn reconnect(mut self, reconnect: Reconnect) -> Self {
+        self.reconnect = reconnect;
+        self
+    }
+
+    /// Sets [`SocketConfig::push_buffer`] (at least 1).
+    pub fn push_buffer(mut self, pushes: usize) -> Self {
+        self.push_buffer = pushes.max(1);
+        self
+    }
+
+    /// Sets [`SocketConfig::resend_buffer`].
+    pub fn resend_buffer(mut self, messages: usize) -> Self {
+        self.resend_buffer = messages;
+        self
+    }
+}
+
+/// One Phoenix socket multiplexing any number of channels. Clones share the connection.
+///
+/// It connects on the first join and stays connected while a [`Socket`] or a [`Channel`] of it
+/// is alive; after a lost connection it reconnects (see [`Reconnect`]) and rejoins every channel
+/// still held.
+#[derive(Clone)]
+pub struct Socket {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Arc<SocketConfig>,
+    commands: OnceLock<mpsc::Sender<Command>>,
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("base_url", &self.inner.config.base_url)
+            .field("started", &self.inner.commands.get().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Socket {
+    /// A socket that connects on its first join. Needs a Tokio runtime from then on.
+    pub fn new(config: SocketConfig) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                config: Arc::new(config),
+                commands: OnceLock::new(),
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SocketConfig {
+        &self.inner.config
+    }
+
+    fn commands(&self) -> &mpsc::Sender<Command> {
+        self.inner.commands.get_or_init(|| {
+            // Bounded: a burst of callers waits for the connection task instead of growing a queue.
+            let (sender, receiver) = mpsc::channel(1024);
+            tokio::spawn(Driver::new(Arc::clone(&self.inner.config), receiver).run());
+            sender
+        })
+    }
+
+    /// Joins `topic` with `payload` as the join params; waits for the server's answer.
+    pub async fn join(&self, topic: String, payload: Value) -> Result<Channel, RealtimeError> {
+        let config = &self.inner.config;
+        let (pushes_in, pushes) = mpsc::channel(config.push_buffer.max(1));
+        let missed = Arc::new(AtomicU64::new(0));
+        let (reply, answer) = oneshot::channel();
+        let commands = self.commands().clone();
+        let command = Command::Join {
+            topic: topic.clone(),
+            payload,
+            pushes: pushes_in,
+            missed: Arc::clone(&missed),
+            reply,
+        };
+        let closed = || RealtimeError::Closed { topic: topic.clone() };
+        commands.send(command).await.map_err(|_| closed())?;
+        let channel = Channel {
+            topic: topic.clone(),
+            commands,
+            pushes,
+            missed,
+            timeout: config.timeout,
+            open: true,
+        };
+        match tokio::time::timeout(config.timeout, answer).await {
+            Ok(Ok(Ok(_))) => Ok(channel),
+            Ok(Ok(Err(e))) => Err(e),
+            Ok(Err(_)) => Err(closed()),
+            // Dropping `channel` leaves, so a join answered later does not linger.
+            Err(_) => Err(RealtimeError::Timeout {
+                topic,
+                event: "phx_join".to_owned(),
+                after: config.timeout,
+            }),
+        }
+    }
+
+    /// Closes the connection and every channel; later calls fail with [`RealtimeError::Closed`].
+    pub fn shutdown(&self) {
+        if let Some(commands) = self.inner.commands.get() {
+            let _ = commands.try_send(Command::Shutdown);
+        }
+    }
+}
+
+/// A joined channel: send messages with [`Channel::push`], read server pushes as a
+/// [`futures_core::Stream`] (or [`Channel::next_push`]). Dropping it leaves the topic.
+pub struct Channel {
+    topic: String,
+    commands: mpsc::Sender<Command>,
+    pushes: mpsc::Receiver<Push>,
+    missed: Arc<AtomicU64>,
+    timeout: Duration,
+    open: bool,
+}
+
+impl std::fmt::Debug for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Channel")
+            .field("topic", &self.topic)
+            .field("missed", &self.missed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Channel {
+    /// The topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Sends `event` with `payload` and waits for its reply: the reply's `response` when it is
+    /// `ok`, a typed error otherwise. While the socket reconnects the message waits (up to the
+    /// resend buffer). With [`Resend::Safe`], a message whose reply was lost with the connection
+    /// is sent again after the rejoin; otherwise that ends in [`RealtimeError::Disconnected`].
+    pub async fn push(&self, event: &str, payload: Value, resend: Resend) -> Result<Value, RealtimeError> {
+        let (reply, answer) = oneshot::channel();
+        let command = Command::Push {
+            topic: self.topic.clone(),
+            event: event.to_owned(),
+            payload,
+            resend,
+            reply,
+        };
+        let closed = || RealtimeError::Closed {
+            topic: self.topic.clone(),
+        };
+        self.commands.send(command).await.map_err(|_| closed())?;
+        match tokio::time::timeout(self.timeout, answer).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(closed()),
+            Err(_) => Err(RealtimeError::Timeout {
+                topic: self.topic.clone(),
+                event: event.to_owned(),
+                after: self.timeout,
+            }),
+        }
+    }
+
+    /// The next server push; `None` once the channel is closed.
+    pub async fn next_push(&mut self) -> Option<Push> {
+        self.pushes.recv().await
+    }
+
+    /// Pushes dropped because this channel's consumer fell [`SocketConfig::push_buffer`] behind.
+    pub fn missed(&self) -> u64 {
+        self.missed.load(Ordering::Relaxed)
+    }
+
+    /// Leaves the topic and waits for the server to confirm (or the timeout).
+    pub async fn leave(mut self) -> Result<(), RealtimeError> {
+        self.open = false;
+        let (reply, answer) = oneshot::channel();
+        let command = Command::Leave {
+            topic: self.topic.clone(),
+            reply: Some(reply),
+        };
+        if self.commands.send(command).await.is_err() {
+            return Ok(()); // the socket is gone, and the channel with it
+        }
+        match tokio::time::timeout(self.timeout, answer).await {
+            Ok(_) => Ok(()),
+            Err(_) => Err(RealtimeError::Timeout {
+                topic: self.topic.clone(),
+                event: "phx_leave".to_owned(),
+                after: self.timeout,
+            }),
+        }
+    }
+}
+
+impl futures_core::Stream for Channel {
+    type Item = Push;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Push>> {
+        self.pushes.poll_recv(cx)
+    }
+}
+
+impl Drop for Channel {
+    fn drop(&mut self) {
+        if self.open {
+            // Best effort: a full command queue means the socket is overloaded; the server
+            // drops the join with the connection anyway.
+            let _ = self.commands.try_send(Command::Leave {
+                topic: self.topic.clone(),
+                reply: None,
+            });
+        }
+    }
+}
+
+impl super::Resend {
+    pub(crate) fn is_safe(self) -> bool {
+        self == Resend::Safe
+    }
+}
