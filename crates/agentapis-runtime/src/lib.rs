@@ -171,6 +171,11 @@ impl Runtime {
         Runtime::with_settings(self.inner.api, auth, self.inner.operations, settings)
     }
 
+    /// The credentials this runtime sends (e.g. for a realtime socket of the same client).
+    pub fn auth(&self) -> &Auth {
+        &self.inner.auth
+    }
+
     /// The API this runtime serves.
     pub fn api(&self) -> Api {
         self.inner.api

@@ -167,6 +167,10 @@ pub enum Error {
     /// An argument was rejected before anything was sent.
     #[error("invalid argument: {0}")]
     InvalidArgument(#[from] ArgumentError),
+    /// A realtime socket, channel or feed failed (an error reply such as `rate_limited` is
+    /// typed in it).
+    #[error("realtime: {0}")]
+    Realtime(#[from] agentapis_runtime::realtime::RealtimeError),
 }
 
 /// When a transport error happened, relative to the request reaching the server.
@@ -387,6 +391,7 @@ impl Error {
         match self {
             Error::Api(e) | Error::RateLimited(e) => e.retryable,
             Error::Timeout { .. } | Error::Transport { .. } | Error::RunNotFinished { .. } => true,
+            Error::Realtime(e) => e.is_retryable(),
             // A store that is out may be back; one that answers nonsense will not mend by itself.
             Error::FleetUnavailable { problem, .. } | Error::SharedSession { problem, .. } => {
                 matches!(problem, StoreError::Unreachable(_) | StoreError::Timeout(_))

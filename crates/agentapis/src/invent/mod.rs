@@ -21,6 +21,7 @@ use agentapis_runtime::{Auth, ClientLimits, Secret};
 pub use invent_client as generated;
 
 pub mod chats;
+pub mod events;
 
 use crate::client::{check_credential, env_value, sealed, Output, Vendor};
 use crate::error::{ArgumentError, ConfigError};
