@@ -27,9 +27,25 @@
 //! - keeps light state: items created under a collection (`POST /api/v1/agents`,
 //!   `POST /orgs/c/assistants`) can be read, updated, listed and deleted (then 404).
 //!
-//! What it does not model: header parameters and formats (not asserted), webhook delivery,
-//! realtime channels and WebSocket frames (an upgrade is accepted, then closed), and the
-//! vendors' business rules.
+//! Realtime, over WebSockets:
+//! - ArchAstro: the Phoenix socket at `/socket/api/websocket?vsn=2.0.0&token=…` (401 without a
+//!   token, or with one that is not current when sessions rotate) speaks the v2 serializer for
+//!   the spec's `x-channels`: joins are matched against the join patterns and their params
+//!   checked; each client event is checked against its `params` schema and answered with a value
+//!   generated from its `returns` schema; heartbeats are answered; the chat channel stores posted
+//!   messages (one per `idempotency_key`) and pushes `message_added` to the topic's members.
+//!   Pushes, restarts (closing sockets, refusing upgrades), heartbeat behaviour and per-event
+//!   faults are scripted from the [`Running`] handle ([`Heartbeats`], [`ChannelFault`]);
+//! - Invent: the chat and inbox feeds (`/orgs/{org_id}/chats/ws`, `/orgs/{org_id}/inbox/ws`)
+//!   stay open after the upgrade and carry the JSON frames a test sends with
+//!   [`Running::feed_push`] or [`Running::feed_example`].
+//!
+//! What it does not model: header parameters and formats (not asserted), webhook delivery, and
+//! the vendors' business rules, over HTTP and realtime alike: replies other than posted chat
+//! messages are generated, not derived from stored state (an edit, reaction or object update
+//! changes nothing and pushes nothing on its own); joins are not authorized per topic; there is
+//! no presence, no realtime rate limit unless scripted, no `phx_error` (channel crash) unless a
+//! test pushes one, and no server-initiated feed events unless a test sends them.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -41,6 +57,7 @@
 //! ```
 
 mod data;
+mod realtime;
 mod server;
 #[rustfmt::skip]
 mod apis;
@@ -49,6 +66,7 @@ mod store;
 mod validate;
 
 pub use apis::Api;
+pub use realtime::{ChannelFault, Heartbeats};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,7 @@
 //! The HTTP side: one hyper service that takes every request through the same steps:
 //! [`routing`], [`faults`], [`auth`], [`limits`], [`inputs`] (parameters and body), then Agentiv's
-//! [`runs`] or the [`answers`] (with [`paging`]).
+//! [`runs`] or the [`answers`] (with [`paging`]). WebSocket upgrades are handed to
+//! [`crate::realtime`].
 
 mod answers;
 mod auth;
@@ -21,6 +22,7 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::{Request, Response, StatusCode};
 use serde_json::{json, Value};
 
+use crate::realtime::{feeds, upgrade, Kind, Realtime};
 use crate::spec::Spec;
 use crate::store::Store;
 use crate::{Api, Faults, StandinBuilder};
@@ -31,9 +33,9 @@ pub(crate) type Reply = Response<Full<Bytes>>;
 
 /// Everything the service shares across connections.
 pub(crate) struct State {
-    api: Api,
-    spec: Spec,
-    settings: StandinBuilder,
+    pub(crate) api: Api,
+    pub(crate) spec: Spec,
+    pub(crate) settings: StandinBuilder,
     pub(crate) faults: Faults,
     pub(crate) log: Mutex<Vec<String>>,
     window: Mutex<(Instant, u64)>,
@@ -43,13 +45,17 @@ pub(crate) struct State {
     pub(crate) sessions: Option<Mutex<sessions::Sessions>>,
     executions: Mutex<HashMap<String, Execution>>,
     store: Store,
-    validators: crate::validate::Validators,
+    pub(crate) validators: crate::validate::Validators,
+    /// Open WebSockets and what scripts them.
+    pub(crate) realtime: Realtime,
 }
 
 impl State {
     pub(crate) fn new(settings: StandinBuilder, spec: Spec) -> Self {
         let sessions = (settings.rotating_sessions && settings.api == Api::ArchAstro).then(Mutex::default);
+        let realtime = Realtime::new(&spec.doc);
         Self {
+            realtime,
             api: settings.api,
             spec,
             settings,
@@ -72,10 +78,19 @@ impl State {
             )])),
         }
     }
+
+    /// Whether `token` may be used as a bearer: always, unless sessions rotate and it is not a
+    /// current access token.
+    pub(crate) fn access_token_ok(&self, token: &str) -> bool {
+        self.sessions
+            .as_ref()
+            .is_none_or(|s| s.lock().is_ok_and(|s| s.is_current(token)))
+    }
 }
 
 pub(crate) async fn serve(listener: tokio::net::TcpListener, state: Arc<State>) {
     while let Ok((stream, _)) = listener.accept().await {
+        state.realtime.accepted();
         let state = Arc::clone(&state);
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
@@ -119,14 +134,13 @@ pub(crate) fn error(api: Api, status: u16, code: &str, message: &str, extra: &[(
     reply(status, &body, extra)
 }
 
-async fn handle(state: &State, mut req: Request<hyper::body::Incoming>) -> Result<Reply, Dropped> {
-    // A WebSocket route: accept the upgrade, then close; frames are not modelled.
-    let upgrade = req
-        .headers()
-        .get(hyper::header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    let upgrade_op = upgrade
+async fn handle(state: &Arc<State>, mut req: Request<hyper::body::Incoming>) -> Result<Reply, Dropped> {
+    // ArchAstro's Phoenix socket is not a REST operation of the spec, so it comes before routing.
+    if state.api == Api::ArchAstro && req.uri().path() == upgrade::PHOENIX_PATH {
+        return Ok(upgrade::phoenix_socket(state, req));
+    }
+    // The spec's own WebSocket operations (Invent's feeds): REST admission, then a feed socket.
+    let upgrade_op = upgrade::is_upgrade(&req)
         .then(|| state.spec.route(req.method().as_str(), req.uri().path()).ok())
         .flatten()
         .map(|(op, _)| op);
@@ -134,24 +148,13 @@ async fn handle(state: &State, mut req: Request<hyper::body::Incoming>) -> Resul
         if let Ok(mut log) = state.log.lock() {
             log.push(format!("{} {} (upgrade)", req.method(), req.uri()));
         }
+        if let Some(r) = upgrade::refusal(state) {
+            return Ok(r);
+        }
         if let Some(r) = admit(state, op, req.headers()).await? {
             return Ok(r);
         }
-        let on_upgrade = hyper::upgrade::on(&mut req);
-        tokio::spawn(async move {
-            drop(on_upgrade.await);
-        });
-        let mut response = Response::new(Full::new(Bytes::new()));
-        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-        response.headers_mut().insert(
-            hyper::header::UPGRADE,
-            hyper::header::HeaderValue::from_static("websocket"),
-        );
-        response.headers_mut().insert(
-            hyper::header::CONNECTION,
-            hyper::header::HeaderValue::from_static("upgrade"),
-        );
-        return Ok(response);
+        return Ok(upgrade::accept(state, &mut req, Kind::Feed(feeds::name(op))));
     }
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();

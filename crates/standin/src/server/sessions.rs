@@ -30,6 +30,11 @@ impl Sessions {
         pair
     }
 
+    /// Whether `token` is a current access token.
+    pub(crate) fn is_current(&self, token: &str) -> bool {
+        self.access.contains(token)
+    }
+
     /// Every access token stops working (refresh tokens still work once).
     pub(crate) fn expire_access(&mut self) {
         self.access.clear();
