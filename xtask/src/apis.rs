@@ -14,6 +14,9 @@ pub struct ApiEntry {
     pub output: &'static str,
     /// The generated contract test (every operation against the stand-in).
     pub contract: &'static str,
+    /// The typed realtime channel module and its contract test, for an API whose spec has
+    /// `x-channels`.
+    pub channels: Option<ChannelOutputs>,
     /// The client crate's manifest (its version carries the spec version as build metadata).
     pub manifest: &'static str,
     /// The client crate's package name (as in `Cargo.lock`).
@@ -31,6 +34,15 @@ pub struct ApiEntry {
     pub scope: Option<Scope>,
     /// Switches for rules that depend on the server.
     pub options: Options,
+}
+
+/// Where an API's generated channel code goes (see [`crate::generate::channels`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ChannelOutputs {
+    /// The channel module, relative to the workspace root.
+    pub code: &'static str,
+    /// Its contract test (every join, message and push against the stand-in).
+    pub contract: &'static str,
 }
 
 /// A path parameter fixed once for a view of the generated client (see
@@ -52,6 +64,7 @@ pub const APIS: &[ApiEntry] = &[
         spec: "specs/agentiv/openapi.json",
         output: "crates/agentiv-client/src/generated.rs",
         contract: "tests/contract/agentiv.rs",
+        channels: None,
         manifest: "crates/agentiv-client/Cargo.toml",
         package: "agentiv-client",
         changelog: "crates/agentiv-client/CHANGELOG.md",
@@ -69,6 +82,10 @@ pub const APIS: &[ApiEntry] = &[
         spec: "specs/archastro/openapi.json",
         output: "crates/archastro-client/src/generated.rs",
         contract: "tests/contract/archastro.rs",
+        channels: Some(ChannelOutputs {
+            code: "crates/archastro-client/src/channels.rs",
+            contract: "tests/contract/archastro_channels.rs",
+        }),
         manifest: "crates/archastro-client/Cargo.toml",
         package: "archastro-client",
         changelog: "crates/archastro-client/CHANGELOG.md",
@@ -91,6 +108,7 @@ pub const APIS: &[ApiEntry] = &[
         spec: "specs/invent/openapi.json",
         output: "crates/invent-client/src/generated.rs",
         contract: "tests/contract/invent.rs",
+        channels: None,
         manifest: "crates/invent-client/Cargo.toml",
         package: "invent-client",
         changelog: "crates/invent-client/CHANGELOG.md",

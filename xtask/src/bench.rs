@@ -94,6 +94,7 @@ const SYNTHETIC: ApiEntry = ApiEntry {
     spec: "synthetic.json",
     output: "synthetic.rs",
     contract: "synthetic_contract.rs",
+    channels: None,
     manifest: "synthetic/Cargo.toml",
     package: "synthetic-client",
     changelog: "synthetic/CHANGELOG.md",

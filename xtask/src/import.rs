@@ -153,8 +153,9 @@ pub fn import(root: &Path, api: &'static ApiEntry, file: &Path, options: &Option
         let updated = versions::set_lockfile_version(&lockfile, api.package, &old_version, &new_version)?;
         tx.write("Cargo.lock", updated.into_bytes());
     }
-    tx.write(api.output, generated.code.into_bytes());
-    tx.write(api.contract, generated.contract.into_bytes());
+    for (path, text) in generated.files(api) {
+        tx.write(path, text.as_bytes().to_vec());
+    }
     let mut changelog = std::fs::read_to_string(root.join(api.changelog))
         .unwrap_or_else(|_| format!("# Changelog of `{}`\n", api.package));
     changelog.push_str(&changelog_section(&report, &new_version, &label, &source, &date));

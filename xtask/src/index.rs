@@ -37,7 +37,8 @@ pub fn normalized(root: &Path, api: &ApiEntry) -> Result<Normalized, SpecError> 
 }
 
 /// The summary table for every bundled spec; `false` when any spec has errors, when its
-/// generated files are stale, when its contract test does not cover every operation, or when a
+/// generated files are stale, when its contract test does not cover every operation (or its
+/// channel contract test every channel entry), or when a
 /// paginated operation has no walkable stream. Each client is generated in memory, so the table
 /// counts what the generator produces, not what a file happens to contain.
 pub fn summary(root: &Path) -> (String, bool) {
@@ -45,8 +46,8 @@ pub fn summary(root: &Path) -> (String, bool) {
     let mut ok = true;
     let _ = writeln!(
         out,
-        "{:<10} {:>5} {:>5} {:>7} {:>9} {:>7} {:>9} {:>6}  {:<36} auth schemes",
-        "api", "paths", "ops", "schemas", "paginated", "streams", "contract", "fresh", "pagination styles"
+        "{:<10} {:>5} {:>5} {:>7} {:>9} {:>7} {:>9} {:>8} {:>6}  {:<36} auth schemes",
+        "api", "paths", "ops", "schemas", "paginated", "streams", "contract", "channels", "fresh", "pagination styles"
     );
     let mut problems = String::new();
     let lock = match spec::read_lock(root) {
@@ -82,9 +83,12 @@ pub fn summary(root: &Path) -> (String, bool) {
                 let streams = paginated - generated.unwalkable.len();
                 let covered = generated.coverage.operations;
                 let fresh = outcome.stale.is_empty();
+                // Channel entries (joins, messages, pushes) with a generated item and a contract
+                // test, of those the spec describes; `-` for an API without channel code.
+                let channels = generated.channels.as_ref().map(|c| &c.coverage);
                 let _ = writeln!(
                     out,
-                    "{:<10} {:>5} {:>5} {:>7} {:>9} {:>7} {:>9} {:>6}  {:<36} {}",
+                    "{:<10} {:>5} {:>5} {:>7} {:>9} {:>7} {:>9} {:>8} {:>6}  {:<36} {}",
                     api.name,
                     count("/paths"),
                     ops,
@@ -92,6 +96,7 @@ pub fn summary(root: &Path) -> (String, bool) {
                     paginated,
                     streams,
                     format!("{covered}/{ops}"),
+                    channels.map_or("-".to_owned(), |c| format!("{}/{}", c.covered, c.entries)),
                     if fresh { "yes" } else { "STALE" },
                     styles,
                     schemes
@@ -111,6 +116,25 @@ pub fn summary(root: &Path) -> (String, bool) {
                     let _ = writeln!(
                         problems,
                         "error: {}: the contract test covers {covered} of {ops} operations",
+                        api.name
+                    );
+                }
+                if let Some(c) = channels.filter(|c| c.covered < c.entries) {
+                    ok = false;
+                    let _ = writeln!(
+                        problems,
+                        "error: {}: the channel contract test covers {} of {} channel entries",
+                        api.name, c.covered, c.entries
+                    );
+                }
+                let described = doc
+                    .get("x-channels")
+                    .and_then(Value::as_array)
+                    .is_some_and(|c| !c.is_empty());
+                if described && api.channels.is_none() {
+                    let _ = writeln!(
+                        problems,
+                        "warning: {}: the spec describes realtime channels, but the API table names no channel module",
                         api.name
                     );
                 }

@@ -5,6 +5,8 @@
 pub mod api_table;
 pub mod apis;
 pub mod bench;
+pub mod channel_contract;
+pub mod channels;
 pub mod contract;
 pub mod corpus;
 pub mod diff;

@@ -22,12 +22,10 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The files and what to write to each.
-    fn files(&self) -> [(&'static str, &str); 2] {
-        [
-            (self.api.output, self.generated.code.as_str()),
-            (self.api.contract, self.generated.contract.as_str()),
-        ]
+    /// The files and what to write to each (the client, its contract test, and for an API with
+    /// channels the channel module and its contract test).
+    fn files(&self) -> Vec<(&'static str, &str)> {
+        self.generated.files(self.api)
     }
 
     /// A unified diff of every stale file against its checked-in copy (for `--check`).

@@ -17,7 +17,8 @@ pub struct Findings {
     pub warnings: Vec<SpecError>,
 }
 
-/// Checks the OpenAPI version, operation ids, `$ref`s and path parameters of `doc`.
+/// Checks the OpenAPI version, operation ids, `$ref`s and path parameters of `doc`, and its
+/// realtime channels (see [`crate::channels::read`]).
 pub fn check(file: &str, doc: &Value) -> Findings {
     let mut f = Findings::default();
     match doc.get("openapi").and_then(Value::as_str) {
@@ -34,7 +35,14 @@ pub fn check(file: &str, doc: &Value) -> Findings {
     if !doc.get("paths").is_some_and(Value::is_object) {
         f.errors.push(SpecError::new(file, "/paths", "missing `paths` object"));
     }
-    check_refs(file, doc, "", &mut f);
+    check_refs(file, doc, doc, "", &mut f);
+    // Channel schemas are data to the OpenAPI walk above, but the generator reads them.
+    if let Some(channels) = doc.get("x-channels") {
+        check_refs(file, doc, channels, "/x-channels", &mut f);
+    }
+    if let Err(errors) = crate::channels::read(file, doc) {
+        f.errors.extend(errors);
+    }
 
     let mut ids: BTreeMap<String, String> = BTreeMap::new();
     let mut doc_copy = doc.clone();
@@ -91,9 +99,8 @@ fn declared_path_params(doc: &Value, path: &str, op: &serde_json::Map<String, Va
         .collect()
 }
 
-fn check_refs(file: &str, doc: &Value, ptr: &str, f: &mut Findings) {
-    let root = doc;
-    let mut stack = vec![(ptr.to_owned(), doc)];
+fn check_refs(file: &str, root: &Value, node: &Value, ptr: &str, f: &mut Findings) {
+    let mut stack = vec![(ptr.to_owned(), node)];
     while let Some((ptr, node)) = stack.pop() {
         match node {
             Value::Object(map) => {
@@ -154,6 +161,21 @@ mod tests {
         );
         assert_eq!(f.warnings.len(), 1);
         assert!(f.warnings[0].message.contains("declare-missing-path-params"));
+    }
+
+    #[test]
+    fn channel_problems_are_errors_with_pointers() {
+        let doc = json!({"openapi": "3.0.3", "paths": {}, "x-channels": [{"name": "C", "joins": [{
+            "name": "join_team", "pattern": "t:{team_id}",
+            "params": {"type": "object", "properties": {"x": {"$ref": "#/components/schemas/Gone"}}}}]}]});
+        let errors: Vec<String> = check("s.json", &doc).errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            errors,
+            [
+                "s.json#/x-channels/0/joins/0/params/properties/x/$ref: `$ref: #/components/schemas/Gone` does not resolve",
+                "s.json#/x-channels/0/joins/0/pattern: parameter {team_id} is not in params",
+            ]
+        );
     }
 
     #[test]

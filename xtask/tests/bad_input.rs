@@ -12,6 +12,7 @@ const API: ApiEntry = ApiEntry {
     spec: "fixture.json",
     output: "unused.rs",
     contract: "unused_contract.rs",
+    channels: None,
     manifest: "unused/Cargo.toml",
     package: "unused",
     changelog: "unused/CHANGELOG.md",

@@ -122,3 +122,31 @@ fn every_operation_has_a_contract_test() {
         );
     }
 }
+
+#[test]
+fn channel_code_carries_its_header_and_every_entry_has_a_contract_test() {
+    let root = workspace_root();
+    let mut apis_with_channels = 0;
+    for api in APIS {
+        let Some(outputs) = api.channels else { continue };
+        apis_with_channels += 1;
+        let code = std::fs::read_to_string(root.join(outputs.code)).expect("channel module exists");
+        let head: Vec<&str> = code.lines().take(6).collect();
+        assert!(head[0].contains(&format!("cargo xtask regen {}", api.name)), "{head:?}");
+        assert!(head.iter().any(|l| *l == format!("// spec: {}", api.spec)), "{head:?}");
+        assert!(head.iter().any(|l| l.starts_with("// rules fired: ")), "{head:?}");
+        assert!(!code.contains("unwrap"), "{}: generated channel code unwraps", api.name);
+        let spec: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(root.join(api.spec)).expect("spec")).expect("spec parses");
+        let channels = xtask::channels::read(api.spec, &spec).unwrap_or_else(|e| panic!("{e:?}"));
+        let entries: usize = channels.iter().map(|c| c.entries()).sum();
+        let contract = std::fs::read_to_string(root.join(outputs.contract)).expect("channel contract exists");
+        assert_eq!(
+            contract.matches("#[tokio::test]").count(),
+            entries,
+            "{}: one channel contract test per join, message and push",
+            api.name
+        );
+    }
+    assert_eq!(apis_with_channels, 1, "archastro (update when an API gains channels)");
+}

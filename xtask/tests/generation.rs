@@ -55,6 +55,27 @@ fn openapi30_fixture_generates() {
 }
 
 #[test]
+fn openapi30_fixture_channels_generate() {
+    let (doc, _) = normalize(
+        "openapi30.json",
+        Options {
+            plug_query: true,
+            ..Options::default()
+        },
+    );
+    let code = generate_code("openapi30.json", &doc).expect("generates");
+    let channels = xtask::channels::read("openapi30.json", &doc).unwrap_or_else(|e| panic!("{e:?}"));
+    let emitted = xtask::generate::channels::emit("Fixture", &channels, &code.facts).expect("channel code");
+    let module: syn::File = syn::parse2(emitted.tokens).expect("channel code parses");
+    insta::assert_snapshot!("openapi30_channels", prettyplease::unparse(&module));
+    let api = xtask::apis::find("archastro").expect("an API entry to name the crate");
+    let (tokens, coverage) = xtask::channel_contract::emit(api, &channels, &doc, &emitted.entries);
+    assert_eq!((coverage.covered, coverage.entries), (5, 5));
+    let contract: syn::File = syn::parse2(tokens).expect("channel contract parses");
+    insta::assert_snapshot!("openapi30_channel_contract", prettyplease::unparse(&contract));
+}
+
+#[test]
 fn fixtures_exercise_every_rule() {
     let mut fired: BTreeSet<&str> = BTreeSet::new();
     let vendor_auth = Options {

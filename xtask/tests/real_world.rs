@@ -149,6 +149,7 @@ fn a_builder_body_is_found_by_its_exact_name() {
         spec: "failures/builder-prefix.json",
         output: "unused.rs",
         contract: "unused_contract.rs",
+        channels: None,
         manifest: "unused/Cargo.toml",
         package: "fixture-client",
         changelog: "unused/CHANGELOG.md",

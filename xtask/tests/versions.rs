@@ -16,6 +16,7 @@ static FIXTURE: ApiEntry = ApiEntry {
     spec: "specs/fixture/openapi.json",
     output: "crates/fixture-client/src/generated.rs",
     contract: "tests/contract/fixture.rs",
+    channels: None,
     manifest: "crates/fixture-client/Cargo.toml",
     package: "fixture-client",
     changelog: "crates/fixture-client/CHANGELOG.md",

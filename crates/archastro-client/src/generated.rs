@@ -3,7 +3,7 @@
 // spec: specs/archastro/openapi.json
 // spec-sha256: 6c608ae2d31fe39895c8dcbd9669f8cf761cfc98e78cb47cffb504c67b90fe89
 // generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment, builders of types no operation takes as its body behind feature `type-builders`, no `api-version` header)
-// rules fired: declare-missing-path-params×2, error-responses-keep-body×274, deep-query-as-encoded-string×2, plug-bracket-array-query×14, rest-operation-names×89, share-repeated-inline-schemas×142
+// rules fired: hoist-channel-schemas×36, declare-missing-path-params×2, error-responses-keep-body×274, deep-query-as-encoded-string×2, plug-bracket-array-query×14, rest-operation-names×89, share-repeated-inline-schemas×337
 
 /// The API this client calls.
 pub const API: ::agentapis_runtime::Api = ::agentapis_runtime::Api::ArchAstro;
@@ -151,6 +151,73 @@ pub mod types {
     impl ::std::convert::From<User> for ActivityFeedEntryUser {
         fn from(value: User) -> Self {
             Self::User(value)
+        }
+    }
+    ///`ActivityFeedJoinAgentParams`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ActivityFeedJoinAgentParams {
+        pub agent_id: ::std::string::String,
+    }
+    impl ActivityFeedJoinAgentParams {
+        pub fn builder() -> builder::ActivityFeedJoinAgentParams {
+            Default::default()
+        }
+    }
+    ///`ActivityFeedJoinOrgParams`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ActivityFeedJoinOrgParams {
+        pub org_id: ::std::string::String,
+    }
+    impl ActivityFeedJoinOrgParams {
+        pub fn builder() -> builder::ActivityFeedJoinOrgParams {
+            Default::default()
+        }
+    }
+    ///`ActivityFeedListEntriesParams`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct ActivityFeedListEntriesParams {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub after_cursor: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub before_cursor: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub kind: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub level: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub limit: ::std::option::Option<i64>,
+    }
+    impl ActivityFeedListEntriesParams {
+        pub fn builder() -> builder::ActivityFeedListEntriesParams {
+            Default::default()
+        }
+    }
+    ///`ActivityFeedListEntriesReply`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ActivityFeedListEntriesReply {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub after_cursor: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub before_cursor: ::std::option::Option<::std::string::String>,
+        pub entries: ::std::vec::Vec<ActivityFeedEntry>,
+        pub has_more: bool,
+    }
+    impl ActivityFeedListEntriesReply {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::ActivityFeedListEntriesReply {
+            Default::default()
+        }
+    }
+    ///`ActivityFeedNewEntryPush`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct ActivityFeedNewEntryPush {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub entry: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl ActivityFeedNewEntryPush {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::ActivityFeedNewEntryPush {
+            Default::default()
         }
     }
     ///Short identity card for whoever acted (id, name, alias, picture).
@@ -1374,6 +1441,65 @@ pub mod types {
             Self(value)
         }
     }
+    ///`ChatAddReactionParams`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ChatAddReactionParams {
+        pub emoji: ::std::string::String,
+        pub message_id: ::std::string::String,
+    }
+    impl ChatAddReactionParams {
+        pub fn builder() -> builder::ChatAddReactionParams {
+            Default::default()
+        }
+    }
+    ///`ChatDeleteMessageParams`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ChatDeleteMessageParams {
+        pub message_id: ::std::string::String,
+    }
+    impl ChatDeleteMessageParams {
+        pub fn builder() -> builder::ChatDeleteMessageParams {
+            Default::default()
+        }
+    }
+    ///`ChatEditMessageParams`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ChatEditMessageParams {
+        pub content: ::std::string::String,
+        pub message_id: ::std::string::String,
+    }
+    impl ChatEditMessageParams {
+        pub fn builder() -> builder::ChatEditMessageParams {
+            Default::default()
+        }
+    }
+    ///`ChatForkThreadParams`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ChatForkThreadParams {
+        pub message_id: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
+    }
+    impl ChatForkThreadParams {
+        pub fn builder() -> builder::ChatForkThreadParams {
+            Default::default()
+        }
+    }
+    ///`ChatForkThreadReply`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ChatForkThreadReply {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub chat_model: ::std::option::Option<ChatModel>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub team: ::std::option::Option<ChatModelTeam>,
+        pub thread: ListTeamThreadsDataItem,
+    }
+    impl ChatForkThreadReply {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::ChatForkThreadReply {
+            Default::default()
+        }
+    }
     ///Reply to forking a sub-thread: the new thread and its chat state.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ChatForkThreadResponse {
@@ -1389,6 +1515,156 @@ pub mod types {
             Default::default()
         }
     }
+    ///`ChatJoinTeamKeyedParams`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ChatJoinTeamKeyedParams {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub after_cursor: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub before_cursor: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub include_metadata: ::std::option::Option<bool>,
+        pub key: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub limit: ::std::option::Option<i64>,
+        pub team_id: ::std::string::String,
+    }
+    impl ChatJoinTeamKeyedParams {
+        pub fn builder() -> builder::ChatJoinTeamKeyedParams {
+            Default::default()
+        }
+    }
+    ///`ChatJoinTeamThreadParams`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ChatJoinTeamThreadParams {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub after_cursor: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub before_cursor: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub include_metadata: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub limit: ::std::option::Option<i64>,
+        pub team_id: ::std::string::String,
+        pub thread_id: ::std::string::String,
+    }
+    impl ChatJoinTeamThreadParams {
+        pub fn builder() -> builder::ChatJoinTeamThreadParams {
+            Default::default()
+        }
+    }
+    ///`ChatJoinTeamTransientParams`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ChatJoinTeamTransientParams {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub after_cursor: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub before_cursor: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub include_metadata: ::std::option::Option<bool>,
+        pub key: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub limit: ::std::option::Option<i64>,
+        pub team_id: ::std::string::String,
+    }
+    impl ChatJoinTeamTransientParams {
+        pub fn builder() -> builder::ChatJoinTeamTransientParams {
+            Default::default()
+        }
+    }
+    ///`ChatJoinUserKeyedParams`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ChatJoinUserKeyedParams {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub after_cursor: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub before_cursor: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub include_metadata: ::std::option::Option<bool>,
+        pub key: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub limit: ::std::option::Option<i64>,
+    }
+    impl ChatJoinUserKeyedParams {
+        pub fn builder() -> builder::ChatJoinUserKeyedParams {
+            Default::default()
+        }
+    }
+    ///`ChatJoinUserThreadParams`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ChatJoinUserThreadParams {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub after_cursor: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub before_cursor: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub include_metadata: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub limit: ::std::option::Option<i64>,
+        pub thread_id: ::std::string::String,
+    }
+    impl ChatJoinUserThreadParams {
+        pub fn builder() -> builder::ChatJoinUserThreadParams {
+            Default::default()
+        }
+    }
+    ///`ChatJoinUserTransientParams`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ChatJoinUserTransientParams {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub after_cursor: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub before_cursor: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub include_metadata: ::std::option::Option<bool>,
+        pub key: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub limit: ::std::option::Option<i64>,
+    }
+    impl ChatJoinUserTransientParams {
+        pub fn builder() -> builder::ChatJoinUserTransientParams {
+            Default::default()
+        }
+    }
+    ///`ChatListMessagesReply`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ChatListMessagesReply {
+        pub messages: ::std::vec::Vec<ParentMessage>,
+    }
+    impl ChatListMessagesReply {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::ChatListMessagesReply {
+            Default::default()
+        }
+    }
+    ///`ChatLoadMoreMessagesParams`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct ChatLoadMoreMessagesParams {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub after_cursor: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub before_cursor: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub include_metadata: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub limit: ::std::option::Option<i64>,
+    }
+    impl ChatLoadMoreMessagesParams {
+        pub fn builder() -> builder::ChatLoadMoreMessagesParams {
+            Default::default()
+        }
+    }
+    ///`ChatLoadMoreMessagesReply`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ChatLoadMoreMessagesReply {
+        pub data: ChatModel,
+    }
+    impl ChatLoadMoreMessagesReply {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::ChatLoadMoreMessagesReply {
+            Default::default()
+        }
+    }
     ///Reply carrying an extra batch of chat messages.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ChatLoadMoreMessagesResponse {
@@ -1397,6 +1673,27 @@ pub mod types {
     impl ChatLoadMoreMessagesResponse {
         #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ChatLoadMoreMessagesResponse {
+            Default::default()
+        }
+    }
+    ///`ChatMarkThreadReadParams`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ChatMarkThreadReadParams {
+        pub message_id: ::std::string::String,
+    }
+    impl ChatMarkThreadReadParams {
+        pub fn builder() -> builder::ChatMarkThreadReadParams {
+            Default::default()
+        }
+    }
+    ///`ChatMarkThreadReadReply`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ChatMarkThreadReadReply {
+        pub success: bool,
+    }
+    impl ChatMarkThreadReadReply {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::ChatMarkThreadReadReply {
             Default::default()
         }
     }
@@ -1429,6 +1726,24 @@ pub mod types {
             Default::default()
         }
     }
+    ///`ChatMessageAddedPush`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct ChatMessageAddedPush {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub after_cursor: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub before_cursor: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub message: ::std::option::Option<ParentMessage>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub thread_id: ::std::option::Option<::std::string::String>,
+    }
+    impl ChatMessageAddedPush {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::ChatMessageAddedPush {
+            Default::default()
+        }
+    }
     ///Reply carrying the messages of a chat.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ChatMessageListResponse {
@@ -1440,6 +1755,108 @@ pub mod types {
             Default::default()
         }
     }
+    ///`ChatMessageUpdatedPush`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct ChatMessageUpdatedPush {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub message: ::std::option::Option<ParentMessage>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub thread_id: ::std::option::Option<::std::string::String>,
+    }
+    impl ChatMessageUpdatedPush {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::ChatMessageUpdatedPush {
+            Default::default()
+        }
+    }
+    ///`ChatModel`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ChatModel {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub after_cursor: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub agent: ::std::option::Option<AgentObject>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub before_cursor: ::std::option::Option<::std::string::String>,
+        pub is_transient: bool,
+        pub members: ::std::vec::Vec<MembersItem>,
+        pub messages: ::std::vec::Vec<ParentMessage>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub messages_loaded_on_last_update: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub team: ::std::option::Option<ChatModelTeam>,
+        pub thread: ListTeamThreadsDataItem,
+    }
+    impl ChatModel {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::ChatModel {
+            Default::default()
+        }
+    }
+    ///`ChatModelTeam`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ChatModelTeam {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub acl: ::std::option::Option<AgentObjectAcl>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub app: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub badges: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        pub id: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub membership_status: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub org: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sandbox: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub slug: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+    }
+    impl ChatModelTeam {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::ChatModelTeam {
+            Default::default()
+        }
+    }
+    ///`ChatPostMessageParams`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ChatPostMessageParams {
+        pub content: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub idempotency_key: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reply_to: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub uploads: ::std::vec::Vec<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
+    }
+    impl ChatPostMessageParams {
+        pub fn builder() -> builder::ChatPostMessageParams {
+            Default::default()
+        }
+    }
+    ///`ChatPostMessageReply`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ChatPostMessageReply {
+        pub message: ParentMessage,
+    }
+    impl ChatPostMessageReply {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::ChatPostMessageReply {
+            Default::default()
+        }
+    }
     ///Reply carrying the message just posted.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ChatPostMessageResponse {
@@ -1448,6 +1865,43 @@ pub mod types {
     impl ChatPostMessageResponse {
         #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ChatPostMessageResponse {
+            Default::default()
+        }
+    }
+    ///`ChatPostSimpleMessageParams`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct ChatPostSimpleMessageParams {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub content: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub idempotency_key: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reply_to: ::std::option::Option<::std::string::String>,
+    }
+    impl ChatPostSimpleMessageParams {
+        pub fn builder() -> builder::ChatPostSimpleMessageParams {
+            Default::default()
+        }
+    }
+    ///`ChatPostSimpleMessageReply`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ChatPostSimpleMessageReply {
+        pub message: ParentMessage,
+    }
+    impl ChatPostSimpleMessageReply {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::ChatPostSimpleMessageReply {
+            Default::default()
+        }
+    }
+    ///`ChatRemoveReactionParams`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ChatRemoveReactionParams {
+        pub emoji: ::std::string::String,
+        pub message_id: ::std::string::String,
+    }
+    impl ChatRemoveReactionParams {
+        pub fn builder() -> builder::ChatRemoveReactionParams {
             Default::default()
         }
     }
@@ -1472,6 +1926,34 @@ pub mod types {
     impl ChatRoomModel {
         #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ChatRoomModel {
+            Default::default()
+        }
+    }
+    ///`ChatSystemEventPush`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct ChatSystemEventPush {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub event: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl ChatSystemEventPush {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::ChatSystemEventPush {
+            Default::default()
+        }
+    }
+    ///`ChatThreadEventPush`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct ChatThreadEventPush {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub payload: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub thread_id: ::std::option::Option<::std::string::String>,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<::std::string::String>,
+    }
+    impl ChatThreadEventPush {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::ChatThreadEventPush {
             Default::default()
         }
     }
@@ -3191,6 +3673,24 @@ pub mod types {
             Default::default()
         }
     }
+    ///`MembersItem`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct MembersItem {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub agent: ::std::option::Option<AgentObject>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub membership_type: ::std::option::Option<::std::string::String>,
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub user: ::std::option::Option<User>,
+    }
+    impl MembersItem {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::MembersItem {
+            Default::default()
+        }
+    }
     ///A chat message in a thread, with attachments, reactions and reply info.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Message {
@@ -3388,6 +3888,77 @@ pub mod types {
     }
     impl OauthTokenBody {
         pub fn builder() -> builder::OauthTokenBody {
+            Default::default()
+        }
+    }
+    ///`ObjectJoinByIdParams`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ObjectJoinByIdParams {
+        pub object_id: ::std::string::String,
+    }
+    impl ObjectJoinByIdParams {
+        pub fn builder() -> builder::ObjectJoinByIdParams {
+            Default::default()
+        }
+    }
+    ///`ObjectJoinByRowKeyParams`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ObjectJoinByRowKeyParams {
+        pub row_key: ::std::string::String,
+        pub schema_type: ::std::string::String,
+    }
+    impl ObjectJoinByRowKeyParams {
+        pub fn builder() -> builder::ObjectJoinByRowKeyParams {
+            Default::default()
+        }
+    }
+    ///`ObjectObjectCreatedPush`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct ObjectObjectCreatedPush {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub fields: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+    }
+    impl ObjectObjectCreatedPush {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::ObjectObjectCreatedPush {
+            Default::default()
+        }
+    }
+    ///`ObjectObjectUpdatedPush`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct ObjectObjectUpdatedPush {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub fields: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+    }
+    impl ObjectObjectUpdatedPush {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::ObjectObjectUpdatedPush {
+            Default::default()
+        }
+    }
+    ///`ObjectUpdateFieldsParams`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ObjectUpdateFieldsParams {
+        pub fields: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl ObjectUpdateFieldsParams {
+        pub fn builder() -> builder::ObjectUpdateFieldsParams {
+            Default::default()
+        }
+    }
+    ///`ObjectUpdateFieldsReply`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ObjectUpdateFieldsReply {
+        pub fields: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        pub id: ::std::string::String,
+    }
+    impl ObjectUpdateFieldsReply {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::ObjectUpdateFieldsReply {
             Default::default()
         }
     }
@@ -5511,6 +6082,347 @@ pub mod types {
                     entries: Ok(value.entries),
                     has_more: Ok(value.has_more),
                 }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ActivityFeedJoinAgentParams {
+            agent_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ActivityFeedJoinAgentParams {
+            fn default() -> Self {
+                Self {
+                    agent_id: Err("no value supplied for agent_id".to_string()),
+                }
+            }
+        }
+        impl ActivityFeedJoinAgentParams {
+            pub fn agent_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.agent_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for agent_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ActivityFeedJoinAgentParams>
+        for super::ActivityFeedJoinAgentParams {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ActivityFeedJoinAgentParams,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { agent_id: value.agent_id? })
+            }
+        }
+        impl ::std::convert::From<super::ActivityFeedJoinAgentParams>
+        for ActivityFeedJoinAgentParams {
+            fn from(value: super::ActivityFeedJoinAgentParams) -> Self {
+                Self {
+                    agent_id: Ok(value.agent_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ActivityFeedJoinOrgParams {
+            org_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ActivityFeedJoinOrgParams {
+            fn default() -> Self {
+                Self {
+                    org_id: Err("no value supplied for org_id".to_string()),
+                }
+            }
+        }
+        impl ActivityFeedJoinOrgParams {
+            pub fn org_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.org_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for org_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ActivityFeedJoinOrgParams>
+        for super::ActivityFeedJoinOrgParams {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ActivityFeedJoinOrgParams,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { org_id: value.org_id? })
+            }
+        }
+        impl ::std::convert::From<super::ActivityFeedJoinOrgParams>
+        for ActivityFeedJoinOrgParams {
+            fn from(value: super::ActivityFeedJoinOrgParams) -> Self {
+                Self { org_id: Ok(value.org_id) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ActivityFeedListEntriesParams {
+            after_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            before_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            kind: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            level: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            limit: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+        }
+        impl ::std::default::Default for ActivityFeedListEntriesParams {
+            fn default() -> Self {
+                Self {
+                    after_cursor: Ok(Default::default()),
+                    before_cursor: Ok(Default::default()),
+                    kind: Ok(Default::default()),
+                    level: Ok(Default::default()),
+                    limit: Ok(Default::default()),
+                }
+            }
+        }
+        impl ActivityFeedListEntriesParams {
+            pub fn after_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.after_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for after_cursor: {e}")
+                    });
+                self
+            }
+            pub fn before_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.before_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for before_cursor: {e}")
+                    });
+                self
+            }
+            pub fn kind<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.kind = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for kind: {e}"));
+                self
+            }
+            pub fn level<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.level = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for level: {e}"));
+                self
+            }
+            pub fn limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.limit = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for limit: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ActivityFeedListEntriesParams>
+        for super::ActivityFeedListEntriesParams {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ActivityFeedListEntriesParams,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    after_cursor: value.after_cursor?,
+                    before_cursor: value.before_cursor?,
+                    kind: value.kind?,
+                    level: value.level?,
+                    limit: value.limit?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ActivityFeedListEntriesParams>
+        for ActivityFeedListEntriesParams {
+            fn from(value: super::ActivityFeedListEntriesParams) -> Self {
+                Self {
+                    after_cursor: Ok(value.after_cursor),
+                    before_cursor: Ok(value.before_cursor),
+                    kind: Ok(value.kind),
+                    level: Ok(value.level),
+                    limit: Ok(value.limit),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
+        pub struct ActivityFeedListEntriesReply {
+            after_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            before_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            entries: ::std::result::Result<
+                ::std::vec::Vec<super::ActivityFeedEntry>,
+                ::std::string::String,
+            >,
+            has_more: ::std::result::Result<bool, ::std::string::String>,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for ActivityFeedListEntriesReply {
+            fn default() -> Self {
+                Self {
+                    after_cursor: Ok(Default::default()),
+                    before_cursor: Ok(Default::default()),
+                    entries: Err("no value supplied for entries".to_string()),
+                    has_more: Err("no value supplied for has_more".to_string()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ActivityFeedListEntriesReply {
+            pub fn after_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.after_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for after_cursor: {e}")
+                    });
+                self
+            }
+            pub fn before_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.before_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for before_cursor: {e}")
+                    });
+                self
+            }
+            pub fn entries<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ActivityFeedEntry>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.entries = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for entries: {e}"));
+                self
+            }
+            pub fn has_more<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.has_more = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for has_more: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<ActivityFeedListEntriesReply>
+        for super::ActivityFeedListEntriesReply {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ActivityFeedListEntriesReply,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    after_cursor: value.after_cursor?,
+                    before_cursor: value.before_cursor?,
+                    entries: value.entries?,
+                    has_more: value.has_more?,
+                })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::ActivityFeedListEntriesReply>
+        for ActivityFeedListEntriesReply {
+            fn from(value: super::ActivityFeedListEntriesReply) -> Self {
+                Self {
+                    after_cursor: Ok(value.after_cursor),
+                    before_cursor: Ok(value.before_cursor),
+                    entries: Ok(value.entries),
+                    has_more: Ok(value.has_more),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
+        pub struct ActivityFeedNewEntryPush {
+            entry: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for ActivityFeedNewEntryPush {
+            fn default() -> Self {
+                Self {
+                    entry: Ok(Default::default()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ActivityFeedNewEntryPush {
+            pub fn entry<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.entry = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for entry: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<ActivityFeedNewEntryPush>
+        for super::ActivityFeedNewEntryPush {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ActivityFeedNewEntryPush,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { entry: value.entry? })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::ActivityFeedNewEntryPush> for ActivityFeedNewEntryPush {
+            fn from(value: super::ActivityFeedNewEntryPush) -> Self {
+                Self { entry: Ok(value.entry) }
             }
         }
         #[cfg(feature = "type-builders")]
@@ -13866,6 +14778,291 @@ pub mod types {
                 }
             }
         }
+        #[derive(Clone, Debug)]
+        pub struct ChatAddReactionParams {
+            emoji: ::std::result::Result<::std::string::String, ::std::string::String>,
+            message_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChatAddReactionParams {
+            fn default() -> Self {
+                Self {
+                    emoji: Err("no value supplied for emoji".to_string()),
+                    message_id: Err("no value supplied for message_id".to_string()),
+                }
+            }
+        }
+        impl ChatAddReactionParams {
+            pub fn emoji<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.emoji = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for emoji: {e}"));
+                self
+            }
+            pub fn message_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for message_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatAddReactionParams> for super::ChatAddReactionParams {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatAddReactionParams,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    emoji: value.emoji?,
+                    message_id: value.message_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatAddReactionParams> for ChatAddReactionParams {
+            fn from(value: super::ChatAddReactionParams) -> Self {
+                Self {
+                    emoji: Ok(value.emoji),
+                    message_id: Ok(value.message_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatDeleteMessageParams {
+            message_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChatDeleteMessageParams {
+            fn default() -> Self {
+                Self {
+                    message_id: Err("no value supplied for message_id".to_string()),
+                }
+            }
+        }
+        impl ChatDeleteMessageParams {
+            pub fn message_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for message_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatDeleteMessageParams>
+        for super::ChatDeleteMessageParams {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatDeleteMessageParams,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    message_id: value.message_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatDeleteMessageParams> for ChatDeleteMessageParams {
+            fn from(value: super::ChatDeleteMessageParams) -> Self {
+                Self {
+                    message_id: Ok(value.message_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatEditMessageParams {
+            content: ::std::result::Result<::std::string::String, ::std::string::String>,
+            message_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChatEditMessageParams {
+            fn default() -> Self {
+                Self {
+                    content: Err("no value supplied for content".to_string()),
+                    message_id: Err("no value supplied for message_id".to_string()),
+                }
+            }
+        }
+        impl ChatEditMessageParams {
+            pub fn content<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.content = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for content: {e}"));
+                self
+            }
+            pub fn message_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for message_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatEditMessageParams> for super::ChatEditMessageParams {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatEditMessageParams,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    content: value.content?,
+                    message_id: value.message_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatEditMessageParams> for ChatEditMessageParams {
+            fn from(value: super::ChatEditMessageParams) -> Self {
+                Self {
+                    content: Ok(value.content),
+                    message_id: Ok(value.message_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatForkThreadParams {
+            message_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            title: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ChatForkThreadParams {
+            fn default() -> Self {
+                Self {
+                    message_id: Err("no value supplied for message_id".to_string()),
+                    title: Ok(Default::default()),
+                }
+            }
+        }
+        impl ChatForkThreadParams {
+            pub fn message_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for message_id: {e}"));
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for title: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatForkThreadParams> for super::ChatForkThreadParams {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatForkThreadParams,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    message_id: value.message_id?,
+                    title: value.title?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatForkThreadParams> for ChatForkThreadParams {
+            fn from(value: super::ChatForkThreadParams) -> Self {
+                Self {
+                    message_id: Ok(value.message_id),
+                    title: Ok(value.title),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
+        pub struct ChatForkThreadReply {
+            chat_model: ::std::result::Result<
+                ::std::option::Option<super::ChatModel>,
+                ::std::string::String,
+            >,
+            team: ::std::result::Result<
+                ::std::option::Option<super::ChatModelTeam>,
+                ::std::string::String,
+            >,
+            thread: ::std::result::Result<super::ListTeamThreadsDataItem, ::std::string::String>,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for ChatForkThreadReply {
+            fn default() -> Self {
+                Self {
+                    chat_model: Ok(Default::default()),
+                    team: Ok(Default::default()),
+                    thread: Err("no value supplied for thread".to_string()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ChatForkThreadReply {
+            pub fn chat_model<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::ChatModel>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_model = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for chat_model: {e}"));
+                self
+            }
+            pub fn team<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::ChatModelTeam>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.team = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for team: {e}"));
+                self
+            }
+            pub fn thread<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ListTeamThreadsDataItem>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.thread = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for thread: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<ChatForkThreadReply> for super::ChatForkThreadReply {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatForkThreadReply,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_model: value.chat_model?,
+                    team: value.team?,
+                    thread: value.thread?,
+                })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::ChatForkThreadReply> for ChatForkThreadReply {
+            fn from(value: super::ChatForkThreadReply) -> Self {
+                Self {
+                    chat_model: Ok(value.chat_model),
+                    team: Ok(value.team),
+                    thread: Ok(value.thread),
+                }
+            }
+        }
         #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ChatForkThreadResponse {
@@ -13945,6 +15142,910 @@ pub mod types {
                 }
             }
         }
+        #[derive(Clone, Debug)]
+        pub struct ChatJoinTeamKeyedParams {
+            after_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            before_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            include_metadata: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            key: ::std::result::Result<::std::string::String, ::std::string::String>,
+            limit: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            team_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChatJoinTeamKeyedParams {
+            fn default() -> Self {
+                Self {
+                    after_cursor: Ok(Default::default()),
+                    before_cursor: Ok(Default::default()),
+                    include_metadata: Ok(Default::default()),
+                    key: Err("no value supplied for key".to_string()),
+                    limit: Ok(Default::default()),
+                    team_id: Err("no value supplied for team_id".to_string()),
+                }
+            }
+        }
+        impl ChatJoinTeamKeyedParams {
+            pub fn after_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.after_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for after_cursor: {e}")
+                    });
+                self
+            }
+            pub fn before_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.before_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for before_cursor: {e}")
+                    });
+                self
+            }
+            pub fn include_metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.include_metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for include_metadata: {e}")
+                    });
+                self
+            }
+            pub fn key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for key: {e}"));
+                self
+            }
+            pub fn limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.limit = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for limit: {e}"));
+                self
+            }
+            pub fn team_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.team_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for team_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatJoinTeamKeyedParams>
+        for super::ChatJoinTeamKeyedParams {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatJoinTeamKeyedParams,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    after_cursor: value.after_cursor?,
+                    before_cursor: value.before_cursor?,
+                    include_metadata: value.include_metadata?,
+                    key: value.key?,
+                    limit: value.limit?,
+                    team_id: value.team_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatJoinTeamKeyedParams> for ChatJoinTeamKeyedParams {
+            fn from(value: super::ChatJoinTeamKeyedParams) -> Self {
+                Self {
+                    after_cursor: Ok(value.after_cursor),
+                    before_cursor: Ok(value.before_cursor),
+                    include_metadata: Ok(value.include_metadata),
+                    key: Ok(value.key),
+                    limit: Ok(value.limit),
+                    team_id: Ok(value.team_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatJoinTeamThreadParams {
+            after_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            before_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            include_metadata: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            limit: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            team_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            thread_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChatJoinTeamThreadParams {
+            fn default() -> Self {
+                Self {
+                    after_cursor: Ok(Default::default()),
+                    before_cursor: Ok(Default::default()),
+                    include_metadata: Ok(Default::default()),
+                    limit: Ok(Default::default()),
+                    team_id: Err("no value supplied for team_id".to_string()),
+                    thread_id: Err("no value supplied for thread_id".to_string()),
+                }
+            }
+        }
+        impl ChatJoinTeamThreadParams {
+            pub fn after_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.after_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for after_cursor: {e}")
+                    });
+                self
+            }
+            pub fn before_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.before_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for before_cursor: {e}")
+                    });
+                self
+            }
+            pub fn include_metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.include_metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for include_metadata: {e}")
+                    });
+                self
+            }
+            pub fn limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.limit = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for limit: {e}"));
+                self
+            }
+            pub fn team_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.team_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for team_id: {e}"));
+                self
+            }
+            pub fn thread_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.thread_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for thread_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatJoinTeamThreadParams>
+        for super::ChatJoinTeamThreadParams {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatJoinTeamThreadParams,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    after_cursor: value.after_cursor?,
+                    before_cursor: value.before_cursor?,
+                    include_metadata: value.include_metadata?,
+                    limit: value.limit?,
+                    team_id: value.team_id?,
+                    thread_id: value.thread_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatJoinTeamThreadParams> for ChatJoinTeamThreadParams {
+            fn from(value: super::ChatJoinTeamThreadParams) -> Self {
+                Self {
+                    after_cursor: Ok(value.after_cursor),
+                    before_cursor: Ok(value.before_cursor),
+                    include_metadata: Ok(value.include_metadata),
+                    limit: Ok(value.limit),
+                    team_id: Ok(value.team_id),
+                    thread_id: Ok(value.thread_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatJoinTeamTransientParams {
+            after_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            before_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            include_metadata: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            key: ::std::result::Result<::std::string::String, ::std::string::String>,
+            limit: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            team_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChatJoinTeamTransientParams {
+            fn default() -> Self {
+                Self {
+                    after_cursor: Ok(Default::default()),
+                    before_cursor: Ok(Default::default()),
+                    include_metadata: Ok(Default::default()),
+                    key: Err("no value supplied for key".to_string()),
+                    limit: Ok(Default::default()),
+                    team_id: Err("no value supplied for team_id".to_string()),
+                }
+            }
+        }
+        impl ChatJoinTeamTransientParams {
+            pub fn after_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.after_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for after_cursor: {e}")
+                    });
+                self
+            }
+            pub fn before_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.before_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for before_cursor: {e}")
+                    });
+                self
+            }
+            pub fn include_metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.include_metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for include_metadata: {e}")
+                    });
+                self
+            }
+            pub fn key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for key: {e}"));
+                self
+            }
+            pub fn limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.limit = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for limit: {e}"));
+                self
+            }
+            pub fn team_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.team_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for team_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatJoinTeamTransientParams>
+        for super::ChatJoinTeamTransientParams {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatJoinTeamTransientParams,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    after_cursor: value.after_cursor?,
+                    before_cursor: value.before_cursor?,
+                    include_metadata: value.include_metadata?,
+                    key: value.key?,
+                    limit: value.limit?,
+                    team_id: value.team_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatJoinTeamTransientParams>
+        for ChatJoinTeamTransientParams {
+            fn from(value: super::ChatJoinTeamTransientParams) -> Self {
+                Self {
+                    after_cursor: Ok(value.after_cursor),
+                    before_cursor: Ok(value.before_cursor),
+                    include_metadata: Ok(value.include_metadata),
+                    key: Ok(value.key),
+                    limit: Ok(value.limit),
+                    team_id: Ok(value.team_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatJoinUserKeyedParams {
+            after_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            before_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            include_metadata: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            key: ::std::result::Result<::std::string::String, ::std::string::String>,
+            limit: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChatJoinUserKeyedParams {
+            fn default() -> Self {
+                Self {
+                    after_cursor: Ok(Default::default()),
+                    before_cursor: Ok(Default::default()),
+                    include_metadata: Ok(Default::default()),
+                    key: Err("no value supplied for key".to_string()),
+                    limit: Ok(Default::default()),
+                }
+            }
+        }
+        impl ChatJoinUserKeyedParams {
+            pub fn after_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.after_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for after_cursor: {e}")
+                    });
+                self
+            }
+            pub fn before_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.before_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for before_cursor: {e}")
+                    });
+                self
+            }
+            pub fn include_metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.include_metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for include_metadata: {e}")
+                    });
+                self
+            }
+            pub fn key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for key: {e}"));
+                self
+            }
+            pub fn limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.limit = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for limit: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatJoinUserKeyedParams>
+        for super::ChatJoinUserKeyedParams {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatJoinUserKeyedParams,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    after_cursor: value.after_cursor?,
+                    before_cursor: value.before_cursor?,
+                    include_metadata: value.include_metadata?,
+                    key: value.key?,
+                    limit: value.limit?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatJoinUserKeyedParams> for ChatJoinUserKeyedParams {
+            fn from(value: super::ChatJoinUserKeyedParams) -> Self {
+                Self {
+                    after_cursor: Ok(value.after_cursor),
+                    before_cursor: Ok(value.before_cursor),
+                    include_metadata: Ok(value.include_metadata),
+                    key: Ok(value.key),
+                    limit: Ok(value.limit),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatJoinUserThreadParams {
+            after_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            before_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            include_metadata: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            limit: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            thread_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChatJoinUserThreadParams {
+            fn default() -> Self {
+                Self {
+                    after_cursor: Ok(Default::default()),
+                    before_cursor: Ok(Default::default()),
+                    include_metadata: Ok(Default::default()),
+                    limit: Ok(Default::default()),
+                    thread_id: Err("no value supplied for thread_id".to_string()),
+                }
+            }
+        }
+        impl ChatJoinUserThreadParams {
+            pub fn after_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.after_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for after_cursor: {e}")
+                    });
+                self
+            }
+            pub fn before_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.before_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for before_cursor: {e}")
+                    });
+                self
+            }
+            pub fn include_metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.include_metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for include_metadata: {e}")
+                    });
+                self
+            }
+            pub fn limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.limit = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for limit: {e}"));
+                self
+            }
+            pub fn thread_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.thread_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for thread_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatJoinUserThreadParams>
+        for super::ChatJoinUserThreadParams {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatJoinUserThreadParams,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    after_cursor: value.after_cursor?,
+                    before_cursor: value.before_cursor?,
+                    include_metadata: value.include_metadata?,
+                    limit: value.limit?,
+                    thread_id: value.thread_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatJoinUserThreadParams> for ChatJoinUserThreadParams {
+            fn from(value: super::ChatJoinUserThreadParams) -> Self {
+                Self {
+                    after_cursor: Ok(value.after_cursor),
+                    before_cursor: Ok(value.before_cursor),
+                    include_metadata: Ok(value.include_metadata),
+                    limit: Ok(value.limit),
+                    thread_id: Ok(value.thread_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatJoinUserTransientParams {
+            after_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            before_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            include_metadata: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            key: ::std::result::Result<::std::string::String, ::std::string::String>,
+            limit: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChatJoinUserTransientParams {
+            fn default() -> Self {
+                Self {
+                    after_cursor: Ok(Default::default()),
+                    before_cursor: Ok(Default::default()),
+                    include_metadata: Ok(Default::default()),
+                    key: Err("no value supplied for key".to_string()),
+                    limit: Ok(Default::default()),
+                }
+            }
+        }
+        impl ChatJoinUserTransientParams {
+            pub fn after_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.after_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for after_cursor: {e}")
+                    });
+                self
+            }
+            pub fn before_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.before_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for before_cursor: {e}")
+                    });
+                self
+            }
+            pub fn include_metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.include_metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for include_metadata: {e}")
+                    });
+                self
+            }
+            pub fn key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for key: {e}"));
+                self
+            }
+            pub fn limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.limit = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for limit: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatJoinUserTransientParams>
+        for super::ChatJoinUserTransientParams {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatJoinUserTransientParams,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    after_cursor: value.after_cursor?,
+                    before_cursor: value.before_cursor?,
+                    include_metadata: value.include_metadata?,
+                    key: value.key?,
+                    limit: value.limit?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatJoinUserTransientParams>
+        for ChatJoinUserTransientParams {
+            fn from(value: super::ChatJoinUserTransientParams) -> Self {
+                Self {
+                    after_cursor: Ok(value.after_cursor),
+                    before_cursor: Ok(value.before_cursor),
+                    include_metadata: Ok(value.include_metadata),
+                    key: Ok(value.key),
+                    limit: Ok(value.limit),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
+        pub struct ChatListMessagesReply {
+            messages: ::std::result::Result<
+                ::std::vec::Vec<super::ParentMessage>,
+                ::std::string::String,
+            >,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for ChatListMessagesReply {
+            fn default() -> Self {
+                Self {
+                    messages: Err("no value supplied for messages".to_string()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ChatListMessagesReply {
+            pub fn messages<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ParentMessage>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.messages = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for messages: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<ChatListMessagesReply> for super::ChatListMessagesReply {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatListMessagesReply,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { messages: value.messages? })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::ChatListMessagesReply> for ChatListMessagesReply {
+            fn from(value: super::ChatListMessagesReply) -> Self {
+                Self {
+                    messages: Ok(value.messages),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatLoadMoreMessagesParams {
+            after_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            before_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            include_metadata: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            limit: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChatLoadMoreMessagesParams {
+            fn default() -> Self {
+                Self {
+                    after_cursor: Ok(Default::default()),
+                    before_cursor: Ok(Default::default()),
+                    include_metadata: Ok(Default::default()),
+                    limit: Ok(Default::default()),
+                }
+            }
+        }
+        impl ChatLoadMoreMessagesParams {
+            pub fn after_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.after_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for after_cursor: {e}")
+                    });
+                self
+            }
+            pub fn before_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.before_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for before_cursor: {e}")
+                    });
+                self
+            }
+            pub fn include_metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.include_metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for include_metadata: {e}")
+                    });
+                self
+            }
+            pub fn limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.limit = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for limit: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatLoadMoreMessagesParams>
+        for super::ChatLoadMoreMessagesParams {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatLoadMoreMessagesParams,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    after_cursor: value.after_cursor?,
+                    before_cursor: value.before_cursor?,
+                    include_metadata: value.include_metadata?,
+                    limit: value.limit?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatLoadMoreMessagesParams>
+        for ChatLoadMoreMessagesParams {
+            fn from(value: super::ChatLoadMoreMessagesParams) -> Self {
+                Self {
+                    after_cursor: Ok(value.after_cursor),
+                    before_cursor: Ok(value.before_cursor),
+                    include_metadata: Ok(value.include_metadata),
+                    limit: Ok(value.limit),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
+        pub struct ChatLoadMoreMessagesReply {
+            data: ::std::result::Result<super::ChatModel, ::std::string::String>,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for ChatLoadMoreMessagesReply {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ChatLoadMoreMessagesReply {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ChatModel>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<ChatLoadMoreMessagesReply>
+        for super::ChatLoadMoreMessagesReply {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatLoadMoreMessagesReply,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::ChatLoadMoreMessagesReply>
+        for ChatLoadMoreMessagesReply {
+            fn from(value: super::ChatLoadMoreMessagesReply) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
         #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ChatLoadMoreMessagesResponse {
@@ -13986,6 +16087,89 @@ pub mod types {
         for ChatLoadMoreMessagesResponse {
             fn from(value: super::ChatLoadMoreMessagesResponse) -> Self {
                 Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatMarkThreadReadParams {
+            message_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChatMarkThreadReadParams {
+            fn default() -> Self {
+                Self {
+                    message_id: Err("no value supplied for message_id".to_string()),
+                }
+            }
+        }
+        impl ChatMarkThreadReadParams {
+            pub fn message_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for message_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatMarkThreadReadParams>
+        for super::ChatMarkThreadReadParams {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatMarkThreadReadParams,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    message_id: value.message_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatMarkThreadReadParams> for ChatMarkThreadReadParams {
+            fn from(value: super::ChatMarkThreadReadParams) -> Self {
+                Self {
+                    message_id: Ok(value.message_id),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
+        pub struct ChatMarkThreadReadReply {
+            success: ::std::result::Result<bool, ::std::string::String>,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for ChatMarkThreadReadReply {
+            fn default() -> Self {
+                Self {
+                    success: Err("no value supplied for success".to_string()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ChatMarkThreadReadReply {
+            pub fn success<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.success = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for success: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<ChatMarkThreadReadReply>
+        for super::ChatMarkThreadReadReply {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatMarkThreadReadReply,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { success: value.success? })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::ChatMarkThreadReadReply> for ChatMarkThreadReadReply {
+            fn from(value: super::ChatMarkThreadReadReply) -> Self {
+                Self { success: Ok(value.success) }
             }
         }
         #[cfg(feature = "type-builders")]
@@ -14131,6 +16315,109 @@ pub mod types {
         }
         #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
+        pub struct ChatMessageAddedPush {
+            after_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            before_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            message: ::std::result::Result<
+                ::std::option::Option<super::ParentMessage>,
+                ::std::string::String,
+            >,
+            thread_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for ChatMessageAddedPush {
+            fn default() -> Self {
+                Self {
+                    after_cursor: Ok(Default::default()),
+                    before_cursor: Ok(Default::default()),
+                    message: Ok(Default::default()),
+                    thread_id: Ok(Default::default()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ChatMessageAddedPush {
+            pub fn after_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.after_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for after_cursor: {e}")
+                    });
+                self
+            }
+            pub fn before_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.before_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for before_cursor: {e}")
+                    });
+                self
+            }
+            pub fn message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::ParentMessage>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for message: {e}"));
+                self
+            }
+            pub fn thread_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.thread_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for thread_id: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<ChatMessageAddedPush> for super::ChatMessageAddedPush {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatMessageAddedPush,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    after_cursor: value.after_cursor?,
+                    before_cursor: value.before_cursor?,
+                    message: value.message?,
+                    thread_id: value.thread_id?,
+                })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::ChatMessageAddedPush> for ChatMessageAddedPush {
+            fn from(value: super::ChatMessageAddedPush) -> Self {
+                Self {
+                    after_cursor: Ok(value.after_cursor),
+                    before_cursor: Ok(value.before_cursor),
+                    message: Ok(value.message),
+                    thread_id: Ok(value.thread_id),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
         pub struct ChatMessageListResponse {
             messages: ::std::result::Result<
                 ::std::vec::Vec<super::Message>,
@@ -14178,6 +16465,658 @@ pub mod types {
         }
         #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
+        pub struct ChatMessageUpdatedPush {
+            message: ::std::result::Result<
+                ::std::option::Option<super::ParentMessage>,
+                ::std::string::String,
+            >,
+            thread_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for ChatMessageUpdatedPush {
+            fn default() -> Self {
+                Self {
+                    message: Ok(Default::default()),
+                    thread_id: Ok(Default::default()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ChatMessageUpdatedPush {
+            pub fn message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::ParentMessage>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for message: {e}"));
+                self
+            }
+            pub fn thread_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.thread_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for thread_id: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<ChatMessageUpdatedPush> for super::ChatMessageUpdatedPush {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatMessageUpdatedPush,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    message: value.message?,
+                    thread_id: value.thread_id?,
+                })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::ChatMessageUpdatedPush> for ChatMessageUpdatedPush {
+            fn from(value: super::ChatMessageUpdatedPush) -> Self {
+                Self {
+                    message: Ok(value.message),
+                    thread_id: Ok(value.thread_id),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
+        pub struct ChatModel {
+            after_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            agent: ::std::result::Result<
+                ::std::option::Option<super::AgentObject>,
+                ::std::string::String,
+            >,
+            before_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            is_transient: ::std::result::Result<bool, ::std::string::String>,
+            members: ::std::result::Result<
+                ::std::vec::Vec<super::MembersItem>,
+                ::std::string::String,
+            >,
+            messages: ::std::result::Result<
+                ::std::vec::Vec<super::ParentMessage>,
+                ::std::string::String,
+            >,
+            messages_loaded_on_last_update: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            team: ::std::result::Result<
+                ::std::option::Option<super::ChatModelTeam>,
+                ::std::string::String,
+            >,
+            thread: ::std::result::Result<super::ListTeamThreadsDataItem, ::std::string::String>,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for ChatModel {
+            fn default() -> Self {
+                Self {
+                    after_cursor: Ok(Default::default()),
+                    agent: Ok(Default::default()),
+                    before_cursor: Ok(Default::default()),
+                    is_transient: Err("no value supplied for is_transient".to_string()),
+                    members: Err("no value supplied for members".to_string()),
+                    messages: Err("no value supplied for messages".to_string()),
+                    messages_loaded_on_last_update: Ok(Default::default()),
+                    team: Ok(Default::default()),
+                    thread: Err("no value supplied for thread".to_string()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ChatModel {
+            pub fn after_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.after_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for after_cursor: {e}")
+                    });
+                self
+            }
+            pub fn agent<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::AgentObject>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.agent = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for agent: {e}"));
+                self
+            }
+            pub fn before_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.before_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for before_cursor: {e}")
+                    });
+                self
+            }
+            pub fn is_transient<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_transient = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_transient: {e}")
+                    });
+                self
+            }
+            pub fn members<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::MembersItem>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.members = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for members: {e}"));
+                self
+            }
+            pub fn messages<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ParentMessage>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.messages = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for messages: {e}"));
+                self
+            }
+            pub fn messages_loaded_on_last_update<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.messages_loaded_on_last_update = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for messages_loaded_on_last_update: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn team<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::ChatModelTeam>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.team = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for team: {e}"));
+                self
+            }
+            pub fn thread<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ListTeamThreadsDataItem>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.thread = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for thread: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<ChatModel> for super::ChatModel {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatModel,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    after_cursor: value.after_cursor?,
+                    agent: value.agent?,
+                    before_cursor: value.before_cursor?,
+                    is_transient: value.is_transient?,
+                    members: value.members?,
+                    messages: value.messages?,
+                    messages_loaded_on_last_update: value.messages_loaded_on_last_update?,
+                    team: value.team?,
+                    thread: value.thread?,
+                })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::ChatModel> for ChatModel {
+            fn from(value: super::ChatModel) -> Self {
+                Self {
+                    after_cursor: Ok(value.after_cursor),
+                    agent: Ok(value.agent),
+                    before_cursor: Ok(value.before_cursor),
+                    is_transient: Ok(value.is_transient),
+                    members: Ok(value.members),
+                    messages: Ok(value.messages),
+                    messages_loaded_on_last_update: Ok(value.messages_loaded_on_last_update),
+                    team: Ok(value.team),
+                    thread: Ok(value.thread),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
+        pub struct ChatModelTeam {
+            acl: ::std::result::Result<
+                ::std::option::Option<super::AgentObjectAcl>,
+                ::std::string::String,
+            >,
+            app: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            badges: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            created_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            membership_status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            metadata: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            org: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sandbox: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            slug: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            updated_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for ChatModelTeam {
+            fn default() -> Self {
+                Self {
+                    acl: Ok(Default::default()),
+                    app: Ok(Default::default()),
+                    badges: Ok(Default::default()),
+                    created_at: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    membership_status: Ok(Default::default()),
+                    metadata: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    org: Ok(Default::default()),
+                    sandbox: Ok(Default::default()),
+                    slug: Ok(Default::default()),
+                    updated_at: Ok(Default::default()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ChatModelTeam {
+            pub fn acl<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::AgentObjectAcl>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.acl = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for acl: {e}"));
+                self
+            }
+            pub fn app<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.app = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for app: {e}"));
+                self
+            }
+            pub fn badges<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.badges = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for badges: {e}"));
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn membership_status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.membership_status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for membership_status: {e}")
+                    });
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for metadata: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+            pub fn org<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.org = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for org: {e}"));
+                self
+            }
+            pub fn sandbox<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sandbox = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for sandbox: {e}"));
+                self
+            }
+            pub fn slug<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.slug = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for slug: {e}"));
+                self
+            }
+            pub fn updated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<ChatModelTeam> for super::ChatModelTeam {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatModelTeam,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    acl: value.acl?,
+                    app: value.app?,
+                    badges: value.badges?,
+                    created_at: value.created_at?,
+                    description: value.description?,
+                    id: value.id?,
+                    membership_status: value.membership_status?,
+                    metadata: value.metadata?,
+                    name: value.name?,
+                    org: value.org?,
+                    sandbox: value.sandbox?,
+                    slug: value.slug?,
+                    updated_at: value.updated_at?,
+                })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::ChatModelTeam> for ChatModelTeam {
+            fn from(value: super::ChatModelTeam) -> Self {
+                Self {
+                    acl: Ok(value.acl),
+                    app: Ok(value.app),
+                    badges: Ok(value.badges),
+                    created_at: Ok(value.created_at),
+                    description: Ok(value.description),
+                    id: Ok(value.id),
+                    membership_status: Ok(value.membership_status),
+                    metadata: Ok(value.metadata),
+                    name: Ok(value.name),
+                    org: Ok(value.org),
+                    sandbox: Ok(value.sandbox),
+                    slug: Ok(value.slug),
+                    updated_at: Ok(value.updated_at),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatPostMessageParams {
+            content: ::std::result::Result<::std::string::String, ::std::string::String>,
+            idempotency_key: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            reply_to: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            uploads: ::std::result::Result<
+                ::std::vec::Vec<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ChatPostMessageParams {
+            fn default() -> Self {
+                Self {
+                    content: Err("no value supplied for content".to_string()),
+                    idempotency_key: Ok(Default::default()),
+                    reply_to: Ok(Default::default()),
+                    uploads: Ok(Default::default()),
+                }
+            }
+        }
+        impl ChatPostMessageParams {
+            pub fn content<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.content = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for content: {e}"));
+                self
+            }
+            pub fn idempotency_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.idempotency_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for idempotency_key: {e}")
+                    });
+                self
+            }
+            pub fn reply_to<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reply_to = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for reply_to: {e}"));
+                self
+            }
+            pub fn uploads<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.uploads = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for uploads: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatPostMessageParams> for super::ChatPostMessageParams {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatPostMessageParams,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    content: value.content?,
+                    idempotency_key: value.idempotency_key?,
+                    reply_to: value.reply_to?,
+                    uploads: value.uploads?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatPostMessageParams> for ChatPostMessageParams {
+            fn from(value: super::ChatPostMessageParams) -> Self {
+                Self {
+                    content: Ok(value.content),
+                    idempotency_key: Ok(value.idempotency_key),
+                    reply_to: Ok(value.reply_to),
+                    uploads: Ok(value.uploads),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
+        pub struct ChatPostMessageReply {
+            message: ::std::result::Result<super::ParentMessage, ::std::string::String>,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for ChatPostMessageReply {
+            fn default() -> Self {
+                Self {
+                    message: Err("no value supplied for message".to_string()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ChatPostMessageReply {
+            pub fn message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ParentMessage>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for message: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<ChatPostMessageReply> for super::ChatPostMessageReply {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatPostMessageReply,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { message: value.message? })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::ChatPostMessageReply> for ChatPostMessageReply {
+            fn from(value: super::ChatPostMessageReply) -> Self {
+                Self { message: Ok(value.message) }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
         pub struct ChatPostMessageResponse {
             message: ::std::result::Result<super::Message, ::std::string::String>,
         }
@@ -14216,6 +17155,185 @@ pub mod types {
         impl ::std::convert::From<super::ChatPostMessageResponse> for ChatPostMessageResponse {
             fn from(value: super::ChatPostMessageResponse) -> Self {
                 Self { message: Ok(value.message) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatPostSimpleMessageParams {
+            content: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            idempotency_key: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            reply_to: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ChatPostSimpleMessageParams {
+            fn default() -> Self {
+                Self {
+                    content: Ok(Default::default()),
+                    idempotency_key: Ok(Default::default()),
+                    reply_to: Ok(Default::default()),
+                }
+            }
+        }
+        impl ChatPostSimpleMessageParams {
+            pub fn content<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.content = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for content: {e}"));
+                self
+            }
+            pub fn idempotency_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.idempotency_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for idempotency_key: {e}")
+                    });
+                self
+            }
+            pub fn reply_to<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reply_to = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for reply_to: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatPostSimpleMessageParams>
+        for super::ChatPostSimpleMessageParams {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatPostSimpleMessageParams,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    content: value.content?,
+                    idempotency_key: value.idempotency_key?,
+                    reply_to: value.reply_to?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatPostSimpleMessageParams>
+        for ChatPostSimpleMessageParams {
+            fn from(value: super::ChatPostSimpleMessageParams) -> Self {
+                Self {
+                    content: Ok(value.content),
+                    idempotency_key: Ok(value.idempotency_key),
+                    reply_to: Ok(value.reply_to),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
+        pub struct ChatPostSimpleMessageReply {
+            message: ::std::result::Result<super::ParentMessage, ::std::string::String>,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for ChatPostSimpleMessageReply {
+            fn default() -> Self {
+                Self {
+                    message: Err("no value supplied for message".to_string()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ChatPostSimpleMessageReply {
+            pub fn message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ParentMessage>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for message: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<ChatPostSimpleMessageReply>
+        for super::ChatPostSimpleMessageReply {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatPostSimpleMessageReply,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { message: value.message? })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::ChatPostSimpleMessageReply>
+        for ChatPostSimpleMessageReply {
+            fn from(value: super::ChatPostSimpleMessageReply) -> Self {
+                Self { message: Ok(value.message) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatRemoveReactionParams {
+            emoji: ::std::result::Result<::std::string::String, ::std::string::String>,
+            message_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChatRemoveReactionParams {
+            fn default() -> Self {
+                Self {
+                    emoji: Err("no value supplied for emoji".to_string()),
+                    message_id: Err("no value supplied for message_id".to_string()),
+                }
+            }
+        }
+        impl ChatRemoveReactionParams {
+            pub fn emoji<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.emoji = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for emoji: {e}"));
+                self
+            }
+            pub fn message_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for message_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatRemoveReactionParams>
+        for super::ChatRemoveReactionParams {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatRemoveReactionParams,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    emoji: value.emoji?,
+                    message_id: value.message_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatRemoveReactionParams> for ChatRemoveReactionParams {
+            fn from(value: super::ChatRemoveReactionParams) -> Self {
+                Self {
+                    emoji: Ok(value.emoji),
+                    message_id: Ok(value.message_id),
+                }
             }
         }
         #[cfg(feature = "type-builders")]
@@ -14403,6 +17521,136 @@ pub mod types {
                     messages_loaded_on_last_update: Ok(value.messages_loaded_on_last_update),
                     team: Ok(value.team),
                     thread: Ok(value.thread),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
+        pub struct ChatSystemEventPush {
+            event: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for ChatSystemEventPush {
+            fn default() -> Self {
+                Self {
+                    event: Ok(Default::default()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ChatSystemEventPush {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for event: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<ChatSystemEventPush> for super::ChatSystemEventPush {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatSystemEventPush,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { event: value.event? })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::ChatSystemEventPush> for ChatSystemEventPush {
+            fn from(value: super::ChatSystemEventPush) -> Self {
+                Self { event: Ok(value.event) }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
+        pub struct ChatThreadEventPush {
+            payload: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            thread_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for ChatThreadEventPush {
+            fn default() -> Self {
+                Self {
+                    payload: Ok(Default::default()),
+                    thread_id: Ok(Default::default()),
+                    type_: Ok(Default::default()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ChatThreadEventPush {
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for payload: {e}"));
+                self
+            }
+            pub fn thread_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.thread_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for thread_id: {e}"));
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<ChatThreadEventPush> for super::ChatThreadEventPush {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatThreadEventPush,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    payload: value.payload?,
+                    thread_id: value.thread_id?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::ChatThreadEventPush> for ChatThreadEventPush {
+            fn from(value: super::ChatThreadEventPush) -> Self {
+                Self {
+                    payload: Ok(value.payload),
+                    thread_id: Ok(value.thread_id),
+                    type_: Ok(value.type_),
                 }
             }
         }
@@ -25297,6 +28545,104 @@ pub mod types {
         }
         #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
+        pub struct MembersItem {
+            agent: ::std::result::Result<
+                ::std::option::Option<super::AgentObject>,
+                ::std::string::String,
+            >,
+            membership_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+            user: ::std::result::Result<
+                ::std::option::Option<super::User>,
+                ::std::string::String,
+            >,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for MembersItem {
+            fn default() -> Self {
+                Self {
+                    agent: Ok(Default::default()),
+                    membership_type: Ok(Default::default()),
+                    type_: Err("no value supplied for type_".to_string()),
+                    user: Ok(Default::default()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl MembersItem {
+            pub fn agent<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::AgentObject>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.agent = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for agent: {e}"));
+                self
+            }
+            pub fn membership_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.membership_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for membership_type: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
+                self
+            }
+            pub fn user<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::User>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for user: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<MembersItem> for super::MembersItem {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MembersItem,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    agent: value.agent?,
+                    membership_type: value.membership_type?,
+                    type_: value.type_?,
+                    user: value.user?,
+                })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::MembersItem> for MembersItem {
+            fn from(value: super::MembersItem) -> Self {
+                Self {
+                    agent: Ok(value.agent),
+                    membership_type: Ok(value.membership_type),
+                    type_: Ok(value.type_),
+                    user: Ok(value.user),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
         pub struct Message {
             actors: ::std::result::Result<::std::vec::Vec<super::Actor>, ::std::string::String>,
             agent: ::std::result::Result<
@@ -26587,6 +29933,346 @@ pub mod types {
                     grant_type: Ok(value.grant_type),
                     redirect_uri: Ok(value.redirect_uri),
                     refresh_token: Ok(value.refresh_token),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ObjectJoinByIdParams {
+            object_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ObjectJoinByIdParams {
+            fn default() -> Self {
+                Self {
+                    object_id: Err("no value supplied for object_id".to_string()),
+                }
+            }
+        }
+        impl ObjectJoinByIdParams {
+            pub fn object_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.object_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for object_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ObjectJoinByIdParams> for super::ObjectJoinByIdParams {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ObjectJoinByIdParams,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    object_id: value.object_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ObjectJoinByIdParams> for ObjectJoinByIdParams {
+            fn from(value: super::ObjectJoinByIdParams) -> Self {
+                Self {
+                    object_id: Ok(value.object_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ObjectJoinByRowKeyParams {
+            row_key: ::std::result::Result<::std::string::String, ::std::string::String>,
+            schema_type: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ObjectJoinByRowKeyParams {
+            fn default() -> Self {
+                Self {
+                    row_key: Err("no value supplied for row_key".to_string()),
+                    schema_type: Err("no value supplied for schema_type".to_string()),
+                }
+            }
+        }
+        impl ObjectJoinByRowKeyParams {
+            pub fn row_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.row_key = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for row_key: {e}"));
+                self
+            }
+            pub fn schema_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.schema_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for schema_type: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ObjectJoinByRowKeyParams>
+        for super::ObjectJoinByRowKeyParams {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ObjectJoinByRowKeyParams,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    row_key: value.row_key?,
+                    schema_type: value.schema_type?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ObjectJoinByRowKeyParams> for ObjectJoinByRowKeyParams {
+            fn from(value: super::ObjectJoinByRowKeyParams) -> Self {
+                Self {
+                    row_key: Ok(value.row_key),
+                    schema_type: Ok(value.schema_type),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
+        pub struct ObjectObjectCreatedPush {
+            fields: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for ObjectObjectCreatedPush {
+            fn default() -> Self {
+                Self {
+                    fields: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ObjectObjectCreatedPush {
+            pub fn fields<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.fields = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for fields: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<ObjectObjectCreatedPush>
+        for super::ObjectObjectCreatedPush {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ObjectObjectCreatedPush,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    fields: value.fields?,
+                    id: value.id?,
+                })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::ObjectObjectCreatedPush> for ObjectObjectCreatedPush {
+            fn from(value: super::ObjectObjectCreatedPush) -> Self {
+                Self {
+                    fields: Ok(value.fields),
+                    id: Ok(value.id),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
+        pub struct ObjectObjectUpdatedPush {
+            fields: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for ObjectObjectUpdatedPush {
+            fn default() -> Self {
+                Self {
+                    fields: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ObjectObjectUpdatedPush {
+            pub fn fields<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.fields = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for fields: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<ObjectObjectUpdatedPush>
+        for super::ObjectObjectUpdatedPush {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ObjectObjectUpdatedPush,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    fields: value.fields?,
+                    id: value.id?,
+                })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::ObjectObjectUpdatedPush> for ObjectObjectUpdatedPush {
+            fn from(value: super::ObjectObjectUpdatedPush) -> Self {
+                Self {
+                    fields: Ok(value.fields),
+                    id: Ok(value.id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ObjectUpdateFieldsParams {
+            fields: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ObjectUpdateFieldsParams {
+            fn default() -> Self {
+                Self {
+                    fields: Err("no value supplied for fields".to_string()),
+                }
+            }
+        }
+        impl ObjectUpdateFieldsParams {
+            pub fn fields<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.fields = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for fields: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ObjectUpdateFieldsParams>
+        for super::ObjectUpdateFieldsParams {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ObjectUpdateFieldsParams,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { fields: value.fields? })
+            }
+        }
+        impl ::std::convert::From<super::ObjectUpdateFieldsParams> for ObjectUpdateFieldsParams {
+            fn from(value: super::ObjectUpdateFieldsParams) -> Self {
+                Self { fields: Ok(value.fields) }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
+        pub struct ObjectUpdateFieldsReply {
+            fields: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for ObjectUpdateFieldsReply {
+            fn default() -> Self {
+                Self {
+                    fields: Err("no value supplied for fields".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ObjectUpdateFieldsReply {
+            pub fn fields<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.fields = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for fields: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<ObjectUpdateFieldsReply>
+        for super::ObjectUpdateFieldsReply {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ObjectUpdateFieldsReply,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    fields: value.fields?,
+                    id: value.id?,
+                })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::ObjectUpdateFieldsReply> for ObjectUpdateFieldsReply {
+            fn from(value: super::ObjectUpdateFieldsReply) -> Self {
+                Self {
+                    fields: Ok(value.fields),
+                    id: Ok(value.id),
                 }
             }
         }

@@ -19,6 +19,12 @@ mod generated;
 
 pub use generated::*;
 
+// Typed realtime channels over `agentapis_runtime::realtime`, generated from the spec's
+// `x-channels` (never edited by hand: run `cargo xtask regen archastro`); it documents itself.
+#[allow(missing_docs, clippy::all, clippy::pedantic, clippy::unwrap_used, unused_imports)]
+#[rustfmt::skip]
+pub mod channels;
+
 // Path checks, the runtime's attempt loop and its refusals: the same for every API.
 agentapis_runtime::client_hooks!(Client);
 // Its API, operation table and constructor, for the facade.

@@ -19,8 +19,11 @@
 //!   type added: **additive**;
 //! - descriptions, examples, `deprecated`, vendor extensions the generator ignores: **internal**
 //!   (a patch release);
-//! - realtime channels (`x-channels`): joins, messages and pushes added, removed or changed are
-//!   listed, but the generated crate has no channel items yet, so they are **internal** for it.
+//! - realtime channels (`x-channels`), for an API with a generated channel module: a join,
+//!   message or push removed, or one taking or giving another type: **breaking**; one added
+//!   (push enums are non-exhaustive): **additive**; a new topic pattern: **internal**. Their
+//!   params, reply and payload types are components, compared like the others. For an API
+//!   without channel code every channel change is **internal**.
 
 mod channels;
 mod operations;
@@ -136,7 +139,7 @@ pub fn diff(
     let mut changes = Vec::new();
     operations::compare(&old_doc, &new_doc, &mut changes);
     schema::components(&old_doc, &new_doc, &mut changes);
-    channels::compare(&old_doc, &new_doc, &mut changes);
+    channels::compare(&old_doc, &new_doc, api.channels.is_some(), &mut changes);
     if changes.is_empty() && old != new {
         changes.push(Change {
             kind: "document-changed",

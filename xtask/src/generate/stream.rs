@@ -208,7 +208,8 @@ fn items(input: ParseStream<'_>, path: &mut Vec<String>, state: &mut State) -> s
 
 /// Formats `tokens` (a whole generated file) item by item, adding `extra_types` at the end of its
 /// `types` module.
-pub fn format(tokens: TokenStream, extra_types: TokenStream) -> syn::Result<Formatted> {
+/// `ungated`: types whose builders stay public like request bodies' (a channel message's params).
+pub fn format(tokens: TokenStream, extra_types: TokenStream, ungated: &[String]) -> syn::Result<Formatted> {
     let mut state = State {
         out: String::new(),
         extra_types,
@@ -218,6 +219,7 @@ pub fn format(tokens: TokenStream, extra_types: TokenStream) -> syn::Result<Form
         body_builders: HashSet::new(),
     };
     referenced_type_builders(tokens.clone(), &mut state.body_builders);
+    state.body_builders.extend(ungated.iter().cloned());
     (|input: ParseStream<'_>| items(input, &mut Vec::new(), &mut state)).parse2(tokens)?;
     Ok(Formatted {
         source: state.out,
@@ -253,6 +255,7 @@ mod tests {
             quote!(
                 pub struct Added;
             ),
+            &[],
         )
         .expect("formats");
         assert!(
@@ -310,7 +313,7 @@ mod tests {
                 pub struct CreateBody<'a> { body: Result<types::builder::Body, String>, c: &'a () }
             }
         };
-        let formatted = format(tokens, TokenStream::new()).expect("formats");
+        let formatted = format(tokens, TokenStream::new(), &[]).expect("formats");
         let file = syn::parse_file(&formatted.source).expect("parses");
         let gated = |item: &Item| match item {
             Item::Struct(s) => s.attrs.iter().any(|a| quote!(#a).to_string().contains("type-builders")),

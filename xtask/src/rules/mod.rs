@@ -1,6 +1,7 @@
 //! Named, individually tested rewrites applied to a spec before progenitor sees it.
 //!
-//! Nine rule sets run in order: [`downconvert::RULES`] turns OpenAPI 3.1 constructs into their
+//! Ten rule sets run in order: [`channels::RULES`] moves realtime channel schemas into
+//! components (so every later rule sees them), [`downconvert::RULES`] turns OpenAPI 3.1 constructs into their
 //! 3.0 equivalents (only for 3.1 documents), [`repair::RULES`] mends what a document says about
 //! itself, [`auth::RULES`] turns vendor auth extensions into `security`, [`normalize::RULES`]
 //! works around what progenitor cannot generate or would generate badly, [`open_enum::RULES`]
@@ -13,6 +14,7 @@
 //! listed in the header of every generated file.
 
 pub mod auth;
+pub mod channels;
 pub mod downconvert;
 pub mod media;
 pub mod names;
@@ -79,7 +81,8 @@ pub fn apply_all(doc: &mut Value, options: &Options) -> Result<Report, RuleError
         .get("openapi")
         .and_then(Value::as_str)
         .is_some_and(|v| v.starts_with("3.1"));
-    let sets: [&[Rule]; 9] = [
+    let sets: [&[Rule]; 10] = [
+        channels::RULES,
         if is_31 { downconvert::RULES } else { &[] },
         repair::RULES,
         auth::RULES,
@@ -102,8 +105,9 @@ pub fn apply_all(doc: &mut Value, options: &Options) -> Result<Report, RuleError
 
 /// Every rule in the order it runs, for docs and reports.
 pub fn all() -> impl Iterator<Item = &'static Rule> {
-    downconvert::RULES
+    channels::RULES
         .iter()
+        .chain(downconvert::RULES)
         .chain(repair::RULES)
         .chain(auth::RULES)
         .chain(normalize::RULES)

@@ -40,13 +40,20 @@ fn share_repeated_inline_schemas(doc: &mut Value, _: &Options) -> Result<usize, 
 struct Site {
     pointer: String,
     depth: usize,
+    /// Position in the walk (document order, children first).
+    order: usize,
 }
 
 fn one_pass(doc: &mut Value) -> usize {
+    // A shape met in a channel's schemas and in REST schemas is named after its first REST
+    // occurrence, so adding a channel to a spec does not rename a REST type.
+    let channel = super::channels::component_prefixes(doc);
+    let from_channel = |ptr: &str| channel.iter().any(|p| ptr.starts_with(p.as_str()));
     let mut by_shape: HashMap<String, String> = HashMap::new();
     let mut taken: HashSet<String> = HashSet::new();
     let mut groups: Vec<(String, Vec<Site>)> = Vec::new();
     let mut group_of: HashMap<String, usize> = HashMap::new();
+    let mut seen = 0usize;
     walk::schemas(doc, &mut |s, ptr| {
         // typify names an inline schema with a `title` by it: a name no shared type may take.
         if let Some(title) = s.get("title").and_then(Value::as_str) {
@@ -71,15 +78,32 @@ fn one_pass(doc: &mut Value) -> usize {
             sites.push(Site {
                 pointer: ptr.to_owned(),
                 depth: ptr.matches('/').count(),
+                order: seen,
             });
         }
+        seen += 1;
     });
-    // (pointer, depth, component, whether this site's schema becomes the component)
-    let mut plan: Vec<(String, usize, String, bool)> = Vec::new();
-    for (key, sites) in groups {
+    // REST sites first (each list in document order), and groups in the order of their first
+    // REST site: REST names and shapes come out as they would without channels.
+    for (_, sites) in &mut groups {
+        sites.sort_by_key(|s| from_channel(&s.pointer));
+    }
+    groups.sort_by_key(|(_, sites)| sites.first().map(|s| (from_channel(&s.pointer), s.order)));
+    let hoistable = |sites: &[Site]| sites.len() >= 2 && sites.iter().any(|s| !is_body_root(&s.pointer));
+    // (pointer, depth, component, whether this site's schema becomes the component, whether
+    // that component is a channel's)
+    let mut plan: Vec<(String, usize, String, bool, bool)> = Vec::new();
+    for (key, mut sites) in groups {
+        let rest = sites.iter().filter(|s| !from_channel(&s.pointer)).count();
+        if !by_shape.contains_key(&key) && rest > 0 && rest < sites.len() && !hoistable(&sites[..rest]) {
+            // REST alone would keep this shape inline: it does, under the name it always had,
+            // and the channel sites share among themselves.
+            sites.drain(..rest);
+        }
+        let channel_only = sites.iter().all(|s| from_channel(&s.pointer));
         let (target, hoist) = match by_shape.get(&key) {
             Some(name) => (name.clone(), false),
-            None if sites.len() >= 2 && sites.iter().any(|s| !is_body_root(&s.pointer)) => {
+            None if hoistable(&sites) => {
                 let Some(first) = sites.iter().find(|s| !is_body_root(&s.pointer)) else {
                     continue;
                 };
@@ -91,7 +115,7 @@ fn one_pass(doc: &mut Value) -> usize {
         };
         // The site that becomes the component is the first in document order.
         for (i, site) in sites.into_iter().enumerate() {
-            plan.push((site.pointer, site.depth, target.clone(), hoist && i == 0));
+            plan.push((site.pointer, site.depth, target.clone(), hoist && i == 0, channel_only));
         }
     }
     // Deepest first: an outer shape is hoisted with its inner shapes already shared, so equal
@@ -99,7 +123,7 @@ fn one_pass(doc: &mut Value) -> usize {
     plan.sort_by_key(|p| std::cmp::Reverse(p.1));
     let mut hoisted: BTreeMap<String, Value> = BTreeMap::new();
     let mut n = 0;
-    for (pointer, _, target, hoist) in plan {
+    for (pointer, _, target, hoist, channel_only) in plan {
         let Some(node) = doc.pointer_mut(&pointer) else {
             continue;
         };
@@ -109,6 +133,10 @@ fn one_pass(doc: &mut Value) -> usize {
             // Named by its key now; a title would only invite typify to name it twice.
             if let Some(map) = schema.as_object_mut() {
                 map.remove("title");
+                // A shape only channels have stays out of REST schemas in later passes too.
+                if channel_only {
+                    map.insert(super::channels::MARKER.into(), Value::String(pointer));
+                }
             }
             hoisted.insert(target, schema);
         }
