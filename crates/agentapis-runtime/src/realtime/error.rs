@@ -15,8 +15,8 @@ pub enum RealtimeError {
         topic: String,
         /// The server's `reason` (or the whole response when it has none).
         reason: String,
-        /// The reply's `response`.
-        response: Value,
+        /// The reply's `response` (boxed: errors stay small on the happy path).
+        response: Box<Value>,
     },
     /// The server answered `rate_limited`: wait and send again.
     #[error("{event} on {topic} was rate limited")]
@@ -35,8 +35,8 @@ pub enum RealtimeError {
         event: String,
         /// The server's `reason` (or the whole response when it has none).
         reason: String,
-        /// The reply's `response`.
-        response: Value,
+        /// The reply's `response` (boxed: errors stay small on the happy path).
+        response: Box<Value>,
     },
     /// No reply within the timeout. For a message not marked safe to resend, the server may
     /// or may not have applied it.
@@ -152,7 +152,7 @@ impl RealtimeError {
             topic: topic.to_owned(),
             event: event.to_owned(),
             reason,
-            response,
+            response: Box::new(response),
         }
     }
 
@@ -161,7 +161,7 @@ impl RealtimeError {
         RealtimeError::Refused {
             topic: topic.to_owned(),
             reason: reason_of(&response),
-            response,
+            response: Box::new(response),
         }
     }
 }

@@ -23,6 +23,7 @@ use crate::client::{check_credential, decoding, env_value, sealed, Output, Vendo
 use crate::error::{ArgumentError, ConfigError, CredentialProblem};
 use crate::{Error, Response};
 
+pub mod realtime;
 mod shared;
 
 /// The production server.
@@ -160,6 +161,8 @@ pub struct Session {
     key_kind: Option<KeyKind>,
     /// Where the session is shared with a fleet, when it is.
     shared: Option<shared::SharedSession>,
+    /// The realtime socket, opened on the first join.
+    socket: realtime::SharedSocket,
 }
 
 impl std::fmt::Debug for Session {
@@ -287,6 +290,7 @@ impl ClientBuilder {
             auth_client,
             tokens,
             refresh_token,
+            socket: realtime::SharedSocket::default(),
             key_kind,
             shared,
         };

@@ -132,7 +132,10 @@ mod tests {
 
     #[test]
     fn frames_without_a_chat_are_kept_raw() {
-        assert!(matches!(ChatEvent::from_frame(json!({"type": "ping"})), ChatEvent::Raw(_)));
+        assert!(matches!(
+            ChatEvent::from_frame(json!({"type": "ping"})),
+            ChatEvent::Raw(_)
+        ));
         assert!(matches!(
             ChatEvent::from_frame(json!({"type": "create", "data": 5})),
             ChatEvent::Raw(_)
