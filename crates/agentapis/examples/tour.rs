@@ -1,7 +1,7 @@
 //! A short tour of the SDK. By default it starts the local stand-in for all three APIs (no key,
 //! no network) and shows, through the facade: an Agentiv run waited to completion, an ArchAstro
 //! cursor stream across pages, an Invent sub-organization listing, a 429 absorbed by a retry,
-//! and a typed error for an unconnected integration.
+//! a typed error for an unconnected integration, and a realtime chat message and its push.
 //!
 //! `cargo run -p agentapis --example tour` (add `-- --live` to call the real APIs with the keys
 //! in INVENT_API_KEY, AGENTIV_API_KEY and ARCHASTRO_SECRET_KEY; live mode only reads).
@@ -9,6 +9,8 @@
 use std::time::Duration;
 
 use agentapis::agentiv::{self, AgentSlug, WaitOptions};
+use agentapis::archastro::generated::types::{ChatJoinTeamThreadParams, ChatPostMessageParams};
+use agentapis::archastro::realtime::ChatPush;
 use agentapis::{archastro, invent, Error, PageOptions};
 use agentapis_standin::{Api, Fault, Standin};
 use futures::TryStreamExt as _;
@@ -119,6 +121,26 @@ async fn offline() -> Result<(), Box<dyn std::error::Error>> {
         ),
         other => return Err(format!("expected INTEGRATION_NOT_CONNECTED, got {other:?}").into()),
     }
+    println!("\n6. ArchAstro realtime: join a chat thread, post a message, receive its push");
+    let rt = archastro.realtime();
+    let thread: ChatJoinTeamThreadParams = ChatJoinTeamThreadParams::builder()
+        .team_id("team_demo")
+        .thread_id("thr_demo")
+        .try_into()?;
+    let mut chat = rt.join_team_thread(thread).await?;
+    println!("   joined {}", chat.topic());
+    let message: ChatPostMessageParams = ChatPostMessageParams::builder()
+        .content("Hello from the tour")
+        .try_into()?;
+    chat.post_message(message).await?;
+    match tokio::time::timeout(Duration::from_secs(5), chat.next()).await? {
+        Some(ChatPush::MessageAdded(added)) => println!(
+            "   push message_added: {:?} (sent with an idempotency key, so a resend after a reconnect cannot duplicate it)",
+            added.message.as_ref().and_then(|m| m.content.clone()).unwrap_or_default()
+        ),
+        other => return Err(format!("expected message_added, got {other:?}").into()),
+    }
+    chat.leave().await?;
     println!("\nDone: every call above went through one runtime (auth, retries, rate limits, typed errors).");
     Ok(())
 }
