@@ -13,8 +13,8 @@ use quote::{format_ident, quote};
 use serde_json::{Map, Value};
 
 use crate::apis::ApiEntry;
+use crate::channels::entry_key;
 use crate::channels::{resolve, Channel};
-use crate::generate::channels::entry_key;
 
 /// What the emitted test covers (for the file's docs and `cargo xtask specs`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

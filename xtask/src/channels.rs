@@ -10,7 +10,7 @@ use heck::{ToSnakeCase, ToUpperCamelCase};
 use serde_json::{Map, Value};
 
 use crate::error::{escape, SpecError};
-use crate::rules::normalize::template_params;
+use crate::syntax::template_params;
 use crate::syntax::typify_name;
 
 /// Methods every channel handle has; a message may not take their names.
@@ -340,6 +340,11 @@ pub fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
         .and_then(|r| r.strip_prefix('#'))
         .and_then(|r| doc.pointer(r))
         .unwrap_or(schema)
+}
+
+/// The key of a channel entry in coverage reports.
+pub fn entry_key(channel: &str, kind: &str, name: &str) -> String {
+    format!("{channel}/{kind}/{name}")
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Names and types as progenitor and typify spell them: generic arguments of a type, the last
 //! segment of a path, and the method and type names they derive from operation ids and schema
-//! names.
+//! names; and the `{name}` placeholders of the templates those names are filled into.
 
 use syn::{GenericArgument, PathArguments, Type};
 
@@ -64,6 +64,15 @@ pub fn typify_name(name: &str) -> String {
     } else {
         format!("{out}_")
     }
+}
+
+/// The `{name}` placeholders of a template (a path, or a channel's topic pattern), in order.
+pub fn template_params(template: &str) -> Vec<&str> {
+    template
+        .split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+        .collect()
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::error::{escape, SpecError};
-use crate::rules::{normalize::template_params, walk};
+use crate::rules::walk;
+use crate::syntax::template_params;
 
 /// What the checks found.
 #[derive(Debug, Default)]

@@ -9,7 +9,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use serde_json::Value;
 
-use crate::channels::{Channel, Join, Message, Push};
+use crate::channels::{entry_key, Channel, Join, Message, Push};
 use crate::facts::Facts;
 use crate::syntax::{generic_arg, typify_name};
 
@@ -84,11 +84,6 @@ pub struct Emitted {
     pub tokens: TokenStream,
     /// One key per join, message and push with a generated item.
     pub entries: Vec<String>,
-}
-
-/// The key of a channel entry in coverage reports.
-pub fn entry_key(channel: &str, kind: &str, name: &str) -> String {
-    format!("{channel}/{kind}/{name}")
 }
 
 fn docs(lines: &[Option<&str>]) -> TokenStream {

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use super::walk;
 use super::{Options, Rule, RuleError};
 use crate::error::escape;
+use crate::syntax::template_params;
 
 /// The normalization rules, in the order they run.
 pub const RULES: &[Rule] = &[
@@ -154,14 +155,6 @@ fn hoist_path_item_parameters(doc: &mut Value, _: &Options) -> Result<usize, Rul
         }
     }
     Ok(n)
-}
-
-/// The `{name}` placeholders of a path template, in order.
-pub fn template_params(path: &str) -> Vec<&str> {
-    path.split('{')
-        .skip(1)
-        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
-        .collect()
 }
 
 fn declare_missing_path_params(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
