@@ -57,7 +57,7 @@
 //! ```
 
 mod data;
-mod realtime;
+
 mod server;
 #[rustfmt::skip]
 mod apis;
@@ -66,7 +66,7 @@ mod store;
 mod validate;
 
 pub use apis::Api;
-pub use realtime::{ChannelFault, Heartbeats};
+pub use server::realtime::{ChannelFault, Heartbeats};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
 //! The HTTP side: one hyper service that takes every request through the same steps:
 //! [`routing`], [`faults`], [`auth`], [`limits`], [`inputs`] (parameters and body), then Agentiv's
 //! [`runs`] or the [`answers`] (with [`paging`]). WebSocket upgrades are handed to
-//! [`crate::realtime`].
+//! [`realtime`].
 
 mod answers;
 mod auth;
@@ -9,6 +9,7 @@ mod faults;
 mod inputs;
 mod limits;
 mod paging;
+pub(crate) mod realtime;
 mod routing;
 mod runs;
 mod sessions;
@@ -22,11 +23,11 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::{Request, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::realtime::{feeds, upgrade, Kind, Realtime};
 use crate::spec::Spec;
 use crate::store::Store;
 use crate::{Api, Faults, StandinBuilder};
 use faults::{play_fault, Dropped};
+use realtime::{feeds, upgrade, Kind, Realtime};
 use runs::Execution;
 
 pub(crate) type Reply = Response<Full<Bytes>>;

@@ -67,6 +67,12 @@ pub enum ChannelFault {
         /// How many frames.
         times: u32,
     },
+    /// Act on the message (store it, push what it causes) but never send its reply, as when
+    /// the connection drops after the server acted: a resend must not act twice.
+    LoseReply {
+        /// How many frames.
+        times: u32,
+    },
     /// Close the connection without replying or a close frame, as a network drop would.
     Drop {
         /// How many frames.
@@ -80,6 +86,7 @@ impl ChannelFault {
             Self::RateLimited { times }
             | Self::Error { times, .. }
             | Self::NoReply { times }
+            | Self::LoseReply { times }
             | Self::Drop { times } => times,
         }
     }
@@ -136,6 +143,8 @@ pub(crate) struct Realtime {
     /// Messages stored so far, to vary the generated ids.
     stored: AtomicU64,
     connects: Mutex<Log<Instant>>,
+    /// Replies not to send: (socket, ref) of frames under [`ChannelFault::LoseReply`].
+    muted: Mutex<std::collections::HashSet<(SocketId, Option<String>)>>,
     /// When each TCP connection was accepted (any kind): a herd shows here before the server's
     /// own handling of it spreads it out.
     accepts: Mutex<Log<Instant>>,
@@ -154,6 +163,7 @@ impl Realtime {
             next_id: AtomicU64::new(1),
             stored: AtomicU64::new(0),
             connects: Mutex::default(),
+            muted: Mutex::default(),
             accepts: Mutex::default(),
             refuse_until: Mutex::default(),
             heartbeats: Mutex::default(),
@@ -350,6 +360,21 @@ impl Realtime {
     }
 
     /// The fault scripted for `event`, counted down.
+    /// The reply to `reference` on socket `id` will not be sent.
+    pub(crate) fn mute(&self, id: SocketId, reference: Option<String>) {
+        if let Ok(mut muted) = self.muted.lock() {
+            muted.insert((id, reference));
+        }
+    }
+
+    /// Whether the reply to `reference` on socket `id` was muted (it is then forgotten).
+    pub(crate) fn unmute(&self, id: SocketId, reference: &Option<String>) -> bool {
+        self.muted
+            .lock()
+            .map(|mut muted| muted.remove(&(id, reference.clone())))
+            .unwrap_or(false)
+    }
+
     pub(crate) fn take_fault(&self, event: &str) -> Option<ChannelFault> {
         let mut faults = self.faults.lock().ok()?;
         let fault = faults.get_mut(event)?;

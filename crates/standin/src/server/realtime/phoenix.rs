@@ -68,6 +68,9 @@ fn generator(state: &State) -> Generator<'_> {
 
 /// Answers `frame` with a `phx_reply`.
 fn reply(state: &State, id: SocketId, frame: &Frame, ok: bool, response: Value) {
+    if state.realtime.unmute(id, &frame.reference) {
+        return;
+    }
     let status = if ok { "ok" } else { "error" };
     let payload = json!({"status": status, "response": response});
     state.realtime.send(
@@ -107,6 +110,7 @@ pub(crate) fn on_text(state: &Arc<State>, id: SocketId, text: &str) -> Flow {
             return Flow::Continue;
         }
         Some(ChannelFault::NoReply { .. }) => return Flow::Continue,
+        Some(ChannelFault::LoseReply { .. }) => state.realtime.mute(id, frame.reference.clone()),
         Some(ChannelFault::Drop { .. }) => return Flow::Drop,
         None => {}
     }
@@ -272,7 +276,7 @@ pub(crate) fn push_payload(state: &State, channel: &ChannelSpec, topic: &str, ev
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::realtime::Kind;
+    use crate::server::realtime::Kind;
     use crate::{Api, Standin};
     use proptest::prelude::*;
 
