@@ -185,8 +185,8 @@ async fn a_safe_message_is_resent_with_its_key_and_stored_once() {
     let server = standin().await;
     let socket = Socket::new(config(&server));
     let chat = socket.join(CHAT.into(), json!({})).await.expect("joins");
-    // The first post is taken in but its reply never comes; the connection then drops.
-    server.channel_fault("api:chat:post_message", ChannelFault::NoReply { times: 1 });
+    // The first post is stored but its reply never comes; the connection then drops.
+    server.channel_fault("api:chat:post_message", ChannelFault::LoseReply { times: 1 });
     let params = json!({"content": "hello", "idempotency_key": "key-1"});
     let post = chat.push("api:chat:post_message", params, Resend::Safe);
     let drop_connection = async {
@@ -355,4 +355,47 @@ async fn a_thousand_clients_come_back_spread_out() {
         jittered.len(),
         fixed.len()
     );
+}
+
+#[tokio::test]
+async fn a_stale_handle_cannot_leave_a_newer_join_of_its_topic() {
+    let server = standin().await;
+    // A zero heartbeat would panic a timer: it is raised to a floor.
+    let socket = Socket::new(config(&server).heartbeat(Duration::ZERO));
+    let mut first = socket.join(CHAT.into(), json!({})).await.expect("joins");
+    let twice = socket.join(CHAT.into(), json!({})).await;
+    assert!(matches!(twice, Err(RealtimeError::AlreadyJoined { .. })), "{twice:?}");
+    assert_eq!(server.joined().len(), 1, "the refused second join left nothing");
+    // The server closes the channel; the first handle sees its stream end, with the reason.
+    server.push(CHAT, "phx_close", json!({}));
+    let ended = tokio::time::timeout(Duration::from_secs(5), first.next_push())
+        .await
+        .expect("ends");
+    assert!(ended.is_none());
+    assert_eq!(first.closed_reason(), Some("closed by the server"));
+    let second = socket.join(CHAT.into(), json!({})).await.expect("joins again");
+    drop(first); // an earlier join's handle: its leave must not touch the new one
+    let reply = second
+        .push("api:chat:mark_thread_read", json!({"message_id": "m"}), Resend::Never)
+        .await;
+    assert!(reply.is_ok(), "{reply:?}");
+    assert_eq!(server.joined(), vec![CHAT.to_owned()]);
+}
+
+#[tokio::test]
+async fn shutdown_ends_the_socket_even_while_it_reconnects() {
+    let server = standin().await;
+    let socket = Socket::new(config(&server));
+    let chat = socket.join(CHAT.into(), json!({})).await.expect("joins");
+    server.refuse_sockets(Duration::from_secs(30));
+    server.disconnect_sockets();
+    let connects = server.socket_connects().len();
+    eventually("a refused reconnect", || server.socket_connects().len() > connects).await;
+    socket.shutdown();
+    let after = socket.join("api:object:o".into(), json!({})).await;
+    assert!(matches!(after, Err(RealtimeError::Closed { .. })), "{after:?}");
+    let push = chat
+        .push("api:chat:mark_thread_read", json!({"message_id": "m"}), Resend::Never)
+        .await;
+    assert!(matches!(push, Err(RealtimeError::Closed { .. })), "{push:?}");
 }

@@ -64,7 +64,43 @@ async fn secrets_never_reach_debug_display_errors_or_traces() {
         .expect_err("wrong kind");
     shown.push(format!("{bad:?} {bad}"));
 
+    // Realtime: the socket's token sits in its URL's query; refused and failed connects, the
+    // socket's and its config's Debug, and the errors must not show it.
+    let standin = agentapis_standin::Standin::builder(agentapis::Api::ArchAstro)
+        .rotating_sessions()
+        .start()
+        .await
+        .expect("stand-in");
+    for base in [standin.base_url(), "http://127.0.0.1:9"] {
+        let user = archastro::Client::builder()
+            .token("tok_SUPERSECRET123")
+            .base_url(base)
+            .build()
+            .expect("client");
+        let rt = user.realtime_with(|c| c.timeout(std::time::Duration::from_millis(500)));
+        shown.push(format!("{rt:?} {:?}", rt.socket().config()));
+        let params = archastro::generated::types::ObjectJoinByIdParams::builder()
+            .object_id("obj_1")
+            .try_into()
+            .expect("valid");
+        let err = rt.join_by_id(params).await.expect_err("refused or unreachable");
+        shown.push(format!("{err:?} {err}"));
+    }
+    let invent = agentapis::invent::Client::builder()
+        .api_key("inv_SUPERSECRET123")
+        .base_url("http://127.0.0.1:9")
+        .build()
+        .expect("client");
+    let feed = invent.chat_events().expect("opens");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    shown.push(format!("{feed:?}"));
+    drop(feed);
+
     let traces = String::from_utf8_lossy(&captured.0.lock().expect("capture")).to_string();
+    assert!(
+        traces.contains("agentapis::realtime"),
+        "realtime traces are captured: {traces}"
+    );
     assert!(
         traces.contains("operation=\"get_agent\"") || traces.contains("operation=get_agent"),
         "traces are captured: {traces}"

@@ -63,7 +63,12 @@ impl Reconnect {
             }
             Reconnect::Fixed(steps) => {
                 let index = usize::try_from(attempt).unwrap_or(usize::MAX);
-                steps.get(index).or_else(|| steps.last()).copied().unwrap_or_default()
+                // An empty schedule must not mean reconnecting in a tight loop.
+                steps
+                    .get(index)
+                    .or_else(|| steps.last())
+                    .copied()
+                    .unwrap_or(Duration::from_secs(1))
             }
         }
     }
@@ -95,5 +100,6 @@ mod tests {
         assert_eq!(fixed.delay(0), Duration::from_millis(10));
         assert_eq!(fixed.delay(8), Duration::from_secs(2));
         assert_eq!(fixed.delay(u32::MAX), Duration::from_secs(2));
+        assert_eq!(Reconnect::Fixed(Vec::new()).delay(0), Duration::from_secs(1));
     }
 }

@@ -7,9 +7,11 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::{header::AUTHORIZATION, HeaderValue};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use super::frame::MAX_FRAME_BYTES;
 use super::RealtimeError;
 use crate::secret::Secret;
 use crate::token::TokenStore;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// An open WebSocket.
 pub(crate) type Ws = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
@@ -95,16 +97,19 @@ fn tls() -> Result<Arc<rustls::ClientConfig>, String> {
 }
 
 /// Opens `url`, with `bearer` as an `Authorization` header when given, within `timeout`.
-/// `secret` is scrubbed from every message (it may sit in the URL's query).
+/// Every one of `secrets` (the token, raw and as encoded in the URL) is scrubbed from every
+/// message.
 pub(crate) async fn open(
     url: &str,
     bearer: Option<&Secret>,
-    secret: Option<&Secret>,
+    secrets: &[String],
     timeout: Duration,
 ) -> Result<Ws, ConnectFailure> {
-    let scrub = |message: String| match secret.map(Secret::expose).filter(|s| !s.is_empty()) {
-        Some(s) => message.replace(s, "<redacted>"),
-        None => message,
+    let scrub = |mut message: String| {
+        for secret in secrets.iter().filter(|s| !s.is_empty()) {
+            message = message.replace(secret.as_str(), "<redacted>");
+        }
+        message
     };
     let mut request = url
         .into_client_request()
@@ -122,7 +127,11 @@ pub(crate) async fn open(
     } else {
         None
     };
-    let connecting = tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector);
+    // The server controls frame sizes: refuse big ones while reading, not after buffering them.
+    let limits = WebSocketConfig::default()
+        .max_message_size(Some(MAX_FRAME_BYTES))
+        .max_frame_size(Some(MAX_FRAME_BYTES));
+    let connecting = tokio_tungstenite::connect_async_tls_with_config(request, Some(limits), true, connector);
     match tokio::time::timeout(timeout, connecting).await {
         Err(_) => Err(ConnectFailure::Other(format!("no answer within {timeout:?}"))),
         Ok(Ok((ws, _))) => Ok(ws),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt as _;
+use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
@@ -33,6 +33,9 @@ pub struct FeedConfig {
     /// Frames held for a consumer that has not read them (default 256); newer ones are dropped
     /// and counted by [`Feed::missed`].
     pub buffer: usize,
+    /// How often a quiet connection is pinged (default 30 s); one silent for two periods is
+    /// replaced.
+    pub keepalive: Duration,
 }
 
 impl FeedConfig {
@@ -45,12 +48,19 @@ impl FeedConfig {
             connect_timeout: Duration::from_secs(10),
             reconnect: Reconnect::default(),
             buffer: 256,
+            keepalive: Duration::from_secs(30),
         }
     }
 
     /// Sets [`FeedConfig::reconnect`].
     pub fn reconnect(mut self, reconnect: Reconnect) -> Self {
         self.reconnect = reconnect;
+        self
+    }
+
+    /// Sets [`FeedConfig::keepalive`] (at least 10 ms).
+    pub fn keepalive(mut self, period: Duration) -> Self {
+        self.keepalive = period.max(Duration::from_millis(10));
         self
     }
 
@@ -121,30 +131,29 @@ async fn run(config: FeedConfig, frames: mpsc::Sender<Result<Value, RealtimeErro
         }
     };
     let mut attempt: u32 = 0;
+    let mut refreshed = false;
     while !frames.is_closed() {
         let Some((generation, token)) = config.auth.current() else {
             let _ = frames.send(Err(RealtimeError::NoToken)).await;
             return;
         };
-        match connect::open(&url, Some(&token), Some(&token), config.connect_timeout).await {
+        let secrets = [token.expose().to_owned()];
+        match connect::open(&url, Some(&token), &secrets, config.connect_timeout).await {
             Ok(ws) => {
                 attempt = 0;
+                refreshed = false;
                 tracing::debug!(target: "agentapis::realtime", path = %config.path, "feed connected");
-                let (_sink, mut stream) = ws.split();
-                while let Some(message) = stream.next().await {
-                    match message {
-                        Ok(Message::Text(text)) => deliver(text.as_str(), &frames, &missed),
-                        Ok(Message::Close(_)) | Err(_) => break,
-                        Ok(_) => {}
-                    }
-                    if frames.is_closed() {
-                        return;
-                    }
+                if read(ws, &frames, &missed, config.keepalive).await.is_err() {
+                    return; // the consumer is gone
                 }
             }
             Err(ConnectFailure::Unauthorized(status)) => {
-                let deadline = Instant::now() + config.connect_timeout;
-                if config.auth.refresh(generation, deadline).await {
+                let deadline = Instant::now()
+                    .checked_add(config.connect_timeout)
+                    .unwrap_or_else(Instant::now);
+                // Once in a row: a refusal a new token does not fix ends the feed.
+                if !refreshed && config.auth.refresh(generation, deadline).await {
+                    refreshed = true;
                     continue;
                 }
                 let _ = frames.send(Err(RealtimeError::Unauthorized { status })).await;
@@ -157,6 +166,43 @@ async fn run(config: FeedConfig, frames: mpsc::Sender<Result<Value, RealtimeErro
         let delay = config.reconnect.delay(attempt);
         attempt = attempt.saturating_add(1);
         tokio::time::sleep(delay).await;
+    }
+}
+
+/// Reads one connection until it ends (`Ok`) or the consumer is gone (`Err`). A ping goes out
+/// every `keepalive`; a connection silent for two of them is taken for dead.
+async fn read(
+    ws: connect::Ws,
+    frames: &mpsc::Sender<Result<Value, RealtimeError>>,
+    missed: &AtomicU64,
+    keepalive: Duration,
+) -> Result<(), ()> {
+    let (mut sink, mut stream) = ws.split();
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut heard = Instant::now();
+    loop {
+        tokio::select! {
+            message = stream.next() => {
+                heard = Instant::now();
+                match message {
+                    Some(Ok(Message::Text(text))) => deliver(text.as_str(), frames, missed),
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => return Ok(()),
+                    Some(Ok(_)) => {}
+                }
+            }
+            _ = ping.tick() => {
+                if heard.elapsed() > keepalive.saturating_mul(2) {
+                    tracing::warn!(target: "agentapis::realtime", "feed silent: reconnecting");
+                    return Ok(());
+                }
+                let sent = tokio::time::timeout(keepalive, sink.send(Message::Ping(Vec::new().into()))).await;
+                if !matches!(sent, Ok(Ok(()))) {
+                    return Ok(());
+                }
+            }
+            () = frames.closed() => return Err(()),
+        }
     }
 }
 

@@ -19,7 +19,9 @@
 //!   pushes, counted by [`Channel::missed`], and never stalls the socket or grows memory;
 //! - dropping a [`Channel`] leaves its topic; dropping every handle closes the connection.
 //!
-//! Everything is traced under the `agentapis::realtime` target, without tokens.
+//! Everything is traced under the `agentapis::realtime` target, without tokens. (The
+//! WebSocket library below logs whole handshake requests, token included, at `trace` level
+//! of the `log` facade under `tungstenite`: keep that target below `trace` where logs are kept.)
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), agentapis_runtime::realtime::RealtimeError> {
@@ -41,6 +43,7 @@ mod error;
 mod feed;
 pub mod frame;
 mod socket;
+mod table;
 
 pub use backoff::Reconnect;
 pub use connect::SocketAuth;

@@ -1,6 +1,7 @@
 //! The socket and channel handles users hold; the connection itself lives in [`super::driver`].
 
 use std::pin::Pin;
+use std::sync::atomic::AtomicU64 as JoinIds;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
@@ -9,7 +10,8 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
-use super::driver::{Command, Driver};
+use super::driver::{Driver, Stop};
+use super::table::{sane, Command};
 use super::{Push, RealtimeError, Reconnect, Resend, SocketAuth};
 
 /// How a [`Socket`] connects and behaves. Defaults follow the vendor's documented timings,
@@ -101,6 +103,9 @@ pub struct Socket {
 struct Inner {
     config: Arc<SocketConfig>,
     commands: OnceLock<mpsc::Sender<Command>>,
+    stop: Arc<Stop>,
+    /// Names each join, so a stale handle cannot act on a later join of its topic.
+    joins: JoinIds,
 }
 
 impl std::fmt::Debug for Socket {
@@ -117,8 +122,10 @@ impl Socket {
     pub fn new(config: SocketConfig) -> Self {
         Self {
             inner: Arc::new(Inner {
-                config: Arc::new(config),
+                config: Arc::new(sane(config)),
                 commands: OnceLock::new(),
+                stop: Arc::default(),
+                joins: JoinIds::new(0),
             }),
         }
     }
@@ -132,50 +139,71 @@ impl Socket {
         self.inner.commands.get_or_init(|| {
             // Bounded: a burst of callers waits for the connection task instead of growing a queue.
             let (sender, receiver) = mpsc::channel(1024);
-            tokio::spawn(Driver::new(Arc::clone(&self.inner.config), receiver).run());
+            let stop = Arc::clone(&self.inner.stop);
+            tokio::spawn(Driver::new(Arc::clone(&self.inner.config), receiver, stop).run());
             sender
         })
     }
 
-    /// Joins `topic` with `payload` as the join params; waits for the server's answer.
+    /// Joins `topic` with `payload` as the join params; waits for the server's answer (at most
+    /// [`SocketConfig::timeout`]).
     pub async fn join(&self, topic: String, payload: Value) -> Result<Channel, RealtimeError> {
         let config = &self.inner.config;
-        let (pushes_in, pushes) = mpsc::channel(config.push_buffer.max(1));
+        if self.inner.stop.is_stopped() {
+            return Err(RealtimeError::Closed { topic });
+        }
+        let (pushes_in, pushes) = mpsc::channel(config.push_buffer);
         let missed = Arc::new(AtomicU64::new(0));
+        let closed = Arc::new(OnceLock::new());
+        let id = self.inner.joins.fetch_add(1, Ordering::Relaxed);
         let (reply, answer) = oneshot::channel();
         let commands = self.commands().clone();
         let command = Command::Join {
             topic: topic.clone(),
+            id,
             payload,
             pushes: pushes_in,
             missed: Arc::clone(&missed),
+            closed: Arc::clone(&closed),
             reply,
         };
-        let closed = || RealtimeError::Closed { topic: topic.clone() };
-        commands.send(command).await.map_err(|_| closed())?;
-        let channel = Channel {
+        let mut channel = Channel {
             topic: topic.clone(),
-            commands,
+            id,
+            commands: commands.clone(),
             pushes,
             missed,
+            closed,
             timeout: config.timeout,
-            open: true,
+            open: false,
         };
-        match tokio::time::timeout(config.timeout, answer).await {
-            Ok(Ok(Ok(_))) => Ok(channel),
+        let asked = async {
+            commands.send(command).await.map_err(|_| ())?;
+            answer.await.map_err(|_| ())
+        };
+        match tokio::time::timeout(config.timeout, asked).await {
+            Ok(Ok(Ok(_))) => {
+                channel.open = true;
+                Ok(channel)
+            }
             Ok(Ok(Err(e))) => Err(e),
-            Ok(Err(_)) => Err(closed()),
-            // Dropping `channel` leaves, so a join answered later does not linger.
-            Err(_) => Err(RealtimeError::Timeout {
-                topic,
-                event: "phx_join".to_owned(),
-                after: config.timeout,
-            }),
+            Ok(Err(())) => Err(RealtimeError::Closed { topic }),
+            Err(_) => {
+                // Leave in case the join is answered later, so it does not linger.
+                channel.open = true;
+                Err(RealtimeError::Timeout {
+                    topic,
+                    event: "phx_join".to_owned(),
+                    after: config.timeout,
+                })
+            }
         }
     }
 
-    /// Closes the connection and every channel; later calls fail with [`RealtimeError::Closed`].
+    /// Closes the connection and every channel, even while it is connecting; later joins fail
+    /// with [`RealtimeError::Closed`].
     pub fn shutdown(&self) {
+        self.inner.stop.stop();
         if let Some(commands) = self.inner.commands.get() {
             let _ = commands.try_send(Command::Shutdown);
         }
@@ -186,10 +214,13 @@ impl Socket {
 /// [`futures_core::Stream`] (or [`Channel::next_push`]). Dropping it leaves the topic.
 pub struct Channel {
     topic: String,
+    id: u64,
     commands: mpsc::Sender<Command>,
     pushes: mpsc::Receiver<Push>,
     missed: Arc<AtomicU64>,
+    closed: Arc<OnceLock<String>>,
     timeout: Duration,
+    /// Whether dropping it must leave (it holds a join the server may know).
     open: bool,
 }
 
@@ -216,6 +247,7 @@ impl Channel {
         let (reply, answer) = oneshot::channel();
         let command = Command::Push {
             topic: self.topic.clone(),
+            id: self.id,
             event: event.to_owned(),
             payload,
             resend,
@@ -224,10 +256,13 @@ impl Channel {
         let closed = || RealtimeError::Closed {
             topic: self.topic.clone(),
         };
-        self.commands.send(command).await.map_err(|_| closed())?;
-        match tokio::time::timeout(self.timeout, answer).await {
+        let asked = async {
+            self.commands.send(command).await.map_err(|_| ())?;
+            answer.await.map_err(|_| ())
+        };
+        match tokio::time::timeout(self.timeout, asked).await {
             Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(closed()),
+            Ok(Err(())) => Err(closed()),
             Err(_) => Err(RealtimeError::Timeout {
                 topic: self.topic.clone(),
                 event: event.to_owned(),
@@ -246,16 +281,35 @@ impl Channel {
         self.missed.load(Ordering::Relaxed)
     }
 
+    /// Why the channel ended (refused at a rejoin, closed by the server, left), once it has;
+    /// its push stream has ended then.
+    pub fn closed_reason(&self) -> Option<&str> {
+        self.closed.get().map(String::as_str)
+    }
+
     /// Leaves the topic and waits for the server to confirm (or the timeout).
     pub async fn leave(mut self) -> Result<(), RealtimeError> {
-        self.open = false;
         let (reply, answer) = oneshot::channel();
         let command = Command::Leave {
             topic: self.topic.clone(),
+            id: self.id,
             reply: Some(reply),
         };
-        if self.commands.send(command).await.is_err() {
-            return Ok(()); // the socket is gone, and the channel with it
+        let sent = tokio::time::timeout(self.timeout, self.commands.send(command)).await;
+        match sent {
+            Ok(Ok(())) => self.open = false,
+            Ok(Err(_)) => {
+                self.open = false;
+                return Ok(()); // the socket is gone, and the channel with it
+            }
+            // Still open: dropping `self` tries again.
+            Err(_) => {
+                return Err(RealtimeError::Timeout {
+                    topic: self.topic.clone(),
+                    event: "phx_leave".to_owned(),
+                    after: self.timeout,
+                })
+            }
         }
         match tokio::time::timeout(self.timeout, answer).await {
             Ok(_) => Ok(()),
@@ -278,13 +332,22 @@ impl futures_core::Stream for Channel {
 
 impl Drop for Channel {
     fn drop(&mut self) {
-        if self.open {
-            // Best effort: a full command queue means the socket is overloaded; the server
-            // drops the join with the connection anyway.
-            let _ = self.commands.try_send(Command::Leave {
-                topic: self.topic.clone(),
-                reply: None,
-            });
+        if !self.open {
+            return;
+        }
+        let leave = Command::Leave {
+            topic: self.topic.clone(),
+            id: self.id,
+            reply: None,
+        };
+        if let Err(mpsc::error::TrySendError::Full(leave)) = self.commands.try_send(leave) {
+            // A full queue must not lose the leave (the topic would be rejoined forever).
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                let commands = self.commands.clone();
+                runtime.spawn(async move {
+                    let _ = commands.send(leave).await;
+                });
+            }
         }
     }
 }
