@@ -364,9 +364,25 @@ impl ChatChannel {
     pub fn missed(&self) -> u64 {
         self.channel.missed()
     }
+    /// Why the channel ended (refused at a rejoin, closed by the server), once it has.
+    pub fn closed_reason(&self) -> Option<&str> {
+        self.channel.closed_reason()
+    }
     /// Leaves the topic.
     pub async fn leave(self) -> Result<(), RealtimeError> {
         self.channel.leave().await
+    }
+}
+/// The server pushes as a stream (the same as calling `next` in a loop).
+impl futures::Stream for ChatChannel {
+    type Item = ChatPush;
+    fn poll_next(
+        mut self: ::std::pin::Pin<&mut Self>,
+        cx: &mut ::std::task::Context<'_>,
+    ) -> ::std::task::Poll<Option<ChatPush>> {
+        ::std::pin::Pin::new(&mut self.channel)
+            .poll_next(cx)
+            .map(|push| push.map(ChatPush::from_push))
     }
 }
 /// A server push on a [`ChatChannel`], by event (see [`Self::event`]). New events may be added (so the enum is non-exhaustive); one the spec does not describe arrives as `Unknown`, and a described one whose payload does not decode as `Malformed`, with its payload: no push is lost.
@@ -486,9 +502,25 @@ impl ObjectChannel {
     pub fn missed(&self) -> u64 {
         self.channel.missed()
     }
+    /// Why the channel ended (refused at a rejoin, closed by the server), once it has.
+    pub fn closed_reason(&self) -> Option<&str> {
+        self.channel.closed_reason()
+    }
     /// Leaves the topic.
     pub async fn leave(self) -> Result<(), RealtimeError> {
         self.channel.leave().await
+    }
+}
+/// The server pushes as a stream (the same as calling `next` in a loop).
+impl futures::Stream for ObjectChannel {
+    type Item = ObjectPush;
+    fn poll_next(
+        mut self: ::std::pin::Pin<&mut Self>,
+        cx: &mut ::std::task::Context<'_>,
+    ) -> ::std::task::Poll<Option<ObjectPush>> {
+        ::std::pin::Pin::new(&mut self.channel)
+            .poll_next(cx)
+            .map(|push| push.map(ObjectPush::from_push))
     }
 }
 /// A server push on a [`ObjectChannel`], by event (see [`Self::event`]). New events may be added (so the enum is non-exhaustive); one the spec does not describe arrives as `Unknown`, and a described one whose payload does not decode as `Malformed`, with its payload: no push is lost.
@@ -589,9 +621,25 @@ impl ActivityFeedChannel {
     pub fn missed(&self) -> u64 {
         self.channel.missed()
     }
+    /// Why the channel ended (refused at a rejoin, closed by the server), once it has.
+    pub fn closed_reason(&self) -> Option<&str> {
+        self.channel.closed_reason()
+    }
     /// Leaves the topic.
     pub async fn leave(self) -> Result<(), RealtimeError> {
         self.channel.leave().await
+    }
+}
+/// The server pushes as a stream (the same as calling `next` in a loop).
+impl futures::Stream for ActivityFeedChannel {
+    type Item = ActivityFeedPush;
+    fn poll_next(
+        mut self: ::std::pin::Pin<&mut Self>,
+        cx: &mut ::std::task::Context<'_>,
+    ) -> ::std::task::Poll<Option<ActivityFeedPush>> {
+        ::std::pin::Pin::new(&mut self.channel)
+            .poll_next(cx)
+            .map(|push| push.map(ActivityFeedPush::from_push))
     }
 }
 /// A server push on a [`ActivityFeedChannel`], by event (see [`Self::event`]). New events may be added (so the enum is non-exhaustive); one the spec does not describe arrives as `Unknown`, and a described one whose payload does not decode as `Malformed`, with its payload: no push is lost.

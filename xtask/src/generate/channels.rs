@@ -157,9 +157,25 @@ pub fn emit(api: &str, channels: &[Channel], facts: &Facts) -> Result<Emitted, S
                 pub fn missed(&self) -> u64 {
                     self.channel.missed()
                 }
+                /// Why the channel ended (refused at a rejoin, closed by the server), once it has.
+                pub fn closed_reason(&self) -> Option<&str> {
+                    self.channel.closed_reason()
+                }
                 /// Leaves the topic.
                 pub async fn leave(self) -> Result<(), RealtimeError> {
                     self.channel.leave().await
+                }
+            }
+            /// The server pushes as a stream (the same as calling `next` in a loop).
+            impl futures::Stream for #handle {
+                type Item = #push_enum;
+                fn poll_next(
+                    mut self: ::std::pin::Pin<&mut Self>,
+                    cx: &mut ::std::task::Context<'_>,
+                ) -> ::std::task::Poll<Option<#push_enum>> {
+                    ::std::pin::Pin::new(&mut self.channel)
+                        .poll_next(cx)
+                        .map(|push| push.map(#push_enum::from_push))
                 }
             }
             #pushes

@@ -31,7 +31,7 @@ impl Client {
     /// builder's `token` set) and takes up a refreshed token before it reconnects.
     ///
     /// ```no_run
-    /// # async fn demo(client: agentapis::archastro::Client) -> Result<(), agentapis::Error> {
+    /// # async fn demo(client: agentapis::archastro::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// use agentapis::archastro::generated::types::{ChatJoinUserKeyedParams, ChatPostMessageParams};
     /// use agentapis::archastro::realtime::ChatPush;
     /// let rt = client.realtime();
