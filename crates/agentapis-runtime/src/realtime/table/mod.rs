@@ -1,9 +1,10 @@
 //! The channel table of one socket: which channels are held, which requests wait for a reply
 //! (matched by `ref`), which messages wait for a (re)join. It reads commands and frames and
 //! writes the frames to send into an outbox; the connection itself is [`super::driver`]'s.
+//! What the handles ask is in [`commands`], what the server sends in [`incoming`].
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -13,35 +14,12 @@ use tokio::sync::{mpsc, oneshot};
 use super::frame::Frame;
 use super::{Push, RealtimeError, Resend, SocketConfig};
 
-pub(crate) type Reply = oneshot::Sender<Result<Value, RealtimeError>>;
+mod commands;
+mod incoming;
 
-/// What the handles ask of the connection task. `id` names one join of a topic, so a stale
-/// handle (an earlier join of the same topic) cannot act on a newer one.
-pub(crate) enum Command {
-    Join {
-        topic: String,
-        id: u64,
-        payload: Value,
-        pushes: mpsc::Sender<Push>,
-        missed: Arc<AtomicU64>,
-        closed: Arc<OnceLock<String>>,
-        reply: Reply,
-    },
-    Push {
-        topic: String,
-        id: u64,
-        event: String,
-        payload: Value,
-        resend: Resend,
-        reply: Reply,
-    },
-    Leave {
-        topic: String,
-        id: u64,
-        reply: Option<oneshot::Sender<()>>,
-    },
-    Shutdown,
-}
+pub(crate) use commands::Command;
+
+pub(crate) type Reply = oneshot::Sender<Result<Value, RealtimeError>>;
 
 /// A message waiting to be sent or answered.
 struct Outgoing {
@@ -227,101 +205,6 @@ impl Table {
         self.outbox.push(frame);
     }
 
-    pub(crate) fn command(&mut self, command: Command) {
-        match command {
-            Command::Join {
-                topic,
-                id,
-                payload,
-                pushes,
-                missed,
-                closed,
-                reply,
-            } => {
-                if self.channels.contains_key(&topic) {
-                    let _ = reply.send(Err(RealtimeError::AlreadyJoined { topic }));
-                    return;
-                }
-                let state = ChannelState {
-                    id,
-                    payload,
-                    join_ref: None,
-                    joined: false,
-                    waiter: Some(reply),
-                    pushes,
-                    missed,
-                    closed,
-                    queued: VecDeque::new(),
-                    rejoin_at: None,
-                    crashes: 0,
-                };
-                self.channels.insert(topic.clone(), state);
-                if self.connected {
-                    self.send_join(&topic);
-                }
-            }
-            Command::Push {
-                topic,
-                id,
-                event,
-                payload,
-                resend,
-                reply,
-            } => {
-                let out = Outgoing {
-                    event,
-                    payload,
-                    resend,
-                    reply,
-                };
-                let connected = self.connected;
-                let capacity = self.config.resend_buffer;
-                let Some(channel) = self.channels.get_mut(&topic).filter(|c| c.id == id) else {
-                    let _ = out.reply.send(Err(RealtimeError::Closed { topic }));
-                    return;
-                };
-                if connected && channel.joined {
-                    self.send_push(&topic, out);
-                    return;
-                }
-                // Callers that gave up free their place.
-                channel.queued.retain(|o| !o.reply.is_closed());
-                if channel.queued.len() >= capacity {
-                    let _ = out.reply.send(Err(RealtimeError::BufferFull { topic, capacity }));
-                } else {
-                    channel.queued.push_back(out);
-                }
-            }
-            Command::Leave { topic, id, reply } => {
-                let held = self.channels.get(&topic).is_some_and(|c| c.id == id);
-                let Some(channel) = held.then(|| self.channels.remove(&topic)).flatten() else {
-                    if let Some(reply) = reply {
-                        let _ = reply.send(());
-                    }
-                    return;
-                };
-                let join_ref = channel.join_ref.clone();
-                close(channel, &topic, None, "left");
-                self.fail_in_flight(&topic);
-                match join_ref.filter(|_| self.connected) {
-                    Some(join_ref) => {
-                        let reference = self.reference();
-                        self.pending
-                            .insert(reference.clone(), (Pending::Leave { reply }, Instant::now()));
-                        let frame = Frame::new(Some(join_ref), Some(reference), &topic, "phx_leave", json!({}));
-                        self.outbox.push(frame);
-                    }
-                    None => {
-                        if let Some(reply) = reply {
-                            let _ = reply.send(());
-                        }
-                    }
-                }
-            }
-            Command::Shutdown => {}
-        }
-    }
-
     /// A heartbeat is due: `Err` when the previous one is still unanswered. Also forgets
     /// requests nobody waits for any more and redoes joins left unanswered past the timeout.
     pub(crate) fn heartbeat(&mut self) -> Result<(), Dead> {
@@ -371,153 +254,6 @@ impl Table {
             .collect();
         for topic in due {
             self.send_join(&topic);
-        }
-    }
-
-    pub(crate) fn frame(&mut self, frame: Frame) {
-        match frame.event.as_str() {
-            "phx_reply" => self.reply(frame),
-            "phx_error" => {
-                // The server-side channel crashed: rejoin it after a backoff, as a reconnect would.
-                if !self.is_current(&frame) {
-                    return;
-                }
-                self.requeue_in_flight(&frame.topic);
-                if let Some(channel) = self.channels.get_mut(&frame.topic) {
-                    tracing::warn!(target: "agentapis::realtime", topic = %frame.topic, "channel crashed: rejoining");
-                    let delay = self.config.reconnect.delay(channel.crashes);
-                    channel.crashes = channel.crashes.saturating_add(1);
-                    channel.joined = false;
-                    channel.join_ref = None;
-                    channel.rejoin_at = Some(Instant::now() + delay);
-                }
-            }
-            "phx_close" => {
-                if self.is_current(&frame) {
-                    if let Some(channel) = self.channels.remove(&frame.topic) {
-                        close(channel, &frame.topic, None, "closed by the server");
-                    }
-                    self.fail_in_flight(&frame.topic);
-                }
-            }
-            _ => self.deliver(frame),
-        }
-    }
-
-    /// Whether `frame` belongs to the current join of its topic (not to an earlier one).
-    fn is_current(&self, frame: &Frame) -> bool {
-        self.channels
-            .get(&frame.topic)
-            .is_some_and(|c| c.join_ref.is_some() && (frame.join_ref.is_none() || frame.join_ref == c.join_ref))
-    }
-
-    fn take_in_flight(&mut self, topic: &str) -> Vec<(u64, Outgoing)> {
-        let references: Vec<String> = self
-            .pending
-            .iter()
-            .filter(|(_, (p, _))| matches!(p, Pending::Push { topic: t, .. } if t == topic))
-            .map(|(r, _)| r.clone())
-            .collect();
-        let mut taken: Vec<(u64, Outgoing)> = references
-            .into_iter()
-            .filter_map(|r| match self.pending.remove(&r) {
-                Some((Pending::Push { out, .. }, _)) => Some((r.parse().unwrap_or(u64::MAX), out)),
-                _ => None,
-            })
-            .collect();
-        taken.sort_by_key(|(r, _)| std::cmp::Reverse(*r));
-        taken
-    }
-
-    fn requeue_in_flight(&mut self, topic: &str) {
-        for (_, out) in self.take_in_flight(topic) {
-            requeue_or_fail(self.channels.get_mut(topic), topic, out);
-        }
-    }
-
-    fn fail_in_flight(&mut self, topic: &str) {
-        for (_, out) in self.take_in_flight(topic) {
-            let _ = out.reply.send(Err(RealtimeError::Closed {
-                topic: topic.to_owned(),
-            }));
-        }
-    }
-
-    fn deliver(&mut self, frame: Frame) {
-        if !self.is_current(&frame) {
-            return;
-        }
-        let Some(channel) = self.channels.get(&frame.topic) else {
-            return;
-        };
-        let push = Push {
-            event: frame.event,
-            payload: frame.payload,
-        };
-        if let Err(mpsc::error::TrySendError::Full(push)) = channel.pushes.try_send(push) {
-            // The documented policy: a consumer that does not keep up loses the newest pushes,
-            // counted, rather than stalling every channel of the socket.
-            channel.missed.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(target: "agentapis::realtime", topic = %frame.topic, event = %push.event, "push dropped: consumer behind");
-        }
-    }
-
-    fn reply(&mut self, frame: Frame) {
-        let Some(reference) = frame.reference.as_ref() else {
-            return;
-        };
-        let Some((pending, _)) = self.pending.remove(reference) else {
-            return;
-        };
-        let (ok, response) = frame.reply();
-        match pending {
-            Pending::Heartbeat => {
-                if self.heartbeat.as_ref() == Some(reference) {
-                    self.heartbeat = None;
-                }
-            }
-            Pending::Leave { reply } => {
-                if let Some(reply) = reply {
-                    let _ = reply.send(());
-                }
-            }
-            Pending::Push { topic, out } => {
-                let result = if ok {
-                    Ok(response)
-                } else {
-                    Err(RealtimeError::from_reply(&topic, &out.event, response))
-                };
-                let _ = out.reply.send(result);
-            }
-            Pending::Join { topic } => self.joined(&topic, reference, ok, response),
-        }
-    }
-
-    fn joined(&mut self, topic: &str, reference: &str, ok: bool, response: Value) {
-        let Some(channel) = self.channels.get_mut(topic) else {
-            return;
-        };
-        if channel.join_ref.as_deref() != Some(reference) {
-            return; // an answer to an earlier join
-        }
-        if !ok {
-            tracing::warn!(target: "agentapis::realtime", %topic, "join refused");
-            if let Some(channel) = self.channels.remove(topic) {
-                let error = RealtimeError::refused(topic, response);
-                let reason = error.to_string();
-                close(channel, topic, Some(error), &reason);
-            }
-            return;
-        }
-        self.settled = true;
-        channel.joined = true;
-        channel.crashes = 0;
-        if let Some(waiter) = channel.waiter.take() {
-            let _ = waiter.send(Ok(response));
-        }
-        let queued = std::mem::take(&mut channel.queued);
-        for out in queued {
-            self.send_push(topic, out);
         }
     }
 }

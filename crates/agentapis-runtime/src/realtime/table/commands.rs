@@ -1,0 +1,138 @@
+//! What the handles ask of the connection task: join, push, leave, shut down.
+
+use std::collections::VecDeque;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{close, ChannelState, Outgoing, Pending, Reply, Table};
+use crate::realtime::frame::Frame;
+use crate::realtime::{Push, RealtimeError, Resend};
+
+/// What the handles ask of the connection task. `id` names one join of a topic, so a stale
+/// handle (an earlier join of the same topic) cannot act on a newer one.
+pub(crate) enum Command {
+    Join {
+        topic: String,
+        id: u64,
+        payload: Value,
+        pushes: mpsc::Sender<Push>,
+        missed: Arc<AtomicU64>,
+        closed: Arc<OnceLock<String>>,
+        reply: Reply,
+    },
+    Push {
+        topic: String,
+        id: u64,
+        event: String,
+        payload: Value,
+        resend: Resend,
+        reply: Reply,
+    },
+    Leave {
+        topic: String,
+        id: u64,
+        reply: Option<oneshot::Sender<()>>,
+    },
+    Shutdown,
+}
+
+impl Table {
+    pub(crate) fn command(&mut self, command: Command) {
+        match command {
+            Command::Join {
+                topic,
+                id,
+                payload,
+                pushes,
+                missed,
+                closed,
+                reply,
+            } => {
+                if self.channels.contains_key(&topic) {
+                    let _ = reply.send(Err(RealtimeError::AlreadyJoined { topic }));
+                    return;
+                }
+                let state = ChannelState {
+                    id,
+                    payload,
+                    join_ref: None,
+                    joined: false,
+                    waiter: Some(reply),
+                    pushes,
+                    missed,
+                    closed,
+                    queued: VecDeque::new(),
+                    rejoin_at: None,
+                    crashes: 0,
+                };
+                self.channels.insert(topic.clone(), state);
+                if self.connected {
+                    self.send_join(&topic);
+                }
+            }
+            Command::Push {
+                topic,
+                id,
+                event,
+                payload,
+                resend,
+                reply,
+            } => {
+                let out = Outgoing {
+                    event,
+                    payload,
+                    resend,
+                    reply,
+                };
+                let connected = self.connected;
+                let capacity = self.config.resend_buffer;
+                let Some(channel) = self.channels.get_mut(&topic).filter(|c| c.id == id) else {
+                    let _ = out.reply.send(Err(RealtimeError::Closed { topic }));
+                    return;
+                };
+                if connected && channel.joined {
+                    self.send_push(&topic, out);
+                    return;
+                }
+                // Callers that gave up free their place.
+                channel.queued.retain(|o| !o.reply.is_closed());
+                if channel.queued.len() >= capacity {
+                    let _ = out.reply.send(Err(RealtimeError::BufferFull { topic, capacity }));
+                } else {
+                    channel.queued.push_back(out);
+                }
+            }
+            Command::Leave { topic, id, reply } => {
+                let held = self.channels.get(&topic).is_some_and(|c| c.id == id);
+                let Some(channel) = held.then(|| self.channels.remove(&topic)).flatten() else {
+                    if let Some(reply) = reply {
+                        let _ = reply.send(());
+                    }
+                    return;
+                };
+                let join_ref = channel.join_ref.clone();
+                close(channel, &topic, None, "left");
+                self.fail_in_flight(&topic);
+                match join_ref.filter(|_| self.connected) {
+                    Some(join_ref) => {
+                        let reference = self.reference();
+                        self.pending
+                            .insert(reference.clone(), (Pending::Leave { reply }, Instant::now()));
+                        let frame = Frame::new(Some(join_ref), Some(reference), &topic, "phx_leave", json!({}));
+                        self.outbox.push(frame);
+                    }
+                    None => {
+                        if let Some(reply) = reply {
+                            let _ = reply.send(());
+                        }
+                    }
+                }
+            }
+            Command::Shutdown => {}
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! What the server sends: replies matched to their requests by `ref`, channel errors and
+//! closes, and pushes handed to their channel's bounded stream.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::{close, requeue_or_fail, Outgoing, Pending, Table};
+use crate::realtime::frame::Frame;
+use crate::realtime::{Push, RealtimeError};
+
+impl Table {
+    pub(crate) fn frame(&mut self, frame: Frame) {
+        match frame.event.as_str() {
+            "phx_reply" => self.reply(frame),
+            "phx_error" => {
+                // The server-side channel crashed: rejoin it after a backoff, as a reconnect would.
+                if !self.is_current(&frame) {
+                    return;
+                }
+                self.requeue_in_flight(&frame.topic);
+                if let Some(channel) = self.channels.get_mut(&frame.topic) {
+                    tracing::warn!(target: "agentapis::realtime", topic = %frame.topic, "channel crashed: rejoining");
+                    let delay = self.config.reconnect.delay(channel.crashes);
+                    channel.crashes = channel.crashes.saturating_add(1);
+                    channel.joined = false;
+                    channel.join_ref = None;
+                    channel.rejoin_at = Some(Instant::now() + delay);
+                }
+            }
+            "phx_close" => {
+                if self.is_current(&frame) {
+                    if let Some(channel) = self.channels.remove(&frame.topic) {
+                        close(channel, &frame.topic, None, "closed by the server");
+                    }
+                    self.fail_in_flight(&frame.topic);
+                }
+            }
+            _ => self.deliver(frame),
+        }
+    }
+
+    /// Whether `frame` belongs to the current join of its topic (not to an earlier one).
+    pub(super) fn is_current(&self, frame: &Frame) -> bool {
+        self.channels
+            .get(&frame.topic)
+            .is_some_and(|c| c.join_ref.is_some() && (frame.join_ref.is_none() || frame.join_ref == c.join_ref))
+    }
+
+    pub(super) fn take_in_flight(&mut self, topic: &str) -> Vec<(u64, Outgoing)> {
+        let references: Vec<String> = self
+            .pending
+            .iter()
+            .filter(|(_, (p, _))| matches!(p, Pending::Push { topic: t, .. } if t == topic))
+            .map(|(r, _)| r.clone())
+            .collect();
+        let mut taken: Vec<(u64, Outgoing)> = references
+            .into_iter()
+            .filter_map(|r| match self.pending.remove(&r) {
+                Some((Pending::Push { out, .. }, _)) => Some((r.parse().unwrap_or(u64::MAX), out)),
+                _ => None,
+            })
+            .collect();
+        taken.sort_by_key(|(r, _)| std::cmp::Reverse(*r));
+        taken
+    }
+
+    pub(super) fn requeue_in_flight(&mut self, topic: &str) {
+        for (_, out) in self.take_in_flight(topic) {
+            requeue_or_fail(self.channels.get_mut(topic), topic, out);
+        }
+    }
+
+    pub(super) fn fail_in_flight(&mut self, topic: &str) {
+        for (_, out) in self.take_in_flight(topic) {
+            let _ = out.reply.send(Err(RealtimeError::Closed {
+                topic: topic.to_owned(),
+            }));
+        }
+    }
+
+    pub(super) fn deliver(&mut self, frame: Frame) {
+        if !self.is_current(&frame) {
+            return;
+        }
+        let Some(channel) = self.channels.get(&frame.topic) else {
+            return;
+        };
+        let push = Push {
+            event: frame.event,
+            payload: frame.payload,
+        };
+        if let Err(mpsc::error::TrySendError::Full(push)) = channel.pushes.try_send(push) {
+            // The documented policy: a consumer that does not keep up loses the newest pushes,
+            // counted, rather than stalling every channel of the socket.
+            channel.missed.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(target: "agentapis::realtime", topic = %frame.topic, event = %push.event, "push dropped: consumer behind");
+        }
+    }
+
+    pub(super) fn reply(&mut self, frame: Frame) {
+        let Some(reference) = frame.reference.as_ref() else {
+            return;
+        };
+        let Some((pending, _)) = self.pending.remove(reference) else {
+            return;
+        };
+        let (ok, response) = frame.reply();
+        match pending {
+            Pending::Heartbeat => {
+                if self.heartbeat.as_ref() == Some(reference) {
+                    self.heartbeat = None;
+                }
+            }
+            Pending::Leave { reply } => {
+                if let Some(reply) = reply {
+                    let _ = reply.send(());
+                }
+            }
+            Pending::Push { topic, out } => {
+                let result = if ok {
+                    Ok(response)
+                } else {
+                    Err(RealtimeError::from_reply(&topic, &out.event, response))
+                };
+                let _ = out.reply.send(result);
+            }
+            Pending::Join { topic } => self.joined(&topic, reference, ok, response),
+        }
+    }
+
+    pub(super) fn joined(&mut self, topic: &str, reference: &str, ok: bool, response: Value) {
+        let Some(channel) = self.channels.get_mut(topic) else {
+            return;
+        };
+        if channel.join_ref.as_deref() != Some(reference) {
+            return; // an answer to an earlier join
+        }
+        if !ok {
+            tracing::warn!(target: "agentapis::realtime", %topic, "join refused");
+            if let Some(channel) = self.channels.remove(topic) {
+                let error = RealtimeError::refused(topic, response);
+                let reason = error.to_string();
+                close(channel, topic, Some(error), &reason);
+            }
+            return;
+        }
+        self.settled = true;
+        channel.joined = true;
+        channel.crashes = 0;
+        if let Some(waiter) = channel.waiter.take() {
+            let _ = waiter.send(Ok(response));
+        }
+        let queued = std::mem::take(&mut channel.queued);
+        for out in queued {
+            self.send_push(topic, out);
+        }
+    }
+}
