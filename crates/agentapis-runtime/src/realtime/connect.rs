@@ -52,13 +52,15 @@ impl SocketAuth {
         }
     }
 
-    /// After the socket refused generation `seen`: whether a newer token is now available.
-    pub(crate) async fn refresh(&self, seen: u64, deadline: std::time::Instant) -> bool {
+    /// After the socket refused generation `seen`: whether a newer token is now available
+    /// (waiting at most `within` for the refresh).
+    pub(crate) async fn refresh(&self, seen: u64, within: Duration) -> bool {
+        let deadline = std::time::Instant::now().checked_add(within);
         match self {
             SocketAuth::Static(_) => false,
             SocketAuth::Token(store) => {
                 store.can_refresh()
-                    && store.refresh_after(seen, Some(deadline)).await == crate::token::RefreshOutcome::Refreshed
+                    && store.refresh_after(seen, deadline).await == crate::token::RefreshOutcome::Refreshed
             }
         }
     }

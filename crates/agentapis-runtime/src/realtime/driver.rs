@@ -4,7 +4,7 @@
 //! reading cannot stall the task.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::stream::{SplitSink, StreamExt as _};
 use futures_util::SinkExt as _;
@@ -138,11 +138,8 @@ impl Driver {
             match connect::open(&url, None, &secrets, self.config.connect_timeout).await {
                 Ok(ws) => return Ok(ws),
                 Err(ConnectFailure::Unauthorized(status)) => {
-                    let deadline = Instant::now()
-                        .checked_add(self.config.timeout)
-                        .unwrap_or_else(Instant::now);
                     // Once per attempt: a refusal a new token does not fix goes through the backoff.
-                    if !refreshed && self.config.auth.refresh(generation, deadline).await {
+                    if !refreshed && self.config.auth.refresh(generation, self.config.timeout).await {
                         refreshed = true;
                         continue;
                     }

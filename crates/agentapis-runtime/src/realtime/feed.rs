@@ -148,11 +148,8 @@ async fn run(config: FeedConfig, frames: mpsc::Sender<Result<Value, RealtimeErro
                 }
             }
             Err(ConnectFailure::Unauthorized(status)) => {
-                let deadline = Instant::now()
-                    .checked_add(config.connect_timeout)
-                    .unwrap_or_else(Instant::now);
                 // Once in a row: a refusal a new token does not fix ends the feed.
-                if !refreshed && config.auth.refresh(generation, deadline).await {
+                if !refreshed && config.auth.refresh(generation, config.connect_timeout).await {
                     refreshed = true;
                     continue;
                 }

@@ -83,6 +83,23 @@ fn refuse(state: &State, id: SocketId, frame: &Frame, reason: &str) {
     reply(state, id, frame, false, json!({"reason": reason}));
 }
 
+/// Whether `frame`'s payload fits `schema` (compiled once under `key`); if not, answers with
+/// `invalid params` and the errors.
+fn params_valid(state: &State, id: SocketId, frame: &Frame, key: &str, schema: &Value) -> bool {
+    let errors = invalid(state, key, schema, &frame.payload);
+    if errors.is_empty() {
+        return true;
+    }
+    reply(
+        state,
+        id,
+        frame,
+        false,
+        json!({"reason": "invalid params", "errors": errors}),
+    );
+    false
+}
+
 /// Validation errors of `payload` against `schema` (compiled once under `key`).
 fn invalid(state: &State, key: &str, schema: &Value, payload: &Value) -> Vec<String> {
     state.validators.check(state.api, &state.spec.doc, key, schema, payload)
@@ -146,15 +163,7 @@ fn join(state: &State, id: SocketId, frame: &Frame) {
         return;
     };
     let key = format!("channel join {}", found.join.pattern);
-    let errors = invalid(state, &key, &found.join.params, &frame.payload);
-    if !errors.is_empty() {
-        reply(
-            state,
-            id,
-            frame,
-            false,
-            json!({"reason": "invalid params", "errors": errors}),
-        );
+    if !params_valid(state, id, frame, &key, &found.join.params) {
         return;
     }
     state.realtime.join(
@@ -195,15 +204,7 @@ fn message(state: &State, id: SocketId, frame: &Frame) {
         return;
     };
     let key = format!("channel {} message {}", channel.name, spec.event);
-    let errors = invalid(state, &key, &spec.params, &frame.payload);
-    if !errors.is_empty() {
-        reply(
-            state,
-            id,
-            frame,
-            false,
-            json!({"reason": "invalid params", "errors": errors}),
-        );
+    if !params_valid(state, id, frame, &key, &spec.params) {
         return;
     }
     let mut answer = generator(state).value(&spec.returns, 0);
