@@ -83,10 +83,12 @@ fn runtime(apis: &[ApiEntry]) -> TokenStream {
 
 /// The stand-in's `apis.rs`: each API's embedded spec.
 fn standin(apis: &[ApiEntry]) -> TokenStream {
-    // Paths from this file (crates/standin/src/) to each spec, in the table's order.
-    let specs: Vec<String> = apis.iter().map(|a| format!("../../../{}", a.spec)).collect();
+    // Each spec's copy inside the stand-in's crate (a published crate cannot reach outside its
+    // folder), in the table's order; `cargo xtask regen` writes the copies.
+    let specs: Vec<String> = apis.iter().map(crate::packaging::standin_spec_from_src).collect();
     quote! {
-        //! The bundled specs the stand-in serves, in the order of `Api::ALL`.
+        //! The bundled specs the stand-in serves, in the order of `Api::ALL`: copies under the
+        //! crate's `specs/` folder of the workspace's `specs/<api>/openapi.json`.
         pub use agentapis_runtime::Api;
         /// Each API's spec text, indexed by [`Api::index`].
         const SPECS: [&str; Api::ALL.len()] = [#(include_str!(#specs)),*];
@@ -122,7 +124,10 @@ mod tests {
                 "{runtime}"
             );
             assert!(
-                standin.contains(&format!("include_str!(\"../../../{}\")", api.spec)),
+                standin.contains(&format!(
+                    "include_str!(\"{}\")",
+                    crate::packaging::standin_spec_from_src(api)
+                )),
                 "{standin}"
             );
         }

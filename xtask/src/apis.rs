@@ -23,6 +23,8 @@ pub struct ApiEntry {
     pub package: &'static str,
     /// The client crate's changelog, appended to by `cargo xtask spec import`.
     pub changelog: &'static str,
+    /// What the API is, in a few words (the client crate's README says it).
+    pub about: &'static str,
     /// The API's variant of `agentapis_runtime::Api` (generated from this table; shared by the
     /// runtime, the generated clients, the facade and the stand-in).
     pub variant: &'static str,
@@ -68,6 +70,7 @@ pub const APIS: &[ApiEntry] = &[
         manifest: "crates/agentiv-client/Cargo.toml",
         package: "agentiv-client",
         changelog: "crates/agentiv-client/CHANGELOG.md",
+        about: "hosted agents you run, poll and schedule; `api.agentiv.cloud`",
         variant: "Agentiv",
         // Agentiv limits per API key (its plans).
         limit_scope: "Client",
@@ -89,6 +92,7 @@ pub const APIS: &[ApiEntry] = &[
         manifest: "crates/archastro-client/Cargo.toml",
         package: "archastro-client",
         changelog: "crates/archastro-client/CHANGELOG.md",
+        about: "an agent platform; API host `platform.archastro.ai`",
         variant: "ArchAstro",
         // ArchAstro documents no scope: an exhausted budget on one operation does not hold back
         // the others.
@@ -112,6 +116,7 @@ pub const APIS: &[ApiEntry] = &[
         manifest: "crates/invent-client/Cargo.toml",
         package: "invent-client",
         changelog: "crates/invent-client/CHANGELOG.md",
+        about: "AI support assistants; `api.useinvent.com`",
         variant: "Invent",
         // Invent limits per IP address (500 requests/min).
         limit_scope: "Client",

@@ -98,6 +98,7 @@ const SYNTHETIC: ApiEntry = ApiEntry {
     manifest: "synthetic/Cargo.toml",
     package: "synthetic-client",
     changelog: "synthetic/CHANGELOG.md",
+    about: "a test API",
     variant: "Invent",
     limit_scope: "Client",
     scope: None,

@@ -139,15 +139,11 @@ pub fn write_workspace(root: &Path, scratch: &Path, crates: &[(String, String)])
     let io = |e: std::io::Error| format!("{}: {e}", scratch.display());
     std::fs::create_dir_all(scratch).map_err(io)?;
     let members: Vec<String> = crates.iter().map(|(name, _)| format!("{name:?}")).collect();
-    // The workspace's own profiles, so dependencies it already built are reused, not rebuilt.
-    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).map_err(|e| format!("Cargo.toml: {e}"))?;
-    let profiles = manifest.find("\n[profile").map_or("", |at| &manifest[at..]);
+    // No profiles: the workspace's are in `.cargo/config.toml`, which applies to this scratch
+    // workspace too (it lies under the checkout), so dependencies already built are reused.
     std::fs::write(
         scratch.join("Cargo.toml"),
-        format!(
-            "[workspace]\nresolver = \"2\"\nmembers = [{}]\n{profiles}",
-            members.join(", ")
-        ),
+        format!("[workspace]\nresolver = \"2\"\nmembers = [{}]\n", members.join(", ")),
     )
     .map_err(io)?;
     // The workspace's own lock, so the scratch build uses the versions CI already fetched.

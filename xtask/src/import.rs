@@ -8,7 +8,8 @@
 //! touched if any write fails: the new spec at `specs/<api>/openapi.json`, the old one kept at
 //! `specs/<api>/versions/<label>/openapi.json`, the lock entry with its provenance, the client
 //! crate's version (bumped as the diff requires, with `+spec.<label>` build metadata) in its
-//! manifest and in `Cargo.lock`, the regenerated client and contract test, and the changelog.
+//! manifest, in the workspace's dependency on it and in `Cargo.lock`, the stand-in's copy of the
+//! spec, the regenerated client and contract test, and the changelog.
 
 use std::path::Path;
 
@@ -18,6 +19,9 @@ use crate::error::SpecError;
 use crate::generate::generate;
 use crate::spec::{self, ApiLock, LoadedSpec, VersionEntry, LOCK_FILE};
 use crate::versions::{self, Version};
+
+/// The workspace manifest, relative to the root.
+const WORKSPACE_MANIFEST: &str = "Cargo.toml";
 
 /// What `import` was asked to do beyond the document itself.
 #[derive(Debug, Clone, Default)]
@@ -143,12 +147,21 @@ pub fn import(root: &Path, api: &'static ApiEntry, file: &Path, options: &Option
     if let Some((current_label, bytes)) = &current {
         tx.write(&spec::version_path(api.name, current_label), bytes.clone());
     }
+    // The stand-in's embedded copy (see `crate::packaging`) moves with the spec.
+    tx.write(&crate::packaging::standin_spec(api), text.clone().into_bytes());
     tx.write(api.spec, text.into_bytes());
     tx.write(LOCK_FILE, spec::lock_text(&lock)?.into_bytes());
     tx.write(
         api.manifest,
         versions::set_manifest_version(api.manifest, &manifest, &new_version)?.into_bytes(),
     );
+    // The workspace's dependency on the client asks for the new version (cargo refuses a path
+    // dependency whose version requirement its crate no longer meets).
+    if let Ok(workspace) = std::fs::read_to_string(root.join(WORKSPACE_MANIFEST)) {
+        if let Some(updated) = versions::set_workspace_dependency_version(&workspace, api.package, &new_version) {
+            tx.write(WORKSPACE_MANIFEST, updated.into_bytes());
+        }
+    }
     if let Ok(lockfile) = std::fs::read_to_string(root.join("Cargo.lock")) {
         let updated = versions::set_lockfile_version(&lockfile, api.package, &old_version, &new_version)?;
         tx.write("Cargo.lock", updated.into_bytes());

@@ -40,6 +40,11 @@ enum Command {
         #[command(subcommand)]
         what: BenchCommand,
     },
+    /// Release checks of the library crates (README "Releasing").
+    Release {
+        #[command(subcommand)]
+        what: ReleaseCommand,
+    },
     /// Run the whole pipeline on vendor documents nobody here wrote (`../shared/corpus/` by
     /// default): generate each into a scratch workspace, build it, and report.
     Corpus {
@@ -73,6 +78,18 @@ enum BenchCommand {
     /// Internal: generate one document and print `ms peak_kib lines`.
     #[command(hide = true)]
     Child { file: std::path::PathBuf },
+}
+
+#[derive(Subcommand)]
+enum ReleaseCommand {
+    /// Fail when a locked dependency declares a newer `rust-version` than the workspace.
+    Msrv,
+    /// `cargo package --workspace` (each crate built from its tarball) and the package sizes.
+    Package,
+    /// Build `tests/consumer` from the packaged crates and run it against the stand-in.
+    Consumer,
+    /// `cargo doc` with each crate's docs.rs settings, warnings denied.
+    Docs,
 }
 
 #[derive(Subcommand)]
@@ -178,12 +195,12 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 return Ok(ExitCode::SUCCESS);
             }
             for file in &shared {
-                let current = std::fs::read_to_string(root.join(file.path)).unwrap_or_default();
+                let current = std::fs::read_to_string(root.join(&file.path)).unwrap_or_default();
                 print!(
                     "{}",
-                    truncate(&regen::bounded_diff(file.path, &current, &file.text), 200)
+                    truncate(&regen::bounded_diff(&file.path, &current, &file.text), 200)
                 );
-                stale.push(file.path);
+                stale.push(&file.path);
             }
             if !stale.is_empty() {
                 for outcome in outcomes.iter().filter(|o| !o.stale.is_empty()) {
@@ -242,10 +259,44 @@ fn run(command: Command) -> Result<ExitCode, String> {
             print!("{table}");
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
+        Command::Release { what } => run_release(&root, what).map_err(|e| e.to_string()),
         Command::Rules => {
             for rule in xtask::rules::all() {
                 println!("{:<34} {}", rule.name, rule.doc);
             }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn run_release(root: &std::path::Path, what: ReleaseCommand) -> Result<ExitCode, xtask::release::ReleaseError> {
+    use xtask::release::{consumer, docs, msrv, package, Metadata};
+    let metadata = Metadata::load(root)?;
+    match what {
+        ReleaseCommand::Msrv => {
+            let report = msrv::check(&metadata)?;
+            print!("{}", report.render());
+            Ok(if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        ReleaseCommand::Package => {
+            package::package(root, &metadata)?;
+            let packaged = package::packaged(&metadata)?;
+            package::check_contents(&packaged)?;
+            let (table, ok) = package::sizes(&packaged, package::REGISTRY_LIMIT);
+            print!("{table}");
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        ReleaseCommand::Consumer => {
+            let printed = consumer::run_consumer(root, &metadata, &package::packaged(&metadata)?)?;
+            print!("{printed}");
+            Ok(ExitCode::SUCCESS)
+        }
+        ReleaseCommand::Docs => {
+            docs::build(root, &docs::Plan::from_metadata(&metadata)?)?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -104,10 +104,10 @@ impl Outcome {
 }
 
 /// A generated file that belongs to no single API (the runtime's `Api` enum, the stand-in's
-/// spec table), when stale.
+/// spec table, the packaging files of [`crate::packaging`]), when stale.
 pub struct Shared {
-    /// Where it goes.
-    pub path: &'static str,
+    /// Where it goes, relative to the workspace root.
+    pub path: String,
     /// What it should contain.
     pub text: String,
 }
@@ -121,8 +121,11 @@ pub fn shared_stale(root: &Path) -> Result<Vec<Shared>, SpecError> {
             format!("the generated API table does not parse: {e}"),
         )
     })?;
-    Ok(files
+    let files = files
         .into_iter()
+        .map(|(path, text)| (path.to_owned(), text))
+        .chain(crate::packaging::sources(root, crate::apis::APIS)?);
+    Ok(files
         .filter(|(path, text)| std::fs::read(root.join(path)).ok().as_deref() != Some(text.as_bytes()))
         .map(|(path, text)| Shared { path, text })
         .collect())
@@ -135,7 +138,7 @@ pub fn write(root: &Path, outcomes: &[Outcome], shared: &[Shared]) -> Result<(),
         outcome.queue(&mut tx);
     }
     for file in shared {
-        tx.write(file.path, file.text.clone().into_bytes());
+        tx.write(&file.path, file.text.clone().into_bytes());
     }
     tx.commit().map(|_| ())
 }

@@ -194,6 +194,29 @@ fn package_version_line(text: &str) -> Option<(&str, &str)> {
     })
 }
 
+/// The workspace manifest with the `version` of its `[workspace.dependencies]` entry for
+/// `package` set to `new` (without build metadata, which requirements ignore); `None` when the
+/// manifest has no such entry with a version on one line.
+pub fn set_workspace_dependency_version(manifest: &str, package: &str, new: &Version) -> Option<String> {
+    const HEADER: &str = "[workspace.dependencies]\n";
+    let body = manifest.find(&format!("\n{HEADER}"))? + 1 + HEADER.len();
+    let prefix = format!("{package} = {{");
+    let mut start = body;
+    for line in manifest[body..].split_inclusive('\n') {
+        if line.starts_with('[') {
+            return None;
+        }
+        if line.starts_with(&prefix) {
+            let value = line.find("version = \"")? + "version = \"".len();
+            let len = line[value..].find('"')?;
+            let (from, to) = (start + value, start + value + len);
+            return Some(format!("{}{}{}", &manifest[..from], new.core_string(), &manifest[to..]));
+        }
+        start += line.len();
+    }
+    None
+}
+
 /// `Cargo.lock` with `package`'s recorded version changed from `old` to `new`.
 pub fn set_lockfile_version(lockfile: &str, package: &str, old: &Version, new: &Version) -> Result<String, SpecError> {
     let from = format!("name = \"{package}\"\nversion = \"{old}\"\n");
@@ -273,5 +296,24 @@ mod tests {
         let out = set_lockfile_version(lock, "x-client", &v, &next).expect("lock");
         assert!(out.contains("version = \"0.2.0+spec.b\""));
         assert!(set_lockfile_version(lock, "y-client", &v, &next).is_err());
+    }
+
+    #[test]
+    fn workspace_dependency_versions() {
+        let manifest = "[workspace]\nmembers = []\n\n[workspace.dependencies]\n\
+            w-client = { path = \"crates/w\", version = \"0.1.0\" }\n\
+            x-client = { path = \"crates/x\", version = \"0.1.0\" }\nserde = \"1\"\n\n\
+            [dependencies]\ny-client = { path = \"y\", version = \"0.1.0\" }\n";
+        let next = Version::parse("0.2.0+spec.b").expect("v");
+        let out = set_workspace_dependency_version(manifest, "x-client", &next).expect("entry");
+        assert_eq!(
+            out,
+            manifest.replace("x\", version = \"0.1.0\"", "x\", version = \"0.2.0\"")
+        );
+        // Only an entry of [workspace.dependencies], and only one with a version.
+        assert_eq!(set_workspace_dependency_version(manifest, "y-client", &next), None);
+        assert_eq!(set_workspace_dependency_version(manifest, "serde", &next), None);
+        let unversioned = "[workspace]\n\n[workspace.dependencies]\nx-client = { path = \"x\" }\n";
+        assert_eq!(set_workspace_dependency_version(unversioned, "x-client", &next), None);
     }
 }

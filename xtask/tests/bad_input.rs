@@ -16,6 +16,7 @@ const API: ApiEntry = ApiEntry {
     manifest: "unused/Cargo.toml",
     package: "unused",
     changelog: "unused/CHANGELOG.md",
+    about: "a test API",
     variant: "Invent",
     limit_scope: "Client",
     scope: None,

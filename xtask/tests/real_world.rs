@@ -153,6 +153,7 @@ fn a_builder_body_is_found_by_its_exact_name() {
         manifest: "unused/Cargo.toml",
         package: "fixture-client",
         changelog: "unused/CHANGELOG.md",
+        about: "a test API",
         variant: "Invent",
         limit_scope: "Client",
         scope: None,

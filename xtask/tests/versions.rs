@@ -20,6 +20,7 @@ static FIXTURE: ApiEntry = ApiEntry {
     manifest: "crates/fixture-client/Cargo.toml",
     package: "fixture-client",
     changelog: "crates/fixture-client/CHANGELOG.md",
+    about: "a test API",
     variant: "Invent",
     limit_scope: "Client",
     scope: None,
@@ -294,6 +295,11 @@ fn workspace(doc: &Value, label: &str) -> tempfile::TempDir {
         "Cargo.lock",
         &format!("[[package]]\nname = \"fixture-client\"\nversion = \"0.1.0+spec.{label}\"\n"),
     );
+    write(
+        "Cargo.toml",
+        "[workspace]\nmembers = []\n\n[workspace.dependencies]\n\
+         fixture-client = { path = \"crates/fixture-client\", version = \"0.1.0\" }\n",
+    );
     let lock = json!({"fixture": {"current": label, "versions": {label: {
         "sha256": xtask::spec::sha256_hex(text.as_bytes()), "source": "test", "imported": "2026-01-01",
         "crate_version": format!("0.1.0+spec.{label}")}}}});
@@ -436,6 +442,17 @@ fn a_yaml_import_keeps_the_old_version_bumps_the_crate_and_passes_the_gate() {
     assert!(manifest.contains("version = \"0.2.0+spec.v2\""), "{manifest}");
     let lockfile = std::fs::read_to_string(root.join("Cargo.lock")).expect("Cargo.lock");
     assert!(lockfile.contains("version = \"0.2.0+spec.v2\""), "{lockfile}");
+    let workspace = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
+    assert!(
+        workspace.contains("fixture-client = { path = \"crates/fixture-client\", version = \"0.2.0\" }"),
+        "{workspace}"
+    );
+    let copy = std::fs::read_to_string(root.join("crates/standin/specs/fixture.json")).expect("stand-in copy");
+    assert_eq!(
+        copy,
+        std::fs::read_to_string(root.join(FIXTURE.spec)).expect("spec"),
+        "the stand-in's copy is the new spec"
+    );
     let generated = std::fs::read_to_string(root.join(FIXTURE.output)).expect("generated");
     assert!(generated.contains("pub const SPEC_VERSION: &str = \"v2\";"));
     assert!(generated.contains(&format!("pub const SPEC_SHA256: &str = \"{}\";", entry.sha256)));

@@ -11,6 +11,9 @@
 //! let client = agentiv_client::Client::new_with_client("https://example.invalid", reqwest::Client::new(), runtime);
 //! ```
 
+// docs.rs (and `cargo xtask release docs`) show which feature each gated item needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 // Generated code: lints are for hand-written code. `Client::new` (which unwraps the reqwest
 // builder) is not used by the facade; it builds the reqwest client itself.
 #[allow(missing_docs, clippy::all, clippy::pedantic, clippy::unwrap_used, unused_imports)]
