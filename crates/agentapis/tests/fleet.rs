@@ -15,6 +15,15 @@ use agentapis::fleet::{FailurePolicy, Fleet, LimitStore, Quota, RateAnswer, Redi
 use agentapis::{agentiv, archastro, Api, ClientLimits, Error};
 use agentapis_standin::Standin;
 
+/// One test at a time: they measure shares of a rate and start worker processes, so two at once
+/// would disturb each other's figures. A lock rather than `--test-threads=1`, so the binary can
+/// run inside `cargo test --workspace` with the other tests.
+async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+    // tokio's lock: held across awaits, and a test that panicked while holding it poisons nothing.
+    static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    SERIAL.lock().await
+}
+
 /// A `redis-server` of this test's own on a Unix socket in a temporary directory (no port to
 /// race for, no other test's server to reach), killed on drop.
 struct Redis {
@@ -128,6 +137,7 @@ fn store(redis: &Redis) -> Arc<RedisStore> {
 
 #[tokio::test]
 async fn one_rate_is_shared_by_every_store_on_the_server() {
+    let _serial = serial().await;
     let redis = Redis::start();
     let (a, b) = (store(&redis), store(&redis));
     // One every 10 s, two at once: seconds of margin against Redis round trips on a busy machine.
@@ -168,6 +178,7 @@ async fn one_rate_is_shared_by_every_store_on_the_server() {
 
 #[tokio::test]
 async fn a_crashed_holder_frees_its_slot_when_the_lease_expires() {
+    let _serial = serial().await;
     let redis = Redis::start();
     let (a, b) = (store(&redis), store(&redis));
     let ttl = Duration::from_millis(300);
@@ -187,6 +198,7 @@ async fn a_crashed_holder_frees_its_slot_when_the_lease_expires() {
 
 #[tokio::test]
 async fn a_stated_budget_is_counted_down_by_every_store() {
+    let _serial = serial().await;
     let redis = Redis::start();
     let (a, b) = (store(&redis), store(&redis));
     a.note_budget("budget", 2, Duration::from_secs(2)).await.expect("ok");
@@ -218,6 +230,7 @@ async fn a_stated_budget_is_counted_down_by_every_store() {
 
 #[tokio::test]
 async fn session_writes_and_locks_are_atomic_across_stores() {
+    let _serial = serial().await;
     let redis = Redis::start();
     let (a, b) = (store(&redis), store(&redis));
     let (t1, r1) = (agentapis::Secret::new("a1"), agentapis::Secret::new("r1"));
@@ -256,6 +269,7 @@ fn agentiv_client(base_url: &str, fleet: Option<Fleet>, limits: ClientLimits) ->
 
 #[tokio::test]
 async fn when_redis_dies_fail_open_goes_on_and_fail_closed_refuses_without_hanging() {
+    let _serial = serial().await;
     let mut redis = Redis::start();
     let standin = Standin::builder(Api::Agentiv).start().await.expect("stand-in");
     let limits = ClientLimits::new().per_minute(6000).concurrency(4);
@@ -468,6 +482,7 @@ async fn goodput_run(
 
 #[tokio::test]
 async fn a_fleet_of_processes_stays_inside_one_budget() {
+    let _serial = serial().await;
     // The server allows 20 a second; four processes each paced at 12 a second on their own
     // overrun it more than twice over, while the fleet shares one schedule of 12 a second (the
     // headroom keeps scheduling jitter on a busy machine from pushing a window over).
@@ -507,6 +522,7 @@ async fn shared_session(workers: usize) -> (Redis, agentapis_standin::Running, V
 
 #[tokio::test]
 async fn one_refresh_per_rotation_across_processes() {
+    let _serial = serial().await;
     let (redis, standin, pool) = shared_session(4).await;
     let (called, mut pool) = ask_all(pool, "me").await;
     assert!(called.iter().all(|a| a == "ok"), "{called:?}");
