@@ -158,9 +158,19 @@ pub fn import(root: &Path, api: &'static ApiEntry, file: &Path, options: &Option
     // The workspace's dependency on the client asks for the new version (cargo refuses a path
     // dependency whose version requirement its crate no longer meets).
     if let Ok(workspace) = std::fs::read_to_string(root.join(WORKSPACE_MANIFEST)) {
-        if let Some(updated) = versions::set_workspace_dependency_version(&workspace, api.package, &new_version) {
-            tx.write(WORKSPACE_MANIFEST, updated.into_bytes());
-        }
+        let updated = versions::set_workspace_dependency_version(&workspace, api.package, &new_version)
+            .ok_or_else(|| {
+                SpecError::new(
+                    WORKSPACE_MANIFEST,
+                    "",
+                    format!(
+                        "no `{} = {{ path = \"...\", version = \"...\" }}` line under [workspace.dependencies] to bump; \
+                         write the entry on one line (the import changes nothing until it can)",
+                        api.package
+                    ),
+                )
+            })?;
+        tx.write(WORKSPACE_MANIFEST, updated.into_bytes());
     }
     if let Ok(lockfile) = std::fs::read_to_string(root.join("Cargo.lock")) {
         let updated = versions::set_lockfile_version(&lockfile, api.package, &old_version, &new_version)?;

@@ -180,7 +180,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 );
                 outcomes.push(outcome);
             }
-            let mut stale: Vec<&str> = outcomes
+            let stale: Vec<&str> = outcomes
                 .iter()
                 .filter(|o| !o.stale.is_empty())
                 .map(|o| o.api.name)
@@ -200,17 +200,23 @@ fn run(command: Command) -> Result<ExitCode, String> {
                     "{}",
                     truncate(&regen::bounded_diff(&file.path, &current, &file.text), 200)
                 );
-                stale.push(&file.path);
             }
-            if !stale.is_empty() {
+            if !stale.is_empty() || !shared.is_empty() {
                 for outcome in outcomes.iter().filter(|o| !o.stale.is_empty()) {
                     print!("{}", truncate(&outcome.diff(&root), 200));
                 }
-                eprintln!(
-                    "stale generated code for: {}; run `cargo xtask regen {}`",
-                    stale.join(", "),
-                    stale.join(" ")
-                );
+                // Shared files are written by every regen, so naming APIs would not be enough.
+                let command = if shared.is_empty() {
+                    format!("cargo xtask regen {}", stale.join(" "))
+                } else {
+                    "cargo xtask regen".to_owned()
+                };
+                let what: Vec<&str> = stale
+                    .iter()
+                    .copied()
+                    .chain(shared.iter().map(|f| f.path.as_str()))
+                    .collect();
+                eprintln!("stale generated code for: {}; run `{command}`", what.join(", "));
                 return Ok(ExitCode::FAILURE);
             }
             println!(
@@ -285,13 +291,15 @@ fn run_release(root: &std::path::Path, what: ReleaseCommand) -> Result<ExitCode,
         ReleaseCommand::Package => {
             package::package(root, &metadata)?;
             let packaged = package::packaged(&metadata)?;
-            package::check_contents(&packaged)?;
+            package::check_contents(root, &packaged)?;
             let (table, ok) = package::sizes(&packaged, package::REGISTRY_LIMIT);
             print!("{table}");
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         ReleaseCommand::Consumer => {
-            let printed = consumer::run_consumer(root, &metadata, &package::packaged(&metadata)?)?;
+            let packaged = package::packaged(&metadata)?;
+            package::check_fresh(&metadata, &packaged)?;
+            let printed = consumer::run_consumer(root, &metadata, &packaged)?;
             print!("{printed}");
             Ok(ExitCode::SUCCESS)
         }

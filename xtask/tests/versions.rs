@@ -364,6 +364,22 @@ fn a_failed_import_leaves_the_tree_byte_for_byte_unchanged() {
     doc["paths"]["/teams/{team}"].as_object_mut().map(|p| p.remove("get"));
     let file = inputs.path().join("good.json");
     std::fs::write(&file, doc.to_string()).expect("write input");
+    // A workspace manifest whose dependency on the client cannot be bumped (spread over lines):
+    // refused, since the workspace would no longer resolve, or would ask for too low a version.
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("manifest");
+    let spread = manifest.replace(
+        "fixture-client = { path = \"crates/fixture-client\", version = \"0.1.0\" }",
+        "[workspace.dependencies.fixture-client]\npath = \"crates/fixture-client\"\nversion = \"0.1.0\"",
+    );
+    std::fs::write(root.join("Cargo.toml"), &spread).expect("write");
+    let before = snapshot(root);
+    let err = xtask::import::import(root, &FIXTURE, &file, &options("v2")).expect_err("no entry to bump");
+    assert!(
+        err.to_string().contains("Cargo.toml") && err.to_string().contains("fixture-client"),
+        "{err}"
+    );
+    assert_eq!(snapshot(root), before, "a refused import left changes behind");
+    std::fs::write(root.join("Cargo.toml"), manifest).expect("write");
     // A file to replace that cannot be read (the changelog's path is a directory): refused
     // before the first write.
     std::fs::create_dir_all(root.join(FIXTURE.changelog)).expect("mkdir");

@@ -3,7 +3,9 @@
 //! Each publishable crate's `[package.metadata.docs.rs]` names the features a user should see
 //! documented and the rustdoc arguments (`--cfg docsrs`, which turns on the `doc_cfg` badges
 //! saying which feature an item needs). One `cargo doc` builds them all with the union of those
-//! features and warnings denied. docs.rs runs a nightly rustdoc; here rustdoc runs through
+//! features and warnings denied. That documents a crate with its neighbours' features on, which
+//! docs.rs does not do; the features are additive, so the union only adds items, and one build
+//! compiles the dependencies once instead of once per crate's feature set. docs.rs runs a nightly rustdoc; here rustdoc runs through
 //! `scripts/docsrs-rustdoc`, which allows nightly features for rustdoc alone, so no dependency is
 //! recompiled for it.
 

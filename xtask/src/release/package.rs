@@ -1,4 +1,5 @@
-//! `cargo xtask release package`: `cargo package --workspace` and the size of every package.
+//! `cargo xtask release package`: `cargo package --workspace`, the files every package must
+//! hold, and the size of every package.
 //!
 //! `cargo package` builds each publishable crate from its own tarball, with its workspace
 //! siblings resolved from their packaged versions, so a crate that reaches outside its folder or
@@ -7,6 +8,7 @@
 //! of its own and recompiles every dependency once per crate.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use super::{cargo, run, Metadata, Package, ReleaseError};
 
@@ -88,10 +90,15 @@ pub fn missing_files<'a>(package: &Packaged, listing: impl IntoIterator<Item = &
     REQUIRED_FILES.into_iter().filter(|f| !present.contains(f)).collect()
 }
 
-/// Checks that every package holds its README and licence files (read from the tarball).
-pub fn check_contents(packages: &[Packaged]) -> Result<(), ReleaseError> {
+/// The licence files, which every package holds as copies of the workspace root's.
+pub const LICENCES: [&str; 2] = ["LICENSE-MIT", "LICENSE-APACHE"];
+
+/// Checks that every package holds its README and licence files (read from the tarball), and
+/// that each licence is the root's text (a checkout without symlinks would package the link's
+/// target path instead).
+pub fn check_contents(root: &Path, packages: &[Packaged]) -> Result<(), ReleaseError> {
     for p in packages {
-        let listing = super::output(std::process::Command::new("tar").arg("-tzf").arg(&p.file))?;
+        let listing = super::output(Command::new("tar").arg("-tzf").arg(&p.file))?;
         let missing = missing_files(p, listing.lines());
         if !missing.is_empty() {
             return Err(ReleaseError::Manifest {
@@ -103,8 +110,66 @@ pub fn check_contents(packages: &[Packaged]) -> Result<(), ReleaseError> {
                 ),
             });
         }
+        for licence in LICENCES {
+            let inside = format!("{}-{}/{licence}", p.name, p.version);
+            let packaged = super::output(Command::new("tar").arg("-xzOf").arg(&p.file).arg(&inside))?;
+            let expected = std::fs::read_to_string(root.join(licence)).map_err(ReleaseError::io(root.join(licence)))?;
+            if packaged != expected {
+                return Err(ReleaseError::Manifest {
+                    package: p.name.clone(),
+                    problem: format!("its {licence} is not the workspace root's (is it a symlink in this checkout?)"),
+                });
+            }
+        }
     }
     Ok(())
+}
+
+/// Fails when a package is older than a file of its crate's folder: what was packaged is not
+/// what is checked out (`cargo xtask release package` makes them again).
+pub fn check_fresh(metadata: &Metadata, packages: &[Packaged]) -> Result<(), ReleaseError> {
+    for p in packages {
+        let made = std::fs::metadata(&p.file)
+            .and_then(|m| m.modified())
+            .map_err(ReleaseError::io(&p.file))?;
+        let Some(package) = metadata.publishable().find(|m| m.name == p.name) else {
+            continue;
+        };
+        let Some(dir) = package.manifest_path.parent() else {
+            continue;
+        };
+        if let Some(newer) = newer_than(dir, made, &metadata.target_directory)? {
+            return Err(ReleaseError::Manifest {
+                package: p.name.clone(),
+                problem: format!(
+                    "{} changed after {} was made: run `cargo xtask release package` first",
+                    newer.display(),
+                    p.file.display()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A file under `dir` (not under `skip`) modified after `time`, if any.
+fn newer_than(dir: &Path, time: std::time::SystemTime, skip: &Path) -> Result<Option<PathBuf>, ReleaseError> {
+    for entry in std::fs::read_dir(dir).map_err(ReleaseError::io(dir))? {
+        let path = entry.map_err(ReleaseError::io(dir))?.path();
+        if path.starts_with(skip) || path.file_name().is_some_and(|n| n == "target") {
+            continue;
+        }
+        // Follows links (the licences), as `cargo package` does.
+        let meta = std::fs::metadata(&path).map_err(ReleaseError::io(&path))?;
+        if meta.is_dir() {
+            if let Some(found) = newer_than(&path, time, skip)? {
+                return Ok(Some(found));
+            }
+        } else if meta.modified().map_err(ReleaseError::io(&path))? > time {
+            return Ok(Some(path));
+        }
+    }
+    Ok(None)
 }
 
 /// The size table, and whether every package is under `limit`.
@@ -172,6 +237,23 @@ mod tests {
             "lib-0.1.0/src/LICENSE-APACHE",
         ];
         assert_eq!(missing_files(&p, elsewhere), ["LICENSE-MIT", "LICENSE-APACHE"]);
+    }
+
+    #[test]
+    fn a_file_changed_after_packaging_is_found() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("src")).expect("mkdir");
+        std::fs::write(dir.path().join("src/lib.rs"), "").expect("write");
+        let skip = dir.path().join("target");
+        std::fs::create_dir_all(&skip).expect("mkdir");
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+        assert_eq!(newer_than(dir.path(), later, &skip).expect("walks"), None);
+        let earlier = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        std::fs::write(skip.join("built"), "").expect("write");
+        assert_eq!(
+            newer_than(dir.path(), earlier, &skip).expect("walks"),
+            Some(dir.path().join("src/lib.rs"))
+        );
     }
 
     #[test]
