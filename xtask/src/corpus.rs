@@ -139,8 +139,8 @@ pub fn write_workspace(root: &Path, scratch: &Path, crates: &[(String, String)])
     let io = |e: std::io::Error| format!("{}: {e}", scratch.display());
     std::fs::create_dir_all(scratch).map_err(io)?;
     let members: Vec<String> = crates.iter().map(|(name, _)| format!("{name:?}")).collect();
-    // No profiles: the workspace's are in `.cargo/config.toml`, which applies to this scratch
-    // workspace too (it lies under the checkout), so dependencies already built are reused.
+    // No profiles: `build` passes the workspace's `.cargo/config.toml`, wherever the target
+    // directory (and so this scratch workspace) is, so dependencies already built are reused.
     std::fs::write(
         scratch.join("Cargo.toml"),
         format!("[workspace]\nresolver = \"2\"\nmembers = [{}]\n", members.join(", ")),
@@ -175,11 +175,13 @@ pub fn write_workspace(root: &Path, scratch: &Path, crates: &[(String, String)])
     Ok(())
 }
 
-/// Builds one crate of the scratch workspace (offline: every dependency is the workspace's own).
-pub fn build(scratch: &Path, target: &Path, name: &str) -> Result<Duration, String> {
+/// Builds one crate of the scratch workspace (offline: every dependency is the workspace's own)
+/// with the profiles of `root`'s `.cargo/config.toml`.
+pub fn build(root: &Path, scratch: &Path, target: &Path, name: &str) -> Result<Duration, String> {
     let started = Instant::now();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(cargo)
+    let output = cargo()
+        .arg("--config")
+        .arg(root.join(".cargo/config.toml"))
         .args([
             "build",
             "--offline",
@@ -203,10 +205,37 @@ pub fn build(scratch: &Path, target: &Path, name: &str) -> Result<Duration, Stri
     Err(errors.join("\n"))
 }
 
+/// `cargo` as the xtask was run with (`$CARGO`), or from `PATH`.
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Where `cargo` builds the workspace at `root`, as `cargo metadata` says (so it honours
+/// `CARGO_TARGET_DIR` and `build.target-dir` the way every other build does).
+pub fn target_dir(mut cargo: Command, root: &Path) -> Result<PathBuf, String> {
+    let output = cargo
+        .current_dir(root)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .output()
+        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        ));
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(&output.stdout).map_err(|e| format!("cargo metadata printed no JSON: {e}"))?;
+    meta.get("target_directory")
+        .and_then(serde_json::Value::as_str)
+        .map(PathBuf::from)
+        .ok_or_else(|| "cargo metadata names no target_directory".to_owned())
+}
+
 /// Runs the corpus: generate every document, then build each generated crate.
 pub fn run(root: &Path, dir: &Path, build_crates: bool) -> Result<Vec<Entry>, String> {
-    let scratch = root.join("target/corpus/workspace");
-    let target = root.join("target");
+    let target = target_dir(cargo(), root)?;
+    let scratch = target.join("corpus/workspace");
     let mut entries = Vec::new();
     let mut crates = Vec::new();
     for path in documents(dir)? {
@@ -245,7 +274,7 @@ pub fn run(root: &Path, dir: &Path, build_crates: bool) -> Result<Vec<Entry>, St
                     Some(other) => other.clone(),
                     None => Built::Failed(format!("{first} was not built")),
                 },
-                None => match build(&scratch, &target, &name) {
+                None => match build(root, &scratch, &target, &name) {
                     Ok(d) => Built::Compiled(d),
                     Err(errors) => Built::Failed(errors),
                 },
@@ -311,4 +340,22 @@ pub fn render(entries: &[Entry]) -> (String, bool) {
     }
     out.push_str(&problems);
     (out, ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_target_directory_follows_cargo_target_dir() {
+        let root = crate::workspace_root();
+        let elsewhere = std::env::temp_dir().join("xtask-corpus-target");
+        let mut with = cargo();
+        with.env("CARGO_TARGET_DIR", &elsewhere);
+        assert_eq!(target_dir(with, &root), Ok(elsewhere.clone()));
+        let mut without = cargo();
+        without.env_remove("CARGO_TARGET_DIR");
+        // `root/target` unless the developer's own cargo config moves it.
+        assert_ne!(target_dir(without, &root), Ok(elsewhere));
+    }
 }

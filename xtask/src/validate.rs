@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::error::{escape, SpecError};
 use crate::rules::walk;
-use crate::syntax::template_params;
+use crate::syntax::{progenitor_name, template_params};
 
 /// What the checks found.
 #[derive(Debug, Default)]
@@ -45,17 +45,30 @@ pub fn check(file: &str, doc: &Value) -> Findings {
         f.errors.extend(errors);
     }
 
-    let mut ids: BTreeMap<String, String> = BTreeMap::new();
+    // Keyed by the method name progenitor derives (`listAgents` and `list_agents` are one
+    // method): the id as written and where it was first seen.
+    let mut ids: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut doc_copy = doc.clone();
     walk::operations(&mut doc_copy, &mut |op, _, path, ptr| {
         match op.get("operationId").and_then(Value::as_str) {
             Some(id) => {
-                if let Some(first) = ids.insert(id.to_owned(), ptr.to_owned()) {
-                    f.errors.push(SpecError::new(
+                let method = progenitor_name(id);
+                match ids.get(&method) {
+                    Some((first_id, first)) if first_id == id => f.errors.push(SpecError::new(
                         file,
                         ptr,
                         format!("operationId `{id}` is also used at {first}"),
-                    ));
+                    )),
+                    Some((first_id, first)) => f.errors.push(SpecError::new(
+                        file,
+                        ptr,
+                        format!(
+                            "operationId `{id}` becomes the method `{method}`, as `{first_id}` at {first} does; rename one"
+                        ),
+                    )),
+                    None => {
+                        ids.insert(method, (id.to_owned(), ptr.to_owned()));
+                    }
                 }
             }
             None => f.errors.push(SpecError::new(file, ptr, "operation has no operationId")),
@@ -175,6 +188,23 @@ mod tests {
             [
                 "s.json#/x-channels/0/joins/0/params/properties/x/$ref: `$ref: #/components/schemas/Gone` does not resolve",
                 "s.json#/x-channels/0/joins/0/pattern: parameter {team_id} is not in params",
+            ]
+        );
+    }
+
+    #[test]
+    fn operation_ids_are_compared_by_the_method_they_become() {
+        let doc = json!({"openapi": "3.0.3", "paths": {
+            "/a": {"get": {"operationId": "listAgents"}},
+            "/b": {"get": {"operationId": "list_agents"}},
+            "/c": {"get": {"operationId": "list-agents"}},
+            "/d": {"get": {"operationId": "listAgent"}}}});
+        let errors: Vec<String> = check("s.json", &doc).errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            errors,
+            [
+                "s.json#/paths/~1b/get: operationId `list_agents` becomes the method `list_agents`, as `listAgents` at /paths/~1a/get does; rename one",
+                "s.json#/paths/~1c/get: operationId `list-agents` becomes the method `list_agents`, as `listAgents` at /paths/~1a/get does; rename one",
             ]
         );
     }

@@ -88,6 +88,24 @@ fn an_operation_progenitor_cannot_generate_is_skipped_by_name() {
 }
 
 #[test]
+fn a_skipped_operation_with_a_multi_line_reason_leaves_a_file_that_parses() {
+    // progenitor refuses cookie parameters with a message over several lines; every one of them
+    // must stay inside the header's comments.
+    let doc = json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {
+        "/ok": {"get": {"operationId": "ok", "responses": {"204": {"description": "ok"}}}},
+        "/c": {"get": {"operationId": "c", "parameters": [{"name": "session", "in": "cookie", "schema": {"type": "string"}}],
+            "responses": {"204": {"description": "ok"}}}}}});
+    let generated = generate(&API, &loaded(doc), "v1").expect("the rest generates");
+    assert_eq!(generated.skipped.len(), 1, "{:?}", generated.skipped);
+    assert_eq!(generated.skipped[0].pointer, "/paths/~1c/get");
+    let file = syn::parse_file(&generated.code).unwrap_or_else(|e| {
+        let head: String = generated.code.lines().take(12).collect::<Vec<_>>().join("\n");
+        panic!("generated code does not parse ({e}):\n{head}")
+    });
+    assert!(!file.items.is_empty());
+}
+
+#[test]
 fn a_lock_mismatch_refuses_the_spec() {
     let mut lock = spec::Lock::new();
     let entry = spec::VersionEntry {

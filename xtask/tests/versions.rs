@@ -154,6 +154,18 @@ fn cases() -> Vec<Case> {
             }),
         ),
         (
+            // The same scheme under another name (`apiKey` → `key`): no request changes.
+            "security_scheme_renamed",
+            Impact::Internal,
+            Box::new(|d: &mut Value| {
+                let schemes = &mut d["components"]["securitySchemes"];
+                let definition = schemes.as_object_mut().and_then(|s| s.remove("apiKey"));
+                schemes["key"] = definition.expect("the base defines apiKey");
+                schemes["key"]["description"] = json!("Now with prose.");
+                d["security"] = json!([{"key": []}]);
+            }),
+        ),
+        (
             "pagination_removed",
             Impact::Breaking,
             Box::new(|d: &mut Value| {

@@ -28,6 +28,7 @@
 mod channels;
 mod operations;
 mod schema;
+mod security;
 
 use serde_json::Value;
 

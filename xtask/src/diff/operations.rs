@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::{change, schema, Change, Impact};
+use super::{change, schema, security, Change, Impact};
 use crate::pagination;
 use crate::rules::walk;
 use crate::syntax::progenitor_name;
@@ -227,7 +227,7 @@ fn operation(old_doc: &Value, new_doc: &Value, old: &Operation, new: &Operation,
     }
     responses(old_doc, new_doc, old, new, &subject, out);
     let (old_auth, new_auth) = (old.security(old_doc), new.security(new_doc));
-    if old_auth != new_auth {
+    if security::canonical(&old_auth, old_doc) != security::canonical(&new_auth, new_doc) {
         out.push(change(
             "auth-changed",
             subject.clone(),

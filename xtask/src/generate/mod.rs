@@ -202,9 +202,24 @@ fn header(api: &ApiEntry, spec: &LoadedSpec, report: &Report, skipped: &[Skipped
     )
 }
 
-/// Header lines naming each operation left out, with why.
+/// Header lines naming each operation left out, with why: every line of a reason that runs over
+/// several lines (progenitor's messages do) is a comment of its own, so the file still compiles.
 pub fn skipped_lines(skipped: &[Skipped]) -> String {
-    skipped.iter().map(|s| format!("// skipped operation: {s}\n")).collect()
+    let mut out = String::new();
+    for skip in skipped {
+        let text = skip.to_string();
+        // A line comment ends at `\n` only; a lone `\r` is a line break to editors and diffs.
+        let mut lines = text.split(['\n', '\r']).filter(|l| !l.trim().is_empty());
+        out.push_str("// skipped operation: ");
+        out.push_str(lines.next().unwrap_or_default().trim_end());
+        out.push('\n');
+        for line in lines {
+            out.push_str("//     ");
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Runs progenitor on a normalized document and formats the result (no header).
@@ -354,5 +369,36 @@ fn remove_operation(doc: &mut Value, pointer: &str) {
     };
     if let Some(item) = doc.pointer_mut(item).and_then(Value::as_object_mut) {
         item.remove(method);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_line_of_a_multi_line_skip_reason_is_a_comment() {
+        let skipped = [
+            Skipped {
+                pointer: "/paths/~1a/get".into(),
+                reason: "progenitor cannot generate it: unsupported parameter\n  location: cookie\r\n\n\rsee docs"
+                    .into(),
+            },
+            Skipped {
+                pointer: "/paths/~1b/get".into(),
+                reason: "one line".into(),
+            },
+        ];
+        let lines = skipped_lines(&skipped);
+        assert_eq!(
+            lines,
+            "// skipped operation: /paths/~1a/get (progenitor cannot generate it: unsupported parameter\n\
+             //       location: cookie\n\
+             //     see docs)\n\
+             // skipped operation: /paths/~1b/get (one line)\n"
+        );
+        let file = format!("{lines}pub struct After;\n");
+        let parsed = syn::parse_file(&file).expect("the header lines are comments");
+        assert_eq!(parsed.items.len(), 1);
     }
 }
