@@ -15,8 +15,13 @@ pub const RULES: &[Rule] = &[
         apply: set_openapi_30,
     },
     Rule {
+        name: "defs-to-components",
+        doc: "Moves every referenced JSON Schema `$defs` entry into `components.schemas` (named by its key, or `<Owner><Key>` when the key is taken) and points the `$ref`s into it there; `$defs` nothing references are dropped. 3.0 and progenitor know only components.",
+        apply: super::defs::defs_to_components,
+    },
+    Rule {
         name: "reject-unsupported-3.1-keywords",
-        doc: "Fails with the schema's pointer on 3.1 keywords 3.0 cannot express (`prefixItems`, `if`/`then`/`else`, `dependentSchemas`, `unevaluatedProperties`, `patternProperties`, `$defs`), and drops annotation-only ones (`$schema`, `$id`, `$comment`, `contentMediaType`, `contentEncoding`).",
+        doc: "Fails with the schema's pointer on 3.1 keywords 3.0 cannot express (`prefixItems`, `if`/`then`/`else`, `dependentSchemas`, `unevaluatedProperties`, `patternProperties`), and drops annotation-only ones (`$schema`, `$id`, `$comment`, `contentMediaType`, `contentEncoding`).",
         apply: reject_unsupported,
     },
     Rule {
@@ -84,7 +89,6 @@ const UNSUPPORTED: &[&str] = &[
     "dependentSchemas",
     "unevaluatedProperties",
     "patternProperties",
-    "$defs",
 ];
 const ANNOTATIONS_31: &[&str] = &["$schema", "$id", "$comment", "contentMediaType", "contentEncoding"];
 
@@ -276,9 +280,9 @@ mod tests {
 
     #[test]
     fn unsupported_keyword_is_an_error_with_pointer() {
-        let mut doc = with_schema(json!({"type": "array", "prefixItems": [{"type": "string"}]}));
-        let r = &RULES[1];
-        let err = (r.apply)(&mut doc, &Options::default()).expect_err("prefixItems rejected");
+        let doc = with_schema(json!({"type": "array", "prefixItems": [{"type": "string"}]}));
+        let err =
+            crate::rules::testing::try_run("reject-unsupported-3.1-keywords", doc).expect_err("prefixItems rejected");
         assert_eq!(err.pointer, "/components/schemas/S/prefixItems");
         let (doc, n) = run(
             "reject-unsupported-3.1-keywords",

@@ -15,6 +15,7 @@
 
 pub mod auth;
 pub mod channels;
+mod defs;
 pub mod downconvert;
 pub mod media;
 pub mod names;

@@ -18,6 +18,11 @@ pub const RULES: &[Rule] = &[
         apply: annotations_as_text,
     },
     Rule {
+        name: "format-of-structured-types-as-doc",
+        doc: "Moves a `format` on an object, array or boolean schema (`{type: object, format: uri-map}`) into its description (`Format: uri-map.`): OpenAPI defines formats for strings and numbers only, and typify refuses the schema.",
+        apply: format_of_structured_types_as_doc,
+    },
+    Rule {
         name: "drop-nonconforming-samples",
         doc: "Drops a schema's `default` or `example` when the value contradicts the schema's own type, enum or nullability (typify refuses such a default; the stand-in would serve such an example).",
         apply: drop_nonconforming_samples,
@@ -164,6 +169,36 @@ fn drop_composed_defaults(doc: &mut Value, _: &Options) -> Result<usize, RuleErr
     Ok(n)
 }
 
+/// Whether a schema is an object, array or boolean (by its `type`, or by object keywords when it
+/// has none): the types without formats.
+fn is_structured(s: &Map<String, Value>) -> bool {
+    match s.get("type").and_then(Value::as_str) {
+        Some(t) => matches!(t, "object" | "array" | "boolean"),
+        None => s.contains_key("properties") || s.contains_key("additionalProperties"),
+    }
+}
+
+fn format_of_structured_types_as_doc(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
+    let mut n = 0;
+    walk::schemas(doc, &mut |s, _| {
+        if !is_structured(s) {
+            return;
+        }
+        let Some(format) = s.remove("format") else { return };
+        n += 1;
+        let note = match format {
+            Value::String(f) => format!("Format: {f}."),
+            other => format!("Format: {other}."),
+        };
+        let description = match s.get("description").and_then(Value::as_str) {
+            Some(d) if !d.trim().is_empty() => format!("{}\n\n{note}", d.trim_end()),
+            _ => note,
+        };
+        s.insert("description".into(), Value::String(description));
+    });
+    Ok(n)
+}
+
 /// The JSON type shared by every value of an enum, if there is one.
 fn enum_type(values: &[Value]) -> Option<&'static str> {
     let of = |v: &Value| match v {
@@ -243,6 +278,29 @@ fn reject_allof_cycles(doc: &mut Value, _: &Options) -> Result<usize, RuleError>
 mod tests {
     use crate::rules::testing::try_run as run;
     use serde_json::json;
+
+    #[test]
+    fn a_format_on_a_structured_type_becomes_a_doc_note() {
+        let doc = json!({"components": {"schemas": {
+            "Map": {"type": "object", "format": "uri-map", "description": "Links.", "additionalProperties": {"type": "string"}},
+            "Bare": {"format": "dictionary", "properties": {"a": {"type": "string", "format": "date-time"}}},
+            "List": {"type": "array", "format": "csv", "items": {"type": "integer", "format": "int64"}},
+            "Flag": {"type": "boolean", "format": "yes-no"},
+            "When": {"type": "string", "format": "date-time"}}}});
+        let (doc, n) = run("format-of-structured-types-as-doc", doc).expect("applies");
+        assert_eq!(n, 4);
+        let s = &doc["components"]["schemas"];
+        assert_eq!(s["Map"]["description"], "Links.\n\nFormat: uri-map.");
+        assert_eq!(s["Bare"]["description"], "Format: dictionary.");
+        assert_eq!(s["List"]["description"], "Format: csv.");
+        assert_eq!(s["Flag"].get("format"), None);
+        for kept in [&s["When"], &s["Bare"]["properties"]["a"], &s["List"]["items"]] {
+            assert!(
+                kept.get("format").is_some(),
+                "formats of strings and numbers stay: {kept}"
+            );
+        }
+    }
 
     #[test]
     fn annotations_become_text_or_go_but_named_entries_stay() {
