@@ -24,12 +24,17 @@ pub struct Normalized {
 /// Loads, validates and normalizes one API's spec.
 pub fn normalized(root: &Path, api: &ApiEntry) -> Result<Normalized, SpecError> {
     let loaded = spec::load(root, api.spec)?;
-    let findings = crate::validate::check(&loaded.path, &loaded.doc);
+    normalize(&loaded.path, loaded.doc, &api.options)
+}
+
+/// Validates and normalizes a document (what progenitor is given, and what `cargo xtask
+/// normalize` prints): `file` names it in errors.
+pub fn normalize(file: &str, mut doc: Value, options: &rules::Options) -> Result<Normalized, SpecError> {
+    let findings = crate::validate::check(file, &doc);
     if let Some(first) = findings.errors.into_iter().next() {
         return Err(first);
     }
-    let mut doc = loaded.doc;
-    rules::apply_all(&mut doc, &api.options).map_err(|e| SpecError::new(api.spec, e.pointer, e.message))?;
+    rules::apply_all(&mut doc, options).map_err(|e| SpecError::new(file, e.pointer, e.message))?;
     Ok(Normalized {
         doc,
         warnings: findings.warnings,

@@ -33,6 +33,18 @@ enum Command {
         #[command(subcommand)]
         command: SpecCommand,
     },
+    /// Print a document as the generator sees it: validated, down-converted and normalized
+    /// (JSON). The pointers of generation errors point into this document.
+    Normalize {
+        /// The document (`.json`, `.yaml`, `.yml`).
+        file: std::path::PathBuf,
+        /// Apply the per-API options of this bundled API (default: none, as `corpus` does).
+        #[arg(long)]
+        api: Option<String>,
+        /// Write it here instead of to standard output.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
     /// List the normalization rules with their docs.
     Rules,
     /// Benchmarks (`cargo xtask bench all [--quick]`, or one of them).
@@ -266,6 +278,25 @@ fn run(command: Command) -> Result<ExitCode, String> {
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Release { what } => run_release(&root, what).map_err(|e| e.to_string()),
+        Command::Normalize { file, api, out } => {
+            let options = match api {
+                Some(name) => apis::find(&name).ok_or(format!("unknown API `{name}`"))?.options,
+                None => xtask::rules::Options::default(),
+            };
+            let name = file.display().to_string();
+            let bytes = std::fs::read(&file).map_err(|e| format!("{name}: {e}"))?;
+            let doc = spec::parse_document(&name, &bytes).map_err(|e| e.to_string())?;
+            let normalized = index::normalize(&name, doc, &options).map_err(|e| e.to_string())?;
+            for warning in &normalized.warnings {
+                eprintln!("warning: {warning}");
+            }
+            let text = serde_json::to_string_pretty(&normalized.doc).map_err(|e| e.to_string())? + "\n";
+            match out {
+                Some(out) => std::fs::write(&out, text).map_err(|e| format!("{}: {e}", out.display()))?,
+                None => print!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Rules => {
             for rule in xtask::rules::all() {
                 println!("{:<34} {}", rule.name, rule.doc);

@@ -111,6 +111,21 @@ fn a_generator_failure_is_bisected_to_the_smallest_schema() {
         let err = generate_code(name, &raw).expect_err("progenitor fails without the repair rules");
         assert!(err.pointer.starts_with(pointer), "{name}: {err}");
         assert!(err.message.contains("progenitor fails on this schema"), "{err}");
+        // The document the bisect probed is saved, and the pointer names a node in it.
+        let saved = err
+            .message
+            .split_once("saved as ")
+            .and_then(|(_, rest)| rest.split_once(" ("))
+            .map(|(path, _)| path.to_owned())
+            .unwrap_or_else(|| panic!("the error names the saved document: {err}"));
+        let probed: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&saved).expect("saved")).expect("saved as JSON");
+        assert!(probed.pointer(&err.pointer).is_some(), "{} is in {saved}", err.pointer);
+        assert!(
+            err.message
+                .contains(&format!("`cargo xtask normalize {name}` prints it")),
+            "{err}"
+        );
         let doc = normalized(name, &Options::default());
         generate_code(name, &doc).unwrap_or_else(|e| panic!("{name} generates with the rules: {e}"));
     }

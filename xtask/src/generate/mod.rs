@@ -342,7 +342,8 @@ fn explain(file: &str, doc: &Value, failure: Failure) -> Explained {
                 file,
                 pointer,
                 format!(
-                    "progenitor fails on this schema ({message}); add or fix a normalization rule for this construct"
+                    "progenitor fails on this schema of the normalized document ({message}); {}; add or fix a normalization rule for this construct",
+                    save_normalized(file, doc)
                 ),
             )),
             Some(bisect::Culprit::Operations(failing)) => Explained::Skip(
@@ -360,6 +361,30 @@ fn explain(file: &str, doc: &Value, failure: Failure) -> Explained {
                 format!("progenitor fails ({whole}), but on no single schema or operation alone"),
             )),
         },
+    }
+}
+
+/// Saves the normalized document the bisect probed, so the user can look at the schema the
+/// pointer names as the generator saw it (rules may have rewritten it); says where, or how to
+/// print it when it cannot be saved.
+fn save_normalized(file: &str, doc: &Value) -> String {
+    let printed = format!("`cargo xtask normalize {file}` prints it");
+    let name: String = file
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let path = std::env::temp_dir().join(format!("xtask-normalized-{name}"));
+    match serde_json::to_string_pretty(doc) {
+        Ok(text) if std::fs::write(&path, &text).is_ok() => {
+            format!("saved as {} ({printed})", path.display())
+        }
+        _ => printed,
     }
 }
 
