@@ -79,11 +79,26 @@ fn split(facts: &Facts, page: &Type) -> Result<(Type, TokenStream), String> {
         .types
         .get(&page_name)
         .ok_or_else(|| format!("`{page_name}` is not a struct"))?;
+    let entries = agentapis_paging::entries_field(
+        fields
+            .iter()
+            .map(|f| (f.name.as_str(), generic_arg(&f.ty, "Vec").is_some())),
+    )
+    .ok_or_else(|| format!("page body `{page_name}` has no `data` field, nor one array beside its paging fields"))?;
     let data = fields
         .iter()
-        .find(|f| f.name == "data")
-        .ok_or_else(|| format!("page body `{page_name}` has no `data` field"))?;
+        .find(|f| f.name == entries)
+        .ok_or("unreachable: the entries are one of the fields")?;
     let mut reads = meta_reads(fields, &quote!(page));
+    if data.name != "data" {
+        // {"<entries>": [...], <paging fields>}
+        let item = generic_arg(&data.ty, "Vec").ok_or("unreachable: the entries are an array")?;
+        let entries = field_ident(entries)?;
+        return Ok((
+            item,
+            quote! { let mut meta = ::agentapis_runtime::paging::PageMeta::default(); #reads (page.#entries, meta) },
+        ));
+    }
     if let Some(item) = generic_arg(&data.ty, "Vec") {
         // {"data": [...], <paging fields>}
         return Ok((
@@ -105,11 +120,16 @@ fn split(facts: &Facts, page: &Type) -> Result<(Type, TokenStream), String> {
     };
     let item = generic_arg(&entries.ty, "Vec").ok_or("unreachable: filtered on Vec")?;
     reads.extend(meta_reads(inner, &quote!(page.data)));
-    let entries = format_ident!("{}", entries.name);
+    let entries = field_ident(&entries.name)?;
     Ok((
         item,
         quote! { let mut meta = ::agentapis_runtime::paging::PageMeta::default(); #reads (page.data.#entries, meta) },
     ))
+}
+
+/// A struct field's identifier as the facts spell it (`r#type` included), never a panic.
+fn field_ident(name: &str) -> Result<syn::Ident, String> {
+    syn::parse_str::<syn::Ident>(name).map_err(|e| format!("`{name}` is not a field name: {e}"))
 }
 
 /// A `u64` variable converted into the type a builder setter takes (`TryInto<T>`: a `u64`

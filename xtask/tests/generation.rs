@@ -50,6 +50,9 @@ fn openapi30_fixture_generates() {
     );
     let code = generate_code("openapi30.json", &doc).expect("generates");
     assert!(code.skipped.is_empty(), "{:?}", code.skipped);
+    // Every paginated operation has a stream, `ReplyPage` (entries under `replies`) included.
+    assert!(code.unwalkable.is_empty(), "{:?}", code.unwalkable);
+    assert!(code.source.contains("(page.replies, meta)"));
     insta::assert_snapshot!("openapi30_generated", code.source);
     insta::assert_snapshot!("openapi30_rules", report.fired().join("\n"));
 }

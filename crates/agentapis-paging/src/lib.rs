@@ -88,9 +88,53 @@ pub fn detect<'a>(method: &str, query: impl IntoIterator<Item = &'a str>) -> Opt
         .find(|style| has(style.size_param()))
 }
 
+/// The field of a page body that holds its entries, from the body's fields as (name, whether it
+/// is an array): `data` when the body has one, else its only array field when a paging field
+/// ([`BODY_FIELDS`]) sits beside it (`{"replies": [..], "after_cursor": ".."}`). One rule for
+/// the generator's streams and the stand-in's pages, so the two cannot disagree.
+///
+/// ```
+/// use agentapis_paging::entries_field;
+/// assert_eq!(entries_field([("replies", true), ("has_more", false)]), Some("replies"));
+/// assert_eq!(entries_field([("data", false), ("items", true)]), Some("data"));
+/// assert_eq!(entries_field([("a", true), ("b", true), ("page", false)]), None);
+/// ```
+pub fn entries_field<'a>(fields: impl IntoIterator<Item = (&'a str, bool)>) -> Option<&'a str> {
+    let fields: Vec<(&str, bool)> = fields.into_iter().collect();
+    if fields.iter().any(|(name, _)| *name == "data") {
+        return Some("data");
+    }
+    let paged = fields
+        .iter()
+        .any(|(name, _)| BODY_FIELDS.iter().any(|(field, _)| field == name));
+    let mut arrays = fields.iter().filter(|(_, is_array)| *is_array);
+    match (paged, arrays.next(), arrays.next()) {
+        (true, Some((only, _)), None) => Some(only),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entries_are_data_or_the_only_array_beside_paging_fields() {
+        assert_eq!(entries_field([("data", true), ("page", false)]), Some("data"));
+        assert_eq!(
+            entries_field([("replies", true), ("after_cursor", false), ("has_more", false)]),
+            Some("replies")
+        );
+        assert_eq!(
+            entries_field([("results", true), ("total_count", false)]),
+            Some("results")
+        );
+        // No paging field beside it: an object that happens to hold a list is no page.
+        assert_eq!(entries_field([("replies", true), ("thread", false)]), None);
+        // Two lists: which one pages cannot be told from the shape.
+        assert_eq!(entries_field([("a", true), ("b", true), ("has_more", false)]), None);
+        assert_eq!(entries_field([]), None);
+    }
 
     #[test]
     fn styles_are_told_apart_by_parameters() {

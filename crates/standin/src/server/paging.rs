@@ -54,9 +54,10 @@ pub(crate) fn page(
             let (page, size) = (number("page", 1).max(1), number(size_name, 20).max(1));
             let from = (page - 1).saturating_mul(size).min(total);
             let pages = total.div_ceil(size);
+            let key = entries_key(body);
             set(
                 body,
-                "data",
+                &key,
                 Value::Array(make(from..from.saturating_add(size).min(total))),
             );
             for (k, v) in [
@@ -99,8 +100,9 @@ pub(crate) fn page(
                 ),
                 ("has_more", json!(to < total)),
             ];
-            if body.get("data").is_some_and(Value::is_array) {
-                set(body, "data", entries);
+            let key = entries_key(body);
+            if body.get(&key).is_some_and(Value::is_array) {
+                set(body, &key, entries);
                 cursors.into_iter().for_each(|(k, v)| set_or_remove(body, k, v));
             } else if let Some(data) = body.get_mut("data").filter(|d| d.is_object()) {
                 let list = data
@@ -115,6 +117,17 @@ pub(crate) fn page(
         _ => return false,
     }
     true
+}
+
+/// Where a page body keeps its entries ([`agentapis_paging::entries_field`]; `data` when the
+/// body's shape says nothing).
+fn entries_key(body: &Value) -> String {
+    let fields = body
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str(), v.is_array()));
+    agentapis_paging::entries_field(fields).unwrap_or("data").to_owned()
 }
 
 fn set(body: &mut Value, key: &str, value: Value) {
@@ -139,14 +152,17 @@ fn set_or_remove(body: &mut Value, key: &str, value: Value) {
     }
 }
 
-/// The schema of one entry: a bare array's items, `data`'s items, or the items of the only
-/// array inside `data`.
+/// The schema of one entry: a bare array's items, the entries field's items (`data`, or the
+/// only array beside the paging fields), or the items of the only array inside `data`.
 pub(crate) fn items_schema<'a>(doc: &'a Value, schema: &'a Value) -> Option<&'a Value> {
     let schema = crate::spec::resolve(doc, schema);
     if let Some(items) = schema.get("items") {
         return Some(items);
     }
-    let data = crate::spec::resolve(doc, schema.pointer("/properties/data")?);
+    let props = schema.get("properties")?.as_object()?;
+    let is_array = |p: &Value| crate::spec::resolve(doc, p).get("type").and_then(Value::as_str) == Some("array");
+    let entries = agentapis_paging::entries_field(props.iter().map(|(k, p)| (k.as_str(), is_array(p))))?;
+    let data = crate::spec::resolve(doc, props.get(entries)?);
     if let Some(items) = data.get("items") {
         return Some(items);
     }
@@ -165,6 +181,30 @@ pub(crate) fn items_schema<'a>(doc: &'a Value, schema: &'a Value) -> Option<&'a 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entries_under_another_name_than_data_are_paged() {
+        let query = vec![
+            ("after_cursor".to_owned(), "c2".to_owned()),
+            ("limit".to_owned(), "2".to_owned()),
+        ];
+        let mut body = json!({"replies": [], "after_cursor": "", "has_more": true, "thread_id": "t"});
+        let served = page(Paging::Cursor, 5, &query, &mut body, &mut Vec::new(), |range| {
+            range.map(|i| json!({ "n": i })).collect()
+        });
+        assert!(served);
+        assert_eq!(body["replies"], json!([{"n": 2}, {"n": 3}]), "{body}");
+        assert_eq!((&body["after_cursor"], &body["has_more"]), (&json!("c4"), &json!(true)));
+        assert!(body.get("data").is_none());
+        let doc = json!({});
+        let schema = json!({"type": "object", "properties": {
+            "replies": {"type": "array", "items": {"type": "object", "title": "Reply"}},
+            "has_more": {"type": "boolean"}}});
+        assert_eq!(
+            items_schema(&doc, &schema),
+            Some(&json!({"type": "object", "title": "Reply"}))
+        );
+    }
 
     #[test]
     fn every_paging_style_is_served() {
