@@ -99,7 +99,7 @@ async fn activity_feed_sends_array_params_as_repeated_bracket_keys() {
         Some(ActivityFeedEntryAgent::String("agt_1".to_owned()))
     );
     match &feed.data[1].agent {
-        Some(ActivityFeedEntryAgent::AgentObject(agent)) => {
+        Some(ActivityFeedEntryAgent::Agent(agent)) => {
             assert_eq!(agent.id, "agt_2");
             assert_eq!(agent.name.as_deref(), Some("Support"));
         }

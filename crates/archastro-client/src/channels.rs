@@ -3,7 +3,7 @@
 // spec: specs/archastro/openapi.json
 // spec-sha256: 6c608ae2d31fe39895c8dcbd9669f8cf761cfc98e78cb47cffb504c67b90fe89
 // generator: xtask channel emitter over the types of progenitor 0.15.1, runtime agentapis_runtime::realtime
-// rules fired: hoist-channel-schemas×36, declare-missing-path-params×2, error-responses-keep-body×274, deep-query-as-encoded-string×2, plug-bracket-array-query×14, rest-operation-names×89, share-repeated-inline-schemas×337
+// rules fired: hoist-channel-schemas×36, declare-missing-path-params×2, error-responses-keep-body×274, deep-query-as-encoded-string×2, plug-bracket-array-query×14, rest-operation-names×89, share-repeated-inline-schemas×339
 
 //! Typed realtime channels of ArchAstro: [`Realtime`] joins a topic and returns the channel's
 //! handle, whose methods send the client messages and decode their replies, and whose `next`

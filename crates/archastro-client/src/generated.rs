@@ -3,7 +3,7 @@
 // spec: specs/archastro/openapi.json
 // spec-sha256: 6c608ae2d31fe39895c8dcbd9669f8cf761cfc98e78cb47cffb504c67b90fe89
 // generator: progenitor 0.15.1 (builder interface, hooks expected, inner type agentapis_runtime::Runtime, path parameters encoded by agentapis_runtime::encode_segment, builders of types no operation takes as its body behind feature `type-builders`, no `api-version` header)
-// rules fired: hoist-channel-schemas×36, declare-missing-path-params×2, error-responses-keep-body×274, deep-query-as-encoded-string×2, plug-bracket-array-query×14, rest-operation-names×89, share-repeated-inline-schemas×337
+// rules fired: hoist-channel-schemas×36, declare-missing-path-params×2, error-responses-keep-body×274, deep-query-as-encoded-string×2, plug-bracket-array-query×14, rest-operation-names×89, share-repeated-inline-schemas×339
 
 /// The API this client calls.
 pub const API: ::agentapis_runtime::Api = ::agentapis_runtime::Api::ArchAstro;
@@ -117,12 +117,12 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(untagged)]
     pub enum ActivityFeedEntryAgent {
-        AgentObject(AgentObject),
+        Agent(Agent),
         String(::std::string::String),
     }
-    impl ::std::convert::From<AgentObject> for ActivityFeedEntryAgent {
-        fn from(value: AgentObject) -> Self {
-            Self::AgentObject(value)
+    impl ::std::convert::From<Agent> for ActivityFeedEntryAgent {
+        fn from(value: Agent) -> Self {
+            Self::Agent(value)
         }
     }
     ///Cursor-paged batch of activity feed items.
@@ -235,24 +235,6 @@ pub mod types {
     impl Actor {
         #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::Actor {
-            Default::default()
-        }
-    }
-    ///`ActorsItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct ActorsItem {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub alias: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub profile_picture: ::std::option::Option<ImageSource>,
-    }
-    impl ActorsItem {
-        #[cfg(feature = "type-builders")]
-        pub fn builder() -> builder::ActorsItem {
             Default::default()
         }
     }
@@ -523,71 +505,6 @@ pub mod types {
     impl AgentListResponse {
         #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::AgentListResponse {
-            Default::default()
-        }
-    }
-    ///`AgentObject`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct AgentObject {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub acl: ::std::option::Option<AgentObjectAcl>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub app: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub default_model: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub email: ::std::option::Option<::std::string::String>,
-        pub id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub identity: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub last_applied_template_config: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub lookup_key: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub org: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub org_name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub originator: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub phone_number: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub sandbox: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub source_solution: ::std::option::Option<SourceSolution>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub team: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub user: ::std::option::Option<::std::string::String>,
-    }
-    impl AgentObject {
-        #[cfg(feature = "type-builders")]
-        pub fn builder() -> builder::AgentObject {
-            Default::default()
-        }
-    }
-    ///`AgentObjectAcl`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct AgentObjectAcl {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub add: ::std::vec::Vec<AclGrant>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub grants: ::std::vec::Vec<AclGrant>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub remove: ::std::vec::Vec<AclRemoveTarget>,
-    }
-    impl AgentObjectAcl {
-        #[cfg(feature = "type-builders")]
-        pub fn builder() -> builder::AgentObjectAcl {
             Default::default()
         }
     }
@@ -1214,51 +1131,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///`AttachmentsItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct AttachmentsItem {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub content_type: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub description: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub filename: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub height: ::std::option::Option<i64>,
-        pub id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub image_height: ::std::option::Option<i64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub image_source: ::std::option::Option<ImageSource>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub image_url: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub image_width: ::std::option::Option<i64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub media_type: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub name: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub object: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub title: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "type")]
-        pub type_: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub url: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub variants: ::std::vec::Vec<VariantsItem>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub version: ::std::option::Option<i64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub width: ::std::option::Option<i64>,
-    }
-    impl AttachmentsItem {
-        #[cfg(feature = "type-builders")]
-        pub fn builder() -> builder::AttachmentsItem {
-            Default::default()
-        }
-    }
     ///`AuthLoginBody`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AuthLoginBody {
@@ -1489,10 +1361,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ChatForkThreadReply {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub chat_model: ::std::option::Option<ChatModel>,
+        pub chat_model: ::std::option::Option<ChatRoomModel>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub team: ::std::option::Option<ChatModelTeam>,
-        pub thread: ListTeamThreadsDataItem,
+        pub team: ::std::option::Option<Team>,
+        pub thread: Thread,
     }
     impl ChatForkThreadReply {
         #[cfg(feature = "type-builders")]
@@ -1629,7 +1501,7 @@ pub mod types {
     ///`ChatListMessagesReply`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ChatListMessagesReply {
-        pub messages: ::std::vec::Vec<ParentMessage>,
+        pub messages: ::std::vec::Vec<Message>,
     }
     impl ChatListMessagesReply {
         #[cfg(feature = "type-builders")]
@@ -1657,7 +1529,7 @@ pub mod types {
     ///`ChatLoadMoreMessagesReply`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ChatLoadMoreMessagesReply {
-        pub data: ChatModel,
+        pub data: ChatRoomModel,
     }
     impl ChatLoadMoreMessagesReply {
         #[cfg(feature = "type-builders")]
@@ -1734,7 +1606,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub before_cursor: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub message: ::std::option::Option<ParentMessage>,
+        pub message: ::std::option::Option<Message>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub thread_id: ::std::option::Option<::std::string::String>,
     }
@@ -1759,72 +1631,13 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChatMessageUpdatedPush {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub message: ::std::option::Option<ParentMessage>,
+        pub message: ::std::option::Option<Message>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub thread_id: ::std::option::Option<::std::string::String>,
     }
     impl ChatMessageUpdatedPush {
         #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ChatMessageUpdatedPush {
-            Default::default()
-        }
-    }
-    ///`ChatModel`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct ChatModel {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub after_cursor: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub agent: ::std::option::Option<AgentObject>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub before_cursor: ::std::option::Option<::std::string::String>,
-        pub is_transient: bool,
-        pub members: ::std::vec::Vec<MembersItem>,
-        pub messages: ::std::vec::Vec<ParentMessage>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub messages_loaded_on_last_update: ::std::option::Option<i64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub team: ::std::option::Option<ChatModelTeam>,
-        pub thread: ListTeamThreadsDataItem,
-    }
-    impl ChatModel {
-        #[cfg(feature = "type-builders")]
-        pub fn builder() -> builder::ChatModel {
-            Default::default()
-        }
-    }
-    ///`ChatModelTeam`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct ChatModelTeam {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub acl: ::std::option::Option<AgentObjectAcl>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub app: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub badges: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub description: ::std::option::Option<::std::string::String>,
-        pub id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub membership_status: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub org: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub sandbox: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub slug: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-    }
-    impl ChatModelTeam {
-        #[cfg(feature = "type-builders")]
-        pub fn builder() -> builder::ChatModelTeam {
             Default::default()
         }
     }
@@ -1849,7 +1662,7 @@ pub mod types {
     ///`ChatPostMessageReply`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ChatPostMessageReply {
-        pub message: ParentMessage,
+        pub message: Message,
     }
     impl ChatPostMessageReply {
         #[cfg(feature = "type-builders")]
@@ -1886,7 +1699,7 @@ pub mod types {
     ///`ChatPostSimpleMessageReply`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ChatPostSimpleMessageReply {
-        pub message: ParentMessage,
+        pub message: Message,
     }
     impl ChatPostSimpleMessageReply {
         #[cfg(feature = "type-builders")]
@@ -2205,7 +2018,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CreateAgentBody {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub acl: ::std::option::Option<AgentObjectAcl>,
+        pub acl: ::std::option::Option<Acl>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2372,7 +2185,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CreateAgentRoutineBody {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub acl: ::std::option::Option<AgentObjectAcl>,
+        pub acl: ::std::option::Option<Acl>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub config: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2388,7 +2201,7 @@ pub mod types {
         pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         pub name: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub preset_config: ::std::option::Option<CreateAgentRoutinePresetConfig>,
+        pub preset_config: ::std::option::Option<PresetConfig>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub preset_name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2422,7 +2235,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub output_key: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub preset_config: ::std::option::Option<CreateAgentRoutinePresetConfig>,
+        pub preset_config: ::std::option::Option<PresetConfig>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub preset_name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2431,26 +2244,6 @@ pub mod types {
     impl CreateAgentRoutineBodyStepsItem {
         #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::CreateAgentRoutineBodyStepsItem {
-            Default::default()
-        }
-    }
-    ///`CreateAgentRoutinePresetConfig`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct CreateAgentRoutinePresetConfig {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub instructions: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub llm: ::std::option::Option<LlmConfig>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub session_mode: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub session_scope: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub structured_message_template_ids: ::std::vec::Vec<::std::string::String>,
-    }
-    impl CreateAgentRoutinePresetConfig {
-        #[cfg(feature = "type-builders")]
-        pub fn builder() -> builder::CreateAgentRoutinePresetConfig {
             Default::default()
         }
     }
@@ -2580,7 +2373,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CreateTeamBody {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub acl: ::std::option::Option<AgentObjectAcl>,
+        pub acl: ::std::option::Option<Acl>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -2785,51 +2578,6 @@ pub mod types {
     impl CustomObjectUpdateFieldsResponse {
         #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::CustomObjectUpdateFieldsResponse {
-            Default::default()
-        }
-    }
-    ///`DataItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct DataItem {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub agent: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub content_type: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub current_version: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub description: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub file: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub file_name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub file_url: ::std::option::Option<::std::string::String>,
-        pub id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub image_source: ::std::option::Option<ImageSource>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub org: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub sandbox: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub team: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub thread: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub user: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub version: ::std::option::Option<i64>,
-    }
-    impl DataItem {
-        #[cfg(feature = "type-builders")]
-        pub fn builder() -> builder::DataItem {
             Default::default()
         }
     }
@@ -3289,7 +3037,7 @@ pub mod types {
     ///`ListTeamArtifactsResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ListTeamArtifactsResponse {
-        pub data: ::std::vec::Vec<DataItem>,
+        pub data: ::std::vec::Vec<Artifact>,
     }
     impl ListTeamArtifactsResponse {
         #[cfg(feature = "type-builders")]
@@ -3313,7 +3061,7 @@ pub mod types {
     ///`ListTeamMembersResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ListTeamMembersResponse {
-        pub data: ::std::vec::Vec<ListTeamMembersResponseDataItem>,
+        pub data: ::std::vec::Vec<TeamMembership>,
     }
     impl ListTeamMembersResponse {
         #[cfg(feature = "type-builders")]
@@ -3321,114 +3069,10 @@ pub mod types {
             Default::default()
         }
     }
-    ///`ListTeamMembersResponseDataItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct ListTeamMembersResponseDataItem {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub agent: ::std::option::Option<AgentObject>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        pub id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub joined_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub profile_picture: ::std::option::Option<ImageSource>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub role: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub team: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub user: ::std::option::Option<User>,
-    }
-    impl ListTeamMembersResponseDataItem {
-        #[cfg(feature = "type-builders")]
-        pub fn builder() -> builder::ListTeamMembersResponseDataItem {
-            Default::default()
-        }
-    }
-    ///`ListTeamThreadsDataItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct ListTeamThreadsDataItem {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub agent_user: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub creator: ::std::option::Option<User>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub description: ::std::option::Option<::std::string::String>,
-        pub id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub is_channel: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub is_default: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub is_transient: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub is_unlisted: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub key: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub last_activity: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub muted: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub org: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub parent_message: ::std::option::Option<ParentMessage>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub participant: ::std::vec::Vec<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub participants: ::std::vec::Vec<User>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub participating_actor: ::std::vec::Vec<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub participating_agents: ::std::vec::Vec<AgentObject>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub role: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub sandbox: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub settings: ::std::option::Option<ThreadSettings>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub slug: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub sub_threads: ::std::vec::Vec<
-            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub team: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub title: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub ttl: ::std::option::Option<i64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub unread_count: ::std::option::Option<i64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub user: ::std::option::Option<::std::string::String>,
-    }
-    impl ListTeamThreadsDataItem {
-        #[cfg(feature = "type-builders")]
-        pub fn builder() -> builder::ListTeamThreadsDataItem {
-            Default::default()
-        }
-    }
     ///`ListTeamThreadsResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ListTeamThreadsResponse {
-        pub data: ::std::vec::Vec<ListTeamThreadsDataItem>,
+        pub data: ::std::vec::Vec<Thread>,
     }
     impl ListTeamThreadsResponse {
         #[cfg(feature = "type-builders")]
@@ -3439,7 +3083,7 @@ pub mod types {
     ///`ListTeamsResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ListTeamsResponse {
-        pub data: ::std::vec::Vec<ListTeamsResponseDataItem>,
+        pub data: ::std::vec::Vec<Team>,
         pub has_next: bool,
         pub has_prev: bool,
         pub page: i64,
@@ -3450,41 +3094,6 @@ pub mod types {
     impl ListTeamsResponse {
         #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ListTeamsResponse {
-            Default::default()
-        }
-    }
-    ///`ListTeamsResponseDataItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct ListTeamsResponseDataItem {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub acl: ::std::option::Option<AgentObjectAcl>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub app: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub badges: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub description: ::std::option::Option<::std::string::String>,
-        pub id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub membership_status: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub org: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub sandbox: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub slug: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-    }
-    impl ListTeamsResponseDataItem {
-        #[cfg(feature = "type-builders")]
-        pub fn builder() -> builder::ListTeamsResponseDataItem {
             Default::default()
         }
     }
@@ -3504,7 +3113,7 @@ pub mod types {
     ///`ListThreadArtifactsResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ListThreadArtifactsResponse {
-        pub data: ::std::vec::Vec<DataItem>,
+        pub data: ::std::vec::Vec<Artifact>,
     }
     impl ListThreadArtifactsResponse {
         #[cfg(feature = "type-builders")]
@@ -3541,7 +3150,7 @@ pub mod types {
         pub after_cursor: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub before_cursor: ::std::option::Option<::std::string::String>,
-        pub messages: ::std::vec::Vec<ParentMessage>,
+        pub messages: ::std::vec::Vec<Message>,
     }
     impl ListThreadMessagesResponseData {
         #[cfg(feature = "type-builders")]
@@ -3552,7 +3161,7 @@ pub mod types {
     ///`ListUserArtifactsResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ListUserArtifactsResponse {
-        pub data: ::std::vec::Vec<DataItem>,
+        pub data: ::std::vec::Vec<Artifact>,
     }
     impl ListUserArtifactsResponse {
         #[cfg(feature = "type-builders")]
@@ -3607,7 +3216,7 @@ pub mod types {
     ///`ListUserThreadsResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ListUserThreadsResponse {
-        pub data: ::std::vec::Vec<ListTeamThreadsDataItem>,
+        pub data: ::std::vec::Vec<Thread>,
     }
     impl ListUserThreadsResponse {
         #[cfg(feature = "type-builders")]
@@ -3670,24 +3279,6 @@ pub mod types {
     impl MediaVariant {
         #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::MediaVariant {
-            Default::default()
-        }
-    }
-    ///`MembersItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct MembersItem {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub agent: ::std::option::Option<AgentObject>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub membership_type: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "type")]
-        pub type_: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub user: ::std::option::Option<User>,
-    }
-    impl MembersItem {
-        #[cfg(feature = "type-builders")]
-        pub fn builder() -> builder::MembersItem {
             Default::default()
         }
     }
@@ -3981,63 +3572,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///`ParentMessage`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct ParentMessage {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub actors: ::std::vec::Vec<ActorsItem>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub agent: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub attachments: ::std::vec::Vec<AttachmentsItem>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub branched_thread: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub content: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub has_replies: ::std::option::Option<bool>,
-        pub id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub idempotency_key: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub legacy_agent: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub org: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub reactions: ::std::vec::Vec<MessageReaction>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub rendering_mode: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub replies: ::std::vec::Vec<
-            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub replies_after_cursor: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub replies_before_cursor: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub reply_count: ::std::option::Option<i64>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub reply_to: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub sandbox: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub team: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub thread: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub user: ::std::option::Option<::std::string::String>,
-    }
-    impl ParentMessage {
-        #[cfg(feature = "type-builders")]
-        pub fn builder() -> builder::ParentMessage {
-            Default::default()
-        }
-    }
     ///Settings a routine preset supplies (instructions, model, session mode).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct PresetConfig {
@@ -4232,59 +3766,6 @@ pub mod types {
     impl SlackChannelBindingListResponse {
         #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::SlackChannelBindingListResponse {
-            Default::default()
-        }
-    }
-    ///`Solution`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct Solution {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub category_keys: ::std::vec::Vec<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub description: ::std::option::Option<::std::string::String>,
-        pub id: ::std::string::String,
-        pub kind: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub latest_solution: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub latest_version: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub lookup_key: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub org: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub org_logo: ::std::option::Option<ImageSource>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub org_name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub org_slug: ::std::option::Option<::std::string::String>,
-        pub owners: ::std::vec::Vec<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub readme_url: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub solution_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub solution_version: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tag_keys: ::std::vec::Vec<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub template_kind: ::std::option::Option<::std::string::String>,
-        pub templates: ::std::vec::Vec<SolutionTemplateSummary>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        pub upgrade_available: bool,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub virtual_path: ::std::option::Option<::std::string::String>,
-    }
-    impl Solution {
-        #[cfg(feature = "type-builders")]
-        pub fn builder() -> builder::Solution {
             Default::default()
         }
     }
@@ -4675,18 +4156,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///`SourceSolution`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct SourceSolution {
-        pub solution: Solution,
-        pub template: UpgradeTemplateSummary,
-    }
-    impl SourceSolution {
-        #[cfg(feature = "type-builders")]
-        pub fn builder() -> builder::SourceSolution {
-            Default::default()
-        }
-    }
     ///An uploaded file in storage.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct StorageFile {
@@ -4952,7 +4421,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct UpdateAgentBody {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub acl: ::std::option::Option<AgentObjectAcl>,
+        pub acl: ::std::option::Option<Acl>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4987,7 +4456,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct UpdateTeamBody {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub acl: ::std::option::Option<AgentObjectAcl>,
+        pub acl: ::std::option::Option<Acl>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -5264,37 +4733,6 @@ pub mod types {
     impl ValidationResult {
         #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ValidationResult {
-            Default::default()
-        }
-    }
-    ///`VariantsItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct VariantsItem {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub content_type: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub file: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub filename: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub height: ::std::option::Option<i64>,
-        pub id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub image_source: ::std::option::Option<ImageSource>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub url: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub variant_key: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub width: ::std::option::Option<i64>,
-    }
-    impl VariantsItem {
-        #[cfg(feature = "type-builders")]
-        pub fn builder() -> builder::VariantsItem {
             Default::default()
         }
     }
@@ -6518,107 +5956,6 @@ pub mod types {
         #[cfg(feature = "type-builders")]
         impl ::std::convert::From<super::Actor> for Actor {
             fn from(value: super::Actor) -> Self {
-                Self {
-                    alias: Ok(value.alias),
-                    id: Ok(value.id),
-                    name: Ok(value.name),
-                    profile_picture: Ok(value.profile_picture),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        #[derive(Clone, Debug)]
-        pub struct ActorsItem {
-            alias: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            name: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            profile_picture: ::std::result::Result<
-                ::std::option::Option<super::ImageSource>,
-                ::std::string::String,
-            >,
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::default::Default for ActorsItem {
-            fn default() -> Self {
-                Self {
-                    alias: Ok(Default::default()),
-                    id: Ok(Default::default()),
-                    name: Ok(Default::default()),
-                    profile_picture: Ok(Default::default()),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ActorsItem {
-            pub fn alias<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.alias = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for alias: {e}"));
-                self
-            }
-            pub fn id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
-                self
-            }
-            pub fn name<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for name: {e}"));
-                self
-            }
-            pub fn profile_picture<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<super::ImageSource>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.profile_picture = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for profile_picture: {e}")
-                    });
-                self
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::TryFrom<ActorsItem> for super::ActorsItem {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: ActorsItem,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alias: value.alias?,
-                    id: value.id?,
-                    name: value.name?,
-                    profile_picture: value.profile_picture?,
-                })
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::From<super::ActorsItem> for ActorsItem {
-            fn from(value: super::ActorsItem) -> Self {
                 Self {
                     alias: Ok(value.alias),
                     id: Ok(value.id),
@@ -8591,469 +7928,6 @@ pub mod types {
                     page_size: Ok(value.page_size),
                     total_entries: Ok(value.total_entries),
                     total_pages: Ok(value.total_pages),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        #[derive(Clone, Debug)]
-        pub struct AgentObject {
-            acl: ::std::result::Result<
-                ::std::option::Option<super::AgentObjectAcl>,
-                ::std::string::String,
-            >,
-            app: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            created_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            default_model: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            email: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            identity: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            last_applied_template_config: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            lookup_key: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            metadata: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                ::std::string::String,
-            >,
-            name: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            org: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            org_name: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            originator: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            phone_number: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            sandbox: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            source_solution: ::std::result::Result<
-                ::std::option::Option<super::SourceSolution>,
-                ::std::string::String,
-            >,
-            team: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            updated_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            user: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::default::Default for AgentObject {
-            fn default() -> Self {
-                Self {
-                    acl: Ok(Default::default()),
-                    app: Ok(Default::default()),
-                    created_at: Ok(Default::default()),
-                    default_model: Ok(Default::default()),
-                    email: Ok(Default::default()),
-                    id: Err("no value supplied for id".to_string()),
-                    identity: Ok(Default::default()),
-                    last_applied_template_config: Ok(Default::default()),
-                    lookup_key: Ok(Default::default()),
-                    metadata: Ok(Default::default()),
-                    name: Ok(Default::default()),
-                    org: Ok(Default::default()),
-                    org_name: Ok(Default::default()),
-                    originator: Ok(Default::default()),
-                    phone_number: Ok(Default::default()),
-                    sandbox: Ok(Default::default()),
-                    source_solution: Ok(Default::default()),
-                    team: Ok(Default::default()),
-                    updated_at: Ok(Default::default()),
-                    user: Ok(Default::default()),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl AgentObject {
-            pub fn acl<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<super::AgentObjectAcl>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.acl = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for acl: {e}"));
-                self
-            }
-            pub fn app<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.app = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for app: {e}"));
-                self
-            }
-            pub fn created_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.created_at = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
-                self
-            }
-            pub fn default_model<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.default_model = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for default_model: {e}")
-                    });
-                self
-            }
-            pub fn email<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for email: {e}"));
-                self
-            }
-            pub fn id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
-                self
-            }
-            pub fn identity<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.identity = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for identity: {e}"));
-                self
-            }
-            pub fn last_applied_template_config<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.last_applied_template_config = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for last_applied_template_config: {e}"
-                        )
-                    });
-                self
-            }
-            pub fn lookup_key<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.lookup_key = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for lookup_key: {e}"));
-                self
-            }
-            pub fn metadata<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.metadata = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for metadata: {e}"));
-                self
-            }
-            pub fn name<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for name: {e}"));
-                self
-            }
-            pub fn org<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.org = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for org: {e}"));
-                self
-            }
-            pub fn org_name<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.org_name = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for org_name: {e}"));
-                self
-            }
-            pub fn originator<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.originator = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for originator: {e}"));
-                self
-            }
-            pub fn phone_number<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.phone_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone_number: {e}")
-                    });
-                self
-            }
-            pub fn sandbox<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.sandbox = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for sandbox: {e}"));
-                self
-            }
-            pub fn source_solution<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<super::SourceSolution>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.source_solution = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for source_solution: {e}")
-                    });
-                self
-            }
-            pub fn team<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.team = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for team: {e}"));
-                self
-            }
-            pub fn updated_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.updated_at = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
-                self
-            }
-            pub fn user<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.user = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for user: {e}"));
-                self
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::TryFrom<AgentObject> for super::AgentObject {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: AgentObject,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    acl: value.acl?,
-                    app: value.app?,
-                    created_at: value.created_at?,
-                    default_model: value.default_model?,
-                    email: value.email?,
-                    id: value.id?,
-                    identity: value.identity?,
-                    last_applied_template_config: value.last_applied_template_config?,
-                    lookup_key: value.lookup_key?,
-                    metadata: value.metadata?,
-                    name: value.name?,
-                    org: value.org?,
-                    org_name: value.org_name?,
-                    originator: value.originator?,
-                    phone_number: value.phone_number?,
-                    sandbox: value.sandbox?,
-                    source_solution: value.source_solution?,
-                    team: value.team?,
-                    updated_at: value.updated_at?,
-                    user: value.user?,
-                })
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::From<super::AgentObject> for AgentObject {
-            fn from(value: super::AgentObject) -> Self {
-                Self {
-                    acl: Ok(value.acl),
-                    app: Ok(value.app),
-                    created_at: Ok(value.created_at),
-                    default_model: Ok(value.default_model),
-                    email: Ok(value.email),
-                    id: Ok(value.id),
-                    identity: Ok(value.identity),
-                    last_applied_template_config: Ok(value.last_applied_template_config),
-                    lookup_key: Ok(value.lookup_key),
-                    metadata: Ok(value.metadata),
-                    name: Ok(value.name),
-                    org: Ok(value.org),
-                    org_name: Ok(value.org_name),
-                    originator: Ok(value.originator),
-                    phone_number: Ok(value.phone_number),
-                    sandbox: Ok(value.sandbox),
-                    source_solution: Ok(value.source_solution),
-                    team: Ok(value.team),
-                    updated_at: Ok(value.updated_at),
-                    user: Ok(value.user),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        #[derive(Clone, Debug)]
-        pub struct AgentObjectAcl {
-            add: ::std::result::Result<::std::vec::Vec<super::AclGrant>, ::std::string::String>,
-            grants: ::std::result::Result<
-                ::std::vec::Vec<super::AclGrant>,
-                ::std::string::String,
-            >,
-            remove: ::std::result::Result<
-                ::std::vec::Vec<super::AclRemoveTarget>,
-                ::std::string::String,
-            >,
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::default::Default for AgentObjectAcl {
-            fn default() -> Self {
-                Self {
-                    add: Ok(Default::default()),
-                    grants: Ok(Default::default()),
-                    remove: Ok(Default::default()),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl AgentObjectAcl {
-            pub fn add<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::AclGrant>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.add = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for add: {e}"));
-                self
-            }
-            pub fn grants<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::AclGrant>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.grants = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for grants: {e}"));
-                self
-            }
-            pub fn remove<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::AclRemoveTarget>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.remove = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for remove: {e}"));
-                self
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::TryFrom<AgentObjectAcl> for super::AgentObjectAcl {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: AgentObjectAcl,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    add: value.add?,
-                    grants: value.grants?,
-                    remove: value.remove?,
-                })
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::From<super::AgentObjectAcl> for AgentObjectAcl {
-            fn from(value: super::AgentObjectAcl) -> Self {
-                Self {
-                    add: Ok(value.add),
-                    grants: Ok(value.grants),
-                    remove: Ok(value.remove),
                 }
             }
         }
@@ -13373,340 +12247,6 @@ pub mod types {
                 }
             }
         }
-        #[cfg(feature = "type-builders")]
-        #[derive(Clone, Debug)]
-        pub struct AttachmentsItem {
-            content_type: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            description: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            filename: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            height: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            image_height: ::std::result::Result<
-                ::std::option::Option<i64>,
-                ::std::string::String,
-            >,
-            image_source: ::std::result::Result<
-                ::std::option::Option<super::ImageSource>,
-                ::std::string::String,
-            >,
-            image_url: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            image_width: ::std::result::Result<
-                ::std::option::Option<i64>,
-                ::std::string::String,
-            >,
-            media_type: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            name: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            object: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                ::std::string::String,
-            >,
-            title: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
-            url: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            variants: ::std::result::Result<
-                ::std::vec::Vec<super::VariantsItem>,
-                ::std::string::String,
-            >,
-            version: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
-            width: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::default::Default for AttachmentsItem {
-            fn default() -> Self {
-                Self {
-                    content_type: Ok(Default::default()),
-                    description: Ok(Default::default()),
-                    filename: Ok(Default::default()),
-                    height: Ok(Default::default()),
-                    id: Err("no value supplied for id".to_string()),
-                    image_height: Ok(Default::default()),
-                    image_source: Ok(Default::default()),
-                    image_url: Ok(Default::default()),
-                    image_width: Ok(Default::default()),
-                    media_type: Ok(Default::default()),
-                    name: Ok(Default::default()),
-                    object: Ok(Default::default()),
-                    title: Ok(Default::default()),
-                    type_: Err("no value supplied for type_".to_string()),
-                    url: Ok(Default::default()),
-                    variants: Ok(Default::default()),
-                    version: Ok(Default::default()),
-                    width: Ok(Default::default()),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl AttachmentsItem {
-            pub fn content_type<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.content_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for content_type: {e}")
-                    });
-                self
-            }
-            pub fn description<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
-                self
-            }
-            pub fn filename<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.filename = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for filename: {e}"));
-                self
-            }
-            pub fn height<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.height = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for height: {e}"));
-                self
-            }
-            pub fn id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
-                self
-            }
-            pub fn image_height<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.image_height = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_height: {e}")
-                    });
-                self
-            }
-            pub fn image_source<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<super::ImageSource>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.image_source = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_source: {e}")
-                    });
-                self
-            }
-            pub fn image_url<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.image_url = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for image_url: {e}"));
-                self
-            }
-            pub fn image_width<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.image_width = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_width: {e}")
-                    });
-                self
-            }
-            pub fn media_type<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.media_type = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for media_type: {e}"));
-                self
-            }
-            pub fn name<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for name: {e}"));
-                self
-            }
-            pub fn object<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.object = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for object: {e}"));
-                self
-            }
-            pub fn title<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for title: {e}"));
-                self
-            }
-            pub fn type_<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
-                self
-            }
-            pub fn url<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for url: {e}"));
-                self
-            }
-            pub fn variants<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::VariantsItem>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.variants = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for variants: {e}"));
-                self
-            }
-            pub fn version<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.version = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for version: {e}"));
-                self
-            }
-            pub fn width<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.width = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for width: {e}"));
-                self
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::TryFrom<AttachmentsItem> for super::AttachmentsItem {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: AttachmentsItem,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    content_type: value.content_type?,
-                    description: value.description?,
-                    filename: value.filename?,
-                    height: value.height?,
-                    id: value.id?,
-                    image_height: value.image_height?,
-                    image_source: value.image_source?,
-                    image_url: value.image_url?,
-                    image_width: value.image_width?,
-                    media_type: value.media_type?,
-                    name: value.name?,
-                    object: value.object?,
-                    title: value.title?,
-                    type_: value.type_?,
-                    url: value.url?,
-                    variants: value.variants?,
-                    version: value.version?,
-                    width: value.width?,
-                })
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::From<super::AttachmentsItem> for AttachmentsItem {
-            fn from(value: super::AttachmentsItem) -> Self {
-                Self {
-                    content_type: Ok(value.content_type),
-                    description: Ok(value.description),
-                    filename: Ok(value.filename),
-                    height: Ok(value.height),
-                    id: Ok(value.id),
-                    image_height: Ok(value.image_height),
-                    image_source: Ok(value.image_source),
-                    image_url: Ok(value.image_url),
-                    image_width: Ok(value.image_width),
-                    media_type: Ok(value.media_type),
-                    name: Ok(value.name),
-                    object: Ok(value.object),
-                    title: Ok(value.title),
-                    type_: Ok(value.type_),
-                    url: Ok(value.url),
-                    variants: Ok(value.variants),
-                    version: Ok(value.version),
-                    width: Ok(value.width),
-                }
-            }
-        }
         #[derive(Clone, Debug)]
         pub struct AuthLoginBody {
             email: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -14988,14 +13528,14 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ChatForkThreadReply {
             chat_model: ::std::result::Result<
-                ::std::option::Option<super::ChatModel>,
+                ::std::option::Option<super::ChatRoomModel>,
                 ::std::string::String,
             >,
             team: ::std::result::Result<
-                ::std::option::Option<super::ChatModelTeam>,
+                ::std::option::Option<super::Team>,
                 ::std::string::String,
             >,
-            thread: ::std::result::Result<super::ListTeamThreadsDataItem, ::std::string::String>,
+            thread: ::std::result::Result<super::Thread, ::std::string::String>,
         }
         #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ChatForkThreadReply {
@@ -15011,7 +13551,7 @@ pub mod types {
         impl ChatForkThreadReply {
             pub fn chat_model<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::ChatModel>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::ChatRoomModel>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.chat_model = value
@@ -15021,7 +13561,7 @@ pub mod types {
             }
             pub fn team<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::ChatModelTeam>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Team>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.team = value
@@ -15031,7 +13571,7 @@ pub mod types {
             }
             pub fn thread<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::ListTeamThreadsDataItem>,
+                T: ::std::convert::TryInto<super::Thread>,
                 T::Error: ::std::fmt::Display,
             {
                 self.thread = value
@@ -15862,7 +14402,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ChatListMessagesReply {
             messages: ::std::result::Result<
-                ::std::vec::Vec<super::ParentMessage>,
+                ::std::vec::Vec<super::Message>,
                 ::std::string::String,
             >,
         }
@@ -15878,7 +14418,7 @@ pub mod types {
         impl ChatListMessagesReply {
             pub fn messages<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ParentMessage>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Message>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.messages = value
@@ -16006,7 +14546,7 @@ pub mod types {
         #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ChatLoadMoreMessagesReply {
-            data: ::std::result::Result<super::ChatModel, ::std::string::String>,
+            data: ::std::result::Result<super::ChatRoomModel, ::std::string::String>,
         }
         #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ChatLoadMoreMessagesReply {
@@ -16020,7 +14560,7 @@ pub mod types {
         impl ChatLoadMoreMessagesReply {
             pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::ChatModel>,
+                T: ::std::convert::TryInto<super::ChatRoomModel>,
                 T::Error: ::std::fmt::Display,
             {
                 self.data = value
@@ -16325,7 +14865,7 @@ pub mod types {
                 ::std::string::String,
             >,
             message: ::std::result::Result<
-                ::std::option::Option<super::ParentMessage>,
+                ::std::option::Option<super::Message>,
                 ::std::string::String,
             >,
             thread_id: ::std::result::Result<
@@ -16372,7 +14912,7 @@ pub mod types {
             }
             pub fn message<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::ParentMessage>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Message>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.message = value
@@ -16467,7 +15007,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ChatMessageUpdatedPush {
             message: ::std::result::Result<
-                ::std::option::Option<super::ParentMessage>,
+                ::std::option::Option<super::Message>,
                 ::std::string::String,
             >,
             thread_id: ::std::result::Result<
@@ -16488,7 +15028,7 @@ pub mod types {
         impl ChatMessageUpdatedPush {
             pub fn message<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::ParentMessage>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Message>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.message = value
@@ -16525,455 +15065,6 @@ pub mod types {
                 Self {
                     message: Ok(value.message),
                     thread_id: Ok(value.thread_id),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        #[derive(Clone, Debug)]
-        pub struct ChatModel {
-            after_cursor: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            agent: ::std::result::Result<
-                ::std::option::Option<super::AgentObject>,
-                ::std::string::String,
-            >,
-            before_cursor: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            is_transient: ::std::result::Result<bool, ::std::string::String>,
-            members: ::std::result::Result<
-                ::std::vec::Vec<super::MembersItem>,
-                ::std::string::String,
-            >,
-            messages: ::std::result::Result<
-                ::std::vec::Vec<super::ParentMessage>,
-                ::std::string::String,
-            >,
-            messages_loaded_on_last_update: ::std::result::Result<
-                ::std::option::Option<i64>,
-                ::std::string::String,
-            >,
-            team: ::std::result::Result<
-                ::std::option::Option<super::ChatModelTeam>,
-                ::std::string::String,
-            >,
-            thread: ::std::result::Result<super::ListTeamThreadsDataItem, ::std::string::String>,
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::default::Default for ChatModel {
-            fn default() -> Self {
-                Self {
-                    after_cursor: Ok(Default::default()),
-                    agent: Ok(Default::default()),
-                    before_cursor: Ok(Default::default()),
-                    is_transient: Err("no value supplied for is_transient".to_string()),
-                    members: Err("no value supplied for members".to_string()),
-                    messages: Err("no value supplied for messages".to_string()),
-                    messages_loaded_on_last_update: Ok(Default::default()),
-                    team: Ok(Default::default()),
-                    thread: Err("no value supplied for thread".to_string()),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ChatModel {
-            pub fn after_cursor<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.after_cursor = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for after_cursor: {e}")
-                    });
-                self
-            }
-            pub fn agent<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<super::AgentObject>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.agent = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for agent: {e}"));
-                self
-            }
-            pub fn before_cursor<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.before_cursor = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for before_cursor: {e}")
-                    });
-                self
-            }
-            pub fn is_transient<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<bool>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.is_transient = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_transient: {e}")
-                    });
-                self
-            }
-            pub fn members<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::MembersItem>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.members = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for members: {e}"));
-                self
-            }
-            pub fn messages<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ParentMessage>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.messages = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for messages: {e}"));
-                self
-            }
-            pub fn messages_loaded_on_last_update<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.messages_loaded_on_last_update = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for messages_loaded_on_last_update: {e}"
-                        )
-                    });
-                self
-            }
-            pub fn team<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<super::ChatModelTeam>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.team = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for team: {e}"));
-                self
-            }
-            pub fn thread<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<super::ListTeamThreadsDataItem>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.thread = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for thread: {e}"));
-                self
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::TryFrom<ChatModel> for super::ChatModel {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: ChatModel,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    after_cursor: value.after_cursor?,
-                    agent: value.agent?,
-                    before_cursor: value.before_cursor?,
-                    is_transient: value.is_transient?,
-                    members: value.members?,
-                    messages: value.messages?,
-                    messages_loaded_on_last_update: value.messages_loaded_on_last_update?,
-                    team: value.team?,
-                    thread: value.thread?,
-                })
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::From<super::ChatModel> for ChatModel {
-            fn from(value: super::ChatModel) -> Self {
-                Self {
-                    after_cursor: Ok(value.after_cursor),
-                    agent: Ok(value.agent),
-                    before_cursor: Ok(value.before_cursor),
-                    is_transient: Ok(value.is_transient),
-                    members: Ok(value.members),
-                    messages: Ok(value.messages),
-                    messages_loaded_on_last_update: Ok(value.messages_loaded_on_last_update),
-                    team: Ok(value.team),
-                    thread: Ok(value.thread),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        #[derive(Clone, Debug)]
-        pub struct ChatModelTeam {
-            acl: ::std::result::Result<
-                ::std::option::Option<super::AgentObjectAcl>,
-                ::std::string::String,
-            >,
-            app: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            badges: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                ::std::string::String,
-            >,
-            created_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            description: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            membership_status: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            metadata: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                ::std::string::String,
-            >,
-            name: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            org: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            sandbox: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            slug: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            updated_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::default::Default for ChatModelTeam {
-            fn default() -> Self {
-                Self {
-                    acl: Ok(Default::default()),
-                    app: Ok(Default::default()),
-                    badges: Ok(Default::default()),
-                    created_at: Ok(Default::default()),
-                    description: Ok(Default::default()),
-                    id: Err("no value supplied for id".to_string()),
-                    membership_status: Ok(Default::default()),
-                    metadata: Ok(Default::default()),
-                    name: Ok(Default::default()),
-                    org: Ok(Default::default()),
-                    sandbox: Ok(Default::default()),
-                    slug: Ok(Default::default()),
-                    updated_at: Ok(Default::default()),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ChatModelTeam {
-            pub fn acl<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<super::AgentObjectAcl>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.acl = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for acl: {e}"));
-                self
-            }
-            pub fn app<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.app = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for app: {e}"));
-                self
-            }
-            pub fn badges<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.badges = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for badges: {e}"));
-                self
-            }
-            pub fn created_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.created_at = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
-                self
-            }
-            pub fn description<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
-                self
-            }
-            pub fn id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
-                self
-            }
-            pub fn membership_status<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.membership_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for membership_status: {e}")
-                    });
-                self
-            }
-            pub fn metadata<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.metadata = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for metadata: {e}"));
-                self
-            }
-            pub fn name<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for name: {e}"));
-                self
-            }
-            pub fn org<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.org = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for org: {e}"));
-                self
-            }
-            pub fn sandbox<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.sandbox = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for sandbox: {e}"));
-                self
-            }
-            pub fn slug<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.slug = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for slug: {e}"));
-                self
-            }
-            pub fn updated_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.updated_at = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
-                self
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::TryFrom<ChatModelTeam> for super::ChatModelTeam {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: ChatModelTeam,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    acl: value.acl?,
-                    app: value.app?,
-                    badges: value.badges?,
-                    created_at: value.created_at?,
-                    description: value.description?,
-                    id: value.id?,
-                    membership_status: value.membership_status?,
-                    metadata: value.metadata?,
-                    name: value.name?,
-                    org: value.org?,
-                    sandbox: value.sandbox?,
-                    slug: value.slug?,
-                    updated_at: value.updated_at?,
-                })
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::From<super::ChatModelTeam> for ChatModelTeam {
-            fn from(value: super::ChatModelTeam) -> Self {
-                Self {
-                    acl: Ok(value.acl),
-                    app: Ok(value.app),
-                    badges: Ok(value.badges),
-                    created_at: Ok(value.created_at),
-                    description: Ok(value.description),
-                    id: Ok(value.id),
-                    membership_status: Ok(value.membership_status),
-                    metadata: Ok(value.metadata),
-                    name: Ok(value.name),
-                    org: Ok(value.org),
-                    sandbox: Ok(value.sandbox),
-                    slug: Ok(value.slug),
-                    updated_at: Ok(value.updated_at),
                 }
             }
         }
@@ -17077,7 +15168,7 @@ pub mod types {
         #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ChatPostMessageReply {
-            message: ::std::result::Result<super::ParentMessage, ::std::string::String>,
+            message: ::std::result::Result<super::Message, ::std::string::String>,
         }
         #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ChatPostMessageReply {
@@ -17091,7 +15182,7 @@ pub mod types {
         impl ChatPostMessageReply {
             pub fn message<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::ParentMessage>,
+                T: ::std::convert::TryInto<super::Message>,
                 T::Error: ::std::fmt::Display,
             {
                 self.message = value
@@ -17241,7 +15332,7 @@ pub mod types {
         #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ChatPostSimpleMessageReply {
-            message: ::std::result::Result<super::ParentMessage, ::std::string::String>,
+            message: ::std::result::Result<super::Message, ::std::string::String>,
         }
         #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ChatPostSimpleMessageReply {
@@ -17255,7 +15346,7 @@ pub mod types {
         impl ChatPostSimpleMessageReply {
             pub fn message<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::ParentMessage>,
+                T: ::std::convert::TryInto<super::Message>,
                 T::Error: ::std::fmt::Display,
             {
                 self.message = value
@@ -19292,10 +17383,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct CreateAgentBody {
-            acl: ::std::result::Result<
-                ::std::option::Option<super::AgentObjectAcl>,
-                ::std::string::String,
-            >,
+            acl: ::std::result::Result<::std::option::Option<super::Acl>, ::std::string::String>,
             email: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -19377,7 +17465,7 @@ pub mod types {
         impl CreateAgentBody {
             pub fn acl<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::AgentObjectAcl>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Acl>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.acl = value
@@ -20402,10 +18490,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct CreateAgentRoutineBody {
-            acl: ::std::result::Result<
-                ::std::option::Option<super::AgentObjectAcl>,
-                ::std::string::String,
-            >,
+            acl: ::std::result::Result<::std::option::Option<super::Acl>, ::std::string::String>,
             config: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -20433,7 +18518,7 @@ pub mod types {
             >,
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
             preset_config: ::std::result::Result<
-                ::std::option::Option<super::CreateAgentRoutinePresetConfig>,
+                ::std::option::Option<super::PresetConfig>,
                 ::std::string::String,
             >,
             preset_name: ::std::result::Result<
@@ -20486,7 +18571,7 @@ pub mod types {
         impl CreateAgentRoutineBody {
             pub fn acl<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::AgentObjectAcl>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Acl>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.acl = value
@@ -20586,9 +18671,7 @@ pub mod types {
             }
             pub fn preset_config<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::CreateAgentRoutinePresetConfig>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::PresetConfig>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.preset_config = value
@@ -20737,7 +18820,7 @@ pub mod types {
                 ::std::string::String,
             >,
             preset_config: ::std::result::Result<
-                ::std::option::Option<super::CreateAgentRoutinePresetConfig>,
+                ::std::option::Option<super::PresetConfig>,
                 ::std::string::String,
             >,
             preset_name: ::std::result::Result<
@@ -20833,9 +18916,7 @@ pub mod types {
             }
             pub fn preset_config<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::CreateAgentRoutinePresetConfig>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::PresetConfig>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.preset_config = value
@@ -20902,134 +18983,6 @@ pub mod types {
                     preset_config: Ok(value.preset_config),
                     preset_name: Ok(value.preset_name),
                     script: Ok(value.script),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        #[derive(Clone, Debug)]
-        pub struct CreateAgentRoutinePresetConfig {
-            instructions: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            llm: ::std::result::Result<
-                ::std::option::Option<super::LlmConfig>,
-                ::std::string::String,
-            >,
-            session_mode: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            session_scope: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            structured_message_template_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::default::Default for CreateAgentRoutinePresetConfig {
-            fn default() -> Self {
-                Self {
-                    instructions: Ok(Default::default()),
-                    llm: Ok(Default::default()),
-                    session_mode: Ok(Default::default()),
-                    session_scope: Ok(Default::default()),
-                    structured_message_template_ids: Ok(Default::default()),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl CreateAgentRoutinePresetConfig {
-            pub fn instructions<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.instructions = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for instructions: {e}")
-                    });
-                self
-            }
-            pub fn llm<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<super::LlmConfig>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.llm = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for llm: {e}"));
-                self
-            }
-            pub fn session_mode<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.session_mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for session_mode: {e}")
-                    });
-                self
-            }
-            pub fn session_scope<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.session_scope = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for session_scope: {e}")
-                    });
-                self
-            }
-            pub fn structured_message_template_ids<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.structured_message_template_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for structured_message_template_ids: {e}"
-                        )
-                    });
-                self
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::TryFrom<CreateAgentRoutinePresetConfig>
-        for super::CreateAgentRoutinePresetConfig {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: CreateAgentRoutinePresetConfig,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    instructions: value.instructions?,
-                    llm: value.llm?,
-                    session_mode: value.session_mode?,
-                    session_scope: value.session_scope?,
-                    structured_message_template_ids: value.structured_message_template_ids?,
-                })
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::From<super::CreateAgentRoutinePresetConfig>
-        for CreateAgentRoutinePresetConfig {
-            fn from(value: super::CreateAgentRoutinePresetConfig) -> Self {
-                Self {
-                    instructions: Ok(value.instructions),
-                    llm: Ok(value.llm),
-                    session_mode: Ok(value.session_mode),
-                    session_scope: Ok(value.session_scope),
-                    structured_message_template_ids: Ok(value.structured_message_template_ids),
                 }
             }
         }
@@ -21838,10 +19791,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct CreateTeamBody {
-            acl: ::std::result::Result<
-                ::std::option::Option<super::AgentObjectAcl>,
-                ::std::string::String,
-            >,
+            acl: ::std::result::Result<::std::option::Option<super::Acl>, ::std::string::String>,
             description: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -21870,7 +19820,7 @@ pub mod types {
         impl CreateTeamBody {
             pub fn acl<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::AgentObjectAcl>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Acl>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.acl = value
@@ -23095,349 +21045,6 @@ pub mod types {
                 Self {
                     fields: Ok(value.fields),
                     id: Ok(value.id),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        #[derive(Clone, Debug)]
-        pub struct DataItem {
-            agent: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            content_type: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            created_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            current_version: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            description: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            file: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            file_name: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            file_url: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            image_source: ::std::result::Result<
-                ::std::option::Option<super::ImageSource>,
-                ::std::string::String,
-            >,
-            name: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            org: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            sandbox: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            team: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            thread: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            updated_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            user: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            version: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::default::Default for DataItem {
-            fn default() -> Self {
-                Self {
-                    agent: Ok(Default::default()),
-                    content_type: Ok(Default::default()),
-                    created_at: Ok(Default::default()),
-                    current_version: Ok(Default::default()),
-                    description: Ok(Default::default()),
-                    file: Ok(Default::default()),
-                    file_name: Ok(Default::default()),
-                    file_url: Ok(Default::default()),
-                    id: Err("no value supplied for id".to_string()),
-                    image_source: Ok(Default::default()),
-                    name: Ok(Default::default()),
-                    org: Ok(Default::default()),
-                    sandbox: Ok(Default::default()),
-                    team: Ok(Default::default()),
-                    thread: Ok(Default::default()),
-                    updated_at: Ok(Default::default()),
-                    user: Ok(Default::default()),
-                    version: Ok(Default::default()),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl DataItem {
-            pub fn agent<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.agent = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for agent: {e}"));
-                self
-            }
-            pub fn content_type<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.content_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for content_type: {e}")
-                    });
-                self
-            }
-            pub fn created_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.created_at = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
-                self
-            }
-            pub fn current_version<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.current_version = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for current_version: {e}")
-                    });
-                self
-            }
-            pub fn description<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
-                self
-            }
-            pub fn file<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.file = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for file: {e}"));
-                self
-            }
-            pub fn file_name<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.file_name = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for file_name: {e}"));
-                self
-            }
-            pub fn file_url<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.file_url = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for file_url: {e}"));
-                self
-            }
-            pub fn id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
-                self
-            }
-            pub fn image_source<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<super::ImageSource>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.image_source = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_source: {e}")
-                    });
-                self
-            }
-            pub fn name<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for name: {e}"));
-                self
-            }
-            pub fn org<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.org = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for org: {e}"));
-                self
-            }
-            pub fn sandbox<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.sandbox = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for sandbox: {e}"));
-                self
-            }
-            pub fn team<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.team = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for team: {e}"));
-                self
-            }
-            pub fn thread<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.thread = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for thread: {e}"));
-                self
-            }
-            pub fn updated_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.updated_at = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
-                self
-            }
-            pub fn user<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.user = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for user: {e}"));
-                self
-            }
-            pub fn version<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.version = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for version: {e}"));
-                self
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::TryFrom<DataItem> for super::DataItem {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: DataItem,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    agent: value.agent?,
-                    content_type: value.content_type?,
-                    created_at: value.created_at?,
-                    current_version: value.current_version?,
-                    description: value.description?,
-                    file: value.file?,
-                    file_name: value.file_name?,
-                    file_url: value.file_url?,
-                    id: value.id?,
-                    image_source: value.image_source?,
-                    name: value.name?,
-                    org: value.org?,
-                    sandbox: value.sandbox?,
-                    team: value.team?,
-                    thread: value.thread?,
-                    updated_at: value.updated_at?,
-                    user: value.user?,
-                    version: value.version?,
-                })
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::From<super::DataItem> for DataItem {
-            fn from(value: super::DataItem) -> Self {
-                Self {
-                    agent: Ok(value.agent),
-                    content_type: Ok(value.content_type),
-                    created_at: Ok(value.created_at),
-                    current_version: Ok(value.current_version),
-                    description: Ok(value.description),
-                    file: Ok(value.file),
-                    file_name: Ok(value.file_name),
-                    file_url: Ok(value.file_url),
-                    id: Ok(value.id),
-                    image_source: Ok(value.image_source),
-                    name: Ok(value.name),
-                    org: Ok(value.org),
-                    sandbox: Ok(value.sandbox),
-                    team: Ok(value.team),
-                    thread: Ok(value.thread),
-                    updated_at: Ok(value.updated_at),
-                    user: Ok(value.user),
-                    version: Ok(value.version),
                 }
             }
         }
@@ -26140,7 +23747,7 @@ pub mod types {
         #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ListTeamArtifactsResponse {
-            data: ::std::result::Result<::std::vec::Vec<super::DataItem>, ::std::string::String>,
+            data: ::std::result::Result<::std::vec::Vec<super::Artifact>, ::std::string::String>,
         }
         #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ListTeamArtifactsResponse {
@@ -26154,7 +23761,7 @@ pub mod types {
         impl ListTeamArtifactsResponse {
             pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::DataItem>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Artifact>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.data = value
@@ -26253,7 +23860,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ListTeamMembersResponse {
             data: ::std::result::Result<
-                ::std::vec::Vec<super::ListTeamMembersResponseDataItem>,
+                ::std::vec::Vec<super::TeamMembership>,
                 ::std::string::String,
             >,
         }
@@ -26269,9 +23876,7 @@ pub mod types {
         impl ListTeamMembersResponse {
             pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::ListTeamMembersResponseDataItem>,
-                >,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::TeamMembership>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.data = value
@@ -26298,824 +23903,8 @@ pub mod types {
         }
         #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
-        pub struct ListTeamMembersResponseDataItem {
-            agent: ::std::result::Result<
-                ::std::option::Option<super::AgentObject>,
-                ::std::string::String,
-            >,
-            created_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            joined_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            metadata: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                ::std::string::String,
-            >,
-            name: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            profile_picture: ::std::result::Result<
-                ::std::option::Option<super::ImageSource>,
-                ::std::string::String,
-            >,
-            role: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            team: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                ::std::string::String,
-            >,
-            type_: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            updated_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            user: ::std::result::Result<
-                ::std::option::Option<super::User>,
-                ::std::string::String,
-            >,
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::default::Default for ListTeamMembersResponseDataItem {
-            fn default() -> Self {
-                Self {
-                    agent: Ok(Default::default()),
-                    created_at: Ok(Default::default()),
-                    id: Err("no value supplied for id".to_string()),
-                    joined_at: Ok(Default::default()),
-                    metadata: Ok(Default::default()),
-                    name: Ok(Default::default()),
-                    profile_picture: Ok(Default::default()),
-                    role: Ok(Default::default()),
-                    team: Ok(Default::default()),
-                    type_: Ok(Default::default()),
-                    updated_at: Ok(Default::default()),
-                    user: Ok(Default::default()),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ListTeamMembersResponseDataItem {
-            pub fn agent<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<super::AgentObject>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.agent = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for agent: {e}"));
-                self
-            }
-            pub fn created_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.created_at = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
-                self
-            }
-            pub fn id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
-                self
-            }
-            pub fn joined_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.joined_at = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for joined_at: {e}"));
-                self
-            }
-            pub fn metadata<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.metadata = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for metadata: {e}"));
-                self
-            }
-            pub fn name<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for name: {e}"));
-                self
-            }
-            pub fn profile_picture<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<super::ImageSource>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.profile_picture = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for profile_picture: {e}")
-                    });
-                self
-            }
-            pub fn role<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.role = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for role: {e}"));
-                self
-            }
-            pub fn team<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.team = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for team: {e}"));
-                self
-            }
-            pub fn type_<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
-                self
-            }
-            pub fn updated_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.updated_at = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
-                self
-            }
-            pub fn user<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<super::User>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.user = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for user: {e}"));
-                self
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::TryFrom<ListTeamMembersResponseDataItem>
-        for super::ListTeamMembersResponseDataItem {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: ListTeamMembersResponseDataItem,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    agent: value.agent?,
-                    created_at: value.created_at?,
-                    id: value.id?,
-                    joined_at: value.joined_at?,
-                    metadata: value.metadata?,
-                    name: value.name?,
-                    profile_picture: value.profile_picture?,
-                    role: value.role?,
-                    team: value.team?,
-                    type_: value.type_?,
-                    updated_at: value.updated_at?,
-                    user: value.user?,
-                })
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::From<super::ListTeamMembersResponseDataItem>
-        for ListTeamMembersResponseDataItem {
-            fn from(value: super::ListTeamMembersResponseDataItem) -> Self {
-                Self {
-                    agent: Ok(value.agent),
-                    created_at: Ok(value.created_at),
-                    id: Ok(value.id),
-                    joined_at: Ok(value.joined_at),
-                    metadata: Ok(value.metadata),
-                    name: Ok(value.name),
-                    profile_picture: Ok(value.profile_picture),
-                    role: Ok(value.role),
-                    team: Ok(value.team),
-                    type_: Ok(value.type_),
-                    updated_at: Ok(value.updated_at),
-                    user: Ok(value.user),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        #[derive(Clone, Debug)]
-        pub struct ListTeamThreadsDataItem {
-            agent_user: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            created_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            creator: ::std::result::Result<
-                ::std::option::Option<super::User>,
-                ::std::string::String,
-            >,
-            description: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            is_channel: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
-            is_default: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
-            is_transient: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
-            is_unlisted: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
-            key: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            last_activity: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            metadata: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                ::std::string::String,
-            >,
-            muted: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
-            org: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            parent_message: ::std::result::Result<
-                ::std::option::Option<super::ParentMessage>,
-                ::std::string::String,
-            >,
-            participant: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
-                ::std::string::String,
-            >,
-            participants: ::std::result::Result<
-                ::std::vec::Vec<super::User>,
-                ::std::string::String,
-            >,
-            participating_actor: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
-                ::std::string::String,
-            >,
-            participating_agents: ::std::result::Result<
-                ::std::vec::Vec<super::AgentObject>,
-                ::std::string::String,
-            >,
-            role: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            sandbox: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            settings: ::std::result::Result<
-                ::std::option::Option<super::ThreadSettings>,
-                ::std::string::String,
-            >,
-            slug: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            sub_threads: ::std::result::Result<
-                ::std::vec::Vec<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
-                ::std::string::String,
-            >,
-            team: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            title: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            ttl: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
-            unread_count: ::std::result::Result<
-                ::std::option::Option<i64>,
-                ::std::string::String,
-            >,
-            updated_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            user: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::default::Default for ListTeamThreadsDataItem {
-            fn default() -> Self {
-                Self {
-                    agent_user: Ok(Default::default()),
-                    created_at: Ok(Default::default()),
-                    creator: Ok(Default::default()),
-                    description: Ok(Default::default()),
-                    id: Err("no value supplied for id".to_string()),
-                    is_channel: Ok(Default::default()),
-                    is_default: Ok(Default::default()),
-                    is_transient: Ok(Default::default()),
-                    is_unlisted: Ok(Default::default()),
-                    key: Ok(Default::default()),
-                    last_activity: Ok(Default::default()),
-                    metadata: Ok(Default::default()),
-                    muted: Ok(Default::default()),
-                    org: Ok(Default::default()),
-                    parent_message: Ok(Default::default()),
-                    participant: Ok(Default::default()),
-                    participants: Ok(Default::default()),
-                    participating_actor: Ok(Default::default()),
-                    participating_agents: Ok(Default::default()),
-                    role: Ok(Default::default()),
-                    sandbox: Ok(Default::default()),
-                    settings: Ok(Default::default()),
-                    slug: Ok(Default::default()),
-                    sub_threads: Ok(Default::default()),
-                    team: Ok(Default::default()),
-                    title: Ok(Default::default()),
-                    ttl: Ok(Default::default()),
-                    unread_count: Ok(Default::default()),
-                    updated_at: Ok(Default::default()),
-                    user: Ok(Default::default()),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ListTeamThreadsDataItem {
-            pub fn agent_user<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.agent_user = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for agent_user: {e}"));
-                self
-            }
-            pub fn created_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.created_at = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
-                self
-            }
-            pub fn creator<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<super::User>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.creator = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for creator: {e}"));
-                self
-            }
-            pub fn description<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
-                self
-            }
-            pub fn id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
-                self
-            }
-            pub fn is_channel<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.is_channel = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for is_channel: {e}"));
-                self
-            }
-            pub fn is_default<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.is_default = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for is_default: {e}"));
-                self
-            }
-            pub fn is_transient<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.is_transient = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_transient: {e}")
-                    });
-                self
-            }
-            pub fn is_unlisted<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.is_unlisted = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for is_unlisted: {e}")
-                    });
-                self
-            }
-            pub fn key<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.key = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for key: {e}"));
-                self
-            }
-            pub fn last_activity<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.last_activity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for last_activity: {e}")
-                    });
-                self
-            }
-            pub fn metadata<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.metadata = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for metadata: {e}"));
-                self
-            }
-            pub fn muted<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.muted = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for muted: {e}"));
-                self
-            }
-            pub fn org<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.org = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for org: {e}"));
-                self
-            }
-            pub fn parent_message<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<super::ParentMessage>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.parent_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for parent_message: {e}")
-                    });
-                self
-            }
-            pub fn participant<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.participant = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for participant: {e}")
-                    });
-                self
-            }
-            pub fn participants<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::User>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.participants = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for participants: {e}")
-                    });
-                self
-            }
-            pub fn participating_actor<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.participating_actor = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for participating_actor: {e}")
-                    });
-                self
-            }
-            pub fn participating_agents<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::AgentObject>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.participating_agents = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for participating_agents: {e}")
-                    });
-                self
-            }
-            pub fn role<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.role = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for role: {e}"));
-                self
-            }
-            pub fn sandbox<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.sandbox = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for sandbox: {e}"));
-                self
-            }
-            pub fn settings<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<super::ThreadSettings>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.settings = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for settings: {e}"));
-                self
-            }
-            pub fn slug<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.slug = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for slug: {e}"));
-                self
-            }
-            pub fn sub_threads<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.sub_threads = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sub_threads: {e}")
-                    });
-                self
-            }
-            pub fn team<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.team = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for team: {e}"));
-                self
-            }
-            pub fn title<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for title: {e}"));
-                self
-            }
-            pub fn ttl<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.ttl = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for ttl: {e}"));
-                self
-            }
-            pub fn unread_count<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.unread_count = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for unread_count: {e}")
-                    });
-                self
-            }
-            pub fn updated_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.updated_at = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
-                self
-            }
-            pub fn user<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.user = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for user: {e}"));
-                self
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::TryFrom<ListTeamThreadsDataItem>
-        for super::ListTeamThreadsDataItem {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: ListTeamThreadsDataItem,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    agent_user: value.agent_user?,
-                    created_at: value.created_at?,
-                    creator: value.creator?,
-                    description: value.description?,
-                    id: value.id?,
-                    is_channel: value.is_channel?,
-                    is_default: value.is_default?,
-                    is_transient: value.is_transient?,
-                    is_unlisted: value.is_unlisted?,
-                    key: value.key?,
-                    last_activity: value.last_activity?,
-                    metadata: value.metadata?,
-                    muted: value.muted?,
-                    org: value.org?,
-                    parent_message: value.parent_message?,
-                    participant: value.participant?,
-                    participants: value.participants?,
-                    participating_actor: value.participating_actor?,
-                    participating_agents: value.participating_agents?,
-                    role: value.role?,
-                    sandbox: value.sandbox?,
-                    settings: value.settings?,
-                    slug: value.slug?,
-                    sub_threads: value.sub_threads?,
-                    team: value.team?,
-                    title: value.title?,
-                    ttl: value.ttl?,
-                    unread_count: value.unread_count?,
-                    updated_at: value.updated_at?,
-                    user: value.user?,
-                })
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::From<super::ListTeamThreadsDataItem> for ListTeamThreadsDataItem {
-            fn from(value: super::ListTeamThreadsDataItem) -> Self {
-                Self {
-                    agent_user: Ok(value.agent_user),
-                    created_at: Ok(value.created_at),
-                    creator: Ok(value.creator),
-                    description: Ok(value.description),
-                    id: Ok(value.id),
-                    is_channel: Ok(value.is_channel),
-                    is_default: Ok(value.is_default),
-                    is_transient: Ok(value.is_transient),
-                    is_unlisted: Ok(value.is_unlisted),
-                    key: Ok(value.key),
-                    last_activity: Ok(value.last_activity),
-                    metadata: Ok(value.metadata),
-                    muted: Ok(value.muted),
-                    org: Ok(value.org),
-                    parent_message: Ok(value.parent_message),
-                    participant: Ok(value.participant),
-                    participants: Ok(value.participants),
-                    participating_actor: Ok(value.participating_actor),
-                    participating_agents: Ok(value.participating_agents),
-                    role: Ok(value.role),
-                    sandbox: Ok(value.sandbox),
-                    settings: Ok(value.settings),
-                    slug: Ok(value.slug),
-                    sub_threads: Ok(value.sub_threads),
-                    team: Ok(value.team),
-                    title: Ok(value.title),
-                    ttl: Ok(value.ttl),
-                    unread_count: Ok(value.unread_count),
-                    updated_at: Ok(value.updated_at),
-                    user: Ok(value.user),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        #[derive(Clone, Debug)]
         pub struct ListTeamThreadsResponse {
-            data: ::std::result::Result<
-                ::std::vec::Vec<super::ListTeamThreadsDataItem>,
-                ::std::string::String,
-            >,
+            data: ::std::result::Result<::std::vec::Vec<super::Thread>, ::std::string::String>,
         }
         #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ListTeamThreadsResponse {
@@ -27129,7 +23918,7 @@ pub mod types {
         impl ListTeamThreadsResponse {
             pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ListTeamThreadsDataItem>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Thread>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.data = value
@@ -27157,10 +23946,7 @@ pub mod types {
         #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ListTeamsResponse {
-            data: ::std::result::Result<
-                ::std::vec::Vec<super::ListTeamsResponseDataItem>,
-                ::std::string::String,
-            >,
+            data: ::std::result::Result<::std::vec::Vec<super::Team>, ::std::string::String>,
             has_next: ::std::result::Result<bool, ::std::string::String>,
             has_prev: ::std::result::Result<bool, ::std::string::String>,
             page: ::std::result::Result<i64, ::std::string::String>,
@@ -27186,7 +23972,7 @@ pub mod types {
         impl ListTeamsResponse {
             pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ListTeamsResponseDataItem>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Team>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.data = value
@@ -27292,269 +24078,6 @@ pub mod types {
         }
         #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
-        pub struct ListTeamsResponseDataItem {
-            acl: ::std::result::Result<
-                ::std::option::Option<super::AgentObjectAcl>,
-                ::std::string::String,
-            >,
-            app: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            badges: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                ::std::string::String,
-            >,
-            created_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            description: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            membership_status: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            metadata: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                ::std::string::String,
-            >,
-            name: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            org: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            sandbox: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            slug: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            updated_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::default::Default for ListTeamsResponseDataItem {
-            fn default() -> Self {
-                Self {
-                    acl: Ok(Default::default()),
-                    app: Ok(Default::default()),
-                    badges: Ok(Default::default()),
-                    created_at: Ok(Default::default()),
-                    description: Ok(Default::default()),
-                    id: Err("no value supplied for id".to_string()),
-                    membership_status: Ok(Default::default()),
-                    metadata: Ok(Default::default()),
-                    name: Ok(Default::default()),
-                    org: Ok(Default::default()),
-                    sandbox: Ok(Default::default()),
-                    slug: Ok(Default::default()),
-                    updated_at: Ok(Default::default()),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ListTeamsResponseDataItem {
-            pub fn acl<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<super::AgentObjectAcl>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.acl = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for acl: {e}"));
-                self
-            }
-            pub fn app<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.app = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for app: {e}"));
-                self
-            }
-            pub fn badges<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.badges = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for badges: {e}"));
-                self
-            }
-            pub fn created_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.created_at = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
-                self
-            }
-            pub fn description<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
-                self
-            }
-            pub fn id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
-                self
-            }
-            pub fn membership_status<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.membership_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for membership_status: {e}")
-                    });
-                self
-            }
-            pub fn metadata<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.metadata = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for metadata: {e}"));
-                self
-            }
-            pub fn name<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for name: {e}"));
-                self
-            }
-            pub fn org<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.org = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for org: {e}"));
-                self
-            }
-            pub fn sandbox<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.sandbox = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for sandbox: {e}"));
-                self
-            }
-            pub fn slug<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.slug = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for slug: {e}"));
-                self
-            }
-            pub fn updated_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.updated_at = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
-                self
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::TryFrom<ListTeamsResponseDataItem>
-        for super::ListTeamsResponseDataItem {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: ListTeamsResponseDataItem,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    acl: value.acl?,
-                    app: value.app?,
-                    badges: value.badges?,
-                    created_at: value.created_at?,
-                    description: value.description?,
-                    id: value.id?,
-                    membership_status: value.membership_status?,
-                    metadata: value.metadata?,
-                    name: value.name?,
-                    org: value.org?,
-                    sandbox: value.sandbox?,
-                    slug: value.slug?,
-                    updated_at: value.updated_at?,
-                })
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::From<super::ListTeamsResponseDataItem>
-        for ListTeamsResponseDataItem {
-            fn from(value: super::ListTeamsResponseDataItem) -> Self {
-                Self {
-                    acl: Ok(value.acl),
-                    app: Ok(value.app),
-                    badges: Ok(value.badges),
-                    created_at: Ok(value.created_at),
-                    description: Ok(value.description),
-                    id: Ok(value.id),
-                    membership_status: Ok(value.membership_status),
-                    metadata: Ok(value.metadata),
-                    name: Ok(value.name),
-                    org: Ok(value.org),
-                    sandbox: Ok(value.sandbox),
-                    slug: Ok(value.slug),
-                    updated_at: Ok(value.updated_at),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        #[derive(Clone, Debug)]
         pub struct ListThreadAgentsResponse {
             data: ::std::result::Result<
                 ::std::vec::Vec<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
@@ -27605,7 +24128,7 @@ pub mod types {
         #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ListThreadArtifactsResponse {
-            data: ::std::result::Result<::std::vec::Vec<super::DataItem>, ::std::string::String>,
+            data: ::std::result::Result<::std::vec::Vec<super::Artifact>, ::std::string::String>,
         }
         #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ListThreadArtifactsResponse {
@@ -27619,7 +24142,7 @@ pub mod types {
         impl ListThreadArtifactsResponse {
             pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::DataItem>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Artifact>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.data = value
@@ -27749,7 +24272,7 @@ pub mod types {
                 ::std::string::String,
             >,
             messages: ::std::result::Result<
-                ::std::vec::Vec<super::ParentMessage>,
+                ::std::vec::Vec<super::Message>,
                 ::std::string::String,
             >,
         }
@@ -27791,7 +24314,7 @@ pub mod types {
             }
             pub fn messages<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ParentMessage>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Message>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.messages = value
@@ -27828,7 +24351,7 @@ pub mod types {
         #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ListUserArtifactsResponse {
-            data: ::std::result::Result<::std::vec::Vec<super::DataItem>, ::std::string::String>,
+            data: ::std::result::Result<::std::vec::Vec<super::Artifact>, ::std::string::String>,
         }
         #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ListUserArtifactsResponse {
@@ -27842,7 +24365,7 @@ pub mod types {
         impl ListUserArtifactsResponse {
             pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::DataItem>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Artifact>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.data = value
@@ -28157,10 +24680,7 @@ pub mod types {
         #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ListUserThreadsResponse {
-            data: ::std::result::Result<
-                ::std::vec::Vec<super::ListTeamThreadsDataItem>,
-                ::std::string::String,
-            >,
+            data: ::std::result::Result<::std::vec::Vec<super::Thread>, ::std::string::String>,
         }
         #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ListUserThreadsResponse {
@@ -28174,7 +24694,7 @@ pub mod types {
         impl ListUserThreadsResponse {
             pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ListTeamThreadsDataItem>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Thread>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.data = value
@@ -28540,104 +25060,6 @@ pub mod types {
                     url: Ok(value.url),
                     variant_key: Ok(value.variant_key),
                     width: Ok(value.width),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        #[derive(Clone, Debug)]
-        pub struct MembersItem {
-            agent: ::std::result::Result<
-                ::std::option::Option<super::AgentObject>,
-                ::std::string::String,
-            >,
-            membership_type: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
-            user: ::std::result::Result<
-                ::std::option::Option<super::User>,
-                ::std::string::String,
-            >,
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::default::Default for MembersItem {
-            fn default() -> Self {
-                Self {
-                    agent: Ok(Default::default()),
-                    membership_type: Ok(Default::default()),
-                    type_: Err("no value supplied for type_".to_string()),
-                    user: Ok(Default::default()),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl MembersItem {
-            pub fn agent<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<super::AgentObject>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.agent = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for agent: {e}"));
-                self
-            }
-            pub fn membership_type<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.membership_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for membership_type: {e}")
-                    });
-                self
-            }
-            pub fn type_<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
-                self
-            }
-            pub fn user<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<super::User>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.user = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for user: {e}"));
-                self
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::TryFrom<MembersItem> for super::MembersItem {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: MembersItem,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    agent: value.agent?,
-                    membership_type: value.membership_type?,
-                    type_: value.type_?,
-                    user: value.user?,
-                })
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::From<super::MembersItem> for MembersItem {
-            fn from(value: super::MembersItem) -> Self {
-                Self {
-                    agent: Ok(value.agent),
-                    membership_type: Ok(value.membership_type),
-                    type_: Ok(value.type_),
-                    user: Ok(value.user),
                 }
             }
         }
@@ -30397,453 +26819,6 @@ pub mod types {
         }
         #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
-        pub struct ParentMessage {
-            actors: ::std::result::Result<
-                ::std::vec::Vec<super::ActorsItem>,
-                ::std::string::String,
-            >,
-            agent: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            attachments: ::std::result::Result<
-                ::std::vec::Vec<super::AttachmentsItem>,
-                ::std::string::String,
-            >,
-            branched_thread: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            content: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            created_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            has_replies: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            idempotency_key: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            legacy_agent: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            metadata: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                ::std::string::String,
-            >,
-            org: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            reactions: ::std::result::Result<
-                ::std::vec::Vec<super::MessageReaction>,
-                ::std::string::String,
-            >,
-            rendering_mode: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            replies: ::std::result::Result<
-                ::std::vec::Vec<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
-                ::std::string::String,
-            >,
-            replies_after_cursor: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            replies_before_cursor: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            reply_count: ::std::result::Result<
-                ::std::option::Option<i64>,
-                ::std::string::String,
-            >,
-            reply_to: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                ::std::string::String,
-            >,
-            sandbox: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            team: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            thread: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            user: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::default::Default for ParentMessage {
-            fn default() -> Self {
-                Self {
-                    actors: Ok(Default::default()),
-                    agent: Ok(Default::default()),
-                    attachments: Ok(Default::default()),
-                    branched_thread: Ok(Default::default()),
-                    content: Ok(Default::default()),
-                    created_at: Ok(Default::default()),
-                    has_replies: Ok(Default::default()),
-                    id: Err("no value supplied for id".to_string()),
-                    idempotency_key: Ok(Default::default()),
-                    legacy_agent: Ok(Default::default()),
-                    metadata: Ok(Default::default()),
-                    org: Ok(Default::default()),
-                    reactions: Ok(Default::default()),
-                    rendering_mode: Ok(Default::default()),
-                    replies: Ok(Default::default()),
-                    replies_after_cursor: Ok(Default::default()),
-                    replies_before_cursor: Ok(Default::default()),
-                    reply_count: Ok(Default::default()),
-                    reply_to: Ok(Default::default()),
-                    sandbox: Ok(Default::default()),
-                    team: Ok(Default::default()),
-                    thread: Ok(Default::default()),
-                    user: Ok(Default::default()),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ParentMessage {
-            pub fn actors<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ActorsItem>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.actors = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for actors: {e}"));
-                self
-            }
-            pub fn agent<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.agent = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for agent: {e}"));
-                self
-            }
-            pub fn attachments<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::AttachmentsItem>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.attachments = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for attachments: {e}")
-                    });
-                self
-            }
-            pub fn branched_thread<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.branched_thread = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for branched_thread: {e}")
-                    });
-                self
-            }
-            pub fn content<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.content = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for content: {e}"));
-                self
-            }
-            pub fn created_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.created_at = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
-                self
-            }
-            pub fn has_replies<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.has_replies = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for has_replies: {e}")
-                    });
-                self
-            }
-            pub fn id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
-                self
-            }
-            pub fn idempotency_key<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.idempotency_key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for idempotency_key: {e}")
-                    });
-                self
-            }
-            pub fn legacy_agent<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.legacy_agent = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for legacy_agent: {e}")
-                    });
-                self
-            }
-            pub fn metadata<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.metadata = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for metadata: {e}"));
-                self
-            }
-            pub fn org<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.org = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for org: {e}"));
-                self
-            }
-            pub fn reactions<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::MessageReaction>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.reactions = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for reactions: {e}"));
-                self
-            }
-            pub fn rendering_mode<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.rendering_mode = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rendering_mode: {e}")
-                    });
-                self
-            }
-            pub fn replies<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.replies = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for replies: {e}"));
-                self
-            }
-            pub fn replies_after_cursor<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.replies_after_cursor = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for replies_after_cursor: {e}")
-                    });
-                self
-            }
-            pub fn replies_before_cursor<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.replies_before_cursor = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for replies_before_cursor: {e}")
-                    });
-                self
-            }
-            pub fn reply_count<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.reply_count = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for reply_count: {e}")
-                    });
-                self
-            }
-            pub fn reply_to<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.reply_to = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for reply_to: {e}"));
-                self
-            }
-            pub fn sandbox<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.sandbox = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for sandbox: {e}"));
-                self
-            }
-            pub fn team<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.team = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for team: {e}"));
-                self
-            }
-            pub fn thread<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.thread = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for thread: {e}"));
-                self
-            }
-            pub fn user<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.user = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for user: {e}"));
-                self
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::TryFrom<ParentMessage> for super::ParentMessage {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: ParentMessage,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    actors: value.actors?,
-                    agent: value.agent?,
-                    attachments: value.attachments?,
-                    branched_thread: value.branched_thread?,
-                    content: value.content?,
-                    created_at: value.created_at?,
-                    has_replies: value.has_replies?,
-                    id: value.id?,
-                    idempotency_key: value.idempotency_key?,
-                    legacy_agent: value.legacy_agent?,
-                    metadata: value.metadata?,
-                    org: value.org?,
-                    reactions: value.reactions?,
-                    rendering_mode: value.rendering_mode?,
-                    replies: value.replies?,
-                    replies_after_cursor: value.replies_after_cursor?,
-                    replies_before_cursor: value.replies_before_cursor?,
-                    reply_count: value.reply_count?,
-                    reply_to: value.reply_to?,
-                    sandbox: value.sandbox?,
-                    team: value.team?,
-                    thread: value.thread?,
-                    user: value.user?,
-                })
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::From<super::ParentMessage> for ParentMessage {
-            fn from(value: super::ParentMessage) -> Self {
-                Self {
-                    actors: Ok(value.actors),
-                    agent: Ok(value.agent),
-                    attachments: Ok(value.attachments),
-                    branched_thread: Ok(value.branched_thread),
-                    content: Ok(value.content),
-                    created_at: Ok(value.created_at),
-                    has_replies: Ok(value.has_replies),
-                    id: Ok(value.id),
-                    idempotency_key: Ok(value.idempotency_key),
-                    legacy_agent: Ok(value.legacy_agent),
-                    metadata: Ok(value.metadata),
-                    org: Ok(value.org),
-                    reactions: Ok(value.reactions),
-                    rendering_mode: Ok(value.rendering_mode),
-                    replies: Ok(value.replies),
-                    replies_after_cursor: Ok(value.replies_after_cursor),
-                    replies_before_cursor: Ok(value.replies_before_cursor),
-                    reply_count: Ok(value.reply_count),
-                    reply_to: Ok(value.reply_to),
-                    sandbox: Ok(value.sandbox),
-                    team: Ok(value.team),
-                    thread: Ok(value.thread),
-                    user: Ok(value.user),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        #[derive(Clone, Debug)]
         pub struct PresetConfig {
             instructions: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -31840,462 +27815,6 @@ pub mod types {
                     per_page: Ok(value.per_page),
                     total_count: Ok(value.total_count),
                     total_pages: Ok(value.total_pages),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        #[derive(Clone, Debug)]
-        pub struct Solution {
-            category_keys: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
-                ::std::string::String,
-            >,
-            created_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            description: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            kind: ::std::result::Result<::std::string::String, ::std::string::String>,
-            latest_solution: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            latest_version: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            lookup_key: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            metadata: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                ::std::string::String,
-            >,
-            name: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            org: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            org_logo: ::std::result::Result<
-                ::std::option::Option<super::ImageSource>,
-                ::std::string::String,
-            >,
-            org_name: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            org_slug: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            owners: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
-                ::std::string::String,
-            >,
-            readme_url: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            solution_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            solution_version: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            tag_keys: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
-                ::std::string::String,
-            >,
-            template_kind: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            templates: ::std::result::Result<
-                ::std::vec::Vec<super::SolutionTemplateSummary>,
-                ::std::string::String,
-            >,
-            updated_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            upgrade_available: ::std::result::Result<bool, ::std::string::String>,
-            virtual_path: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::default::Default for Solution {
-            fn default() -> Self {
-                Self {
-                    category_keys: Ok(Default::default()),
-                    created_at: Ok(Default::default()),
-                    description: Ok(Default::default()),
-                    id: Err("no value supplied for id".to_string()),
-                    kind: Err("no value supplied for kind".to_string()),
-                    latest_solution: Ok(Default::default()),
-                    latest_version: Ok(Default::default()),
-                    lookup_key: Ok(Default::default()),
-                    metadata: Ok(Default::default()),
-                    name: Ok(Default::default()),
-                    org: Ok(Default::default()),
-                    org_logo: Ok(Default::default()),
-                    org_name: Ok(Default::default()),
-                    org_slug: Ok(Default::default()),
-                    owners: Err("no value supplied for owners".to_string()),
-                    readme_url: Ok(Default::default()),
-                    solution_id: Ok(Default::default()),
-                    solution_version: Ok(Default::default()),
-                    tag_keys: Ok(Default::default()),
-                    template_kind: Ok(Default::default()),
-                    templates: Err("no value supplied for templates".to_string()),
-                    updated_at: Ok(Default::default()),
-                    upgrade_available: Err(
-                        "no value supplied for upgrade_available".to_string(),
-                    ),
-                    virtual_path: Ok(Default::default()),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl Solution {
-            pub fn category_keys<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.category_keys = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for category_keys: {e}")
-                    });
-                self
-            }
-            pub fn created_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.created_at = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
-                self
-            }
-            pub fn description<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
-                self
-            }
-            pub fn id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
-                self
-            }
-            pub fn kind<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.kind = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for kind: {e}"));
-                self
-            }
-            pub fn latest_solution<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.latest_solution = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for latest_solution: {e}")
-                    });
-                self
-            }
-            pub fn latest_version<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.latest_version = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for latest_version: {e}")
-                    });
-                self
-            }
-            pub fn lookup_key<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.lookup_key = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for lookup_key: {e}"));
-                self
-            }
-            pub fn metadata<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.metadata = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for metadata: {e}"));
-                self
-            }
-            pub fn name<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for name: {e}"));
-                self
-            }
-            pub fn org<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.org = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for org: {e}"));
-                self
-            }
-            pub fn org_logo<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<super::ImageSource>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.org_logo = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for org_logo: {e}"));
-                self
-            }
-            pub fn org_name<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.org_name = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for org_name: {e}"));
-                self
-            }
-            pub fn org_slug<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.org_slug = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for org_slug: {e}"));
-                self
-            }
-            pub fn owners<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.owners = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for owners: {e}"));
-                self
-            }
-            pub fn readme_url<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.readme_url = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for readme_url: {e}"));
-                self
-            }
-            pub fn solution_id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.solution_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for solution_id: {e}")
-                    });
-                self
-            }
-            pub fn solution_version<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.solution_version = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for solution_version: {e}")
-                    });
-                self
-            }
-            pub fn tag_keys<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.tag_keys = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for tag_keys: {e}"));
-                self
-            }
-            pub fn template_kind<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.template_kind = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for template_kind: {e}")
-                    });
-                self
-            }
-            pub fn templates<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::SolutionTemplateSummary>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.templates = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for templates: {e}"));
-                self
-            }
-            pub fn updated_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.updated_at = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
-                self
-            }
-            pub fn upgrade_available<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<bool>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.upgrade_available = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for upgrade_available: {e}")
-                    });
-                self
-            }
-            pub fn virtual_path<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.virtual_path = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for virtual_path: {e}")
-                    });
-                self
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::TryFrom<Solution> for super::Solution {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: Solution,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    category_keys: value.category_keys?,
-                    created_at: value.created_at?,
-                    description: value.description?,
-                    id: value.id?,
-                    kind: value.kind?,
-                    latest_solution: value.latest_solution?,
-                    latest_version: value.latest_version?,
-                    lookup_key: value.lookup_key?,
-                    metadata: value.metadata?,
-                    name: value.name?,
-                    org: value.org?,
-                    org_logo: value.org_logo?,
-                    org_name: value.org_name?,
-                    org_slug: value.org_slug?,
-                    owners: value.owners?,
-                    readme_url: value.readme_url?,
-                    solution_id: value.solution_id?,
-                    solution_version: value.solution_version?,
-                    tag_keys: value.tag_keys?,
-                    template_kind: value.template_kind?,
-                    templates: value.templates?,
-                    updated_at: value.updated_at?,
-                    upgrade_available: value.upgrade_available?,
-                    virtual_path: value.virtual_path?,
-                })
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::From<super::Solution> for Solution {
-            fn from(value: super::Solution) -> Self {
-                Self {
-                    category_keys: Ok(value.category_keys),
-                    created_at: Ok(value.created_at),
-                    description: Ok(value.description),
-                    id: Ok(value.id),
-                    kind: Ok(value.kind),
-                    latest_solution: Ok(value.latest_solution),
-                    latest_version: Ok(value.latest_version),
-                    lookup_key: Ok(value.lookup_key),
-                    metadata: Ok(value.metadata),
-                    name: Ok(value.name),
-                    org: Ok(value.org),
-                    org_logo: Ok(value.org_logo),
-                    org_name: Ok(value.org_name),
-                    org_slug: Ok(value.org_slug),
-                    owners: Ok(value.owners),
-                    readme_url: Ok(value.readme_url),
-                    solution_id: Ok(value.solution_id),
-                    solution_version: Ok(value.solution_version),
-                    tag_keys: Ok(value.tag_keys),
-                    template_kind: Ok(value.template_kind),
-                    templates: Ok(value.templates),
-                    updated_at: Ok(value.updated_at),
-                    upgrade_available: Ok(value.upgrade_available),
-                    virtual_path: Ok(value.virtual_path),
                 }
             }
         }
@@ -35246,68 +30765,6 @@ pub mod types {
         }
         #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
-        pub struct SourceSolution {
-            solution: ::std::result::Result<super::Solution, ::std::string::String>,
-            template: ::std::result::Result<
-                super::UpgradeTemplateSummary,
-                ::std::string::String,
-            >,
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::default::Default for SourceSolution {
-            fn default() -> Self {
-                Self {
-                    solution: Err("no value supplied for solution".to_string()),
-                    template: Err("no value supplied for template".to_string()),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl SourceSolution {
-            pub fn solution<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<super::Solution>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.solution = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for solution: {e}"));
-                self
-            }
-            pub fn template<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<super::UpgradeTemplateSummary>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.template = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for template: {e}"));
-                self
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::TryFrom<SourceSolution> for super::SourceSolution {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: SourceSolution,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    solution: value.solution?,
-                    template: value.template?,
-                })
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::From<super::SourceSolution> for SourceSolution {
-            fn from(value: super::SourceSolution) -> Self {
-                Self {
-                    solution: Ok(value.solution),
-                    template: Ok(value.template),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        #[derive(Clone, Debug)]
         pub struct StorageFile {
             content_type: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -37074,10 +32531,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct UpdateAgentBody {
-            acl: ::std::result::Result<
-                ::std::option::Option<super::AgentObjectAcl>,
-                ::std::string::String,
-            >,
+            acl: ::std::result::Result<::std::option::Option<super::Acl>, ::std::string::String>,
             email: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -37149,7 +32603,7 @@ pub mod types {
         impl UpdateAgentBody {
             pub fn acl<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::AgentObjectAcl>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Acl>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.acl = value
@@ -37327,10 +32781,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct UpdateTeamBody {
-            acl: ::std::result::Result<
-                ::std::option::Option<super::AgentObjectAcl>,
-                ::std::string::String,
-            >,
+            acl: ::std::result::Result<::std::option::Option<super::Acl>, ::std::string::String>,
             description: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -37362,7 +32813,7 @@ pub mod types {
         impl UpdateTeamBody {
             pub fn acl<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::AgentObjectAcl>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Acl>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.acl = value
@@ -38731,225 +34182,6 @@ pub mod types {
                     errors: Ok(value.errors),
                     valid: Ok(value.valid),
                     warnings: Ok(value.warnings),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        #[derive(Clone, Debug)]
-        pub struct VariantsItem {
-            content_type: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            created_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            file: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            filename: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            height: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            image_source: ::std::result::Result<
-                ::std::option::Option<super::ImageSource>,
-                ::std::string::String,
-            >,
-            updated_at: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                ::std::string::String,
-            >,
-            url: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            variant_key: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            width: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::default::Default for VariantsItem {
-            fn default() -> Self {
-                Self {
-                    content_type: Ok(Default::default()),
-                    created_at: Ok(Default::default()),
-                    file: Ok(Default::default()),
-                    filename: Ok(Default::default()),
-                    height: Ok(Default::default()),
-                    id: Err("no value supplied for id".to_string()),
-                    image_source: Ok(Default::default()),
-                    updated_at: Ok(Default::default()),
-                    url: Ok(Default::default()),
-                    variant_key: Ok(Default::default()),
-                    width: Ok(Default::default()),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl VariantsItem {
-            pub fn content_type<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.content_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for content_type: {e}")
-                    });
-                self
-            }
-            pub fn created_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.created_at = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
-                self
-            }
-            pub fn file<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.file = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for file: {e}"));
-                self
-            }
-            pub fn filename<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.filename = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for filename: {e}"));
-                self
-            }
-            pub fn height<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.height = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for height: {e}"));
-                self
-            }
-            pub fn id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
-                self
-            }
-            pub fn image_source<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<super::ImageSource>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.image_source = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_source: {e}")
-                    });
-                self
-            }
-            pub fn updated_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.updated_at = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
-                self
-            }
-            pub fn url<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.url = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for url: {e}"));
-                self
-            }
-            pub fn variant_key<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.variant_key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for variant_key: {e}")
-                    });
-                self
-            }
-            pub fn width<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.width = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for width: {e}"));
-                self
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::TryFrom<VariantsItem> for super::VariantsItem {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: VariantsItem,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    content_type: value.content_type?,
-                    created_at: value.created_at?,
-                    file: value.file?,
-                    filename: value.filename?,
-                    height: value.height?,
-                    id: value.id?,
-                    image_source: value.image_source?,
-                    updated_at: value.updated_at?,
-                    url: value.url?,
-                    variant_key: value.variant_key?,
-                    width: value.width?,
-                })
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::From<super::VariantsItem> for VariantsItem {
-            fn from(value: super::VariantsItem) -> Self {
-                Self {
-                    content_type: Ok(value.content_type),
-                    created_at: Ok(value.created_at),
-                    file: Ok(value.file),
-                    filename: Ok(value.filename),
-                    height: Ok(value.height),
-                    id: Ok(value.id),
-                    image_source: Ok(value.image_source),
-                    updated_at: Ok(value.updated_at),
-                    url: Ok(value.url),
-                    variant_key: Ok(value.variant_key),
-                    width: Ok(value.width),
                 }
             }
         }
@@ -49480,7 +44712,7 @@ pub mod paging {
     }
     impl<'a> ::agentapis_runtime::paging::Paginated for builder::ListTeams<'a> {
         type Page = types::ListTeamsResponse;
-        type Item = ListTeamsResponseDataItem;
+        type Item = Team;
         type Error = ::serde_json::Value;
         const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::PageSize;
         const MAX_PAGE_SIZE: ::std::option::Option<u64> = None;
@@ -49524,7 +44756,7 @@ pub mod paging {
     }
     impl<'a> ::agentapis_runtime::paging::Paginated for builder::ListThreadMessages<'a> {
         type Page = types::ListThreadMessagesResponse;
-        type Item = ParentMessage;
+        type Item = Message;
         type Error = ::serde_json::Value;
         const STYLE: ::agentapis_runtime::Paging = ::agentapis_runtime::Paging::Cursor;
         const MAX_PAGE_SIZE: ::std::option::Option<u64> = None;

@@ -14,7 +14,7 @@ use crate::syntax::typify_name;
 /// The sharing rules, run after every other rule has shaped the schemas.
 pub const RULES: &[Rule] = &[Rule {
     name: "share-repeated-inline-schemas",
-    doc: "Replaces an inline object or string-enum schema by a `$ref` to a component of the same shape (descriptions and examples aside), and hoists a shape that occurs inline twice or more into a new component named after where it occurs (`acl` → `Acl`): typify would generate one Rust type per occurrence.",
+    doc: "Replaces an inline object or string-enum schema by a `$ref` to a component of the same shape (descriptions and examples aside, the component's `$ref`s followed), and hoists a shape that occurs inline twice or more into a new component named after where it occurs (`acl` → `Acl`): typify would generate one Rust type per occurrence.",
     apply: share_repeated_inline_schemas,
 }];
 
@@ -54,6 +54,23 @@ fn one_pass(doc: &mut Value) -> usize {
     let mut groups: Vec<(String, Vec<Site>)> = Vec::new();
     let mut group_of: HashMap<String, usize> = HashMap::new();
     let mut seen = 0usize;
+    // A snapshot of the components, to compare shapes through their `$ref`s.
+    let components = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let shapes = Shapes {
+        components: &components,
+    };
+    // As written too: a recursive shape spelled out never equals its component's, which stops
+    // at its own reference, but the two written alike are the same.
+    let no_components = Map::new();
+    let literal = Shapes {
+        components: &no_components,
+    };
+    let mut by_literal: HashMap<String, String> = HashMap::new();
+    let mut literal_of: HashMap<String, String> = HashMap::new();
     walk::schemas(doc, &mut |s, ptr| {
         // typify names an inline schema with a `title` by it: a name no shared type may take.
         if let Some(title) = s.get("title").and_then(Value::as_str) {
@@ -62,14 +79,16 @@ fn one_pass(doc: &mut Value) -> usize {
         if let Some(name) = component_name(ptr) {
             taken.insert(typify_name(&name));
             if shareable(s) {
-                by_shape.entry(shape_key(s)).or_insert(name);
+                by_literal.entry(literal.key(s, None)).or_insert_with(|| name.clone());
+                by_shape.entry(shapes.key(s, Some(&name))).or_insert(name);
             }
             return;
         }
         if !shareable(s) {
             return;
         }
-        let key = shape_key(s);
+        let key = shapes.key(s, None);
+        literal_of.entry(key.clone()).or_insert_with(|| literal.key(s, None));
         let index = *group_of.entry(key.clone()).or_insert_with(|| {
             groups.push((key, Vec::new()));
             groups.len() - 1
@@ -83,6 +102,14 @@ fn one_pass(doc: &mut Value) -> usize {
         }
         seen += 1;
     });
+    // A shape that matches no component through its references may still match one as written.
+    for (key, _) in &groups {
+        if !by_shape.contains_key(key) {
+            if let Some(name) = literal_of.get(key).and_then(|l| by_literal.get(l)) {
+                by_shape.insert(key.clone(), name.clone());
+            }
+        }
+    }
     // REST sites first (each list in document order), and groups in the order of their first
     // REST site: REST names and shapes come out as they would without channels.
     for (_, sites) in &mut groups {
@@ -188,54 +215,84 @@ fn shareable(s: &Map<String, Value>) -> bool {
     object || string_enum
 }
 
-/// The schema's shape as text with sorted keys, documentation left out (at every level).
-fn shape_key(s: &Map<String, Value>) -> String {
-    let mut out = String::new();
-    write_schema(s, &mut out);
-    out
+/// Shapes as text with sorted keys, documentation left out (at every level), and each `$ref` to
+/// a component written as that component's shape: an inline copy of a component's shape, its
+/// references spelled out, is that component.
+struct Shapes<'a> {
+    components: &'a Map<String, Value>,
 }
 
-fn write_schema(s: &Map<String, Value>, out: &mut String) {
-    let mut keys: Vec<&String> = s.keys().filter(|k| !DOC_ONLY.contains(&k.as_str())).collect();
-    keys.sort();
-    out.push('{');
-    for key in keys {
-        out.push_str(&Value::String(key.clone()).to_string());
-        out.push(':');
-        let value = &s[key];
-        match (key.as_str(), value) {
-            ("properties", Value::Object(props)) => {
-                let mut names: Vec<&String> = props.keys().collect();
-                names.sort();
-                out.push('{');
-                for name in names {
-                    out.push_str(&Value::String(name.clone()).to_string());
-                    out.push(':');
-                    write_value_as_schema(&props[name], out);
-                    out.push(',');
-                }
-                out.push('}');
-            }
-            ("items" | "additionalProperties" | "not", v) => write_value_as_schema(v, out),
-            ("allOf" | "anyOf" | "oneOf", Value::Array(list)) => {
-                out.push('[');
-                for v in list {
-                    write_value_as_schema(v, out);
-                    out.push(',');
-                }
-                out.push(']');
-            }
-            (_, v) => write_plain(v, out),
-        }
-        out.push(',');
+impl Shapes<'_> {
+    /// The shape of `s`; `component` names it when it is one (its own references stay references).
+    fn key(&self, s: &Map<String, Value>, component: Option<&str>) -> String {
+        let mut out = String::new();
+        let mut open: Vec<String> = component.map(str::to_owned).into_iter().collect();
+        self.write_schema(s, &mut out, &mut open);
+        out
     }
-    out.push('}');
-}
 
-fn write_value_as_schema(v: &Value, out: &mut String) {
-    match v {
-        Value::Object(s) => write_schema(s, out),
-        other => write_plain(other, out),
+    /// `open`: the components being spelled out, so a recursive one ends as a reference.
+    fn write_schema(&self, s: &Map<String, Value>, out: &mut String, open: &mut Vec<String>) {
+        if let Some(target) = self.resolvable(s, open) {
+            if let Some(Value::Object(component)) = self.components.get(&target) {
+                open.push(target);
+                self.write_schema(component, out, open);
+                open.pop();
+                return;
+            }
+        }
+        let mut keys: Vec<&String> = s.keys().filter(|k| !DOC_ONLY.contains(&k.as_str())).collect();
+        keys.sort();
+        out.push('{');
+        for key in keys {
+            out.push_str(&Value::String(key.clone()).to_string());
+            out.push(':');
+            let value = &s[key];
+            match (key.as_str(), value) {
+                ("properties", Value::Object(props)) => {
+                    let mut names: Vec<&String> = props.keys().collect();
+                    names.sort();
+                    out.push('{');
+                    for name in names {
+                        out.push_str(&Value::String(name.clone()).to_string());
+                        out.push(':');
+                        self.write_value(&props[name], out, open);
+                        out.push(',');
+                    }
+                    out.push('}');
+                }
+                ("items" | "additionalProperties" | "not", v) => self.write_value(v, out, open),
+                ("allOf" | "anyOf" | "oneOf", Value::Array(list)) => {
+                    out.push('[');
+                    for v in list {
+                        self.write_value(v, out, open);
+                        out.push(',');
+                    }
+                    out.push(']');
+                }
+                (_, v) => write_plain(v, out),
+            }
+            out.push(',');
+        }
+        out.push('}');
+    }
+
+    /// The component a bare `$ref` (nothing beside it but documentation) names, unless it is
+    /// already being spelled out.
+    fn resolvable(&self, s: &Map<String, Value>, open: &[String]) -> Option<String> {
+        let target = s.get("$ref")?.as_str()?.strip_prefix("#/components/schemas/")?;
+        if target.contains('/') || s.keys().any(|k| k != "$ref" && !DOC_ONLY.contains(&k.as_str())) {
+            return None;
+        }
+        let name = target.replace("~1", "/").replace("~0", "~");
+        (!open.contains(&name)).then_some(name)
+    }
+
+    fn write_value(&self, v: &Value, out: &mut String, open: &mut Vec<String>) {
+        match v {
+            Value::Object(s) => self.write_schema(s, out, open),
+            other => write_plain(other, out),
+        }
     }
 }
 
@@ -378,6 +435,50 @@ mod tests {
         assert_eq!(
             doc["components"]["schemas"]["Agent"]["properties"]["owner"],
             json!({"$ref": "#/components/schemas/Grant"})
+        );
+    }
+
+    #[test]
+    fn an_inline_shape_equal_to_a_component_through_its_refs_uses_the_component() {
+        // Components `Grant {x}` and `Acl {add: [$ref Grant]}`; two bodies spell the ACL out.
+        let acl = json!({"type": "object", "properties": {"add": {"type": "array",
+            "items": {"type": "object", "description": "one grant", "properties": {"x": {"type": "string"}}}}}});
+        let body = |acl: &serde_json::Value| {
+            json!({"content": {"application/json": {"schema": {
+            "type": "object", "properties": {"acl": acl}}}}})
+        };
+        let doc = json!({"openapi": "3.0.3", "paths": {
+                "/a": {"post": {"operationId": "update_a", "requestBody": body(&acl), "responses": {}}},
+                "/b": {"post": {"operationId": "update_b", "requestBody": body(&acl), "responses": {}}}},
+            "components": {"schemas": {
+                "Grant": {"type": "object", "properties": {"x": {"type": "string"}}},
+                "Acl": {"type": "object", "properties": {"add": {"type": "array", "items": {"$ref": "#/components/schemas/Grant"}}}}}}});
+        let (doc, _) = run(RULE, doc);
+        let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+        assert_eq!(schemas.keys().collect::<Vec<_>>(), ["Grant", "Acl"], "no `UpdateAAcl`");
+        for op in ["/a", "/b"] {
+            let path = format!(
+                "/paths/{}/post/requestBody/content/application~1json/schema/properties/acl",
+                op.replace('/', "~1")
+            );
+            assert_eq!(
+                doc.pointer(&path),
+                Some(&json!({"$ref": "#/components/schemas/Acl"})),
+                "{op}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_recursive_component_is_compared_without_looping() {
+        let node = json!({"type": "object", "properties": {"children": {"type": "array", "items": {"$ref": "#/components/schemas/Node"}}}});
+        let doc = json!({"openapi": "3.0.3", "paths": {}, "components": {"schemas": {
+            "Node": node.clone(),
+            "Tree": {"type": "object", "properties": {"root": node}}}}});
+        let (doc, _) = run(RULE, doc);
+        assert_eq!(
+            doc["components"]["schemas"]["Tree"]["properties"]["root"],
+            json!({"$ref": "#/components/schemas/Node"})
         );
     }
 
