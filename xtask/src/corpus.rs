@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::cargo;
 use crate::error::SpecError;
 use crate::generate;
 use crate::rules::{self, walk, Options};
@@ -203,11 +204,6 @@ pub fn build(root: &Path, scratch: &Path, target: &Path, name: &str) -> Result<D
     let stderr = String::from_utf8_lossy(&output.stderr);
     let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error")).take(8).collect();
     Err(errors.join("\n"))
-}
-
-/// `cargo` as the xtask was run with (`$CARGO`), or from `PATH`.
-fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
 /// Where `cargo` builds the workspace at `root`, as `cargo metadata` says (so it honours

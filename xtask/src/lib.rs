@@ -31,6 +31,11 @@ pub mod yaml;
 
 use std::path::PathBuf;
 
+/// `cargo` as the xtask was run with (`$CARGO`), or from `PATH`.
+pub fn cargo() -> std::process::Command {
+    std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
 /// The workspace root (the xtask crate's parent directory).
 pub fn workspace_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

@@ -137,10 +137,7 @@ impl Metadata {
     }
 }
 
-/// `cargo` as the xtask was run with (`$CARGO`), or from `PATH`.
-pub fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-}
+pub use crate::cargo;
 
 /// Runs `command` to completion, its output captured; its stdout when it succeeded.
 pub fn output(command: &mut Command) -> Result<String, ReleaseError> {
