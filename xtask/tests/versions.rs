@@ -232,6 +232,26 @@ fn cases() -> Vec<Case> {
             }),
         ),
         (
+            // An operation whose body repeats both shapes, placed first in the document and
+            // offering longer names (`RoutineSchedule`): the shapes keep their names (`Schedule`,
+            // and `Acl`, the component they equal through `Grant`), so only the operation is new.
+            "operation_with_known_shapes_added_first",
+            Impact::Additive,
+            Box::new(|d: &mut Value| {
+                let mut op = d["paths"]["/agents/{agent}/acl"].clone();
+                op["post"]["operationId"] = json!("update_routine");
+                let props = &mut op["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"];
+                let schedule = props.as_object_mut().and_then(|p| p.remove("schedule"));
+                props["routine_schedule"] = schedule.expect("the base has a schedule");
+                let mut paths = serde_json::Map::new();
+                paths.insert("/agents/{agent}/routine".into(), op);
+                if let Some(old) = d["paths"].as_object() {
+                    paths.extend(old.clone());
+                }
+                d["paths"] = Value::Object(paths);
+            }),
+        ),
+        (
             "description_only",
             Impact::Internal,
             Box::new(|d: &mut Value| {
@@ -260,6 +280,33 @@ fn every_kind_of_change_is_classified() {
     }
     let same = diff::diff(&FIXTURE, ("base", &old), ("base", &old), Some(&from)).expect("diff");
     assert_eq!((same.impact, same.changes.len()), (None, 0));
+}
+
+/// The same document with its operations and components in reverse order: nothing changes, no
+/// type is renamed.
+#[test]
+fn a_reordered_document_is_unchanged() {
+    let old = base();
+    let mut new = old.clone();
+    for key in ["paths", "components"] {
+        if let Some(map) = new[key].as_object_mut() {
+            let reversed: serde_json::Map<String, Value> = map.clone().into_iter().rev().collect();
+            *map = reversed;
+        }
+    }
+    if let Some(map) = new["components"]["schemas"].as_object_mut() {
+        let reversed: serde_json::Map<String, Value> = map.clone().into_iter().rev().collect();
+        *map = reversed;
+    }
+    assert_ne!(
+        serde_json::to_string(&old).ok(),
+        serde_json::to_string(&new).ok(),
+        "the order changed"
+    );
+    let from = Version::parse("0.3.1").expect("version");
+    let report = diff::diff(&FIXTURE, ("base", &old), ("reordered", &new), Some(&from)).expect("diff");
+    insta::assert_snapshot!("diff_operations_reordered", report.render());
+    assert_eq!((report.impact, report.changes.len()), (None, 0), "{}", report.render());
 }
 
 #[test]
@@ -512,4 +559,49 @@ fn a_yaml_import_keeps_the_old_version_bumps_the_crate_and_passes_the_gate() {
     assert!(taken.to_string().contains("pass --version"), "{taken}");
     let bad_label = xtask::import::import(root, &FIXTURE, &other, &options("v1..3")).expect_err("bad label");
     assert!(bad_label.to_string().contains("no empty part"), "{bad_label}");
+}
+
+/// Every bundled spec with its operations and component schemas in another order (a fixed
+/// pseudo-random permutation): the diff finds nothing, so no type is renamed by document order.
+#[test]
+fn bundled_specs_reordered_are_unchanged() {
+    fn shuffle(map: &mut serde_json::Map<String, Value>, seed: &mut u64) {
+        let mut entries: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
+        // Fisher-Yates with a 64-bit LCG: the same order on every run.
+        for i in (1..entries.len()).rev() {
+            *seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let j = usize::try_from((*seed >> 33) % (i as u64 + 1)).expect("fits");
+            entries.swap(i, j);
+        }
+        map.extend(entries);
+    }
+    let root = xtask::workspace_root();
+    for api in xtask::apis::APIS {
+        let text = std::fs::read_to_string(root.join(api.spec)).expect("bundled spec");
+        let old: Value = serde_json::from_str(&text).expect("JSON");
+        let mut new = old.clone();
+        let mut seed = 7;
+        if let Some(paths) = new["paths"].as_object_mut() {
+            shuffle(paths, &mut seed);
+            for item in paths.values_mut() {
+                if let Some(item) = item.as_object_mut() {
+                    shuffle(item, &mut seed);
+                }
+            }
+        }
+        if let Some(schemas) = new["components"]["schemas"].as_object_mut() {
+            shuffle(schemas, &mut seed);
+        }
+        assert_ne!(serde_json::to_string(&old).ok(), serde_json::to_string(&new).ok());
+        let report = diff::diff(api, ("bundled", &old), ("reordered", &new), None).expect("diff");
+        assert_eq!(
+            (report.impact, report.changes.len()),
+            (None, 0),
+            "{}: {}",
+            api.name,
+            report.render()
+        );
+    }
 }

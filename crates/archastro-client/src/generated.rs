@@ -1903,20 +1903,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///`ConfigsItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct ConfigsItem {
-        pub content: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub content_type: ::std::option::Option<::std::string::String>,
-        pub relative_path: ::std::string::String,
-    }
-    impl ConfigsItem {
-        #[cfg(feature = "type-builders")]
-        pub fn builder() -> builder::ConfigsItem {
-            Default::default()
-        }
-    }
     ///A document held in an agent's or team's context store.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ContextDocument {
@@ -2038,7 +2024,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub phone_number: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub profile_picture: ::std::option::Option<ProfilePicture>,
+        pub profile_picture: ::std::option::Option<Picture>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub team: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2057,14 +2043,14 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CreateAgentBodyTemplateBundle {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub configs: ::std::vec::Vec<ConfigsItem>,
+        pub configs: ::std::vec::Vec<Template>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub lookup_key_suffix: ::std::option::Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub setup_actions: ::std::vec::Vec<CreateAgentBodyTemplateBundleSetupActionsItem>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub skills: ::std::vec::Vec<CreateAgentBodyTemplateBundleSkillsItem>,
-        pub template: ConfigsItem,
+        pub template: Template,
     }
     impl CreateAgentBodyTemplateBundle {
         #[cfg(feature = "type-builders")]
@@ -2103,7 +2089,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub content_type: ::std::option::Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub files: ::std::vec::Vec<ConfigsItem>,
+        pub files: ::std::vec::Vec<Template>,
         pub relative_path: ::std::string::String,
     }
     impl CreateAgentBodyTemplateBundleSkillsItem {
@@ -2444,7 +2430,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub org_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub profile_picture: ::std::option::Option<UpdateTeamProfilePicture>,
+        pub profile_picture: ::std::option::Option<ProfilePicture>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub settings: ::std::option::Option<ThreadSettings>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3572,6 +3558,19 @@ pub mod types {
             Default::default()
         }
     }
+    ///`Picture`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Picture {
+        pub data: ::std::string::String,
+        pub filename: ::std::string::String,
+        pub mime_type: ::std::string::String,
+    }
+    impl Picture {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::Picture {
+            Default::default()
+        }
+    }
     ///Settings a routine preset supplies (instructions, model, session mode).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct PresetConfig {
@@ -3593,11 +3592,14 @@ pub mod types {
         }
     }
     ///`ProfilePicture`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ProfilePicture {
-        pub data: ::std::string::String,
-        pub filename: ::std::string::String,
-        pub mime_type: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub filename: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub mime_type: ::std::option::Option<::std::string::String>,
     }
     impl ProfilePicture {
         #[cfg(feature = "type-builders")]
@@ -4304,6 +4306,20 @@ pub mod types {
             Default::default()
         }
     }
+    ///`Template`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Template {
+        pub content: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub content_type: ::std::option::Option<::std::string::String>,
+        pub relative_path: ::std::string::String,
+    }
+    impl Template {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::Template {
+            Default::default()
+        }
+    }
     ///A conversation thread.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Thread {
@@ -4441,7 +4457,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub phone_number: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub profile_picture: ::std::option::Option<ProfilePicture>,
+        pub profile_picture: ::std::option::Option<Picture>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub team: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4464,7 +4480,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub profile_picture: ::std::option::Option<UpdateTeamProfilePicture>,
+        pub profile_picture: ::std::option::Option<ProfilePicture>,
     }
     impl UpdateTeamBody {
         pub fn builder() -> builder::UpdateTeamBody {
@@ -4481,22 +4497,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///`UpdateTeamProfilePicture`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct UpdateTeamProfilePicture {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub data: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub filename: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub mime_type: ::std::option::Option<::std::string::String>,
-    }
-    impl UpdateTeamProfilePicture {
-        #[cfg(feature = "type-builders")]
-        pub fn builder() -> builder::UpdateTeamProfilePicture {
-            Default::default()
-        }
-    }
     ///`UpdateThreadBody`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct UpdateThreadBody {
@@ -4507,7 +4507,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub muted: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub profile_picture: ::std::option::Option<UpdateTeamProfilePicture>,
+        pub profile_picture: ::std::option::Option<ProfilePicture>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub title: ::std::option::Option<::std::string::String>,
     }
@@ -4519,7 +4519,7 @@ pub mod types {
     ///`UpdateThreadPictureBody`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct UpdateThreadPictureBody {
-        pub picture: ProfilePicture,
+        pub picture: Picture,
     }
     impl UpdateThreadPictureBody {
         pub fn builder() -> builder::UpdateThreadPictureBody {
@@ -4546,7 +4546,7 @@ pub mod types {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub profile_picture: ::std::option::Option<UpdateTeamProfilePicture>,
+        pub profile_picture: ::std::option::Option<ProfilePicture>,
     }
     impl UpdateUserProfileBody {
         pub fn builder() -> builder::UpdateUserProfileBody {
@@ -16597,86 +16597,6 @@ pub mod types {
         }
         #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
-        pub struct ConfigsItem {
-            content: ::std::result::Result<::std::string::String, ::std::string::String>,
-            content_type: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            relative_path: ::std::result::Result<::std::string::String, ::std::string::String>,
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::default::Default for ConfigsItem {
-            fn default() -> Self {
-                Self {
-                    content: Err("no value supplied for content".to_string()),
-                    content_type: Ok(Default::default()),
-                    relative_path: Err("no value supplied for relative_path".to_string()),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ConfigsItem {
-            pub fn content<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.content = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for content: {e}"));
-                self
-            }
-            pub fn content_type<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.content_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for content_type: {e}")
-                    });
-                self
-            }
-            pub fn relative_path<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.relative_path = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for relative_path: {e}")
-                    });
-                self
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::TryFrom<ConfigsItem> for super::ConfigsItem {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: ConfigsItem,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    content: value.content?,
-                    content_type: value.content_type?,
-                    relative_path: value.relative_path?,
-                })
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::From<super::ConfigsItem> for ConfigsItem {
-            fn from(value: super::ConfigsItem) -> Self {
-                Self {
-                    content: Ok(value.content),
-                    content_type: Ok(value.content_type),
-                    relative_path: Ok(value.relative_path),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        #[derive(Clone, Debug)]
         pub struct ContextDocument {
             agent: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -17421,7 +17341,7 @@ pub mod types {
                 ::std::string::String,
             >,
             profile_picture: ::std::result::Result<
-                ::std::option::Option<super::ProfilePicture>,
+                ::std::option::Option<super::Picture>,
                 ::std::string::String,
             >,
             team: ::std::result::Result<
@@ -17569,7 +17489,7 @@ pub mod types {
             }
             pub fn profile_picture<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::ProfilePicture>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Picture>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.profile_picture = value
@@ -17673,7 +17593,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CreateAgentBodyTemplateBundle {
             configs: ::std::result::Result<
-                ::std::vec::Vec<super::ConfigsItem>,
+                ::std::vec::Vec<super::Template>,
                 ::std::string::String,
             >,
             lookup_key_suffix: ::std::result::Result<
@@ -17688,7 +17608,7 @@ pub mod types {
                 ::std::vec::Vec<super::CreateAgentBodyTemplateBundleSkillsItem>,
                 ::std::string::String,
             >,
-            template: ::std::result::Result<super::ConfigsItem, ::std::string::String>,
+            template: ::std::result::Result<super::Template, ::std::string::String>,
         }
         #[cfg(feature = "type-builders")]
         impl ::std::default::Default for CreateAgentBodyTemplateBundle {
@@ -17706,7 +17626,7 @@ pub mod types {
         impl CreateAgentBodyTemplateBundle {
             pub fn configs<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ConfigsItem>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Template>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.configs = value
@@ -17754,7 +17674,7 @@ pub mod types {
             }
             pub fn template<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::ConfigsItem>,
+                T: ::std::convert::TryInto<super::Template>,
                 T::Error: ::std::fmt::Display,
             {
                 self.template = value
@@ -17966,7 +17886,7 @@ pub mod types {
                 ::std::string::String,
             >,
             files: ::std::result::Result<
-                ::std::vec::Vec<super::ConfigsItem>,
+                ::std::vec::Vec<super::Template>,
                 ::std::string::String,
             >,
             relative_path: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -18008,7 +17928,7 @@ pub mod types {
             }
             pub fn files<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ConfigsItem>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Template>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.files = value
@@ -20124,7 +20044,7 @@ pub mod types {
                 ::std::string::String,
             >,
             profile_picture: ::std::result::Result<
-                ::std::option::Option<super::UpdateTeamProfilePicture>,
+                ::std::option::Option<super::ProfilePicture>,
                 ::std::string::String,
             >,
             settings: ::std::result::Result<
@@ -20235,9 +20155,7 @@ pub mod types {
             }
             pub fn profile_picture<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::UpdateTeamProfilePicture>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::ProfilePicture>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.profile_picture = value
@@ -26819,6 +26737,79 @@ pub mod types {
         }
         #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
+        pub struct Picture {
+            data: ::std::result::Result<::std::string::String, ::std::string::String>,
+            filename: ::std::result::Result<::std::string::String, ::std::string::String>,
+            mime_type: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for Picture {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    filename: Err("no value supplied for filename".to_string()),
+                    mime_type: Err("no value supplied for mime_type".to_string()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl Picture {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                self
+            }
+            pub fn filename<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.filename = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for filename: {e}"));
+                self
+            }
+            pub fn mime_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mime_type = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for mime_type: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<Picture> for super::Picture {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Picture,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    filename: value.filename?,
+                    mime_type: value.mime_type?,
+                })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::Picture> for Picture {
+            fn from(value: super::Picture) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    filename: Ok(value.filename),
+                    mime_type: Ok(value.mime_type),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
         pub struct PresetConfig {
             instructions: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -26946,17 +26937,26 @@ pub mod types {
         #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
         pub struct ProfilePicture {
-            data: ::std::result::Result<::std::string::String, ::std::string::String>,
-            filename: ::std::result::Result<::std::string::String, ::std::string::String>,
-            mime_type: ::std::result::Result<::std::string::String, ::std::string::String>,
+            data: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            filename: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            mime_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
         }
         #[cfg(feature = "type-builders")]
         impl ::std::default::Default for ProfilePicture {
             fn default() -> Self {
                 Self {
-                    data: Err("no value supplied for data".to_string()),
-                    filename: Err("no value supplied for filename".to_string()),
-                    mime_type: Err("no value supplied for mime_type".to_string()),
+                    data: Ok(Default::default()),
+                    filename: Ok(Default::default()),
+                    mime_type: Ok(Default::default()),
                 }
             }
         }
@@ -26964,7 +26964,7 @@ pub mod types {
         impl ProfilePicture {
             pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.data = value
@@ -26974,7 +26974,7 @@ pub mod types {
             }
             pub fn filename<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.filename = value
@@ -26984,7 +26984,7 @@ pub mod types {
             }
             pub fn mime_type<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.mime_type = value
@@ -31751,6 +31751,86 @@ pub mod types {
         }
         #[cfg(feature = "type-builders")]
         #[derive(Clone, Debug)]
+        pub struct Template {
+            content: ::std::result::Result<::std::string::String, ::std::string::String>,
+            content_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            relative_path: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for Template {
+            fn default() -> Self {
+                Self {
+                    content: Err("no value supplied for content".to_string()),
+                    content_type: Ok(Default::default()),
+                    relative_path: Err("no value supplied for relative_path".to_string()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl Template {
+            pub fn content<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.content = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for content: {e}"));
+                self
+            }
+            pub fn content_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.content_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for content_type: {e}")
+                    });
+                self
+            }
+            pub fn relative_path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.relative_path = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for relative_path: {e}")
+                    });
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<Template> for super::Template {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Template,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    content: value.content?,
+                    content_type: value.content_type?,
+                    relative_path: value.relative_path?,
+                })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::Template> for Template {
+            fn from(value: super::Template) -> Self {
+                Self {
+                    content: Ok(value.content),
+                    content_type: Ok(value.content_type),
+                    relative_path: Ok(value.relative_path),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
         pub struct Thread {
             agent_user: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -32569,7 +32649,7 @@ pub mod types {
                 ::std::string::String,
             >,
             profile_picture: ::std::result::Result<
-                ::std::option::Option<super::ProfilePicture>,
+                ::std::option::Option<super::Picture>,
                 ::std::string::String,
             >,
             team: ::std::result::Result<
@@ -32707,7 +32787,7 @@ pub mod types {
             }
             pub fn profile_picture<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::ProfilePicture>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Picture>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.profile_picture = value
@@ -32795,7 +32875,7 @@ pub mod types {
                 ::std::string::String,
             >,
             profile_picture: ::std::result::Result<
-                ::std::option::Option<super::UpdateTeamProfilePicture>,
+                ::std::option::Option<super::ProfilePicture>,
                 ::std::string::String,
             >,
         }
@@ -32857,9 +32937,7 @@ pub mod types {
             }
             pub fn profile_picture<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::UpdateTeamProfilePicture>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::ProfilePicture>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.profile_picture = value
@@ -32931,89 +33009,6 @@ pub mod types {
                 Self { role: Ok(value.role) }
             }
         }
-        #[cfg(feature = "type-builders")]
-        #[derive(Clone, Debug)]
-        pub struct UpdateTeamProfilePicture {
-            data: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            filename: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            mime_type: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::default::Default for UpdateTeamProfilePicture {
-            fn default() -> Self {
-                Self {
-                    data: Ok(Default::default()),
-                    filename: Ok(Default::default()),
-                    mime_type: Ok(Default::default()),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl UpdateTeamProfilePicture {
-            pub fn data<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.data = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for data: {e}"));
-                self
-            }
-            pub fn filename<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.filename = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for filename: {e}"));
-                self
-            }
-            pub fn mime_type<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.mime_type = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for mime_type: {e}"));
-                self
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::TryFrom<UpdateTeamProfilePicture>
-        for super::UpdateTeamProfilePicture {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: UpdateTeamProfilePicture,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    data: value.data?,
-                    filename: value.filename?,
-                    mime_type: value.mime_type?,
-                })
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::From<super::UpdateTeamProfilePicture> for UpdateTeamProfilePicture {
-            fn from(value: super::UpdateTeamProfilePicture) -> Self {
-                Self {
-                    data: Ok(value.data),
-                    filename: Ok(value.filename),
-                    mime_type: Ok(value.mime_type),
-                }
-            }
-        }
         #[derive(Clone, Debug)]
         pub struct UpdateThreadBody {
             description: ::std::result::Result<
@@ -33026,7 +33021,7 @@ pub mod types {
             >,
             muted: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
             profile_picture: ::std::result::Result<
-                ::std::option::Option<super::UpdateTeamProfilePicture>,
+                ::std::option::Option<super::ProfilePicture>,
                 ::std::string::String,
             >,
             title: ::std::result::Result<
@@ -33082,9 +33077,7 @@ pub mod types {
             }
             pub fn profile_picture<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::UpdateTeamProfilePicture>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::ProfilePicture>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.profile_picture = value
@@ -33132,7 +33125,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct UpdateThreadPictureBody {
-            picture: ::std::result::Result<super::ProfilePicture, ::std::string::String>,
+            picture: ::std::result::Result<super::Picture, ::std::string::String>,
         }
         impl ::std::default::Default for UpdateThreadPictureBody {
             fn default() -> Self {
@@ -33144,7 +33137,7 @@ pub mod types {
         impl UpdateThreadPictureBody {
             pub fn picture<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::ProfilePicture>,
+                T: ::std::convert::TryInto<super::Picture>,
                 T::Error: ::std::fmt::Display,
             {
                 self.picture = value
@@ -33226,7 +33219,7 @@ pub mod types {
                 ::std::string::String,
             >,
             profile_picture: ::std::result::Result<
-                ::std::option::Option<super::UpdateTeamProfilePicture>,
+                ::std::option::Option<super::ProfilePicture>,
                 ::std::string::String,
             >,
         }
@@ -33275,9 +33268,7 @@ pub mod types {
             }
             pub fn profile_picture<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::UpdateTeamProfilePicture>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::ProfilePicture>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.profile_picture = value

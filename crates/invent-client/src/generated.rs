@@ -2403,8 +2403,8 @@ pub mod types {
     ///`DryRunUpdateBroadcastPropertyEntriesResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DryRunUpdateBroadcastPropertyEntriesResponse {
-        pub invalid: ::std::vec::Vec<InvalidItem>,
-        pub valid: ::std::vec::Vec<InvalidItem>,
+        pub invalid: ::std::vec::Vec<ValidItem>,
+        pub valid: ::std::vec::Vec<ValidItem>,
     }
     impl DryRunUpdateBroadcastPropertyEntriesResponse {
         #[cfg(feature = "type-builders")]
@@ -2776,22 +2776,6 @@ pub mod types {
     impl ImportRecordsResultErrorsItem {
         #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::ImportRecordsResultErrorsItem {
-            Default::default()
-        }
-    }
-    ///`InvalidItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct InvalidItem {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub email: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub phone: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub user_id: ::std::option::Option<::std::string::String>,
-    }
-    impl InvalidItem {
-        #[cfg(feature = "type-builders")]
-        pub fn builder() -> builder::InvalidItem {
             Default::default()
         }
     }
@@ -5117,6 +5101,22 @@ pub mod types {
     impl UserRef {
         #[cfg(feature = "type-builders")]
         pub fn builder() -> builder::UserRef {
+            Default::default()
+        }
+    }
+    ///`ValidItem`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct ValidItem {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub phone: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub user_id: ::std::option::Option<::std::string::String>,
+    }
+    impl ValidItem {
+        #[cfg(feature = "type-builders")]
+        pub fn builder() -> builder::ValidItem {
             Default::default()
         }
     }
@@ -12958,11 +12958,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct DryRunUpdateBroadcastPropertyEntriesResponse {
             invalid: ::std::result::Result<
-                ::std::vec::Vec<super::InvalidItem>,
+                ::std::vec::Vec<super::ValidItem>,
                 ::std::string::String,
             >,
             valid: ::std::result::Result<
-                ::std::vec::Vec<super::InvalidItem>,
+                ::std::vec::Vec<super::ValidItem>,
                 ::std::string::String,
             >,
         }
@@ -12979,7 +12979,7 @@ pub mod types {
         impl DryRunUpdateBroadcastPropertyEntriesResponse {
             pub fn invalid<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::InvalidItem>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ValidItem>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.invalid = value
@@ -12989,7 +12989,7 @@ pub mod types {
             }
             pub fn valid<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::InvalidItem>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ValidItem>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.valid = value
@@ -13470,88 +13470,6 @@ pub mod types {
                 Self {
                     message: Ok(value.message),
                     row: Ok(value.row),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        #[derive(Clone, Debug)]
-        pub struct InvalidItem {
-            email: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            phone: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            user_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::default::Default for InvalidItem {
-            fn default() -> Self {
-                Self {
-                    email: Ok(Default::default()),
-                    phone: Ok(Default::default()),
-                    user_id: Ok(Default::default()),
-                }
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl InvalidItem {
-            pub fn email<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for email: {e}"));
-                self
-            }
-            pub fn phone<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for phone: {e}"));
-                self
-            }
-            pub fn user_id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for user_id: {e}"));
-                self
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::TryFrom<InvalidItem> for super::InvalidItem {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: InvalidItem,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    email: value.email?,
-                    phone: value.phone?,
-                    user_id: value.user_id?,
-                })
-            }
-        }
-        #[cfg(feature = "type-builders")]
-        impl ::std::convert::From<super::InvalidItem> for InvalidItem {
-            fn from(value: super::InvalidItem) -> Self {
-                Self {
-                    email: Ok(value.email),
-                    phone: Ok(value.phone),
-                    user_id: Ok(value.user_id),
                 }
             }
         }
@@ -20888,6 +20806,88 @@ pub mod types {
                     avatar: Ok(value.avatar),
                     id: Ok(value.id),
                     name: Ok(value.name),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        #[derive(Clone, Debug)]
+        pub struct ValidItem {
+            email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            phone: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            user_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::default::Default for ValidItem {
+            fn default() -> Self {
+                Self {
+                    email: Ok(Default::default()),
+                    phone: Ok(Default::default()),
+                    user_id: Ok(Default::default()),
+                }
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ValidItem {
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
+                self
+            }
+            pub fn phone<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for phone: {e}"));
+                self
+            }
+            pub fn user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for user_id: {e}"));
+                self
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::TryFrom<ValidItem> for super::ValidItem {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ValidItem,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    email: value.email?,
+                    phone: value.phone?,
+                    user_id: value.user_id?,
+                })
+            }
+        }
+        #[cfg(feature = "type-builders")]
+        impl ::std::convert::From<super::ValidItem> for ValidItem {
+            fn from(value: super::ValidItem) -> Self {
+                Self {
+                    email: Ok(value.email),
+                    phone: Ok(value.phone),
+                    user_id: Ok(value.user_id),
                 }
             }
         }

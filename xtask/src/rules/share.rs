@@ -14,7 +14,7 @@ use crate::syntax::typify_name;
 /// The sharing rules, run after every other rule has shaped the schemas.
 pub const RULES: &[Rule] = &[Rule {
     name: "share-repeated-inline-schemas",
-    doc: "Replaces an inline object or string-enum schema by a `$ref` to a component of the same shape (descriptions and examples aside, the component's `$ref`s followed), and hoists a shape that occurs inline twice or more into a new component named after where it occurs (`acl` → `Acl`): typify would generate one Rust type per occurrence.",
+    doc: "Replaces an inline object or string-enum schema by a `$ref` to a component of the same shape (descriptions and examples aside, the component's `$ref`s followed), and hoists a shape that occurs inline twice or more into a new component named by the best name its places offer, whatever their order (`acl` → `Acl`): typify would generate one Rust type per occurrence.",
     apply: share_repeated_inline_schemas,
 }];
 
@@ -40,8 +40,6 @@ fn share_repeated_inline_schemas(doc: &mut Value, _: &Options) -> Result<usize, 
 struct Site {
     pointer: String,
     depth: usize,
-    /// Position in the walk (document order, children first).
-    order: usize,
 }
 
 fn one_pass(doc: &mut Value) -> usize {
@@ -53,7 +51,6 @@ fn one_pass(doc: &mut Value) -> usize {
     let mut taken: HashSet<String> = HashSet::new();
     let mut groups: Vec<(String, Vec<Site>)> = Vec::new();
     let mut group_of: HashMap<String, usize> = HashMap::new();
-    let mut seen = 0usize;
     // A snapshot of the components, to compare shapes through their `$ref`s.
     let components = doc
         .pointer("/components/schemas")
@@ -79,8 +76,9 @@ fn one_pass(doc: &mut Value) -> usize {
         if let Some(name) = component_name(ptr) {
             taken.insert(typify_name(&name));
             if shareable(s) {
-                by_literal.entry(literal.key(s, None)).or_insert_with(|| name.clone());
-                by_shape.entry(shapes.key(s, Some(&name))).or_insert(name);
+                // Two components of one shape: the first by name, whatever the document's order.
+                keep_first(&mut by_literal, literal.key(s, None), &name);
+                keep_first(&mut by_shape, shapes.key(s, Some(&name)), &name);
             }
             return;
         }
@@ -97,10 +95,8 @@ fn one_pass(doc: &mut Value) -> usize {
             sites.push(Site {
                 pointer: ptr.to_owned(),
                 depth: ptr.matches('/').count(),
-                order: seen,
             });
         }
-        seen += 1;
     });
     // A shape that matches no component through its references may still match one as written.
     for (key, _) in &groups {
@@ -110,17 +106,32 @@ fn one_pass(doc: &mut Value) -> usize {
             }
         }
     }
-    // REST sites first (each list in document order), and groups in the order of their first
-    // REST site: REST names and shapes come out as they would without channels.
+    // REST sites first, each list by pointer; groups with REST sites first, then by the name
+    // they would like best and their shape. None of it is document order, so reordering or
+    // adding unrelated operations renames nothing, and REST names come out as they would
+    // without channels.
     for (_, sites) in &mut groups {
-        sites.sort_by_key(|s| from_channel(&s.pointer));
+        sites.sort_by(|a, b| (from_channel(&a.pointer), &a.pointer).cmp(&(from_channel(&b.pointer), &b.pointer)));
     }
-    groups.sort_by_key(|(_, sites)| sites.first().map(|s| (from_channel(&s.pointer), s.order)));
+    let mut groups: Vec<(Option<Candidate>, String, Vec<Site>)> = groups
+        .into_iter()
+        .map(|(key, sites)| {
+            (
+                candidates(doc, naming(&sites, &from_channel)).into_iter().next(),
+                key,
+                sites,
+            )
+        })
+        .collect();
+    groups.sort_by(|a, b| {
+        let channel = |g: &(Option<Candidate>, String, Vec<Site>)| g.2.first().is_none_or(|s| from_channel(&s.pointer));
+        (channel(a), &a.0, &a.1).cmp(&(channel(b), &b.0, &b.1))
+    });
     let hoistable = |sites: &[Site]| sites.len() >= 2 && sites.iter().any(|s| !is_body_root(&s.pointer));
     // (pointer, depth, component, whether this site's schema becomes the component, whether
     // that component is a channel's)
     let mut plan: Vec<(String, usize, String, bool, bool)> = Vec::new();
-    for (key, mut sites) in groups {
+    for (_, key, mut sites) in groups {
         let rest = sites.iter().filter(|s| !from_channel(&s.pointer)).count();
         if !by_shape.contains_key(&key) && rest > 0 && rest < sites.len() && !hoistable(&sites[..rest]) {
             // REST alone would keep this shape inline: it does, under the name it always had,
@@ -131,16 +142,18 @@ fn one_pass(doc: &mut Value) -> usize {
         let (target, hoist) = match by_shape.get(&key) {
             Some(name) => (name.clone(), false),
             None if hoistable(&sites) => {
-                let Some(first) = sites.iter().find(|s| !is_body_root(&s.pointer)) else {
+                let Some((name, site)) = choose_name(doc, naming(&sites, &from_channel), &taken) else {
                     continue;
                 };
-                let name = choose_name(doc, &first.pointer, &taken);
                 taken.insert(name.clone());
+                // The site that names the component becomes it.
+                if site < sites.len() {
+                    sites.swap(0, site);
+                }
                 (name, true)
             }
             None => continue,
         };
-        // The site that becomes the component is the first in document order.
         for (i, site) in sites.into_iter().enumerate() {
             plan.push((site.pointer, site.depth, target.clone(), hoist && i == 0, channel_only));
         }
@@ -182,6 +195,22 @@ fn one_pass(doc: &mut Value) -> usize {
         schemas.extend(hoisted);
     }
     n
+}
+
+/// The places that name a shape: its REST places (listed first) when it has any.
+fn naming<'a>(sites: &'a [Site], from_channel: &dyn Fn(&str) -> bool) -> &'a [Site] {
+    let rest = sites.iter().filter(|s| !from_channel(&s.pointer)).count();
+    match sites.get(..rest) {
+        Some(own) if rest > 0 => own,
+        _ => sites,
+    }
+}
+
+fn keep_first(map: &mut HashMap<String, String>, key: String, name: &str) {
+    let slot = map.entry(key).or_insert_with(|| name.to_owned());
+    if name < slot.as_str() {
+        name.clone_into(slot);
+    }
 }
 
 /// The component a pointer names, when it is a component's root schema.
@@ -386,35 +415,72 @@ fn owner(doc: &Value, pointer: &str) -> String {
         .to_owned()
 }
 
-/// The shortest name from the words of its place (last word first, then longer tails, then
-/// prefixed by the owner) that neither a component's type nor a titled inline schema's has. A
-/// title is not used: other inline schemas with the same title but another shape would still
-/// be named by it.
-fn choose_name(doc: &Value, pointer: &str, taken: &HashSet<String>) -> String {
-    let words = words(doc, pointer);
+/// A name a shape could take from one of its places, in order of preference: fewer words first
+/// (the last word alone, then longer tails), the owner-prefixed full name last, then shorter
+/// names (`schedule` before `routine_schedule`), then alphabetically; `site` is the place it
+/// comes from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Candidate {
+    words: usize,
+    length: usize,
+    name: String,
+    site: usize,
+}
+
+/// Every name the places of a shape offer, best first. Body roots offer none: typify names
+/// them after their operation.
+fn candidates(doc: &Value, sites: &[Site]) -> Vec<Candidate> {
     let structural = |w: &str| matches!(w, "item" | "value" | "object") || w.starts_with("variant_");
-    let mut candidates: Vec<String> = Vec::new();
-    for take in 1..=words.len() {
-        let tail = &words[words.len() - take..];
-        if tail.first().is_none_or(|w| structural(w)) {
+    let mut out = Vec::new();
+    for (site, place) in sites.iter().enumerate() {
+        if is_body_root(&place.pointer) {
             continue;
         }
-        candidates.push(typify_name(&tail.join("_")));
+        let words = words(doc, &place.pointer);
+        for take in 1..=words.len() {
+            let tail = &words[words.len() - take..];
+            if tail.first().is_none_or(|w| structural(w)) {
+                continue;
+            }
+            let name = typify_name(&tail.join("_"));
+            out.push(Candidate {
+                words: take,
+                length: name.len(),
+                name,
+                site,
+            });
+        }
+        let name = typify_name(&format!("{}_{}", owner(doc, &place.pointer), words.join("_")));
+        out.push(Candidate {
+            words: usize::MAX,
+            length: name.len(),
+            name,
+            site,
+        });
     }
-    let full = typify_name(&format!("{}_{}", owner(doc, pointer), words.join("_")));
-    candidates.push(full.clone());
-    if let Some(free) = candidates.into_iter().find(|c| !taken.contains(c)) {
-        return free;
+    out.sort();
+    out
+}
+
+/// The best name any place of the shape offers that neither a component's type nor a titled
+/// inline schema's has, and the place it comes from. Every place is weighed alike, so the name
+/// does not depend on which operation comes first in the document. A title is not used: other
+/// inline schemas with the same title but another shape would still be named by it.
+fn choose_name(doc: &Value, sites: &[Site], taken: &HashSet<String>) -> Option<(String, usize)> {
+    let all = candidates(doc, sites);
+    if let Some(free) = all.iter().find(|c| !taken.contains(&c.name)) {
+        return Some((free.name.clone(), free.site));
     }
+    let full = all.iter().find(|c| c.words == usize::MAX)?;
     (2..)
-        .map(|i| format!("{full}{i}"))
+        .map(|i| format!("{}{i}", full.name))
         .find(|c| !taken.contains(c))
-        .unwrap_or(full)
+        .map(|name| (name, full.site))
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     use crate::rules::testing::run;
 
@@ -509,6 +575,38 @@ mod tests {
     }
 
     #[test]
+    fn a_hoisted_name_does_not_depend_on_document_order_or_unrelated_operations() {
+        let body = |place: &str| {
+            json!({"requestBody": {"content": {"application/json": {"schema": {"type": "object",
+                "properties": {place: {"type": "object", "properties": {"x": {"type": "string"}}}}}}}},
+                "responses": {"204": {"description": ""}}})
+        };
+        let named = |paths: Vec<(&str, Value)>| {
+            let mut map = serde_json::Map::new();
+            for (path, op) in paths {
+                map.insert(path.to_owned(), json!({"post": op}));
+            }
+            let (doc, _) = run(RULE, json!({"openapi": "3.0.3", "paths": map}));
+            let mut names: Vec<String> = doc["components"]["schemas"]
+                .as_object()
+                .map(|s| s.keys().cloned().collect())
+                .unwrap_or_default();
+            names.sort();
+            names
+        };
+        let one = named(vec![("/z", body("routine_acl")), ("/a", body("acl"))]);
+        let two = named(vec![("/a", body("acl")), ("/z", body("routine_acl"))]);
+        // An operation with nothing in common, placed first, takes nothing from the shape.
+        let mut other = body("acl");
+        other["requestBody"]["content"]["application/json"]["schema"]["properties"]["acl"]["properties"] =
+            json!({"y": {"type": "integer"}});
+        let three = named(vec![("/0", other), ("/z", body("routine_acl")), ("/a", body("acl"))]);
+        assert_eq!(one, vec!["Acl".to_owned()], "the shortest name any place offers");
+        assert_eq!(one, two);
+        assert_eq!(three, one);
+    }
+
+    #[test]
     fn the_object_branch_of_a_union_is_named_as_typify_names_it() {
         let agent = |extra: &str| {
             json!({"oneOf": [{"type": "object", "properties": {"id": {"type": "string"}, extra: {"type": "string"}}},
@@ -534,9 +632,10 @@ mod tests {
             "Agent": {"type": "object", "properties": {"acl": grant("")}},
             "Team": {"type": "object", "properties": {"acl": grant("")}}}}});
         let (doc, _) = run(RULE, doc);
+        // `Acl` is taken; of the owner-prefixed names the shorter wins.
         assert_eq!(
             doc["components"]["schemas"]["Agent"]["properties"]["acl"],
-            json!({"$ref": "#/components/schemas/AgentAcl"})
+            json!({"$ref": "#/components/schemas/TeamAcl"})
         );
     }
 
@@ -555,9 +654,9 @@ mod tests {
         let schemas = &doc["components"]["schemas"];
         assert_eq!(
             schemas["Agent"]["properties"]["owner"],
-            json!({"$ref": "#/components/schemas/AgentOwner"})
+            json!({"$ref": "#/components/schemas/TeamOwner"})
         );
-        assert!(schemas["AgentOwner"].get("title").is_none());
+        assert!(schemas["TeamOwner"].get("title").is_none());
         assert_eq!(schemas["Agent"]["properties"]["other"]["title"], json!("Owner"));
     }
 
