@@ -107,8 +107,9 @@ enum ReleaseCommand {
 #[derive(Subcommand)]
 enum SpecCommand {
     /// Accept a new document (JSON or YAML) as the current spec of an API: validate, normalize
-    /// and generate first; then keep the old version, record provenance, bump the client crate as
-    /// the diff requires, regenerate and append to the changelog. On failure nothing is written.
+    /// and generate first, and refuse what the `specs` gate would; then keep the old version,
+    /// record provenance, bump the client crate as the diff requires, regenerate and append to the
+    /// changelog, and `cargo check` the workspace. On any failure nothing is left written.
     Import {
         /// The API.
         api: String,
@@ -120,6 +121,10 @@ enum SpecCommand {
         /// Where the document came from (default: the file name).
         #[arg(long)]
         source: Option<String>,
+        /// Import even when the `specs` gate refuses the new client or hand-written code (the
+        /// facade, examples, tests) no longer compiles against it; what broke is printed.
+        #[arg(long)]
+        allow_broken: bool,
     },
     /// What changed between two versions (labels from the lock, or files), classified for a
     /// consumer of the generated client. Without OLD/NEW: the previous version → the current one.
@@ -348,12 +353,14 @@ fn run_spec(root: &std::path::Path, command: SpecCommand) -> Result<ExitCode, St
             file,
             label,
             source,
+            allow_broken,
         } => {
             let api = select(&[api])?[0];
             let options = xtask::import::Options {
                 label,
                 source,
-                date: None,
+                allow_broken,
+                ..Default::default()
             };
             let imported = xtask::import::import(root, api, &file, &options).map_err(|e| e.to_string())?;
             print!("{}", imported.report.render());
@@ -365,6 +372,12 @@ fn run_spec(root: &std::path::Path, command: SpecCommand) -> Result<ExitCode, St
                 imported.crate_version,
                 imported.written.join(", ")
             );
+            for error in &imported.gate_errors {
+                println!("broken (the specs gate refuses it): {error}");
+            }
+            for broken in &imported.broken {
+                println!("broken (no longer compiles): {broken}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         SpecCommand::Diff {

@@ -31,6 +31,12 @@ impl<'a> Transaction<'a> {
     /// directories it created. Every original is read before the first write, so a file that
     /// cannot be read stops the import before anything changes.
     pub fn commit(self) -> Result<Vec<String>, SpecError> {
+        self.commit_undoable().map(Committed::keep)
+    }
+
+    /// As [`commit`](Self::commit), keeping the originals so that checks of the written tree
+    /// (a build) can still undo every write.
+    pub fn commit_undoable(self) -> Result<Committed, SpecError> {
         let mut originals = Vec::with_capacity(self.writes.len());
         for (rel, _) in &self.writes {
             match std::fs::read(self.root.join(rel)) {
@@ -52,17 +58,49 @@ impl<'a> Transaction<'a> {
             if let Err(e) = spec::write_atomic(&path, bytes) {
                 created.extend(missing.into_iter().rev());
                 let unrestored = rollback(&done, &created);
-                let outcome = if unrestored.is_empty() {
-                    "every file written so far was restored".to_owned()
-                } else {
-                    format!("these could NOT be restored, check them: {}", unrestored.join(", "))
-                };
-                return Err(SpecError::new(rel, "", format!("cannot write ({e}); {outcome}")));
+                return Err(SpecError::new(
+                    rel,
+                    "",
+                    format!("cannot write ({e}); {}", outcome(&unrestored)),
+                ));
             }
             created.extend(missing.into_iter().rev());
             done.push((path, original));
         }
-        Ok(self.writes.into_iter().map(|(rel, _)| rel).collect())
+        Ok(Committed {
+            written: self.writes.into_iter().map(|(rel, _)| rel).collect(),
+            done,
+            created,
+        })
+    }
+}
+
+/// Writes made, still undoable.
+#[must_use = "keep() or undo() it"]
+pub struct Committed {
+    written: Vec<String>,
+    done: Vec<(PathBuf, Option<Vec<u8>>)>,
+    created: Vec<PathBuf>,
+}
+
+impl Committed {
+    /// Keeps the writes; returns the files written, relative to the root.
+    pub fn keep(self) -> Vec<String> {
+        self.written
+    }
+
+    /// Puts every file back as it was and removes the directories created. The message says
+    /// whether that worked, to append to the reason for undoing.
+    pub fn undo(self) -> String {
+        outcome(&rollback(&self.done, &self.created))
+    }
+}
+
+fn outcome(unrestored: &[String]) -> String {
+    if unrestored.is_empty() {
+        "every file written so far was restored".to_owned()
+    } else {
+        format!("these could NOT be restored, check them: {}", unrestored.join(", "))
     }
 }
 

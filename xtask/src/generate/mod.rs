@@ -40,6 +40,8 @@ pub struct Generated {
     pub coverage: crate::contract::Coverage,
     /// The typed realtime channel module and its contract test, for an API with channels.
     pub channels: Option<ChannelFiles>,
+    /// Operations in the normalized document (skipped ones included).
+    pub operations: usize,
 }
 
 impl Generated {
@@ -51,6 +53,38 @@ impl Generated {
             files.push((outputs.contract, channels.contract.as_str()));
         }
         files
+    }
+
+    /// What the `specs` gate (so the test command) refuses in this code, freshness aside: an
+    /// operation the contract test does not call, a channel entry it does not test, a paginated
+    /// operation with no stream. One message per problem, naming the API.
+    pub fn gate_errors(&self, api: &ApiEntry) -> Vec<String> {
+        let mut out = Vec::new();
+        let (covered, ops) = (self.coverage.operations, self.operations);
+        if covered < ops {
+            out.push(format!(
+                "{}: the contract test covers {covered} of {ops} operations",
+                api.name
+            ));
+        }
+        if let Some(c) = self
+            .channels
+            .as_ref()
+            .map(|c| &c.coverage)
+            .filter(|c| c.covered < c.entries)
+        {
+            out.push(format!(
+                "{}: the channel contract test covers {} of {} channel entries",
+                api.name, c.covered, c.entries
+            ));
+        }
+        for (operation, why) in &self.unwalkable {
+            out.push(format!(
+                "{}: `{operation}` is paginated but has no stream: {why}",
+                api.name
+            ));
+        }
+        out
     }
 }
 
@@ -74,6 +108,7 @@ pub fn generate(api: &ApiEntry, spec: &LoadedSpec, label: &str) -> Result<Genera
     let report =
         rules::apply_all(&mut doc, &api.options).map_err(|e| SpecError::new(&spec.path, e.pointer, e.message))?;
     let code = generate_code(&spec.path, &doc)?;
+    let operations = crate::rules::walk::each_operation(&doc).count();
     for skip in &code.skipped {
         remove_operation(&mut doc, &skip.pointer);
     }
@@ -114,6 +149,7 @@ pub fn generate(api: &ApiEntry, spec: &LoadedSpec, label: &str) -> Result<Genera
         unwalkable: code.unwalkable,
         coverage,
         channels,
+        operations,
     })
 }
 

@@ -10,6 +10,15 @@
 //! crate's version (bumped as the diff requires, with `+spec.<label>` build metadata) in its
 //! manifest, in the workspace's dependency on it and in `Cargo.lock`, the stand-in's copy of the
 //! spec, the regenerated client and contract test, and the changelog.
+//!
+//! What CI would then refuse is refused here too, so an import cannot leave the test command red:
+//! before anything is written, the `specs` gate's checks of the new client (every operation in
+//! the contract test, every paginated operation with a stream); after the writes, `cargo check`
+//! of the whole workspace (see [`build`]), and every write is undone when a hand-written item (the
+//! facade, an example such as the tour, a test) no longer compiles. `allow_broken` imports anyway
+//! and reports them.
+
+pub mod build;
 
 use std::path::Path;
 
@@ -19,6 +28,7 @@ use crate::error::SpecError;
 use crate::generate::generate;
 use crate::spec::{self, ApiLock, LoadedSpec, VersionEntry, LOCK_FILE};
 use crate::versions::{self, Version};
+pub use build::{Broken, BuildCheck};
 
 /// The workspace manifest, relative to the root.
 const WORKSPACE_MANIFEST: &str = "Cargo.toml";
@@ -32,6 +42,11 @@ pub struct Options {
     pub source: Option<String>,
     /// The date recorded (default: today, UTC).
     pub date: Option<String>,
+    /// Import even when the `specs` gate refuses the new client or hand-written code no longer
+    /// compiles against it (what broke is in [`Imported`]).
+    pub allow_broken: bool,
+    /// How the workspace's build is checked.
+    pub build: BuildCheck,
 }
 
 /// What an import did.
@@ -45,6 +60,10 @@ pub struct Imported {
     pub crate_version: Version,
     /// Every file written, relative to the workspace root.
     pub written: Vec<String>,
+    /// What the `specs` gate refuses in the new client (only with `allow_broken`).
+    pub gate_errors: Vec<String>,
+    /// Hand-written code that no longer compiles (only with `allow_broken`).
+    pub broken: Vec<Broken>,
 }
 
 /// Imports `file` as the current spec of `api` under `root`.
@@ -56,18 +75,14 @@ pub fn import(root: &Path, api: &'static ApiEntry, file: &Path, options: &Option
     let mut text = serde_json::to_string_pretty(&doc).map_err(|e| SpecError::new(&name, "", e.to_string()))?;
     text.push('\n');
     let sha256 = spec::sha256_hex(text.as_bytes());
-    let label = match &options.label {
-        Some(label) => label.clone(),
-        None => doc
-            .pointer("/info/version")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-            .ok_or_else(|| SpecError::new(&name, "/info/version", "no version label: pass --version <label>"))?,
-    };
-    versions::check_label(&label).map_err(|e| SpecError::new(&name, "/info/version", e.message))?;
-
     let mut lock = spec::read_lock(root)?;
     let previous = lock.get(api.name).cloned();
+    let date = options.date.clone().unwrap_or_else(versions::today);
+    let label = match &options.label {
+        Some(label) => label.clone(),
+        None => default_label(root, api, &name, &doc, previous.as_ref(), &sha256, &date)?,
+    };
+    versions::check_label(&label).map_err(|e| SpecError::new(&name, "/info/version", e.message))?;
     if let Some(known) = previous.as_ref().and_then(|l| l.versions.get(&label)) {
         let why = if known.sha256 == sha256 {
             "this document is already imported under that label"
@@ -90,6 +105,17 @@ pub fn import(root: &Path, api: &'static ApiEntry, file: &Path, options: &Option
     // Errors name the input file (the generated header names where the spec will live).
     let at_input = |e: SpecError| SpecError::new(&name, e.pointer, e.message);
     let generated = generate(api, &loaded, &label).map_err(at_input)?;
+    let gate_errors = generated.gate_errors(api);
+    if !gate_errors.is_empty() && !options.allow_broken {
+        return Err(SpecError::new(
+            &name,
+            "",
+            format!(
+                "the `specs` gate (so the test command) would refuse the new client; nothing was written (--allow-broken imports anyway):\n  {}",
+                gate_errors.join("\n  ")
+            ),
+        ));
+    }
     let manifest = read_text(root, api.manifest)?;
     let old_version = versions::manifest_version(api.manifest, &manifest)?;
     // With a lock entry, the current spec must be there and be the locked one: it is what the
@@ -124,12 +150,18 @@ pub fn import(root: &Path, api: &'static ApiEntry, file: &Path, options: &Option
     }
     .with_spec(&label);
 
-    let date = options.date.clone().unwrap_or_else(versions::today);
     let source = options.source.clone().unwrap_or_else(|| name.clone());
     let mut api_lock = previous.clone().unwrap_or_else(|| ApiLock {
         current: label.clone(),
         versions: Default::default(),
     });
+    // The version replaced was last shipped as the crate's version now: the base the bump was
+    // measured from, and what `spec diff` and its gate measure from later.
+    if let Some((current_label, _)) = &current {
+        if let Some(entry) = api_lock.versions.get_mut(current_label) {
+            entry.crate_version = old_version.to_string();
+        }
+    }
     api_lock.versions.insert(
         label.clone(),
         VersionEntry {
@@ -183,13 +215,84 @@ pub fn import(root: &Path, api: &'static ApiEntry, file: &Path, options: &Option
         .unwrap_or_else(|_| format!("# Changelog of `{}`\n", api.package));
     changelog.push_str(&changelog_section(&report, &new_version, &label, &source, &date));
     tx.write(api.changelog, changelog.into_bytes());
-    let written = tx.commit()?;
+    let committed = tx.commit_undoable()?;
+    let outcome = match build::run(root, api, &options.build) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            let restored = committed.undo();
+            return Err(SpecError::new(&name, "", format!("{}; {restored}", e.message)));
+        }
+    };
+    let refusal = if !outcome.generated.is_empty() {
+        Some((
+            "the generated client does not compile (a generator bug: please report it)",
+            &outcome.generated,
+        ))
+    } else if !outcome.hand_written.is_empty() && !options.allow_broken {
+        Some((
+            "hand-written code no longer compiles against the new client (--allow-broken imports anyway)",
+            &outcome.hand_written,
+        ))
+    } else {
+        None
+    };
+    if let Some((why, errors)) = refusal {
+        let list: Vec<String> = errors.iter().map(Broken::to_string).collect();
+        let restored = committed.undo();
+        return Err(SpecError::new(
+            &name,
+            "",
+            format!("{why}; {restored}:\n  {}", list.join("\n  ")),
+        ));
+    }
     Ok(Imported {
         label,
         report,
         crate_version: new_version,
-        written,
+        written: committed.keep(),
+        gate_errors,
+        broken: outcome.hand_written,
     })
+}
+
+/// The label when none is given: the document's `info.version`, unless a version of this API
+/// already has that label or that `info.version` (vendors that keep `v1` for years), then
+/// `<api>-<info.version>-<date>` as the bundled labels are (`archastro-v1-2026-11-30`; then `.2`,
+/// `.3`, ... on the same day).
+fn default_label(
+    root: &Path,
+    api: &ApiEntry,
+    file: &str,
+    doc: &serde_json::Value,
+    lock: Option<&ApiLock>,
+    sha256: &str,
+    date: &str,
+) -> Result<String, SpecError> {
+    let version = doc
+        .pointer("/info/version")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| SpecError::new(file, "/info/version", "no version label: pass --version <label>"))?;
+    let version = as_label(version);
+    let Some(lock) = lock else {
+        return Ok(version);
+    };
+    // The very same document keeps its label, so importing it twice says so.
+    if let Some((label, _)) = lock.versions.iter().find(|(_, v)| v.sha256 == sha256) {
+        return Ok(label.clone());
+    }
+    let repeated = lock.versions.contains_key(&version)
+        || lock
+            .versions
+            .keys()
+            .any(|label| info_version(root, &lock.file_of(api, label)).is_some_and(|v| as_label(&v) == version));
+    if !repeated {
+        return Ok(version);
+    }
+    let dated = format!("{}-{version}-{date}", api.name);
+    let free = std::iter::once(dated.clone())
+        .chain((2..1000).map(|i| format!("{dated}.{i}")))
+        .find(|l| !lock.versions.contains_key(l));
+    free.ok_or_else(|| SpecError::new(file, "/info/version", "no free version label: pass --version <label>"))
 }
 
 fn read_text(root: &Path, rel: &str) -> Result<String, SpecError> {
@@ -213,4 +316,20 @@ fn changelog_section(report: &Report, version: &Version, label: &str, source: &s
         ));
     }
     out
+}
+
+/// The raw `info.version` of a stored spec, when it can be read.
+fn info_version(root: &Path, rel: &str) -> Option<String> {
+    let bytes = std::fs::read(root.join(rel)).ok()?;
+    let doc = spec::parse_document(rel, &bytes).ok()?;
+    doc.pointer("/info/version")?.as_str().map(str::to_owned)
+}
+
+/// A label is a directory name and a semver build identifier: anything but letters, digits and
+/// `.` becomes `-`.
+fn as_label(version: &str) -> String {
+    version
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '-' })
+        .collect()
 }
