@@ -315,7 +315,7 @@ fn hand_written_code_that_no_longer_compiles_undoes_the_import() {
     let args = std::fs::read_to_string(tools.path().join("args")).expect("cargo was run");
     assert_eq!(
         args.trim(),
-        "check --workspace --all-targets --all-features --message-format=json"
+        "check --workspace --all-targets --all-features --keep-going --message-format=json"
     );
 
     // With --allow-broken the import stays and says what broke.

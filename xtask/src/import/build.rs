@@ -13,7 +13,7 @@ use crate::error::SpecError;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum BuildCheck {
-    /// `cargo check --workspace --all-targets --all-features` run with this cargo program.
+    /// `cargo check --workspace --all-targets --all-features --keep-going` run with this cargo program.
     Cargo(PathBuf),
     /// No build: for a tree that is not a Cargo workspace.
     Skip,
@@ -69,6 +69,7 @@ pub fn run(root: &Path, api: &ApiEntry, check: &BuildCheck) -> Result<Outcome, S
             "--workspace",
             "--all-targets",
             "--all-features",
+            "--keep-going",
             "--message-format=json",
         ])
         .output()
