@@ -76,6 +76,27 @@ fn a_yaml_vendor_document_generates_with_every_repair() {
         code.source.contains("pub fn create_widget("),
         "the operation is generated"
     );
+    // Names that differ in punctuation get Rust names of their own and keep their wire names
+    // (before the rule: E0416/E0124 for the parameters and fields, typify refused the enum).
+    for (param, local) in [
+        ("StartTime", "start_time"),
+        ("StartTime<", "start_time_lt"),
+        ("StartTime>", "start_time_gt"),
+    ] {
+        let query = format!("QueryParam::new(\"{param}\", &{local})");
+        assert!(code.source.contains(&query), "{query}");
+    }
+    assert!(
+        code.source.contains("rename = \"created-at\""),
+        "the wire name in serde's rename"
+    );
+    assert!(code
+        .source
+        .contains("pub created_at2: ::std::option::Option<::std::string::String>"));
+    assert!(code.source.contains("pub created_at: ::std::option::Option<i64>"));
+    assert!(code.source.contains("Self::XLarge2 => f.write_str(\"x-large\")"));
+    assert!(code.source.contains("Self::XLarge => f.write_str(\"x_large\")"));
+    assert!(!code.source.contains("CreatedAt2\"") && !code.source.contains("\"x_large2\""));
 }
 
 #[test]

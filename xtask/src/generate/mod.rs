@@ -7,6 +7,7 @@ pub mod open_enums;
 pub mod progenitor;
 pub mod scope;
 mod stream;
+pub mod wire_names;
 
 use serde_json::Value;
 
@@ -281,8 +282,11 @@ pub fn generate_code(file: &str, doc: &Value) -> Result<Code, SpecError> {
         }
     };
     let doc = owned.as_ref().unwrap_or(doc);
+    let wire = wire_names::collect(doc);
     let extra: Vec<proc_macro2::TokenStream> = open_enums::collect(doc).iter().map(open_enums::items).collect();
-    let formatted = stream::format(tokens, quote::quote!(#(#extra)*), &channel_params(doc))
+    let tokens = wire_names::restore(tokens, &wire);
+    let extra = wire_names::restore(quote::quote!(#(#extra)*), &wire);
+    let formatted = stream::format(tokens, extra, &channel_params(doc))
         .map_err(|e| SpecError::new(file, "", format!("progenitor produced code that does not parse: {e}")))?;
     if let Some(name) = formatted.duplicate {
         // The component typify named so, if one is (an inline type has no node of its own).
@@ -302,7 +306,7 @@ pub fn generate_code(file: &str, doc: &Value) -> Result<Code, SpecError> {
     let facts = formatted.facts;
     let (paging, unwalkable) = emit::paging_module(doc, &facts);
     let operations = emit::operations_table(doc);
-    let added: syn::File = syn::parse2(quote::quote! { #operations #paging })
+    let added: syn::File = syn::parse2(wire_names::restore(quote::quote! { #operations #paging }, &wire))
         .map_err(|e| SpecError::new(file, "", format!("the xtask's own items do not parse: {e}")))?;
     let mut source = formatted.source;
     source.push_str(&prettyplease::unparse(&added));

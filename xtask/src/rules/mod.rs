@@ -1,13 +1,14 @@
 //! Named, individually tested rewrites applied to a spec before progenitor sees it.
 //!
-//! Ten rule sets run in order: [`channels::RULES`] moves realtime channel schemas into
+//! Eleven rule sets run in order: [`channels::RULES`] moves realtime channel schemas into
 //! components (so every later rule sees them), [`downconvert::RULES`] turns OpenAPI 3.1 constructs into their
 //! 3.0 equivalents (only for 3.1 documents), [`repair::RULES`] mends what a document says about
 //! itself, [`auth::RULES`] turns vendor auth extensions into `security`, [`normalize::RULES`]
 //! works around what progenitor cannot generate or would generate badly, [`open_enum::RULES`]
 //! marks open enums to generate flat, [`params::RULES`]
 //! reshapes parameters it cannot encode, [`names::RULES`] names operations and keeps typify from
-//! giving two types one name, and [`media::RULES`] narrows each operation to one body, success
+//! giving two types one name, [`collide::RULES`] gives parameters, fields and variants that would
+//! share a Rust name names of their own, [`media::RULES`] narrows each operation to one body, success
 //! and error type, and [`share::RULES`] gives each repeated inline shape one type. Every rule
 //! is general: it looks at the shape of the document, never at
 //! particular operation ids. Each reports how many nodes it changed, and the rules that fired are
@@ -15,6 +16,7 @@
 
 pub mod auth;
 pub mod channels;
+pub mod collide;
 mod defs;
 pub mod downconvert;
 pub mod media;
@@ -82,19 +84,7 @@ pub fn apply_all(doc: &mut Value, options: &Options) -> Result<Report, RuleError
         .get("openapi")
         .and_then(Value::as_str)
         .is_some_and(|v| v.starts_with("3.1"));
-    let sets: [&[Rule]; 10] = [
-        channels::RULES,
-        if is_31 { downconvert::RULES } else { &[] },
-        repair::RULES,
-        auth::RULES,
-        normalize::RULES,
-        open_enum::RULES,
-        params::RULES,
-        names::RULES,
-        media::RULES,
-        share::RULES,
-    ];
-    for rule in sets.into_iter().flatten() {
+    for rule in sets(is_31).into_iter().flatten() {
         let n = (rule.apply)(doc, options).map_err(|e| RuleError {
             pointer: e.pointer,
             message: format!("rule `{}`: {}", rule.name, e.message),
@@ -104,19 +94,26 @@ pub fn apply_all(doc: &mut Value, options: &Options) -> Result<Report, RuleError
     Ok(report)
 }
 
+/// The rule sets in the order they run; the 3.1 down-conversion only for a 3.1 document.
+fn sets(is_31: bool) -> [&'static [Rule]; 11] {
+    [
+        channels::RULES,
+        if is_31 { downconvert::RULES } else { &[] },
+        repair::RULES,
+        auth::RULES,
+        normalize::RULES,
+        open_enum::RULES,
+        params::RULES,
+        names::RULES,
+        collide::RULES,
+        media::RULES,
+        share::RULES,
+    ]
+}
+
 /// Every rule in the order it runs, for docs and reports.
 pub fn all() -> impl Iterator<Item = &'static Rule> {
-    channels::RULES
-        .iter()
-        .chain(downconvert::RULES)
-        .chain(repair::RULES)
-        .chain(auth::RULES)
-        .chain(normalize::RULES)
-        .chain(open_enum::RULES)
-        .chain(params::RULES)
-        .chain(names::RULES)
-        .chain(media::RULES)
-        .chain(share::RULES)
+    sets(true).into_iter().flatten()
 }
 
 /// Shared by the rule modules' unit tests: run one rule by name on a document.
