@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::cargo;
 use crate::error::SpecError;
 use crate::generate;
-use crate::rules::{self, walk, Options};
+use crate::rules::{walk, Options};
 use crate::spec;
 
 /// What happened to one document.
@@ -95,8 +95,10 @@ pub fn generate_one(path: &Path) -> (Entry, Option<String>) {
         let bytes = std::fs::read(path).map_err(|e| SpecError::new(&file, "", format!("cannot read: {e}")))?;
         let doc = spec::parse_document(&file, &bytes)?;
         entry.operations = walk::each_operation(&doc).count();
+        // Swagger 2.0 keeps them under `definitions`.
         entry.schemas = doc
             .pointer("/components/schemas")
+            .or_else(|| doc.pointer("/definitions"))
             .and_then(serde_json::Value::as_object)
             .map_or(0, serde_json::Map::len);
         let loaded = spec::LoadedSpec {
@@ -104,14 +106,9 @@ pub fn generate_one(path: &Path) -> (Entry, Option<String>) {
             sha256: spec::sha256_hex(&bytes),
             doc,
         };
-        let findings = crate::validate::check(&file, &loaded.doc);
-        if let Some(first) = findings.errors.into_iter().next() {
-            return Err(first);
-        }
-        let mut doc = loaded.doc.clone();
-        let report =
-            rules::apply_all(&mut doc, &Options::default()).map_err(|e| SpecError::new(&file, e.pointer, e.message))?;
-        entry.fired = report.fired();
+        let normalized = crate::pipeline::normalize(&file, loaded.doc.clone(), &Options::default())?;
+        let doc = normalized.doc;
+        entry.fired = normalized.report.fired();
         let code = generate::generate_code(&file, &doc)?;
         entry.skipped = code.skipped.clone();
         Ok(format!(

@@ -10,35 +10,15 @@ use serde_json::Value;
 use crate::apis::{ApiEntry, APIS};
 use crate::error::SpecError;
 use crate::pagination;
-use crate::rules::{self, walk};
+use crate::rules::walk;
 use crate::spec;
 
-/// A normalized spec with its counts.
-pub struct Normalized {
-    /// The document after every rule ran.
-    pub doc: Value,
-    /// Warnings from validation (constructs a rule repairs).
-    pub warnings: Vec<SpecError>,
-}
+pub use crate::pipeline::{normalize, Normalized};
 
 /// Loads, validates and normalizes one API's spec.
 pub fn normalized(root: &Path, api: &ApiEntry) -> Result<Normalized, SpecError> {
     let loaded = spec::load(root, api.spec)?;
     normalize(&loaded.path, loaded.doc, &api.options)
-}
-
-/// Validates and normalizes a document (what progenitor is given, and what `cargo xtask
-/// normalize` prints): `file` names it in errors.
-pub fn normalize(file: &str, mut doc: Value, options: &rules::Options) -> Result<Normalized, SpecError> {
-    let findings = crate::validate::check(file, &doc);
-    if let Some(first) = findings.errors.into_iter().next() {
-        return Err(first);
-    }
-    rules::apply_all(&mut doc, options).map_err(|e| SpecError::new(file, e.pointer, e.message))?;
-    Ok(Normalized {
-        doc,
-        warnings: findings.warnings,
-    })
 }
 
 /// The summary table for every bundled spec; `false` when any spec has errors, when its

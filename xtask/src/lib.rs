@@ -19,6 +19,7 @@ pub mod index;
 pub mod packaging;
 pub mod pagination;
 pub mod paging_glue;
+pub mod pipeline;
 pub mod regen;
 pub mod release;
 pub mod rules;

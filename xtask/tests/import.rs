@@ -428,3 +428,18 @@ fn a_repeated_info_version_gets_a_dated_label_and_versions_are_measured_from_the
         verdicts[0].message
     );
 }
+
+#[test]
+fn a_swagger_2_document_is_imported_as_openapi_3() {
+    let dir = workspace(&base(), "v1");
+    let root = dir.path();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/swagger20.yaml");
+    let imported = xtask::import::import(root, &FIXTURE, &file, &options("v2")).expect("import");
+    assert_eq!(imported.report.impact, Some(Impact::Breaking));
+    let stored: Value = serde_json::from_slice(&std::fs::read(root.join(FIXTURE.spec)).expect("spec")).expect("json");
+    assert_eq!(stored["openapi"], "3.0.3");
+    assert!(stored.get("swagger").is_none() && stored["components"]["schemas"].get("Note").is_some());
+    let lock = xtask::spec::read_lock(root).expect("lock");
+    let source = &lock["fixture"].versions["v2"].source;
+    assert!(source.contains("converted to OpenAPI 3.0"), "{source}");
+}

@@ -26,10 +26,11 @@ pub const VENDOR_AUTH: Options = Options {
     }),
 };
 
+/// A fixture as progenitor is given it (`xtask::pipeline`: converted, validated, normalized).
 fn normalized(name: &str, options: &Options) -> Value {
-    let mut doc = fixture(name);
-    rules::apply_all(&mut doc, options).unwrap_or_else(|e| panic!("{}: {}", e.pointer, e.message));
-    doc
+    xtask::pipeline::normalize(name, fixture(name), options)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .doc
 }
 
 #[test]
@@ -250,4 +251,28 @@ fn the_published_archastro_document_needs_no_outside_script() {
     assert_eq!(schemes["secret_key"]["x-key-prefix"], json!("sk_"));
     let code = generate_code("archastro-openapi-external.json", &doc).expect("generates");
     assert!(code.skipped.is_empty(), "{:?}", code.skipped);
+}
+
+#[test]
+fn a_swagger_2_document_goes_through_the_same_pipeline() {
+    let doc = normalized("swagger20.yaml", &Options::default());
+    assert_eq!(doc["openapi"], json!("3.0.3"));
+    assert_eq!(doc["servers"][0]["url"], json!("https://api.example.test/v2"));
+    assert_eq!(
+        doc["components"]["securitySchemes"]["oauth"]["flows"]["authorizationCode"]["tokenUrl"],
+        json!("https://auth.example.test/t")
+    );
+    let code = generate_code("swagger20.yaml", &doc).expect("generates");
+    assert!(code.skipped.is_empty(), "{:?}", code.skipped);
+    for method in ["pub fn list_notes(", "pub fn create_note(", "pub fn attach_file("] {
+        assert!(code.source.contains(method), "{method}");
+    }
+    // x-nullable became nullable: an Option of the field's type.
+    assert!(code.source.contains("pub archived_at: ::std::option::Option<"));
+    // A Swagger version that is not 2.0 is refused by name, not as a missing `openapi`.
+    let err = xtask::index::normalize("old.json", json!({"swagger": "1.2", "paths": {}}), &Options::default())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("old.json#/swagger") && err.contains("only 2.0"), "{err}");
 }

@@ -34,7 +34,6 @@ use serde_json::Value;
 
 use crate::apis::ApiEntry;
 use crate::error::SpecError;
-use crate::rules;
 pub use crate::versions::Impact;
 use crate::versions::Version;
 
@@ -132,9 +131,7 @@ pub fn diff(
     crate_version: Option<&Version>,
 ) -> Result<Report, SpecError> {
     let normalize = |name: &str, doc: &Value| -> Result<Value, SpecError> {
-        let mut doc = doc.clone();
-        rules::apply_all(&mut doc, &api.options).map_err(|e| SpecError::new(name, e.pointer, e.message))?;
-        Ok(doc)
+        Ok(crate::pipeline::normalize(name, doc.clone(), &api.options)?.doc)
     };
     let (old_doc, new_doc) = (normalize(old_name, old)?, normalize(new_name, new)?);
     let mut changes = Vec::new();

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::apis::ApiEntry;
 use crate::error::SpecError;
 use crate::facts::Facts;
-use crate::rules::{self, Report};
+use crate::rules::Report;
 use crate::spec::LoadedSpec;
 
 /// The progenitor version the workspace pins (checked against `Cargo.lock` by a test).
@@ -101,13 +101,8 @@ pub struct ChannelFiles {
 
 /// Validates, normalizes and generates the client for `api` from `spec`.
 pub fn generate(api: &ApiEntry, spec: &LoadedSpec, label: &str) -> Result<Generated, SpecError> {
-    let findings = crate::validate::check(&spec.path, &spec.doc);
-    if let Some(first) = findings.errors.into_iter().next() {
-        return Err(first);
-    }
-    let mut doc = spec.doc.clone();
-    let report =
-        rules::apply_all(&mut doc, &api.options).map_err(|e| SpecError::new(&spec.path, e.pointer, e.message))?;
+    let normalized = crate::pipeline::normalize(&spec.path, spec.doc.clone(), &api.options)?;
+    let (mut doc, report) = (normalized.doc, normalized.report);
     let code = generate_code(&spec.path, &doc)?;
     let operations = crate::rules::walk::each_operation(&doc).count();
     for skip in &code.skipped {

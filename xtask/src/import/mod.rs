@@ -70,7 +70,11 @@ pub struct Imported {
 pub fn import(root: &Path, api: &'static ApiEntry, file: &Path, options: &Options) -> Result<Imported, SpecError> {
     let name = file.display().to_string();
     let bytes = std::fs::read(file).map_err(|e| SpecError::new(&name, "", format!("cannot read: {e}")))?;
-    let doc = spec::parse_document(&name, &bytes)?;
+    let mut doc = spec::parse_document(&name, &bytes)?;
+    // A Swagger 2.0 document is stored converted: the stand-in, the diff and later imports read
+    // OpenAPI 3.
+    let converted =
+        crate::rules::swagger2::upgrade(&mut doc).map_err(|e| SpecError::new(&name, e.pointer, e.message))? > 0;
     // Stored as pretty JSON whatever it came as, so diffs and the stand-in read one format.
     let mut text = serde_json::to_string_pretty(&doc).map_err(|e| SpecError::new(&name, "", e.to_string()))?;
     text.push('\n');
@@ -150,7 +154,10 @@ pub fn import(root: &Path, api: &'static ApiEntry, file: &Path, options: &Option
     }
     .with_spec(&label);
 
-    let source = options.source.clone().unwrap_or_else(|| name.clone());
+    let mut source = options.source.clone().unwrap_or_else(|| name.clone());
+    if converted {
+        source.push_str(" (Swagger 2.0, converted to OpenAPI 3.0 by rule swagger-2-to-openapi-3)");
+    }
     let mut api_lock = previous.clone().unwrap_or_else(|| ApiLock {
         current: label.clone(),
         versions: Default::default(),

@@ -1,5 +1,8 @@
 //! Named, individually tested rewrites applied to a spec before progenitor sees it.
 //!
+//! A Swagger 2.0 document is first converted to OpenAPI 3.0 ([`swagger2::RULE`], run by
+//! [`crate::pipeline`] before validation).
+//!
 //! Eleven rule sets run in order: [`channels::RULES`] moves realtime channel schemas into
 //! components (so every later rule sees them), [`downconvert::RULES`] turns OpenAPI 3.1 constructs into their
 //! 3.0 equivalents (only for 3.1 documents), [`repair::RULES`] mends what a document says about
@@ -26,6 +29,7 @@ pub mod open_enum;
 pub mod params;
 pub mod repair;
 pub mod share;
+pub mod swagger2;
 pub mod walk;
 
 use serde_json::Value;
@@ -113,7 +117,7 @@ fn sets(is_31: bool) -> [&'static [Rule]; 11] {
 
 /// Every rule in the order it runs, for docs and reports.
 pub fn all() -> impl Iterator<Item = &'static Rule> {
-    sets(true).into_iter().flatten()
+    std::iter::once(&swagger2::RULE).chain(sets(true).into_iter().flatten())
 }
 
 /// Shared by the rule modules' unit tests: run one rule by name on a document.

@@ -27,6 +27,11 @@ pub const RULES: &[Rule] = &[
         apply: declare_missing_path_params,
     },
     Rule {
+        name: "default-response-as-error-ranges",
+        doc: "Replaces the `default` response of an operation that documents its successes (a `2xx` status, no `2XX` range) by `4XX` and `5XX` responses of the same shape: progenitor counts `default` among the successes, so an error body would decode as the success type, and a `default` body unlike the success body makes it panic (`response_types.len() <= 1`).",
+        apply: default_response_as_error_ranges,
+    },
+    Rule {
         name: "error-responses-keep-body",
         doc: "Gives 4XX/5XX/default responses without content an `application/json` body of any shape, so the server's error body reaches the caller instead of being discarded.",
         apply: error_responses_keep_body,
@@ -182,6 +187,27 @@ fn is_error_status(code: &str) -> bool {
     code == "default" || code.starts_with('4') || code.starts_with('5')
 }
 
+fn default_response_as_error_ranges(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
+    let mut n = 0;
+    walk::operations(doc, &mut |op, _, _, _| {
+        let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+            return;
+        };
+        let documented = responses.keys().any(|k| k.starts_with('2') && k != "2XX" && k != "2xx");
+        if !documented || responses.contains_key("2XX") || responses.contains_key("2xx") {
+            return;
+        }
+        let Some(default) = responses.remove("default") else {
+            return;
+        };
+        for range in ["4XX", "5XX"] {
+            responses.entry(range).or_insert_with(|| default.clone());
+        }
+        n += 1;
+    });
+    Ok(n)
+}
+
 fn error_responses_keep_body(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
     let mut n = 0;
     walk::operations(doc, &mut |op, _, _, _| {
@@ -222,7 +248,34 @@ fn websocket_upgrade(doc: &mut Value, _: &Options) -> Result<usize, RuleError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::testing::{op, run_with};
+    use crate::rules::testing::{op, run, run_with};
+
+    #[test]
+    fn a_default_response_beside_documented_successes_becomes_the_error_ranges() {
+        let problem = json!({"description": "a problem", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}});
+        let doc = json!({"openapi": "3.0.3", "paths": {
+            "/a": {"get": {"responses": {"200": {"description": "ok"}, "404": {"description": "gone"}, "default": problem}}},
+            "/b": {"get": {"responses": {"default": problem}}},
+            "/c": {"get": {"responses": {"2XX": {"description": "ok"}, "200": {"description": "ok"}, "default": problem}}}}});
+        let (doc, n) = run("default-response-as-error-ranges", doc);
+        assert_eq!(n, 1);
+        let a = &doc["paths"]["/a"]["get"]["responses"];
+        assert!(a.get("default").is_none());
+        assert_eq!((&a["4XX"], &a["5XX"]), (&problem, &problem));
+        assert_eq!(
+            a["404"],
+            json!({"description": "gone"}),
+            "an explicit status keeps its own"
+        );
+        assert_eq!(
+            doc["paths"]["/b"]["get"]["responses"]["default"], problem,
+            "only a default: untouched"
+        );
+        assert_eq!(
+            doc["paths"]["/c"]["get"]["responses"]["default"], problem,
+            "progenitor drops it itself"
+        );
+    }
 
     #[test]
     fn inline_component_refs_copies_targets_and_reports_dangling() {
