@@ -288,7 +288,7 @@ async fn refused_credentials_are_an_error_not_a_hang() {
     );
     let refused = socket.join(CHAT.into(), json!({})).await;
     assert!(
-        matches!(refused, Err(RealtimeError::Unauthorized { status: 401 })),
+        matches!(refused, Err(RealtimeError::Unauthorized { status: 403 })),
         "{refused:?}"
     );
     assert!(!format!("{refused:?}").contains("not-a-session"));

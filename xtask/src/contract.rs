@@ -218,7 +218,7 @@ pub fn emit(api: &ApiEntry, doc: &Value, facts: &Facts) -> (TokenStream, Coverag
         path_parameters,
     } = coverage;
     let docs = format!(
-        " Contract test for {name}: all {operations} operations against the stand-in, each must\n decode its typed success, {statuses} documented error statuses must come back typed, and\n each of {path_parameters} path parameters must be refused, before anything is sent, when its\n value would change the route.\n Included by `tests/contract_{name}.rs`, which keeps rustfmt off this generated file."
+        " Contract test for {name}: all {operations} operations against the stand-in, each must\n decode its typed success (and conform to its schema, checked by the `jsonschema` crate),\n {statuses} documented error statuses must come back typed, and each of {path_parameters} path\n parameters must be refused, before anything is sent, when its value would change the route.\n Included by `tests/contract_{name}.rs`, which keeps rustfmt off this generated file."
     );
     let docs = docs.lines();
     let summary = format!("contract {name}: {operations} operations, {statuses} error statuses, {path_parameters} path parameters, {{}} failures");
@@ -239,10 +239,13 @@ pub fn emit(api: &ApiEntry, doc: &Value, facts: &Facts) -> (TokenStream, Coverag
         }
         #[tokio::test]
         async fn every_operation_meets_its_contract() {
-            let server = standin::Standin::builder(API).start().await.expect("stand-in");
+            // Every answer is also checked against its schema by the `jsonschema` crate, so the
+            // stand-in and the client cannot share a misunderstanding unnoticed.
+            let server = standin::Standin::builder(API).check_answers().start().await.expect("stand-in");
             #clients
             let mut failures: Vec<String> = Vec::new();
             #blocks
+            failures.extend(server.answer_violations().into_iter().map(|v| format!("the stand-in's answer does not conform: {v}")));
             println!(#summary, failures.len());
             assert!(failures.is_empty(), "{} contract failures:\n{}", failures.len(), failures.join("\n"));
         }

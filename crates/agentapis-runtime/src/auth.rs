@@ -47,6 +47,16 @@ impl Auth {
         }
     }
 
+    /// Every credential these may send right now (the fixed ones and the replaceable token's
+    /// current value), to scrub from server text.
+    pub(crate) fn current_secrets(&self) -> Vec<Secret> {
+        let mut out: Vec<Secret> = self.static_secrets().into_iter().cloned().collect();
+        if let Some(token) = self.token_store().and_then(|store| store.current().1) {
+            out.push(token);
+        }
+        out
+    }
+
     /// Sets the credential header on `headers`, marked sensitive so HTTP-level logging hides it,
     /// and returns the generation of the replaceable token it sent, if it sent one (so a 401 is
     /// matched to exactly the token that was rejected).

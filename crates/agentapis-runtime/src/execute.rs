@@ -186,6 +186,13 @@ impl Runtime {
                     } else {
                         response.headers().clone()
                     };
+                    // Server text can quote the credential it was sent (a "bad key sk_..."):
+                    // the error a caller sees never does. Only on the error path.
+                    if failed {
+                        let secrets = self.inner.auth.current_secrets();
+                        let secrets: Vec<&str> = secrets.iter().map(crate::Secret::expose).collect();
+                        *body = crate::secret::scrub_bytes(std::mem::take(body), &secrets);
+                    }
                     call::update(|r| {
                         r.status = Some(status);
                         r.headers = Some(headers);

@@ -130,3 +130,52 @@ async fn the_eleventh_assistant_in_an_hour_is_a_typed_rate_limit() {
     assert!(limit.message.contains("10 per hour"));
     assert_eq!(server.requests().len(), 1);
 }
+
+#[tokio::test]
+async fn a_segment_added_to_a_contact_is_listed_as_a_segment() {
+    let server = standin().await;
+    let client = client(server.base_url());
+    let contact = client
+        .call(|api| {
+            api.add_segment_to_contact()
+                .contact_id("ct_1")
+                .segment_id("seg_9")
+                .send()
+        })
+        .await
+        .expect("added: the answer is the contact");
+    assert!(!contact.id.is_empty());
+    // Before: the stand-in kept the contact it answered in the segments list, which then did
+    // not decode as segments (`missing field color`).
+    let segments = client
+        .call(|api| api.list_contact_segments().contact_id("ct_1").send())
+        .await
+        .expect("the list decodes as segments");
+    assert!(segments.iter().any(|s| s.id == "seg_9"), "{:?}", *segments);
+}
+
+#[tokio::test]
+async fn a_binary_answer_is_bytes_of_the_declared_type() {
+    // ArchAstro's file avatar is `*/*` binary: bytes, not `{}` as JSON.
+    let server = standin::Standin::builder(Api::ArchAstro)
+        .start()
+        .await
+        .expect("stand-in");
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/v1/files/file_1/avatar?token=t_1", server.base_url()))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(response.status(), 200);
+    let media = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    assert_eq!(media.as_deref(), Some("application/octet-stream"));
+    let body = response.bytes().await.expect("body");
+    assert!(
+        serde_json::from_slice::<serde_json::Value>(&body).is_err(),
+        "not JSON: {body:?}"
+    );
+}

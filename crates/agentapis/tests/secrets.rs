@@ -38,17 +38,30 @@ async fn secrets_never_reach_debug_display_errors_or_traces() {
 
     let server = Server::acts(vec![
         ok(),
-        Act::Reply(401, vec![], r#"{"error":"unauthorized","message":"bad key"}"#.into()),
+        // A server that quotes the key it was sent, as some do in 401s: the error must not.
+        Act::Reply(
+            401,
+            vec![],
+            format!(r#"{{"error":"unauthorized","message":"bad key {KEY}","details":{{"key":"{KEY}"}}}}"#),
+        ),
         Act::Reset,
     ])
     .await;
     let client = client(&server.base);
     let mut shown = vec![format!("{client:?}")];
     get_agent(&client).await.expect("ok");
-    for _ in 0..2 {
+    for i in 0..2 {
         let err = get_agent(&client).await.expect_err("401, then a reset");
         shown.push(format!("{err:?}"));
         shown.push(format!("{err}"));
+        match &err {
+            agentapis::Error::Api(api) => {
+                shown.push(String::from_utf8_lossy(&api.body).into_owned());
+                shown.push(format!("{:?} {}", api.details, api.message));
+                assert!(api.message.contains("bad key <redacted>"), "{}", api.message);
+            }
+            other => assert!(i > 0, "the 401 is an API error: {other:?}"),
+        }
     }
     let refused = archastro::Client::builder()
         .secret_key(KEY)

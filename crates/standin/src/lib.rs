@@ -112,6 +112,7 @@ pub struct StandinBuilder {
     failing_agents: Vec<String>,
     unconnected_agents: Vec<(String, String)>,
     rotating_sessions: bool,
+    check_answers: bool,
 }
 
 /// Entry point.
@@ -129,6 +130,7 @@ impl Standin {
             failing_agents: Vec::new(),
             unconnected_agents: Vec::new(),
             rotating_sessions: false,
+            check_answers: false,
         }
     }
 }
@@ -168,6 +170,14 @@ impl StandinBuilder {
     /// `integration`.
     pub fn unconnected_agent(mut self, slug: &str, integration: &str) -> Self {
         self.unconnected_agents.push((slug.to_owned(), integration.to_owned()));
+        self
+    }
+
+    /// Validates every JSON success answer against its operation's response schema with the
+    /// `jsonschema` crate, and records what does not conform ([`Running::answer_violations`]): a
+    /// check of the stand-in that does not go through our own client's decoding.
+    pub fn check_answers(mut self) -> Self {
+        self.check_answers = true;
         self
     }
 
@@ -259,6 +269,12 @@ impl Running {
     /// How many requests the rate limit answered with 429.
     pub fn rate_limited(&self) -> u64 {
         self.state.rate_limited.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// With [`StandinBuilder::check_answers`]: every success answer so far that does not
+    /// conform to its operation's response schema, one line each (operation and errors).
+    pub fn answer_violations(&self) -> Vec<String> {
+        self.state.violations.lock().map(|v| v.clone()).unwrap_or_default()
     }
 
     /// `"METHOD /path?query"` of every request so far.

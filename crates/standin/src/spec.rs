@@ -23,6 +23,8 @@ pub(crate) struct Operation {
     pub(crate) body_schema: Option<Value>,
     pub(crate) success_status: u16,
     pub(crate) success_schema: Option<Value>,
+    /// The success body's media type when it is not JSON (a file, an image): answered as bytes.
+    pub(crate) success_binary: Option<String>,
     pub(crate) paging: Option<Paging>,
 }
 
@@ -149,6 +151,16 @@ impl Spec {
             .as_ref()
             .and_then(|r| r.pointer("/content/application~1json/schema"))
             .cloned();
+        let success_binary = success
+            .as_ref()
+            .and_then(|r| r.get("content"))
+            .and_then(Value::as_object)
+            .filter(|_| success_schema.is_none())
+            .and_then(|content| content.keys().find(|media| !media.contains("json")))
+            .map(|media| match media.as_str() {
+                "*/*" => "application/octet-stream".to_owned(),
+                other => other.to_owned(),
+            });
         let security = op
             .get("security")
             .unwrap_or(global_security)
@@ -202,6 +214,7 @@ impl Spec {
                 .cloned(),
             success_status,
             success_schema,
+            success_binary,
             paging,
         }
     }

@@ -116,19 +116,21 @@ async fn joins_are_matched_against_the_channel_patterns() {
 
 #[tokio::test]
 async fn sockets_need_vsn_and_a_current_token() {
+    // 403, as a Phoenix endpoint answers a refused `connect` (not 401).
     let server = archastro().await;
     let (status, body) = refused(&socket_url(&server, "?vsn=2.0.0")).await;
-    assert_eq!(status, 401);
-    assert_eq!(body["error"]["code"], "unauthorized", "vendor error shape: {body}");
-    assert_eq!(refused(&socket_url(&server, "?vsn=2.0.0&token=")).await.0, 401);
-    assert_eq!(refused(&socket_url(&server, "?token=t")).await.0, 401);
+    assert_eq!(status, 403);
+    assert_eq!(body["error"]["code"], "forbidden", "vendor error shape: {body}");
+    assert_eq!(refused(&socket_url(&server, "?vsn=2.0.0&token=")).await.0, 403);
+    assert_eq!(refused(&socket_url(&server, "?token=t")).await.0, 403);
+    assert_eq!(refused(&socket_url(&server, "?vsn=1.0.0&token=t")).await.0, 403);
 
     let rotating = Standin::builder(Api::ArchAstro)
         .rotating_sessions()
         .start()
         .await
         .expect("stand-in");
-    assert_eq!(refused(&socket_url(&rotating, "?vsn=2.0.0&token=made_up")).await.0, 401);
+    assert_eq!(refused(&socket_url(&rotating, "?vsn=2.0.0&token=made_up")).await.0, 403);
     let (access, _) = rotating.issue_session();
     let url = socket_url(&rotating, &format!("?vsn=2.0.0&token={access}"));
     assert!(connect_async(url.as_str()).await.is_ok());
@@ -385,4 +387,27 @@ async fn invent_feeds_send_chat_events() {
     let pong = tokio::time::timeout(WAIT, ws.next()).await.expect("pong in time");
     assert!(matches!(pong, Some(Ok(Message::Pong(_)))), "{pong:?}");
     assert_eq!(server.disconnect_sockets(), 1);
+}
+
+#[tokio::test]
+async fn refs_are_echoed_as_sent_and_a_second_join_closes_the_first() {
+    let server = archastro().await;
+    let mut ws = connect(&server).await;
+    // Integer refs (some clients count with numbers) come back as integers, as Phoenix does.
+    send(&mut ws, json!([1, 2, THREAD, "phx_join", {}])).await;
+    let reply = next(&mut ws).await;
+    assert_eq!(
+        (&reply[0], &reply[1], &reply[3]),
+        (&json!(1), &json!(2), &json!("phx_reply")),
+        "{reply}"
+    );
+    send(&mut ws, json!([null, 3, "phoenix", "heartbeat", {}])).await;
+    assert_eq!(next(&mut ws).await[1], json!(3));
+    // The same topic joined again: the first join's channel is closed, the new one answered.
+    send(&mut ws, json!(["7", "8", THREAD, "phx_join", {}])).await;
+    let mut frames = vec![next(&mut ws).await, next(&mut ws).await];
+    frames.sort_by_key(|f| f[3].as_str().map(str::to_owned));
+    assert_eq!(frames[0], json!([1, null, THREAD, "phx_close", {}]), "{frames:?}");
+    assert_eq!((&frames[1][0], &frames[1][3]), (&json!("7"), &json!("phx_reply")));
+    assert_eq!(server.joined(), vec![THREAD.to_owned()]);
 }

@@ -107,12 +107,8 @@ pub(crate) async fn open(
     secrets: &[String],
     timeout: Duration,
 ) -> Result<Ws, ConnectFailure> {
-    let scrub = |mut message: String| {
-        for secret in secrets.iter().filter(|s| !s.is_empty()) {
-            message = message.replace(secret.as_str(), "<redacted>");
-        }
-        message
-    };
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    let scrub = |message: String| crate::secret::scrub(&message, &secrets);
     let mut request = url
         .into_client_request()
         .map_err(|e| ConnectFailure::Other(scrub(e.to_string())))?;

@@ -90,9 +90,13 @@ impl Driver {
                 None => Exit::Shutdown,
                 Some(Ok(ws)) => {
                     tracing::debug!(target: "agentapis::realtime", url = %self.config.base_url, "socket connected");
+                    let since = std::time::Instant::now();
                     let exit = self.connected(ws).await;
                     self.table.disconnected();
-                    if self.table.settled {
+                    // The backoff starts over only after a connection that joined and then
+                    // stayed up for a heartbeat period: a server that accepts and drops at once
+                    // is otherwise reconnected to at the first step forever.
+                    if self.table.settled && since.elapsed() >= self.config.heartbeat {
                         attempt = 0;
                     }
                     exit

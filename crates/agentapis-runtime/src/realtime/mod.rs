@@ -73,8 +73,9 @@ pub enum Resend {
 }
 
 /// Builds a topic from its `pattern` (`api:chat:team:{team_id}:thread:{thread_id}`) and the
-/// values of its parameters. A value that is empty or holds `:` would address another topic,
-/// so it is refused.
+/// values of its parameters. A value that could address another topic or is no id at all is
+/// refused, as the REST path check refuses it: empty, `:` (the separator), `/`, `..`, blanks and
+/// control characters (NUL among them).
 pub fn topic(pattern: &str, params: &[(&str, &str)]) -> Result<String, RealtimeError> {
     let mut topic = String::with_capacity(pattern.len() + 32);
     let mut rest = pattern;
@@ -94,14 +95,31 @@ pub fn topic(pattern: &str, params: &[(&str, &str)]) -> Result<String, RealtimeE
         if value.is_empty() {
             return Err(invalid(name, "is empty"));
         }
-        if value.contains(':') {
-            return Err(invalid(name, "contains ':' (a topic separator)"));
+        if let Some(problem) = segment_problem(value) {
+            return Err(invalid(name, problem));
         }
         topic.push_str(value);
         rest = after.get(close + 1..).unwrap_or_default();
     }
     topic.push_str(rest);
     Ok(topic)
+}
+
+/// Why `value` cannot be one segment of a topic, if it cannot.
+fn segment_problem(value: &str) -> Option<&'static str> {
+    if value.contains(':') {
+        Some("contains ':' (a topic separator)")
+    } else if value.contains('/') {
+        Some("contains '/'")
+    } else if value.contains("..") {
+        Some("contains '..'")
+    } else if value.chars().any(char::is_control) {
+        Some("contains a control character")
+    } else if value.chars().any(char::is_whitespace) {
+        Some("contains a blank")
+    } else {
+        None
+    }
 }
 
 fn invalid(name: &str, problem: &'static str) -> RealtimeError {
@@ -155,6 +173,27 @@ mod tests {
     }
 
     #[test]
+    fn a_value_that_is_no_topic_segment_is_refused_by_name() {
+        let pattern = "api:object:{schema_type}:{row_key}";
+        for (bad, problem) in [
+            ("..", "contains '..'"),
+            ("a/b", "contains '/'"),
+            ("a\0b", "contains a control character"),
+            ("a b", "contains a blank"),
+            ("\t", "contains a control character"),
+            ("a\u{a0}b", "contains a blank"),
+        ] {
+            match topic(pattern, &[("schema_type", "agent"), ("row_key", bad)]) {
+                Err(RealtimeError::InvalidTopic { name, problem: p }) => {
+                    assert_eq!((name.as_str(), p), ("row_key", problem), "{bad:?}");
+                }
+                other => panic!("{bad:?} was accepted: {other:?}"),
+            }
+        }
+        assert!(topic(pattern, &[("schema_type", "agent"), ("row_key", "ag_1.v2-x_y")]).is_ok());
+    }
+
+    #[test]
     fn idempotency_keys_differ() {
         assert_ne!(idempotency_key(), idempotency_key());
         assert_eq!(idempotency_key().len(), 32);
@@ -166,6 +205,7 @@ mod tests {
             let pattern = "api:object:{schema_type}:{row_key}";
             if let Ok(t) = topic(pattern, &[("schema_type", &a), ("row_key", &b)]) {
                 prop_assert_eq!(t.matches(':').count(), 3);
+                prop_assert!(!t.contains("..") && !t.contains('/') && !t.chars().any(|c| c.is_control() || c.is_whitespace()));
                 prop_assert_eq!(t, format!("api:object:{a}:{b}"));
             }
         }

@@ -47,6 +47,8 @@ pub(crate) struct State {
     executions: Mutex<HashMap<String, Execution>>,
     store: Store,
     pub(crate) validators: crate::validate::Validators,
+    /// Success answers that did not conform to their schema (with `check_answers`).
+    pub(crate) violations: Mutex<Vec<String>>,
     /// Open WebSockets and what scripts them.
     pub(crate) realtime: Realtime,
 }
@@ -64,6 +66,7 @@ impl State {
             log: Mutex::default(),
             window: Mutex::new((Instant::now(), 0)),
             rate_limited: std::sync::atomic::AtomicU64::new(0),
+            violations: Mutex::default(),
             sessions,
             // One finished run exists from the start, so its id can be fetched (see `SEEDED_EXECUTION`).
             store: Store::default(),
@@ -108,12 +111,23 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, state: Arc<State>) 
 
 pub(crate) fn reply(status: u16, body: &Value, headers: &[(&str, String)]) -> Reply {
     let text = if status == 204 { String::new() } else { body.to_string() };
-    let mut response = Response::new(Full::new(Bytes::from(text)));
+    reply_bytes(status, "application/json", text.as_bytes(), headers)
+}
+
+/// An answer of `media` type with these bytes (none for a 204).
+pub(crate) fn reply_bytes(status: u16, media: &str, body: &[u8], headers: &[(&str, String)]) -> Reply {
+    let body = if status == 204 {
+        Bytes::new()
+    } else {
+        Bytes::copy_from_slice(body)
+    };
+    let mut response = Response::new(Full::new(body));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = response.headers_mut();
     h.insert(
         hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json"),
+        hyper::header::HeaderValue::from_str(media)
+            .unwrap_or_else(|_| hyper::header::HeaderValue::from_static("application/octet-stream")),
     );
     for (name, value) in headers {
         if let (Ok(name), Ok(value)) = (
@@ -195,23 +209,25 @@ async fn handle(state: &Arc<State>, mut req: Request<hyper::body::Incoming>) -> 
             ))
         }
     };
-    if let Some(r) = sessions::answer(state, op, json_body.as_ref()) {
-        return Ok(r);
-    }
-    if state.api == Api::Agentiv {
-        if let Some(r) = runs::agentiv(state, op, &path_params, json_body.as_ref(), &limit_headers) {
-            return Ok(r);
-        }
-    }
-    Ok(answers::stateful(
-        state,
-        op,
-        &path,
-        &path_params,
-        &query,
-        json_body.as_ref(),
-        limit_headers,
-    ))
+    let answer = match sessions::answer(state, op, json_body.as_ref()) {
+        Some(r) => r,
+        None => match (state.api == Api::Agentiv)
+            .then(|| runs::agentiv(state, op, &path_params, json_body.as_ref(), &limit_headers))
+            .flatten()
+        {
+            Some(r) => r,
+            None => answers::stateful(
+                state,
+                op,
+                &path,
+                &path_params,
+                &query,
+                json_body.as_ref(),
+                limit_headers,
+            ),
+        },
+    };
+    Ok(answers::checked(state, op, answer).await)
 }
 
 /// The steps before any answer of `op`: a scripted fault, then the credentials. `Some`: the

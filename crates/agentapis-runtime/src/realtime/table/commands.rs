@@ -68,6 +68,7 @@ impl Table {
                     queued: VecDeque::new(),
                     rejoin_at: None,
                     crashes: 0,
+                    joined_at: None,
                 };
                 self.channels.insert(topic.clone(), state);
                 if self.connected {
@@ -120,8 +121,12 @@ impl Table {
                 match join_ref.filter(|_| self.connected) {
                     Some(join_ref) => {
                         let reference = self.reference();
-                        self.pending
-                            .insert(reference.clone(), (Pending::Leave { reply }, Instant::now()));
+                        let pending = Pending::Leave {
+                            topic: topic.clone(),
+                            join_ref: join_ref.clone(),
+                            reply,
+                        };
+                        self.pending.insert(reference.clone(), (pending, Instant::now()));
                         let frame = Frame::new(Some(join_ref), Some(reference), &topic, "phx_leave", json!({}));
                         self.outbox.push(frame);
                     }

@@ -12,6 +12,15 @@ use crate::realtime::frame::Frame;
 use crate::realtime::{Push, RealtimeError};
 
 impl Table {
+    /// Removes the socket's current credential from server text about to reach a caller.
+    fn scrub(&self, value: &mut Value) {
+        if let Some((_, token)) = self.config.auth.current() {
+            let encoded =
+                percent_encoding::utf8_percent_encode(token.expose(), percent_encoding::NON_ALPHANUMERIC).to_string();
+            crate::secret::scrub_value(value, &[token.expose(), &encoded]);
+        }
+    }
+
     pub(crate) fn frame(&mut self, frame: Frame) {
         match frame.event.as_str() {
             "phx_reply" => self.reply(frame),
@@ -21,8 +30,12 @@ impl Table {
                     return;
                 }
                 self.requeue_in_flight(&frame.topic);
+                let stable = self.config.heartbeat;
                 if let Some(channel) = self.channels.get_mut(&frame.topic) {
                     tracing::warn!(target: "agentapis::realtime", topic = %frame.topic, "channel crashed: rejoining");
+                    if channel.joined_at.take().is_some_and(|at| at.elapsed() >= stable) {
+                        channel.crashes = 0;
+                    }
                     let delay = self.config.reconnect.delay(channel.crashes);
                     channel.crashes = channel.crashes.saturating_add(1);
                     channel.joined = false;
@@ -104,22 +117,34 @@ impl Table {
         let Some(reference) = frame.reference.as_ref() else {
             return;
         };
+        let answers = self
+            .pending
+            .get(reference)
+            .is_some_and(|(pending, _)| pending.answered_by(&frame, reference));
+        if !answers {
+            tracing::debug!(target: "agentapis::realtime", topic = %frame.topic, "ignored a reply that answers nothing sent");
+            return;
+        }
         let Some((pending, _)) = self.pending.remove(reference) else {
             return;
         };
-        let (ok, response) = frame.reply();
+        let (ok, mut response) = frame.reply();
+        if !ok {
+            // A refusal or error reply can quote the token the socket opened with.
+            self.scrub(&mut response);
+        }
         match pending {
             Pending::Heartbeat => {
                 if self.heartbeat.as_ref() == Some(reference) {
                     self.heartbeat = None;
                 }
             }
-            Pending::Leave { reply } => {
+            Pending::Leave { reply, .. } => {
                 if let Some(reply) = reply {
                     let _ = reply.send(());
                 }
             }
-            Pending::Push { topic, out } => {
+            Pending::Push { topic, out, .. } => {
                 let result = if ok {
                     Ok(response)
                 } else {
@@ -149,7 +174,7 @@ impl Table {
         }
         self.settled = true;
         channel.joined = true;
-        channel.crashes = 0;
+        channel.joined_at = Some(Instant::now());
         if let Some(waiter) = channel.waiter.take() {
             let _ = waiter.send(Ok(response));
         }

@@ -46,13 +46,47 @@ struct ChannelState {
     /// After the server-side channel crashed: when to rejoin, and how many crashes in a row.
     rejoin_at: Option<Instant>,
     crashes: u32,
+    /// When the current join was answered `ok`. The crash count starts over only after the
+    /// channel stayed joined for a heartbeat period: a server that accepts every join and then
+    /// crashes the channel would otherwise be rejoined at the first backoff step forever.
+    joined_at: Option<Instant>,
 }
 
+/// A request waiting for its reply. A reply answers it only when its `ref`, topic and (when the
+/// server sends one) `join_ref` all match what was sent, so a stray or stale reply with a reused
+/// `ref` is not taken for the answer.
 enum Pending {
-    Join { topic: String },
-    Push { topic: String, out: Outgoing },
-    Leave { reply: Option<oneshot::Sender<()>> },
+    Join {
+        topic: String,
+    },
+    Push {
+        topic: String,
+        join_ref: Option<String>,
+        out: Outgoing,
+    },
+    Leave {
+        topic: String,
+        join_ref: String,
+        reply: Option<oneshot::Sender<()>>,
+    },
     Heartbeat,
+}
+
+impl Pending {
+    /// Whether `frame` (a reply carrying this request's `ref`) is this request's answer.
+    fn answered_by(&self, frame: &Frame, reference: &str) -> bool {
+        let join_ref = frame.join_ref.as_deref();
+        match self {
+            Pending::Join { topic } => frame.topic == *topic && join_ref.is_none_or(|j| j == reference),
+            Pending::Push {
+                topic, join_ref: sent, ..
+            } => frame.topic == *topic && (join_ref.is_none() || join_ref == sent.as_deref()),
+            Pending::Leave {
+                topic, join_ref: sent, ..
+            } => frame.topic == *topic && join_ref.is_none_or(|j| j == sent),
+            Pending::Heartbeat => frame.topic == "phoenix",
+        }
+    }
 }
 
 /// The heartbeat found the connection dead.
@@ -67,7 +101,8 @@ pub(crate) struct Table {
     heartbeat: Option<String>,
     connected: bool,
     outbox: Vec<Frame>,
-    /// A join was answered `ok` since the last connect (the reconnect backoff starts over).
+    /// A join was answered `ok` since the last connect (with the connection up for a heartbeat
+    /// period, the reconnect backoff starts over).
     pub(crate) settled: bool,
 }
 
@@ -122,8 +157,8 @@ impl Table {
         let mut lost: Vec<(u64, String, Outgoing)> = Vec::new();
         for (reference, (pending, _)) in self.pending.drain() {
             match pending {
-                Pending::Push { topic, out } => lost.push((reference.parse().unwrap_or(u64::MAX), topic, out)),
-                Pending::Leave { reply: Some(reply) } => {
+                Pending::Push { topic, out, .. } => lost.push((reference.parse().unwrap_or(u64::MAX), topic, out)),
+                Pending::Leave { reply: Some(reply), .. } => {
                     let _ = reply.send(());
                 }
                 _ => {}
@@ -199,6 +234,7 @@ impl Table {
         tracing::debug!(target: "agentapis::realtime", topic, event = %out.event, "push");
         let pending = Pending::Push {
             topic: topic.to_owned(),
+            join_ref: frame.join_ref.clone(),
             out,
         };
         self.pending.insert(reference, (pending, Instant::now()));

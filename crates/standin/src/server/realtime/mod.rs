@@ -115,7 +115,8 @@ pub(crate) enum Ending {
 /// A topic joined on one socket.
 #[derive(Debug, Clone)]
 pub(crate) struct Joined {
-    pub(crate) join_ref: Option<String>,
+    /// As the client sent it (a string, a number or null): Phoenix echoes refs unchanged.
+    pub(crate) join_ref: Value,
     pub(crate) topic: String,
     /// Index into the catalog's channels.
     pub(crate) channel: usize,
@@ -261,7 +262,7 @@ impl Realtime {
 
     /// Pushes `event` to every socket that joined `topic`; how many were reached.
     pub(crate) fn push(&self, topic: &str, event: &str, payload: &Value) -> usize {
-        let targets: Vec<(SocketId, Option<String>)> = self
+        let targets: Vec<(SocketId, Value)> = self
             .sockets
             .lock()
             .map(|sockets| {
@@ -299,11 +300,18 @@ impl Realtime {
     }
 
     /// Joins `joined.topic` on socket `id`; a second join of the same topic replaces the first.
-    pub(crate) fn join(&self, id: SocketId, joined: Joined) {
-        if let Some(conn) = self.sockets.lock().ok().as_mut().and_then(|s| s.get_mut(&id)) {
-            conn.joins.retain(|j| j.topic != joined.topic);
-            conn.joins.push(joined);
-        }
+    /// Records a join; returns the earlier join of the same topic on this socket, which Phoenix
+    /// closes ("duplicate channel join").
+    pub(crate) fn join(&self, id: SocketId, joined: Joined) -> Option<Joined> {
+        let mut sockets = self.sockets.lock().ok()?;
+        let conn = sockets.get_mut(&id)?;
+        let earlier = conn
+            .joins
+            .iter()
+            .position(|j| j.topic == joined.topic)
+            .map(|at| conn.joins.remove(at));
+        conn.joins.push(joined);
+        earlier
     }
 
     pub(crate) fn leave(&self, id: SocketId, topic: &str) -> Option<Joined> {

@@ -30,6 +30,9 @@ pub(crate) enum Flow {
 pub(crate) struct Frame {
     pub(crate) join_ref: Option<String>,
     pub(crate) reference: Option<String>,
+    /// `join_ref` and `ref` exactly as sent, echoed in replies as Phoenix does (an integer stays
+    /// an integer).
+    pub(crate) sent_refs: (Value, Value),
     pub(crate) topic: String,
     pub(crate) event: String,
     pub(crate) payload: Value,
@@ -53,6 +56,7 @@ pub(crate) fn parse(text: &str) -> Option<Frame> {
     Some(Frame {
         join_ref: reference(&join_ref)?,
         reference: reference(&reference_value)?,
+        sent_refs: (join_ref, reference_value),
         topic: topic.as_str()?.to_owned(),
         event: event.as_str()?.to_owned(),
         payload,
@@ -75,7 +79,7 @@ fn reply(state: &State, id: SocketId, frame: &Frame, ok: bool, response: Value) 
     let payload = json!({"status": status, "response": response});
     state.realtime.send(
         id,
-        &json!([frame.join_ref, frame.reference, frame.topic, "phx_reply", payload]),
+        &json!([frame.sent_refs.0, frame.sent_refs.1, frame.topic, "phx_reply", payload]),
     );
 }
 
@@ -166,14 +170,20 @@ fn join(state: &State, id: SocketId, frame: &Frame) {
     if !params_valid(state, id, frame, &key, &found.join.params) {
         return;
     }
-    state.realtime.join(
+    let earlier = state.realtime.join(
         id,
         Joined {
-            join_ref: frame.join_ref.clone(),
+            join_ref: frame.sent_refs.0.clone(),
             topic: frame.topic.clone(),
             channel: found.channel,
         },
     );
+    if let Some(old) = earlier {
+        // Phoenix closes the channel an earlier join of the same topic opened.
+        state
+            .realtime
+            .send(id, &json!([old.join_ref, null, old.topic, "phx_close", {}]));
+    }
     let answer = generator(state).value(&found.join.returns, 0);
     reply(state, id, frame, true, answer);
 }

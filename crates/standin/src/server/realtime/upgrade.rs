@@ -60,23 +60,25 @@ pub(crate) fn phoenix_socket(state: &Arc<State>, mut req: Request<Incoming>) -> 
     let query: Vec<(String, String)> = url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
         .into_owned()
         .collect();
+    // As a Phoenix endpoint answers: 403 when the socket's `connect` refuses (no or a bad
+    // token), and 403 for a serializer this endpoint does not speak.
     if lookup(&query, "vsn") != Some("2.0.0") {
         return error(
             state.api,
-            401,
-            "UNAUTHORIZED",
-            "the socket needs vsn=2.0.0 (Phoenix serializer v2)",
+            403,
+            "FORBIDDEN",
+            "the socket speaks vsn=2.0.0 (Phoenix serializer v2) only",
             &[],
         );
     }
     let token = lookup(&query, "token").unwrap_or_default();
     if token.is_empty() {
-        return error(state.api, 401, "UNAUTHORIZED", "the socket needs a token", &[]);
+        return error(state.api, 403, "FORBIDDEN", "the socket needs a token", &[]);
     }
     if !state.access_token_ok(token) {
         return error(
             state.api,
-            401,
+            403,
             "TOKEN_EXPIRED",
             "the access token is expired or unknown",
             &[],
