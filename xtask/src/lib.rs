@@ -34,7 +34,12 @@ use std::path::PathBuf;
 
 /// `cargo` as the xtask was run with (`$CARGO`), or from `PATH`.
 pub fn cargo() -> std::process::Command {
-    std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+    std::process::Command::new(cargo_program())
+}
+
+/// The program [`cargo`] runs.
+pub fn cargo_program() -> PathBuf {
+    std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from)
 }
 
 /// The workspace root (the xtask crate's parent directory).

@@ -22,7 +22,7 @@ pub enum BuildCheck {
 impl Default for BuildCheck {
     /// The cargo that runs the xtask (`$CARGO`), else `cargo` on the `PATH`.
     fn default() -> Self {
-        BuildCheck::Cargo(std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from))
+        BuildCheck::Cargo(crate::cargo_program())
     }
 }
 

@@ -98,6 +98,11 @@ fn tls() -> Result<Arc<rustls::ClientConfig>, String> {
         .map_err(|e| e.to_string())
 }
 
+/// The token as it goes in the socket URL's query.
+pub(crate) fn url_encoded(token: &Secret) -> String {
+    percent_encoding::utf8_percent_encode(token.expose(), percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
 /// Opens `url`, with `bearer` as an `Authorization` header when given, within `timeout`.
 /// Every one of `secrets` (the token, raw and as encoded in the URL) is scrubbed from every
 /// message.

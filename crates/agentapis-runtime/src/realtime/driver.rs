@@ -136,9 +136,9 @@ impl Driver {
             let Some((generation, token)) = self.config.auth.current() else {
                 return Err(Some(RealtimeError::NoToken));
             };
-            let encoded = percent_encoding::utf8_percent_encode(token.expose(), percent_encoding::NON_ALPHANUMERIC);
+            let encoded = connect::url_encoded(&token);
             let url = format!("{base}?vsn=2.0.0&token={encoded}");
-            let secrets = [token.expose().to_owned(), encoded.to_string()];
+            let secrets = [token.expose().to_owned(), encoded];
             match connect::open(&url, None, &secrets, self.config.connect_timeout).await {
                 Ok(ws) => return Ok(ws),
                 Err(ConnectFailure::Unauthorized(status)) => {

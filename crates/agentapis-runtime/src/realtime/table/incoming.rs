@@ -15,8 +15,7 @@ impl Table {
     /// Removes the socket's current credential from server text about to reach a caller.
     fn scrub(&self, value: &mut Value) {
         if let Some((_, token)) = self.config.auth.current() {
-            let encoded =
-                percent_encoding::utf8_percent_encode(token.expose(), percent_encoding::NON_ALPHANUMERIC).to_string();
+            let encoded = crate::realtime::connect::url_encoded(&token);
             crate::secret::scrub_value(value, &[token.expose(), &encoded]);
         }
     }
