@@ -299,6 +299,7 @@ fn facade_bench(root: &Path, name: &str, args: &[&str]) -> Result<String, String
 pub fn all(root: &Path, quick: bool) -> Result<(String, bool), String> {
     let http = facade_bench(root, "http", if quick { &["--quick"] } else { &[] })?;
     let pagination = facade_bench(root, "pagination", &[])?;
+    let realtime = facade_bench(root, "realtime", &[])?;
     let sizes: &[usize] = if quick { &[160] } else { &[160, 1000, 5000] };
     let (regen, regen_ok) = run(root, sizes)?;
     let (build, build_ok) = build(root)?;
@@ -326,11 +327,13 @@ pub fn all(root: &Path, quick: bool) -> Result<(String, bool), String> {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
-    let http_ok = !http.contains("| not met |");
+    let http_ok = !http.contains("| not met |") && !realtime.contains("| not met |");
     let report = format!(
         "# Benchmark results\n\nMeasured {date} at commit {commit} on {machine}{}. Run: `cargo xtask bench all`.\n\n\
          ## The facade against raw reqwest, and goodput under a rate limit\n\n{http}\n\
-         ## Pagination memory and prefetch\n\n```text\n{pagination}```\n\n## Regeneration\n\n{regen}\n\
+         ## Pagination memory and prefetch\n\n```text\n{pagination}```\n\n\
+         ## Realtime: heap per channel and reconnects to a flapping server\n\n{realtime}\n\
+         ## Regeneration\n\n{regen}\n\
          ## Clean builds of the generated crates\n\n{build}\n## Where the time goes\n\n\
          Every target marked *not met* above is profiled in [profile.md](profile.md) (perf, \
          heaptrack and rustc's `-Z time-passes`, with the commands).\n",

@@ -71,8 +71,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
-    /// Every benchmark (the facade's http and pagination benches, regen, build cost), written
-    /// with the machine and date to `bench/results.md`.
+    /// Every benchmark (the facade's http, pagination and realtime benches, regen, build
+    /// cost), written with the machine and date to `bench/results.md`.
     All {
         /// Fewer rounds and requests: a smoke run (written to `target/bench-quick.md`).
         #[arg(long)]

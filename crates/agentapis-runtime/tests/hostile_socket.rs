@@ -1,13 +1,14 @@
 //! The realtime client against servers that misbehave on purpose, each a few lines of raw
 //! WebSocket on loopback: one that drops every connection right after the join, one that crashes
 //! every channel it joined, one whose replies carry the right `ref` for the wrong topic or join,
-//! one whose refusal quotes the token. Timings are only ever lower bounds (a slow machine makes
+//! one whose refusal quotes the token, one that never answers a message or never finishes the
+//! upgrade (the call's deadline ends the wait, saying whether the message went out). Timings are only ever lower bounds (a slow machine makes
 //! gaps longer, never shorter).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use agentapis_runtime::realtime::{RealtimeError, Reconnect, Socket, SocketAuth, SocketConfig};
+use agentapis_runtime::realtime::{RealtimeError, Reconnect, Resend, Socket, SocketAuth, SocketConfig};
 use agentapis_runtime::Secret;
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{json, Value};
@@ -35,19 +36,37 @@ enum Hostile {
     StrayRepliesFirst,
     /// Refuses the join with a reason that quotes the token.
     RefuseQuotingToken,
+    /// Answers joins and heartbeats, never a message.
+    NeverReplies,
+    /// Like `NeverReplies`, but closes its first connection right after the join.
+    DropFirstConnection,
 }
 
-/// A server acting `how`; returns its base URL and when each connection and each join arrived.
-async fn server(how: Hostile) -> (String, Arc<Mutex<Vec<Instant>>>, Arc<Mutex<Vec<Instant>>>) {
+type Times = Arc<Mutex<Vec<Instant>>>;
+
+/// A server acting `how`; returns its base URL, when each connection and each join arrived,
+/// and the other events it received.
+async fn server(how: Hostile) -> (String, Times, Times) {
+    let (base, connections, joins, _) = server_with_events(how).await;
+    (base, connections, joins)
+}
+
+async fn server_with_events(how: Hostile) -> (String, Times, Times, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let connections = Arc::new(Mutex::new(Vec::new()));
     let joins = Arc::new(Mutex::new(Vec::new()));
-    let (c, j) = (Arc::clone(&connections), Arc::clone(&joins));
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let (c, j, e) = (Arc::clone(&connections), Arc::clone(&joins), Arc::clone(&events));
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            c.lock().expect("lock").push(Instant::now());
+            let first = {
+                let mut connections = c.lock().expect("lock");
+                connections.push(Instant::now());
+                connections.len() == 1
+            };
             let joins = Arc::clone(&j);
+            let events = Arc::clone(&e);
             tokio::spawn(async move {
                 let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
                     return;
@@ -92,15 +111,26 @@ async fn server(how: Hostile) -> (String, Arc<Mutex<Vec<Instant>>>, Arc<Mutex<Ve
                                     let reason = json!({"reason": format!("token {TOKEN} is not valid")});
                                     let _ = ws.send(reply(join_ref, topic, "error", reason)).await;
                                 }
+                                Hostile::NeverReplies => {
+                                    let _ = ws.send(reply(join_ref, topic, "ok", json!({}))).await;
+                                }
+                                Hostile::DropFirstConnection => {
+                                    let _ = ws.send(reply(join_ref, topic, "ok", json!({}))).await;
+                                    if first {
+                                        let _ = ws.close(None).await;
+                                        return;
+                                    }
+                                }
                             }
                         }
-                        _ => {}
+                        Some(other) => events.lock().expect("lock").push(other.to_owned()),
+                        None => {}
                     }
                 }
             });
         }
     });
-    (base, connections, joins)
+    (base, connections, joins, events)
 }
 
 fn socket(base: &str) -> Socket {
@@ -210,4 +240,91 @@ async fn an_upgrade_refused_with_401_or_403_is_unauthorized_not_a_retry_loop() {
         );
         socket.shutdown();
     }
+}
+
+/// A server that accepts connections and never answers the upgrade.
+async fn stalling() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    base
+}
+
+#[tokio::test]
+async fn a_message_never_answered_ends_at_its_deadline_as_sent() {
+    let (base, _, _, events) = server_with_events(Hostile::NeverReplies).await;
+    let socket = socket(&base);
+    let channel = socket.join("room:1".into(), json!({})).await.expect("joined");
+    let started = Instant::now();
+    let err = channel
+        .push_within("shout", json!({}), Resend::Never, Duration::from_millis(200))
+        .await
+        .expect_err("no reply");
+    let took = started.elapsed();
+    assert!(
+        matches!(err, RealtimeError::Timeout { sent: true, after, .. } if after == Duration::from_millis(200)),
+        "{err:?}"
+    );
+    assert!(
+        took >= Duration::from_millis(200) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    assert!(err.to_string().contains("no reply"), "{err}");
+    assert_eq!(*events.lock().expect("lock"), ["shout"]);
+    socket.shutdown();
+}
+
+#[tokio::test]
+async fn a_join_waiting_for_an_upgrade_that_never_comes_ends_at_its_deadline_unsent() {
+    let socket = socket(&stalling().await);
+    let started = Instant::now();
+    // The socket's own connect timeout is 10 s and its reply timeout 5 s: the call's 300 ms end it.
+    let err = socket
+        .join_within("room:1".into(), json!({}), Duration::from_millis(300))
+        .await
+        .expect_err("never connected");
+    let took = started.elapsed();
+    assert!(matches!(err, RealtimeError::Timeout { sent: false, .. }), "{err:?}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(err.to_string().contains("not sent"), "{err}");
+    socket.shutdown();
+}
+
+#[tokio::test]
+async fn a_message_whose_deadline_passes_during_a_reconnect_is_never_sent() {
+    let (base, connections, joins, events) = server_with_events(Hostile::DropFirstConnection).await;
+    // A long backoff: the message waits for the reconnect past its deadline.
+    let config = SocketConfig::new(&base, SocketAuth::Static(Secret::new(TOKEN)))
+        .reconnect(Reconnect::Fixed(vec![Duration::from_millis(600)]))
+        .timeout(Duration::from_secs(5));
+    let socket = Socket::new(config);
+    let channel = socket.join("room:1".into(), json!({})).await.expect("joined");
+    // The server has closed the connection; the socket is waiting 600 ms before reconnecting.
+    after(&connections, 1).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let err = channel
+        .push_within("late", json!({}), Resend::Safe, Duration::from_millis(150))
+        .await
+        .expect_err("not connected in time");
+    assert!(matches!(err, RealtimeError::Timeout { sent: false, .. }), "{err:?}");
+    // The reconnect and rejoin come; the abandoned message does not go with them, and a message
+    // sent now does.
+    after(&joins, 2).await;
+    assert_eq!(
+        joins.lock().expect("lock").len(),
+        2,
+        "rejoined on the second connection"
+    );
+    let err = channel
+        .push_within("now", json!({}), Resend::Never, Duration::from_millis(200))
+        .await
+        .expect_err("this server never replies");
+    assert!(matches!(err, RealtimeError::Timeout { sent: true, .. }), "{err:?}");
+    assert_eq!(*events.lock().expect("lock"), ["now"]);
+    socket.shutdown();
 }

@@ -199,3 +199,35 @@ async fn invent_feeds_are_typed_and_reconnect() {
         "{event:?}"
     );
 }
+
+#[tokio::test]
+async fn a_realtime_call_ends_by_the_clients_deadline_as_a_rest_call_does() {
+    // A server that accepts connections and never answers the WebSocket upgrade.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let client = archastro::Client::builder()
+        .token("user-token")
+        .base_url(&base)
+        .deadline(Some(Duration::from_millis(300)))
+        .build()
+        .expect("client");
+    let started = Instant::now();
+    // Before: the socket's own 10 s reply timeout, whatever the client's deadline.
+    let err = client
+        .realtime()
+        .join_team_thread(thread("team_1", "thr_1"))
+        .await
+        .expect_err("the upgrade never comes");
+    let took = started.elapsed();
+    assert!(
+        matches!(err, RealtimeError::Timeout { sent: false, after, .. } if after == Duration::from_millis(300)),
+        "{err:?}"
+    );
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+}

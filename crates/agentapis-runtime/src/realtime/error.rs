@@ -38,16 +38,19 @@ pub enum RealtimeError {
         /// The reply's `response` (boxed: errors stay small on the happy path).
         response: Box<Value>,
     },
-    /// No reply within the timeout. For a message not marked safe to resend, the server may
-    /// or may not have applied it.
-    #[error("no reply to {event} on {topic} within {after:?}")]
+    /// The call's deadline passed. When `sent` is false the message never went out (it waited
+    /// for the connection or the rejoin) and never will, so sending it again is safe; when it
+    /// is true the server may or may not have applied it.
+    #[error("{event} on {topic}: {} within {after:?}", if *.sent { "no reply" } else { "not sent (still waiting for the connection)" })]
     Timeout {
         /// The topic.
         topic: String,
         /// The event.
         event: String,
-        /// The timeout.
+        /// The limit that passed.
         after: Duration,
+        /// Whether the message had been sent.
+        sent: bool,
     },
     /// The connection dropped after the message was sent and before its reply; it is not resent
     /// because it is not safe to send twice, so whether it took effect is unknown.

@@ -42,8 +42,10 @@ mod driver;
 mod error;
 mod feed;
 pub mod frame;
+mod inbox;
 mod socket;
 mod table;
+mod waiter;
 
 pub use backoff::Reconnect;
 pub use connect::SocketAuth;

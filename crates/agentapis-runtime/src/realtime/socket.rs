@@ -2,7 +2,7 @@
 
 use std::pin::Pin;
 use std::sync::atomic::AtomicU64 as JoinIds;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -11,7 +11,9 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 use super::driver::{Driver, Stop};
+use super::inbox::Inbox;
 use super::table::{sane, Command};
+use super::waiter::{self, deadline_in, NoAnswer};
 use super::{Push, RealtimeError, Reconnect, Resend, SocketAuth};
 
 /// How a [`Socket`] connects and behaves. Defaults follow the vendor's documented timings,
@@ -25,8 +27,11 @@ pub struct SocketConfig {
     pub path: String,
     /// The bearer credential.
     pub auth: SocketAuth,
-    /// How long a join, message or leave waits for its reply (default 10 s). A message still
-    /// waiting for a reconnect when it passes is dropped, never sent later.
+    /// Each call's deadline (default 10 s): a join, message or leave ends by then, whatever it
+    /// waits for (the connection, a token refresh, the reconnect backoff, the rejoin, the
+    /// reply), with [`RealtimeError::Timeout`] saying whether the message went out. A message
+    /// still waiting for a reconnect when it passes is dropped, never sent later.
+    /// [`Socket::join_within`] and [`Channel::push_within`] set it per call.
     pub timeout: Duration,
     /// Heartbeat period (default 30 s); a heartbeat still unanswered at the next one means the
     /// connection is dead and is replaced.
@@ -148,54 +153,50 @@ impl Socket {
     /// Joins `topic` with `payload` as the join params; waits for the server's answer (at most
     /// [`SocketConfig::timeout`]).
     pub async fn join(&self, topic: String, payload: Value) -> Result<Channel, RealtimeError> {
+        self.join_within(topic, payload, self.inner.config.timeout).await
+    }
+
+    /// [`Socket::join`], ending by `limit` from now instead of [`SocketConfig::timeout`]
+    /// (`Duration::MAX`: no limit).
+    pub async fn join_within(&self, topic: String, payload: Value, limit: Duration) -> Result<Channel, RealtimeError> {
+        let deadline = deadline_in(limit);
         let config = &self.inner.config;
         if self.inner.stop.is_stopped() {
             return Err(RealtimeError::Closed { topic });
         }
-        let (pushes_in, pushes) = mpsc::channel(config.push_buffer);
-        let missed = Arc::new(AtomicU64::new(0));
-        let closed = Arc::new(OnceLock::new());
+        let (inbox, sender) = Inbox::new(config.push_buffer);
         let id = self.inner.joins.fetch_add(1, Ordering::Relaxed);
-        let (reply, answer) = oneshot::channel();
+        let (waiter, answer) = waiter::pair();
         let commands = self.commands().clone();
         let command = Command::Join {
             topic: topic.clone(),
             id,
             payload,
-            pushes: pushes_in,
-            missed: Arc::clone(&missed),
-            closed: Arc::clone(&closed),
-            reply,
+            inbox: sender,
+            waiter,
         };
         let mut channel = Channel {
-            topic: topic.clone(),
+            topic,
             id,
             commands: commands.clone(),
-            pushes,
-            missed,
-            closed,
+            inbox,
             timeout: config.timeout,
             open: false,
         };
-        let asked = async {
-            commands.send(command).await.map_err(|_| ())?;
-            answer.await.map_err(|_| ())
-        };
-        match tokio::time::timeout(config.timeout, asked).await {
-            Ok(Ok(Ok(_))) => {
+        let asked = async { commands.send(command).await.map_err(|_| ()) };
+        match answer.wait(deadline, asked).await {
+            Ok(Ok(_)) => {
                 channel.open = true;
                 Ok(channel)
             }
-            Ok(Ok(Err(e))) => Err(e),
-            Ok(Err(())) => Err(RealtimeError::Closed { topic }),
-            Err(_) => {
+            Ok(Err(e)) => Err(e),
+            Err(NoAnswer::Closed) => Err(RealtimeError::Closed {
+                topic: channel.topic.clone(),
+            }),
+            Err(NoAnswer::TimedOut { sent }) => {
                 // Leave in case the join is answered later, so it does not linger.
                 channel.open = true;
-                Err(RealtimeError::Timeout {
-                    topic,
-                    event: "phx_join".to_owned(),
-                    after: config.timeout,
-                })
+                Err(channel.timed_out("phx_join", limit, sent))
             }
         }
     }
@@ -216,9 +217,7 @@ pub struct Channel {
     topic: String,
     id: u64,
     commands: mpsc::Sender<Command>,
-    pushes: mpsc::Receiver<Push>,
-    missed: Arc<AtomicU64>,
-    closed: Arc<OnceLock<String>>,
+    inbox: Arc<Inbox>,
     timeout: Duration,
     /// Whether dropping it must leave (it holds a join the server may know).
     open: bool,
@@ -243,59 +242,76 @@ impl Channel {
     /// `ok`, a typed error otherwise. While the socket reconnects the message waits (up to the
     /// resend buffer). With [`Resend::Safe`], a message whose reply was lost with the connection
     /// is sent again after the rejoin; otherwise that ends in [`RealtimeError::Disconnected`].
+    /// Ends by [`SocketConfig::timeout`].
     pub async fn push(&self, event: &str, payload: Value, resend: Resend) -> Result<Value, RealtimeError> {
-        let (reply, answer) = oneshot::channel();
+        self.push_within(event, payload, resend, self.timeout).await
+    }
+
+    /// [`Channel::push`], ending by `limit` from now (`Duration::MAX`: no limit). A
+    /// [`RealtimeError::Timeout`] with `sent: false` was never sent and never will be, so
+    /// sending it again cannot apply it twice.
+    pub async fn push_within(
+        &self,
+        event: &str,
+        payload: Value,
+        resend: Resend,
+        limit: Duration,
+    ) -> Result<Value, RealtimeError> {
+        let deadline = deadline_in(limit);
+        let (waiter, answer) = waiter::pair();
         let command = Command::Push {
             topic: self.topic.clone(),
             id: self.id,
             event: event.to_owned(),
             payload,
             resend,
-            reply,
+            waiter,
         };
-        let closed = || RealtimeError::Closed {
-            topic: self.topic.clone(),
-        };
-        let asked = async {
-            self.commands.send(command).await.map_err(|_| ())?;
-            answer.await.map_err(|_| ())
-        };
-        match tokio::time::timeout(self.timeout, asked).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(())) => Err(closed()),
-            Err(_) => Err(RealtimeError::Timeout {
+        let asked = async { self.commands.send(command).await.map_err(|_| ()) };
+        match answer.wait(deadline, asked).await {
+            Ok(result) => result,
+            Err(NoAnswer::Closed) => Err(RealtimeError::Closed {
                 topic: self.topic.clone(),
-                event: event.to_owned(),
-                after: self.timeout,
             }),
+            Err(NoAnswer::TimedOut { sent }) => Err(self.timed_out(event, limit, sent)),
+        }
+    }
+
+    fn timed_out(&self, event: &str, after: Duration, sent: bool) -> RealtimeError {
+        RealtimeError::Timeout {
+            topic: self.topic.clone(),
+            event: event.to_owned(),
+            after,
+            sent,
         }
     }
 
     /// The next server push; `None` once the channel is closed.
     pub async fn next_push(&mut self) -> Option<Push> {
-        self.pushes.recv().await
+        std::future::poll_fn(|cx| self.inbox.poll_next(cx)).await
     }
 
     /// Pushes dropped because this channel's consumer fell [`SocketConfig::push_buffer`] behind.
     pub fn missed(&self) -> u64 {
-        self.missed.load(Ordering::Relaxed)
+        self.inbox.missed()
     }
 
     /// Why the channel ended (refused at a rejoin, closed by the server, left), once it has;
     /// its push stream has ended then.
     pub fn closed_reason(&self) -> Option<&str> {
-        self.closed.get().map(String::as_str)
+        self.inbox.closed_reason()
     }
 
-    /// Leaves the topic and waits for the server to confirm (or the timeout).
+    /// Leaves the topic and waits for the server to confirm, both by [`SocketConfig::timeout`].
     pub async fn leave(mut self) -> Result<(), RealtimeError> {
+        let deadline = deadline_in(self.timeout);
         let (reply, answer) = oneshot::channel();
         let command = Command::Leave {
             topic: self.topic.clone(),
             id: self.id,
             reply: Some(reply),
         };
-        let sent = tokio::time::timeout(self.timeout, self.commands.send(command)).await;
+        let sent = tokio::time::timeout_at(deadline, self.commands.send(command)).await;
         match sent {
             Ok(Ok(())) => self.open = false,
             Ok(Err(_)) => {
@@ -303,21 +319,11 @@ impl Channel {
                 return Ok(()); // the socket is gone, and the channel with it
             }
             // Still open: dropping `self` tries again.
-            Err(_) => {
-                return Err(RealtimeError::Timeout {
-                    topic: self.topic.clone(),
-                    event: "phx_leave".to_owned(),
-                    after: self.timeout,
-                })
-            }
+            Err(_) => return Err(self.timed_out("phx_leave", self.timeout, false)),
         }
-        match tokio::time::timeout(self.timeout, answer).await {
+        match tokio::time::timeout_at(deadline, answer).await {
             Ok(_) => Ok(()),
-            Err(_) => Err(RealtimeError::Timeout {
-                topic: self.topic.clone(),
-                event: "phx_leave".to_owned(),
-                after: self.timeout,
-            }),
+            Err(_) => Err(self.timed_out("phx_leave", self.timeout, true)),
         }
     }
 }
@@ -325,8 +331,8 @@ impl Channel {
 impl futures_core::Stream for Channel {
     type Item = Push;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Push>> {
-        self.pushes.poll_recv(cx)
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Push>> {
+        self.inbox.poll_next(cx)
     }
 }
 

@@ -50,15 +50,23 @@ impl Client {
     }
 
     /// Realtime channels over a socket of their own, configured by `configure` (timeouts,
-    /// heartbeat, [`Reconnect`] policy, buffer sizes).
+    /// heartbeat, [`Reconnect`] policy, buffer sizes), starting from the settings
+    /// [`Client::realtime`] uses.
     pub fn realtime_with(&self, configure: impl FnOnce(SocketConfig) -> SocketConfig) -> Realtime {
         Realtime::new(Socket::new(configure(self.socket_config())))
     }
 
+    /// The socket's settings: a realtime call (join, message, leave) ends by the client's
+    /// deadline ([`crate::ClientBuilder::deadline`]) as a REST call does, and by the socket's
+    /// own reply timeout (10 s) when that comes first.
     fn socket_config(&self) -> SocketConfig {
-        SocketConfig::new(
+        let config = SocketConfig::new(
             self.generated().baseurl(),
             SocketAuth::Token(Arc::clone(&self.state().tokens)),
-        )
+        );
+        match self.generated().inner().settings().timeouts.overall {
+            Some(deadline) if deadline < config.timeout => config.timeout(deadline),
+            _ => config,
+        }
     }
 }

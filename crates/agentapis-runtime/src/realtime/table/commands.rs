@@ -1,16 +1,16 @@
 //! What the handles ask of the connection task: join, push, leave, shut down.
 
 use std::collections::VecDeque;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use serde_json::{json, Value};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
-use super::{close, ChannelState, Outgoing, Pending, Reply, Table};
+use super::{close, ChannelState, Outgoing, Pending, Table};
 use crate::realtime::frame::Frame;
-use crate::realtime::{Push, RealtimeError, Resend};
+use crate::realtime::inbox;
+use crate::realtime::waiter::Waiter;
+use crate::realtime::{RealtimeError, Resend};
 
 /// What the handles ask of the connection task. `id` names one join of a topic, so a stale
 /// handle (an earlier join of the same topic) cannot act on a newer one.
@@ -19,10 +19,8 @@ pub(crate) enum Command {
         topic: String,
         id: u64,
         payload: Value,
-        pushes: mpsc::Sender<Push>,
-        missed: Arc<AtomicU64>,
-        closed: Arc<OnceLock<String>>,
-        reply: Reply,
+        inbox: inbox::Sender,
+        waiter: Waiter,
     },
     Push {
         topic: String,
@@ -30,7 +28,7 @@ pub(crate) enum Command {
         event: String,
         payload: Value,
         resend: Resend,
-        reply: Reply,
+        waiter: Waiter,
     },
     Leave {
         topic: String,
@@ -47,13 +45,11 @@ impl Table {
                 topic,
                 id,
                 payload,
-                pushes,
-                missed,
-                closed,
-                reply,
+                inbox,
+                waiter,
             } => {
                 if self.channels.contains_key(&topic) {
-                    let _ = reply.send(Err(RealtimeError::AlreadyJoined { topic }));
+                    waiter.answer(Err(RealtimeError::AlreadyJoined { topic }));
                     return;
                 }
                 let state = ChannelState {
@@ -61,16 +57,14 @@ impl Table {
                     payload,
                     join_ref: None,
                     joined: false,
-                    waiter: Some(reply),
-                    pushes,
-                    missed,
-                    closed,
+                    waiter: Some(waiter),
+                    inbox,
                     queued: VecDeque::new(),
                     rejoin_at: None,
                     crashes: 0,
                     joined_at: None,
                 };
-                self.channels.insert(topic.clone(), state);
+                self.channels.insert(topic.clone(), Box::new(state));
                 if self.connected {
                     self.send_join(&topic);
                 }
@@ -81,18 +75,18 @@ impl Table {
                 event,
                 payload,
                 resend,
-                reply,
+                waiter,
             } => {
                 let out = Outgoing {
                     event,
                     payload,
                     resend,
-                    reply,
+                    waiter,
                 };
                 let connected = self.connected;
                 let capacity = self.config.resend_buffer;
                 let Some(channel) = self.channels.get_mut(&topic).filter(|c| c.id == id) else {
-                    let _ = out.reply.send(Err(RealtimeError::Closed { topic }));
+                    out.waiter.answer(Err(RealtimeError::Closed { topic }));
                     return;
                 };
                 if connected && channel.joined {
@@ -100,9 +94,9 @@ impl Table {
                     return;
                 }
                 // Callers that gave up free their place.
-                channel.queued.retain(|o| !o.reply.is_closed());
+                channel.queued.retain(|o| !o.waiter.gave_up());
                 if channel.queued.len() >= capacity {
-                    let _ = out.reply.send(Err(RealtimeError::BufferFull { topic, capacity }));
+                    out.waiter.answer(Err(RealtimeError::BufferFull { topic, capacity }));
                 } else {
                     channel.queued.push_back(out);
                 }
@@ -116,7 +110,7 @@ impl Table {
                     return;
                 };
                 let join_ref = channel.join_ref.clone();
-                close(channel, &topic, None, "left");
+                close(*channel, &topic, None, "left");
                 self.fail_in_flight(&topic);
                 match join_ref.filter(|_| self.connected) {
                     Some(join_ref) => {

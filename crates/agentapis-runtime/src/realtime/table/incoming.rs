@@ -1,11 +1,9 @@
 //! What the server sends: replies matched to their requests by `ref`, channel errors and
 //! closes, and pushes handed to their channel's bounded stream.
 
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use serde_json::Value;
-use tokio::sync::mpsc;
 
 use super::{close, requeue_or_fail, Outgoing, Pending, Table};
 use crate::realtime::frame::Frame;
@@ -45,7 +43,7 @@ impl Table {
             "phx_close" => {
                 if self.is_current(&frame) {
                     if let Some(channel) = self.channels.remove(&frame.topic) {
-                        close(channel, &frame.topic, None, "closed by the server");
+                        close(*channel, &frame.topic, None, "closed by the server");
                     }
                     self.fail_in_flight(&frame.topic);
                 }
@@ -81,13 +79,13 @@ impl Table {
 
     pub(super) fn requeue_in_flight(&mut self, topic: &str) {
         for (_, out) in self.take_in_flight(topic) {
-            requeue_or_fail(self.channels.get_mut(topic), topic, out);
+            requeue_or_fail(self.channels.get_mut(topic).map(|c| &mut **c), topic, out);
         }
     }
 
     pub(super) fn fail_in_flight(&mut self, topic: &str) {
         for (_, out) in self.take_in_flight(topic) {
-            let _ = out.reply.send(Err(RealtimeError::Closed {
+            out.waiter.answer(Err(RealtimeError::Closed {
                 topic: topic.to_owned(),
             }));
         }
@@ -104,11 +102,10 @@ impl Table {
             event: frame.event,
             payload: frame.payload,
         };
-        if let Err(mpsc::error::TrySendError::Full(push)) = channel.pushes.try_send(push) {
-            // The documented policy: a consumer that does not keep up loses the newest pushes,
-            // counted, rather than stalling every channel of the socket.
-            channel.missed.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(target: "agentapis::realtime", topic = %frame.topic, event = %push.event, "push dropped: consumer behind");
+        // The documented policy: a consumer that does not keep up loses the newest pushes,
+        // counted, rather than stalling every channel of the socket.
+        if !channel.inbox.offer(push) {
+            tracing::debug!(target: "agentapis::realtime", topic = %frame.topic, "push dropped: consumer behind");
         }
     }
 
@@ -149,7 +146,7 @@ impl Table {
                 } else {
                     Err(RealtimeError::from_reply(&topic, &out.event, response))
                 };
-                let _ = out.reply.send(result);
+                out.waiter.answer(result);
             }
             Pending::Join { topic } => self.joined(&topic, reference, ok, response),
         }
@@ -167,7 +164,7 @@ impl Table {
             if let Some(channel) = self.channels.remove(topic) {
                 let error = RealtimeError::refused(topic, response);
                 let reason = error.to_string();
-                close(channel, topic, Some(error), &reason);
+                close(*channel, topic, Some(error), &reason);
             }
             return;
         }
@@ -175,7 +172,7 @@ impl Table {
         channel.joined = true;
         channel.joined_at = Some(Instant::now());
         if let Some(waiter) = channel.waiter.take() {
-            let _ = waiter.send(Ok(response));
+            waiter.answer(Ok(response));
         }
         let queued = std::mem::take(&mut channel.queued);
         for out in queued {

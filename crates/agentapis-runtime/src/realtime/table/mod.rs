@@ -4,29 +4,28 @@
 //! What the handles ask is in [`commands`], what the server sends in [`incoming`].
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::frame::Frame;
-use super::{Push, RealtimeError, Resend, SocketConfig};
+use super::inbox;
+use super::waiter::Waiter;
+use super::{RealtimeError, Resend, SocketConfig};
 
 mod commands;
 mod incoming;
 
 pub(crate) use commands::Command;
 
-pub(crate) type Reply = oneshot::Sender<Result<Value, RealtimeError>>;
-
 /// A message waiting to be sent or answered.
 struct Outgoing {
     event: String,
     payload: Value,
     resend: Resend,
-    reply: Reply,
+    waiter: Waiter,
 }
 
 struct ChannelState {
@@ -36,11 +35,9 @@ struct ChannelState {
     join_ref: Option<String>,
     joined: bool,
     /// The caller of the first join, answered once.
-    waiter: Option<Reply>,
-    pushes: mpsc::Sender<Push>,
-    missed: Arc<AtomicU64>,
-    /// Why the channel ended, for its handle.
-    closed: Arc<OnceLock<String>>,
+    waiter: Option<Waiter>,
+    /// The handle's pushes and why the channel ended.
+    inbox: inbox::Sender,
     /// Messages waiting for the (re)join, oldest first.
     queued: VecDeque<Outgoing>,
     /// After the server-side channel crashed: when to rejoin, and how many crashes in a row.
@@ -94,7 +91,9 @@ pub(crate) struct Dead;
 
 pub(crate) struct Table {
     config: Arc<SocketConfig>,
-    channels: HashMap<String, ChannelState>,
+    /// Boxed: the map keeps spare buckets as it grows (up to half of them empty), and an empty
+    /// bucket then costs a pointer, not a whole channel's state.
+    channels: HashMap<String, Box<ChannelState>>,
     /// Requests waiting for a reply, with when they were sent.
     pending: HashMap<String, (Pending, Instant)>,
     next_ref: u64,
@@ -167,7 +166,7 @@ impl Table {
         // Newest first, so pushing each to the front keeps the original order.
         lost.sort_by_key(|(reference, _, _)| std::cmp::Reverse(*reference));
         for (_, topic, out) in lost {
-            requeue_or_fail(self.channels.get_mut(&topic), &topic, out);
+            requeue_or_fail(self.channels.get_mut(&topic).map(|c| &mut **c), &topic, out);
         }
         for channel in self.channels.values_mut() {
             channel.joined = false;
@@ -186,7 +185,7 @@ impl Table {
             .collect();
         for topic in waiting {
             if let Some(channel) = self.channels.remove(&topic) {
-                close(channel, &topic, Some(same_error(error, &topic)), &error.to_string());
+                close(*channel, &topic, Some(same_error(error, &topic)), &error.to_string());
             }
         }
     }
@@ -196,6 +195,9 @@ impl Table {
         let Some(channel) = self.channels.get_mut(topic) else {
             return;
         };
+        if channel.waiter.as_ref().is_some_and(|w| !w.claim_send()) {
+            return; // its caller gave up before it went out; the handle's leave removes it
+        }
         channel.join_ref = Some(reference.clone());
         channel.joined = false;
         channel.rejoin_at = None;
@@ -219,7 +221,7 @@ impl Table {
     }
 
     fn send_push(&mut self, topic: &str, out: Outgoing) {
-        if out.reply.is_closed() {
+        if !out.waiter.claim_send() {
             return; // its caller gave up: never send it late
         }
         let join_ref = self.channels.get(topic).and_then(|c| c.join_ref.clone());
@@ -253,7 +255,7 @@ impl Table {
         self.pending.retain(|_, (pending, sent)| {
             let expired = now.saturating_duration_since(*sent) > timeout;
             match pending {
-                Pending::Push { out, .. } => !out.reply.is_closed(),
+                Pending::Push { out, .. } => !out.waiter.gave_up(),
                 Pending::Join { topic } if expired => {
                     stale_joins.push(topic.clone());
                     false
@@ -297,15 +299,15 @@ impl Table {
 /// Ends a channel: its first-join waiter gets `error` (or `Closed`), its queue fails, its
 /// handle can read `reason`, and its push stream ends (the sender is dropped).
 fn close(mut channel: ChannelState, topic: &str, error: Option<RealtimeError>, reason: &str) {
-    let _ = channel.closed.set(reason.to_owned());
+    channel.inbox.set_reason(reason);
     if let Some(waiter) = channel.waiter.take() {
         let error = error.unwrap_or_else(|| RealtimeError::Closed {
             topic: topic.to_owned(),
         });
-        let _ = waiter.send(Err(error));
+        waiter.answer(Err(error));
     }
     for out in channel.queued.drain(..) {
-        let _ = out.reply.send(Err(RealtimeError::Closed {
+        out.waiter.answer(Err(RealtimeError::Closed {
             topic: topic.to_owned(),
         }));
     }
@@ -313,9 +315,9 @@ fn close(mut channel: ChannelState, topic: &str, error: Option<RealtimeError>, r
 
 fn requeue_or_fail(channel: Option<&mut ChannelState>, topic: &str, out: Outgoing) {
     match channel {
-        Some(channel) if out.resend.is_safe() && !out.reply.is_closed() => channel.queued.push_front(out),
+        Some(channel) if out.resend.is_safe() && !out.waiter.gave_up() => channel.queued.push_front(out),
         _ => {
-            let _ = out.reply.send(Err(RealtimeError::Disconnected {
+            out.waiter.answer(Err(RealtimeError::Disconnected {
                 topic: topic.to_owned(),
                 event: out.event,
             }));
