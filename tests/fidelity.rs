@@ -568,6 +568,14 @@ fn collect_params(spec: &Value, list: &Value) -> Result<BTreeMap<(String, String
             .and_then(Value::as_str)
             .ok_or("parameter without `in`")?;
         let required = param.get("required").and_then(Value::as_bool).unwrap_or(false);
+        // The reference names an array query parameter as the vendor's SDK takes it (`kind`);
+        // the spec names it as the SDK sends it to the Plug server (`kind[]`).
+        let is_array = resolve(spec, param.get("schema").unwrap_or(&Value::Null))
+            .is_ok_and(|s| s.get("type").and_then(Value::as_str) == Some("array"));
+        let name = match name.strip_suffix("[]") {
+            Some(bare) if location == "query" && is_array => bare,
+            _ => name,
+        };
         if out.insert((location.to_string(), name.to_string()), required).is_some() {
             return Err(format!("parameter `{name}` ({location}) declared twice"));
         }
