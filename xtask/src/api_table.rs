@@ -5,6 +5,7 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
+use serde_json::Value;
 
 use crate::apis::ApiEntry;
 
@@ -13,10 +14,52 @@ pub const RUNTIME_OUTPUT: &str = "crates/agentapis-runtime/src/api.rs";
 /// Where the stand-in's spec table is written, relative to the workspace root.
 pub const STANDIN_OUTPUT: &str = "crates/standin/src/apis.rs";
 
-/// The generated files: (path, source), header included.
-pub fn sources(apis: &[ApiEntry]) -> Result<Vec<(&'static str, String)>, syn::Error> {
+/// What an API's spec says that its `Api` variant carries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpecFacts {
+    /// The documented error codes (`x-error-codes` of any component schema): code, status,
+    /// retryable; sorted by code, the first schema's entry kept for a code documented twice.
+    pub error_codes: Vec<(String, u16, bool)>,
+}
+
+impl SpecFacts {
+    /// Reads the facts from a spec; an `x-error-codes` entry without a valid status or
+    /// `retryable` flag is an error naming where it is.
+    pub fn read(doc: &Value) -> Result<Self, String> {
+        let mut codes: Vec<(String, u16, bool)> = Vec::new();
+        let schemas = doc.pointer("/components/schemas").and_then(Value::as_object);
+        for (schema, body) in schemas.into_iter().flatten() {
+            let Some(table) = body.get("x-error-codes") else {
+                continue;
+            };
+            let at = format!("#/components/schemas/{schema}/x-error-codes");
+            let table = table.as_object().ok_or_else(|| format!("{at}: not an object"))?;
+            for (code, fact) in table {
+                let status = fact
+                    .get("status")
+                    .and_then(Value::as_u64)
+                    .and_then(|s| u16::try_from(s).ok())
+                    .filter(|s| (100..600).contains(s))
+                    .ok_or_else(|| format!("{at}/{code}: `status` is not an HTTP status"))?;
+                let retryable = fact
+                    .get("retryable")
+                    .and_then(Value::as_bool)
+                    .ok_or_else(|| format!("{at}/{code}: `retryable` is not true or false"))?;
+                if !codes.iter().any(|(c, _, _)| c == code) {
+                    codes.push((code.clone(), status, retryable));
+                }
+            }
+        }
+        codes.sort();
+        Ok(Self { error_codes: codes })
+    }
+}
+
+/// The generated files: (path, source), header included. `facts` holds each API's
+/// [`SpecFacts`], in the table's order.
+pub fn sources(apis: &[ApiEntry], facts: &[SpecFacts]) -> Result<Vec<(&'static str, String)>, syn::Error> {
     Ok(vec![
-        (RUNTIME_OUTPUT, render(runtime(apis))?),
+        (RUNTIME_OUTPUT, render(runtime(apis, facts))?),
         (STANDIN_OUTPUT, render(standin(apis))?),
     ])
 }
@@ -34,8 +77,20 @@ fn variants(apis: &[ApiEntry]) -> Vec<syn::Ident> {
 }
 
 /// The runtime's `api.rs`.
-fn runtime(apis: &[ApiEntry]) -> TokenStream {
+fn runtime(apis: &[ApiEntry], facts: &[SpecFacts]) -> TokenStream {
     let variants = variants(apis);
+    let codes: Vec<TokenStream> = apis
+        .iter()
+        .enumerate()
+        .map(|(i, _)| {
+            let entries = facts.get(i).map(|f| f.error_codes.as_slice()).unwrap_or_default();
+            let entries = entries.iter().map(|(code, status, retryable)| {
+                let status = proc_macro2::Literal::u16_unsuffixed(*status);
+                quote! { VendorCode { code: #code, status: #status, retryable: #retryable } }
+            });
+            quote! { &[#(#entries),*] }
+        })
+        .collect();
     let names: Vec<&str> = apis.iter().map(|a| a.name).collect();
     let scopes: Vec<syn::Ident> = apis.iter().map(|a| format_ident!("{}", a.limit_scope)).collect();
     let docs: Vec<String> = apis
@@ -46,6 +101,7 @@ fn runtime(apis: &[ApiEntry]) -> TokenStream {
     quote! {
         //! Which API a client, a call, an error or a stand-in belongs to: one variant per entry of
         //! the workspace's API table.
+        use crate::retry::VendorCode;
         use crate::LimitScope;
         /// An API this workspace bundles.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -71,6 +127,11 @@ fn runtime(apis: &[ApiEntry]) -> TokenStream {
             /// Where the API's rate-limit headers apply, and so where pacing state is kept.
             pub const fn limit_scope(self) -> LimitScope {
                 match self { #(Api::#variants => LimitScope::#scopes,)* }
+            }
+            /// The error codes the API's spec documents (`x-error-codes`), sorted by code: the
+            /// vendor rule of [`crate::retry::RetryRules`].
+            pub const fn error_codes(self) -> &'static [VendorCode] {
+                match self { #(Api::#variants => #codes,)* }
             }
         }
         impl ::std::fmt::Display for Api {
@@ -105,7 +166,8 @@ mod tests {
 
     #[test]
     fn every_entry_becomes_a_variant_with_its_name_scope_and_spec() {
-        let files = sources(crate::apis::APIS).expect("parses");
+        let facts = vec![SpecFacts::default(); crate::apis::APIS.len()];
+        let files = sources(crate::apis::APIS, &facts).expect("parses");
         let text = |path: &str| {
             files
                 .iter()
@@ -132,5 +194,39 @@ mod tests {
             );
         }
         assert!(runtime.contains("pub const ALL: &'static [Api]"), "{runtime}");
+    }
+}
+
+#[cfg(test)]
+mod facts_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn error_codes_are_read_from_any_schema_sorted_and_checked() {
+        let doc = json!({"components": {"schemas": {
+            "B": {"x-error-codes": {"Z_LAST": {"status": 503, "retryable": true}, "A_FIRST": {"status": 400, "retryable": false}}},
+            "A": {"type": "object"}}}});
+        let facts = SpecFacts::read(&doc).expect("reads");
+        assert_eq!(
+            facts.error_codes,
+            [("A_FIRST".to_owned(), 400, false), ("Z_LAST".to_owned(), 503, true)]
+        );
+        let runtime = render(runtime(&crate::apis::APIS[..1], &[facts])).expect("parses");
+        assert!(
+            runtime.contains(r#"code: "Z_LAST""#)
+                && runtime.contains("status: 503")
+                && runtime.contains("retryable: true"),
+            "{runtime}"
+        );
+        for bad in [
+            json!({"status": 99, "retryable": true}),
+            json!({"status": "500", "retryable": true}),
+            json!({"status": 500}),
+        ] {
+            let doc = json!({"components": {"schemas": {"E": {"x-error-codes": {"X": bad}}}}});
+            let err = SpecFacts::read(&doc).expect_err("refused");
+            assert!(err.starts_with("#/components/schemas/E/x-error-codes/X"), "{err}");
+        }
     }
 }

@@ -114,7 +114,12 @@ pub struct Shared {
 
 /// The workspace-wide generated files that differ from what is checked in.
 pub fn shared_stale(root: &Path) -> Result<Vec<Shared>, SpecError> {
-    let files = crate::api_table::sources(crate::apis::APIS).map_err(|e| {
+    let mut facts = Vec::with_capacity(crate::apis::APIS.len());
+    for api in crate::apis::APIS {
+        let loaded = spec::load(root, api.spec)?;
+        facts.push(crate::api_table::SpecFacts::read(&loaded.doc).map_err(|e| SpecError::new(api.spec, "", e))?);
+    }
+    let files = crate::api_table::sources(crate::apis::APIS, &facts).map_err(|e| {
         SpecError::new(
             crate::api_table::RUNTIME_OUTPUT,
             "",

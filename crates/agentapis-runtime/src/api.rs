@@ -2,6 +2,7 @@
 
 //! Which API a client, a call, an error or a stand-in belongs to: one variant per entry of
 //! the workspace's API table.
+use crate::retry::VendorCode;
 use crate::LimitScope;
 /// An API this workspace bundles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -43,6 +44,53 @@ impl Api {
             Api::Agentiv => LimitScope::Client,
             Api::ArchAstro => LimitScope::Operation,
             Api::Invent => LimitScope::Client,
+        }
+    }
+    /// The error codes the API's spec documents (`x-error-codes`), sorted by code: the
+    /// vendor rule of [`crate::retry::RetryRules`].
+    pub const fn error_codes(self) -> &'static [VendorCode] {
+        match self {
+            Api::Agentiv => {
+                &[
+                    VendorCode {
+                        code: "EXECUTION_FAILED",
+                        status: 500,
+                        retryable: true,
+                    },
+                    VendorCode {
+                        code: "FORBIDDEN",
+                        status: 403,
+                        retryable: false,
+                    },
+                    VendorCode {
+                        code: "INTEGRATION_NOT_CONNECTED",
+                        status: 400,
+                        retryable: false,
+                    },
+                    VendorCode {
+                        code: "INVALID_INPUT",
+                        status: 400,
+                        retryable: false,
+                    },
+                    VendorCode {
+                        code: "NOT_FOUND",
+                        status: 404,
+                        retryable: false,
+                    },
+                    VendorCode {
+                        code: "RATE_LIMITED",
+                        status: 429,
+                        retryable: true,
+                    },
+                    VendorCode {
+                        code: "UNAUTHORIZED",
+                        status: 401,
+                        retryable: false,
+                    },
+                ]
+            }
+            Api::ArchAstro => &[],
+            Api::Invent => &[],
         }
     }
 }

@@ -173,6 +173,9 @@ pub struct CallRecord {
     pub error_body: Option<bytes::Bytes>,
     /// [`error_body`](Self::error_body) read as a vendor error (code, message, details).
     pub error: Option<ErrorBody>,
+    /// For an error status: whether the client's retry rules judged it worth another attempt
+    /// (the verdict the attempt loop acted on, reported as the typed error's `retryable`).
+    pub retryable: Option<bool>,
     /// Time from the first attempt to the end of the call.
     pub elapsed: Duration,
 }

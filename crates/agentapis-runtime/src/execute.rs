@@ -1,6 +1,6 @@
 //! The attempt loop: it waits for pacing, the concurrency slot and the client-side limiter
-//! (each within the call's deadline), sends one attempt with a bounded body read, asks
-//! [`decide`](crate::decide) what next, and does it. Facts for a typed error go to the call's
+//! (each within the call's deadline), sends one attempt with a bounded body read, asks the
+//! retry rules for their verdict and [`decide`](crate::retry::decide) what next, and does it. Facts for a typed error go to the call's
 //! [`CallRecord`](crate::CallRecord).
 
 use std::sync::Arc;
@@ -13,12 +13,13 @@ use tracing::Instrument;
 
 use crate::body::{read_limited, Read};
 use crate::call::{self, Refusal, StopReason, Waiting};
-use crate::decide::{decide, Decision, Outcome, State};
 use crate::error_body::ErrorBody;
 use crate::pacing::millis;
 use crate::paging::PageHeaders;
 use crate::policy::{has_idempotency_key, idempotent_method, Pacing};
 use crate::rate_limit::RateLimit;
+use crate::retry::decide::{decide, Decision, Outcome, State};
+use crate::retry::{Answer, Verdict};
 use crate::token::{RefreshOutcome, TokenStore};
 use crate::Runtime;
 
@@ -174,6 +175,21 @@ impl Runtime {
                         )
                         .await;
                     let failed = status.is_client_error() || status.is_server_error();
+                    // Server text can quote the credential it was sent (a "bad key sk_..."):
+                    // the error a caller sees never does. Only on the error path.
+                    let error = failed.then(|| {
+                        let secrets = self.inner.auth.current_secrets();
+                        let secrets: Vec<&str> = secrets.iter().map(crate::Secret::expose).collect();
+                        *body = crate::secret::scrub_bytes(std::mem::take(body), &secrets);
+                        ErrorBody::parse(body)
+                    });
+                    let verdict = match &error {
+                        Some(error) => {
+                            let answer = Answer::new(status, response.headers(), error.code.as_deref());
+                            self.inner.settings.retry_rules.classify(self.inner.api, &answer)
+                        }
+                        None => Verdict::Final,
+                    };
                     let pages = if call.paginated {
                         PageHeaders::from_headers(response.headers())
                     } else {
@@ -186,20 +202,14 @@ impl Runtime {
                     } else {
                         response.headers().clone()
                     };
-                    // Server text can quote the credential it was sent (a "bad key sk_..."):
-                    // the error a caller sees never does. Only on the error path.
-                    if failed {
-                        let secrets = self.inner.auth.current_secrets();
-                        let secrets: Vec<&str> = secrets.iter().map(crate::Secret::expose).collect();
-                        *body = crate::secret::scrub_bytes(std::mem::take(body), &secrets);
-                    }
                     call::update(|r| {
                         r.status = Some(status);
                         r.headers = Some(headers);
                         r.rate_limit = rate_limit;
                         r.pages = pages;
                         r.sent = true;
-                        r.error = failed.then(|| ErrorBody::parse(body));
+                        r.retryable = failed.then_some(verdict.is_retryable());
+                        r.error = error;
                         r.error_body = failed.then(|| body.clone());
                     });
                     tracing::debug!(
@@ -209,12 +219,16 @@ impl Runtime {
                         total_ms = millis(call.started.elapsed()),
                         "response"
                     );
-                    let server_wait = if matches!(status.as_u16(), 429 | 503) {
+                    let server_wait = if verdict.waits_for_reset() {
                         rate_limit.wait(SystemTime::now())
                     } else {
                         rate_limit.retry_after
                     };
-                    Outcome::Answered { status, server_wait }
+                    Outcome::Answered {
+                        status,
+                        verdict,
+                        server_wait,
+                    }
                 }
                 Sent::Failed(e) => {
                     let before_send = e.is_connect();

@@ -14,10 +14,10 @@
 #[rustfmt::skip]
 mod api;
 mod auth;
+pub mod backoff;
 mod body;
 mod budget;
 pub mod call;
-mod decide;
 mod error_body;
 mod execute;
 pub mod fleet;
@@ -32,6 +32,7 @@ mod policy;
 pub mod query;
 pub mod rate_limit;
 pub mod realtime;
+pub mod retry;
 mod secret;
 pub mod token;
 
@@ -44,8 +45,9 @@ pub use operation::OperationMeta;
 pub use pacing::LimitScope;
 pub use paging::{PageHeaders, Paging};
 pub use path::encode_segment;
-pub use policy::{retryable_status, BodyLimits, ClientLimits, Pacing, RetryBudget, RetryPolicy, Timeouts};
+pub use policy::{BodyLimits, ClientLimits, Pacing, RetryBudget, RetryPolicy, Timeouts};
 pub use rate_limit::RateLimit;
+pub use retry::{RetryRule, RetryRules};
 pub use secret::Secret;
 pub use token::TokenStore;
 
@@ -91,11 +93,14 @@ impl fmt::Debug for Runtime {
 
 /// Everything about a runtime's behaviour except its API, credentials and operations: one value
 /// the facade's client builder fills in and the runtime keeps.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct Settings {
     /// Retry policy.
     pub retry: RetryPolicy,
+    /// Which answers are worth another attempt (the user's rules, then the API's documented
+    /// error codes, then the status rule).
+    pub retry_rules: RetryRules,
     /// Time limits.
     pub timeouts: Timeouts,
     /// What to do when the server reports no requests remaining.
@@ -139,11 +144,11 @@ impl Runtime {
                 auth,
                 operations,
                 by_id: operations.iter().map(|op| (op.id, op)).collect(),
+                budget: budget::Bucket::new(settings.retry.budget),
                 settings,
                 gate,
                 rate_limit: Mutex::new(RateLimit::default()),
                 pacer: pacing::Pacer::new(api.limit_scope()),
-                budget: budget::Bucket::new(settings.retry.budget),
                 attempt_timeout_in_client: false,
             }),
         }
@@ -169,7 +174,7 @@ impl Runtime {
     pub fn with_auth(&self, auth: Auth) -> Runtime {
         let settings = Settings {
             limits: ClientLimits::default(),
-            ..self.inner.settings
+            ..self.inner.settings.clone()
         };
         Runtime::with_settings(self.inner.api, auth, self.inner.operations, settings)
     }

@@ -1,5 +1,5 @@
-//! Retry, timeout, pacing, body-size and retry-budget settings, and the rules the attempt loop
-//! applies (which statuses are worth another attempt, which requests are safe to send twice).
+//! Retry, timeout, pacing, body-size and retry-budget settings, and which requests are safe to
+//! send twice (which answers are worth another attempt is [`crate::retry`]'s).
 //!
 //! Defaults were chosen against the AWS SDK for Rust's "standard" retry mode (3 attempts,
 //! full-jitter exponential backoff, 1 s base, 20 s cap, a 500-token retry quota) and the
@@ -21,6 +21,8 @@
 use std::time::Duration;
 
 use reqwest::{Method, Request, StatusCode};
+
+use crate::backoff::Backoff;
 
 /// How failed attempts are retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,17 +96,13 @@ impl RetryPolicy {
     /// uniform random `fraction` in `[0, 1)`. Saturates instead of overflowing, whatever the
     /// delays are.
     pub fn backoff_at(&self, next_attempt: u32, fraction: f64) -> Duration {
-        let exp = next_attempt.saturating_sub(2).min(30);
-        let ceiling = self.base_delay.saturating_mul(1u32 << exp).min(self.max_delay);
-        let fraction = if fraction.is_finite() {
-            fraction.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        // Float rounding may land just past `ceiling` (or past `Duration::MAX`): clamp.
-        Duration::try_from_secs_f64(ceiling.as_secs_f64() * fraction)
-            .unwrap_or(ceiling)
-            .min(ceiling)
+        self.backoff_schedule()
+            .delay_at(next_attempt.saturating_sub(2), fraction)
+    }
+
+    /// The retries' [`Backoff`]: full jitter, doubling from `base_delay` up to `max_delay`.
+    pub fn backoff_schedule(&self) -> Backoff {
+        Backoff::full_jitter(self.base_delay, self.max_delay)
     }
 
     /// [`backoff_at`](Self::backoff_at) with a fresh random fraction.
@@ -318,12 +316,6 @@ impl BodyLimits {
             self.success
         }
     }
-}
-
-/// Statuses worth another attempt (when the request is safe to repeat): the one rule the
-/// runtime retries by and the facade reports as `retryable`.
-pub fn retryable_status(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
 }
 
 /// Methods that may be repeated without doing twice what they do.

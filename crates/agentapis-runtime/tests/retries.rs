@@ -163,3 +163,50 @@ async fn zero_remaining_with_fail_fast_does_not_send() {
         .is_some_and(|w| w <= Duration::from_secs(30) && w > Duration::from_secs(25)));
     m.assert_calls_async(1).await;
 }
+
+#[tokio::test]
+async fn a_user_rule_makes_a_status_retryable_and_the_record_says_so() {
+    let server = MockServer::start_async().await;
+    let overloaded = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/x");
+            then.status(529).header("retry-after", "0");
+        })
+        .await;
+    // Without a rule, 529 is final.
+    let (_, record) = send(&runtime(), reqwest::Method::GET, server.url("/x"), None).await;
+    assert_eq!((record.attempts, record.retryable), (1, Some(false)), "{record:?}");
+    let mut settings = Settings::default();
+    settings.retry = RetryPolicy::default().base_delay(Duration::from_millis(5));
+    settings.retry_rules = agentapis_runtime::RetryRules::new().status(
+        reqwest::StatusCode::from_u16(529).expect("status"),
+        agentapis_runtime::retry::Verdict::Retry,
+    );
+    let (res, record) = send(&runtime_with(settings), reqwest::Method::GET, server.url("/x"), None).await;
+    assert_eq!(res.expect("last response").status(), 529);
+    assert_eq!(record.attempts, 3, "{record:?}");
+    assert_eq!(
+        (record.stop, record.retryable),
+        (Some(StopReason::AttemptsExhausted), Some(true))
+    );
+    overloaded.assert_calls_async(4).await;
+}
+
+#[tokio::test]
+async fn a_code_the_spec_documents_as_final_is_not_retried_whatever_its_status() {
+    // Agentiv's x-error-codes: INVALID_INPUT is not retryable. Before the rule chain, a 503
+    // carrying it was sent three times (the code only changed the reported flag).
+    let server = MockServer::start_async().await;
+    let invalid = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/x");
+            then.status(503)
+                .header("content-type", "application/json")
+                .body(r#"{"success":false,"error":{"code":"INVALID_INPUT","message":"no"}}"#);
+        })
+        .await;
+    let (_, record) = send(&runtime(), reqwest::Method::GET, server.url("/x"), None).await;
+    assert_eq!(record.attempts, 1, "{record:?}");
+    assert_eq!((record.stop, record.retryable), (Some(StopReason::Final), Some(false)));
+    invalid.assert_calls_async(1).await;
+}

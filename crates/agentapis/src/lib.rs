@@ -17,6 +17,9 @@ pub mod archastro;
 pub mod invent;
 
 pub use agentapis_runtime::paging::{Paginated, Paging, Position};
+/// Which answers are worth another attempt (the runtime's retry rules; add your own with
+/// [`ClientBuilder::retry_rule`]) and the one backoff every wait-and-retry uses.
+pub use agentapis_runtime::{backoff, retry};
 pub use agentapis_runtime::{
     Api, BodyLimits, CallOptions, ClientLimits, LimitScope, Pacing, PageHeaders, RateLimit, RetryBudget, RetryPolicy,
     Secret, Settings, StopReason, Timeouts, Waiting,

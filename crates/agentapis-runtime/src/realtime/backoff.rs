@@ -1,9 +1,10 @@
-//! When to reconnect: exponential backoff with full jitter, so many clients dropped by the same
-//! outage come back spread out instead of all at once.
+//! When to reconnect: exponential backoff with full jitter (the runtime's one
+//! [`Backoff`](crate::backoff::Backoff)), so many clients dropped by the same outage come back
+//! spread out instead of all at once.
 
 use std::time::Duration;
 
-use rand::Rng as _;
+use crate::backoff::Backoff;
 
 /// How long to wait before each reconnect attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,17 +50,7 @@ impl Reconnect {
     pub fn delay(&self, attempt: u32) -> Duration {
         match self {
             Reconnect::Jittered { initial, max, floor } => {
-                let ceiling = initial
-                    .checked_mul(1u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX))
-                    .unwrap_or(*max)
-                    .min(*max);
-                let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-                let picked = if nanos == 0 {
-                    0
-                } else {
-                    rand::rng().random_range(0..=nanos)
-                };
-                Duration::from_nanos(picked).max(*floor)
+                Backoff::full_jitter(*initial, *max).floor(*floor).delay(attempt)
             }
             Reconnect::Fixed(steps) => {
                 let index = usize::try_from(attempt).unwrap_or(usize::MAX);

@@ -41,18 +41,6 @@ pub use agentiv_client::types::AgentSlug;
 /// flat open enum of the spec's `ErrorDetail.code` (`ErrorCode::Other` holds an unknown code).
 pub use agentiv_client::types::ErrorDetailCode as ErrorCode;
 
-/// Whether Agentiv documents `code` as retryable (the spec's `x-error-codes`: only
-/// `RATE_LIMITED` after backing off, and `EXECUTION_FAILED`, which runs the agent again and is
-/// therefore never retried on its own; opt in per call with [`CallOptions::retry_unsafe`](crate::CallOptions::retry_unsafe)).
-/// `None` for codes this SDK does not know: decide by status.
-pub fn retryable(code: &ErrorCode) -> Option<bool> {
-    match code {
-        ErrorCode::RateLimited | ErrorCode::ExecutionFailed => Some(true),
-        ErrorCode::Other(_) => None,
-        _ => Some(false),
-    }
-}
-
 /// The Agentiv code of `error`, if it is an Agentiv error answer.
 pub fn error_code(error: &Error) -> Option<&ErrorCode> {
     match &error.api_error()?.code {
@@ -83,10 +71,8 @@ impl Vendor for Agentiv {
         generated
     }
 
-    fn error_code(code: String) -> (crate::ErrorCode, Option<bool>) {
-        let code = ErrorCode::from(code);
-        let retryable = retryable(&code);
-        (crate::ErrorCode::Agentiv(code), retryable)
+    fn error_code(code: String) -> crate::ErrorCode {
+        crate::ErrorCode::Agentiv(ErrorCode::from(code))
     }
 
     /// Agentiv's failure envelope (`{"success":false,"error":{..}}`) sent with a success
@@ -209,9 +195,20 @@ mod tests {
             ErrorCode::IntegrationNotConnected.to_string(),
             "INTEGRATION_NOT_CONNECTED"
         );
+        // Retryability comes from the spec's x-error-codes, generated into the runtime's API table.
+        let retryable = |code: &ErrorCode| {
+            agentapis_runtime::retry::documented(agentapis_runtime::Api::Agentiv, code.as_str()).map(|c| c.retryable)
+        };
         assert_eq!(retryable(&ErrorCode::ExecutionFailed), Some(true));
+        assert_eq!(retryable(&ErrorCode::RateLimited), Some(true));
         assert_eq!(retryable(&ErrorCode::NotFound), Some(false));
         assert_eq!(retryable(&ErrorCode::from("SOMETHING_NEW")), None);
+        for code in ErrorCode::KNOWN {
+            assert!(
+                retryable(&code.parse().expect("known")).is_some(),
+                "{code} is documented"
+            );
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use agentapis_runtime::backoff::Backoff;
 use agentapis_runtime::ClientLimits;
 use serde::Serialize;
 
@@ -209,14 +210,15 @@ impl ExecutionHandle<'_> {
     /// Polls until the execution succeeds (its final state) or fails ([`Error::ExecutionFailed`]),
     /// reaches a status this SDK does not know ([`Error::UnknownExecutionStatus`], at once), or
     /// `options.timeout` passes ([`Error::RunNotFinished`]; the run goes on). The first poll waits for the server's
-    /// estimate; later ones back off by half again up to `max_interval` (never below 50 ms).
+    /// estimate; later ones back off by half again up to `max_interval` (never below 50 ms): the
+    /// runtime's polling [`Backoff`].
     ///
     /// Cancellation-safe: it only reads, so dropping the future (e.g. in `select!`) leaves the
     /// run going and the handle reusable.
     pub async fn wait(&self, options: WaitOptions) -> Result<Execution, Error> {
         let started = Instant::now();
-        let max_interval = options.max_interval.max(MIN_POLL_INTERVAL);
-        let mut delay = self.estimated.unwrap_or(options.first_poll).min(max_interval);
+        let first = self.estimated.unwrap_or(options.first_poll).max(MIN_POLL_INTERVAL);
+        let schedule = Backoff::polling(first, options.max_interval).floor(MIN_POLL_INTERVAL);
         let mut polls = 0u32;
         let timed_out = |polls| Error::RunNotFinished {
             execution_id: self.id.clone(),
@@ -228,7 +230,7 @@ impl ExecutionHandle<'_> {
             if remaining.is_zero() {
                 return Err(timed_out(polls));
             }
-            tokio::time::sleep(delay.min(remaining)).await;
+            tokio::time::sleep(schedule.delay(polls).min(remaining)).await;
             polls = polls.saturating_add(1);
             // A poll that retries must not carry the wait past its timeout either.
             let left = options.timeout.saturating_sub(started.elapsed());
@@ -250,7 +252,7 @@ impl ExecutionHandle<'_> {
                         status,
                     })
                 }
-                Stage::Pending => delay = delay.saturating_add(delay / 2).clamp(MIN_POLL_INTERVAL, max_interval),
+                Stage::Pending => {}
             }
         }
     }

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use agentapis_runtime::fleet::Fleet;
-use agentapis_runtime::{Auth, BodyLimits, ClientLimits, Pacing, RetryPolicy, Runtime, Settings, Timeouts};
+use agentapis_runtime::{
+    Auth, BodyLimits, ClientLimits, Pacing, RetryPolicy, RetryRule, RetryRules, Runtime, Settings, Timeouts,
+};
 use reqwest::Url;
 
 use agentapis_runtime::GeneratedClient as _;
@@ -52,6 +54,26 @@ impl<V: Vendor> ClientBuilder<V> {
     /// All runtime settings at once (retries, timeouts, pacing, limits, body limits).
     pub fn settings(mut self, settings: Settings) -> Self {
         self.settings = settings;
+        self
+    }
+
+    /// Adds a retry rule, asked before the API's documented error codes and the built-in status
+    /// rule (see [`agentapis_runtime::retry`]): e.g. retry a 529 after its `Retry-After`.
+    ///
+    /// ```
+    /// use agentapis::retry::{Answer, Verdict};
+    /// let builder = agentapis::agentiv::Client::builder()
+    ///     .retry_rule(|a: &Answer<'_>| (a.status.as_u16() == 529).then_some(Verdict::Retry));
+    /// # let _ = builder;
+    /// ```
+    pub fn retry_rule(mut self, rule: impl RetryRule + 'static) -> Self {
+        self.settings.retry_rules = self.settings.retry_rules.rule(rule);
+        self
+    }
+
+    /// The whole chain of retry rules at once (default: none of the user's).
+    pub fn retry_rules(mut self, rules: RetryRules) -> Self {
+        self.settings.retry_rules = rules;
         self
     }
 
@@ -147,7 +169,7 @@ impl<V: Vendor> ClientBuilder<V> {
             V::API,
             auth,
             V::Generated::operations(),
-            self.settings,
+            self.settings.clone(),
             self.fleet.clone(),
         )
         .attempt_timeout_in_client();

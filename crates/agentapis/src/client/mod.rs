@@ -36,9 +36,9 @@ pub trait Vendor: sealed::Sealed + Sized + 'static {
 
     /// The operations handed to a call's closure.
     fn operations<'a>(generated: &'a Self::Generated, state: &'a Self::State) -> Self::Operations<'a>;
-    /// The typed code for a vendor error code, and whether that code alone says if retrying
-    /// helps (`None`: decide by status).
-    fn error_code(code: String) -> (ErrorCode, Option<bool>) {
+    /// The typed code for a vendor error code (whether retrying it helps is the runtime's retry
+    /// rules' verdict: `agentapis_runtime::retry`).
+    fn error_code(code: String) -> ErrorCode {
         crate::error::convert_vendor_code(code)
     }
     /// Whether a body sent with a success status is the vendor's failure answer.

@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use agentapis_runtime::{request_id, retryable_status, Api, CallRecord, ErrorBody, Refusal, StopReason};
+use agentapis_runtime::retry::{documented, status_verdict};
+use agentapis_runtime::{request_id, Api, CallRecord, ErrorBody, Refusal, StopReason};
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
@@ -17,8 +18,8 @@ use super::{ApiError, ArgumentError, Error, ErrorCode, Phase, StatusClass};
 #[derive(Clone, Copy)]
 pub(crate) struct Decoding {
     pub(crate) api: Api,
-    /// The typed code for a vendor code, and whether that code alone says if retrying helps.
-    pub(crate) error_code: fn(String) -> (ErrorCode, Option<bool>),
+    /// The typed code for a vendor code.
+    pub(crate) error_code: fn(String) -> ErrorCode,
     /// Whether a body sent with a success status is the vendor's failure answer.
     pub(crate) failure_in_success: fn(&ErrorBody) -> bool,
 }
@@ -186,9 +187,18 @@ pub(crate) fn server_error(
     parsed: ErrorBody,
     record: &CallRecord,
 ) -> Error {
-    let (code, code_retryable) = match parsed.code {
+    // The verdict the attempt loop acted on; for a failure the runtime did not judge (sent with
+    // a success status), what the API documents about its code, else its status.
+    let retryable = record.retryable.unwrap_or_else(|| {
+        parsed
+            .code
+            .as_deref()
+            .and_then(|code| documented(decoding.api, code))
+            .map_or_else(|| status_verdict(status).is_retryable(), |c| c.retryable)
+    });
+    let code = match parsed.code {
         Some(code) => (decoding.error_code)(code),
-        None => (ErrorCode::Status(StatusClass::of(status)), None),
+        None => ErrorCode::Status(StatusClass::of(status)),
     };
     let retry_after = record
         .retry_after
@@ -197,7 +207,7 @@ pub(crate) fn server_error(
     let error = Box::new(ApiError {
         api: decoding.api,
         status,
-        retryable: code_retryable.unwrap_or_else(|| retryable_status(status)),
+        retryable,
         message: parsed
             .message
             .unwrap_or_else(|| status.canonical_reason().unwrap_or("error status").to_owned()),
@@ -218,6 +228,6 @@ pub(crate) fn server_error(
 }
 
 /// A vendor code no spec lists as a closed set.
-pub(crate) fn vendor_code(code: String) -> (ErrorCode, Option<bool>) {
-    (ErrorCode::Vendor(code), None)
+pub(crate) fn vendor_code(code: String) -> ErrorCode {
+    ErrorCode::Vendor(code)
 }

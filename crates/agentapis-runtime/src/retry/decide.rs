@@ -1,19 +1,23 @@
-//! What to do after one attempt: a pure function of the attempt's outcome and the call's state,
-//! tested without HTTP. The attempt loop in `execute.rs` performs what it decides.
+//! What to do after one attempt: a pure function of the attempt's outcome (with the retry
+//! rules' verdict on it) and the call's state, tested without HTTP. The attempt loop in
+//! `execute.rs` performs what it decides.
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
 
+use super::Verdict;
 use crate::call::StopReason;
-use crate::policy::{retryable_status, RetryPolicy};
+use crate::policy::RetryPolicy;
 
 /// How one attempt ended, as far as deciding goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {
-    /// The server answered `status`; `server_wait` is how long it asked us to wait, if it did.
+    /// The server answered `status`, which the retry rules judged `verdict`; `server_wait` is
+    /// how long it asked us to wait, if it did.
     Answered {
         status: StatusCode,
+        verdict: Verdict,
         server_wait: Option<Duration>,
     },
     /// No answer: the connection failed, or the attempt timed out.
@@ -62,13 +66,11 @@ pub(crate) fn decide(outcome: Outcome, state: State, policy: &RetryPolicy) -> De
         Outcome::Answered { status, .. } if status == StatusCode::UNAUTHORIZED && state.can_refresh => {
             return Decision::RefreshThenResend
         }
-        Outcome::Answered { status, .. } if !retryable_status(status) => return stop(StopReason::Final, None),
-        // A 429 means the server refused the request: repeating it is safe.
-        Outcome::Answered { status, server_wait } => (
-            server_wait,
-            state.safe_to_repeat || status == StatusCode::TOO_MANY_REQUESTS,
-            false,
-        ),
+        Outcome::Answered { verdict, .. } if !verdict.is_retryable() => return stop(StopReason::Final, None),
+        // A refusal (a 429) means the server did nothing: repeating it is safe.
+        Outcome::Answered {
+            verdict, server_wait, ..
+        } => (server_wait, state.safe_to_repeat || verdict == Verdict::Refused, false),
         Outcome::Failed { before_send, timeout } => (None, state.safe_to_repeat || before_send, timeout),
     };
     if !safe {
@@ -99,6 +101,7 @@ pub(crate) fn decide(outcome: Outcome, state: State, policy: &RetryPolicy) -> De
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::retry::status_verdict;
 
     fn state(attempt: u32) -> State {
         State {
@@ -110,9 +113,12 @@ mod tests {
         }
     }
 
+    /// An answer judged by the built-in status rule.
     fn answered(status: u16, server_wait: Option<Duration>) -> Outcome {
+        let status = StatusCode::from_u16(status).expect("status");
         Outcome::Answered {
-            status: StatusCode::from_u16(status).expect("status"),
+            status,
+            verdict: status_verdict(status),
             server_wait,
         }
     }
@@ -312,7 +318,7 @@ mod tests {
         ) {
             let outcome = if answered {
                 let status = StatusCode::from_u16(status).expect("100..600 is a status");
-                Outcome::Answered { status, server_wait: server_wait.map(Duration::from_nanos) }
+                Outcome::Answered { status, verdict: status_verdict(status), server_wait: server_wait.map(Duration::from_nanos) }
             } else {
                 Outcome::Failed { before_send, timeout }
             };
@@ -332,7 +338,7 @@ mod tests {
                     proptest::prop_assert!(attempt < max_attempts);
                     proptest::prop_assert!(state.time_left.is_none_or(|left| delay < left));
                     let may_repeat = safe || match outcome {
-                        Outcome::Answered { status, .. } => status == StatusCode::TOO_MANY_REQUESTS,
+                        Outcome::Answered { verdict, .. } => verdict == Verdict::Refused,
                         Outcome::Failed { before_send, .. } => before_send,
                     };
                     proptest::prop_assert!(may_repeat, "an unsafe request would be sent twice");
