@@ -11,12 +11,13 @@ use reqwest::header::HeaderMap;
 use reqwest::{Request, Response, ResponseBuilderExt as _, StatusCode};
 use tracing::Instrument;
 
+use crate::admission::Stated;
 use crate::body::{read_limited, Read};
 use crate::call::{self, Refusal, StopReason, Waiting};
 use crate::error_body::ErrorBody;
-use crate::pacing::millis;
+use crate::millis;
 use crate::paging::PageHeaders;
-use crate::policy::{has_idempotency_key, idempotent_method, Pacing};
+use crate::policy::{has_idempotency_key, idempotent_method};
 use crate::rate_limit::RateLimit;
 use crate::retry::decide::{decide, Decision, Outcome, State};
 use crate::retry::{Answer, Verdict};
@@ -120,9 +121,6 @@ impl Runtime {
         // A byte body is kept once: every attempt's copy shares it (no copy of the bytes).
         let body = take_byte_body(&mut request).await;
         loop {
-            if let Err(refusal) = self.pace(call).await {
-                return Ok(self.refuse(refusal));
-            }
             // A body that cannot be cloned (a stream) gets one attempt: every decision after it
             // returns, so the placeholder left behind is never sent.
             let (this, replayable) = match copy_of(&request, body.as_ref()) {
@@ -156,23 +154,21 @@ impl Runtime {
             call::update(|r| r.attempts = attempt);
             let sent = match sent {
                 Ok(sent) => sent,
-                Err(too_large) => return Ok(self.too_large(call.operation, too_large)),
+                Err(too_large) => return Ok(self.too_large(too_large)),
             };
             let mut sent = sent;
             let outcome = match &mut sent {
                 Sent::Answer(response, body) => {
                     let status = response.status();
-                    let rate_limit = self.observe(call.operation, status, response.headers());
+                    let rate_limit = self.observe(response.headers());
+                    let stated = Stated {
+                        accepted: status != StatusCode::TOO_MANY_REQUESTS,
+                        remaining: rate_limit.remaining,
+                        reset_in: rate_limit.reset_in,
+                    };
                     self.inner
                         .gate
-                        .note(
-                            call.operation,
-                            call.deadline,
-                            flight,
-                            status != StatusCode::TOO_MANY_REQUESTS,
-                            rate_limit.remaining,
-                            rate_limit.reset_in,
-                        )
+                        .note(call.operation, call.deadline, flight, stated, policy.max_retry_after)
                         .await;
                     let failed = status.is_client_error() || status.is_server_error();
                     // Server text can quote the credential it was sent (a "bad key sk_..."):
@@ -297,36 +293,14 @@ impl Runtime {
         }
     }
 
-    /// Parses a response's rate-limit headers once, for the client-wide snapshot and pacing.
-    fn observe(&self, operation: &'static str, status: StatusCode, headers: &HeaderMap) -> RateLimit {
+    /// Parses a response's rate-limit headers once, for the client-wide snapshot (the gate
+    /// notes the budget they state).
+    fn observe(&self, headers: &HeaderMap) -> RateLimit {
         let rate_limit = RateLimit::from_headers(headers, SystemTime::now());
         if let Ok(mut shared) = self.inner.rate_limit.lock() {
             shared.merge(&rate_limit);
         }
-        self.inner.pacer.observe(operation, &rate_limit, status);
         rate_limit
-    }
-
-    /// Waits while the server says nothing remains until a reset (never past the deadline, never
-    /// longer than the probe interval); `Err` when pacing will not wait. After each sleep the
-    /// pacer is asked again, so of the calls held back only one goes out as the probe.
-    async fn pace(&self, call: &Call) -> Result<(), Refusal> {
-        let probe_interval = self.inner.settings.retry.max_retry_after;
-        while let Some(wait) = self.inner.pacer.wait(call.operation, probe_interval) {
-            let past_deadline = call
-                .deadline
-                .is_some_and(|d| wait >= d.saturating_duration_since(Instant::now()));
-            if self.inner.settings.pacing == Pacing::FailFast || past_deadline {
-                tracing::info!(
-                    wait_ms = millis(wait),
-                    "not sending: no requests remain until the rate-limit reset"
-                );
-                return Err(Refusal::Paced { wait });
-            }
-            tracing::info!(wait_ms = millis(wait), "pacing: waiting for the rate-limit reset");
-            tokio::time::sleep(wait).await;
-        }
-        Ok(())
     }
 
     /// Sends one attempt and reads its body under the body limits, all within the attempt's
@@ -386,8 +360,8 @@ impl Runtime {
     }
 
     /// Records the response whose body was too large and refuses to read on.
-    fn too_large(&self, operation: &'static str, big: TooLarge) -> Response {
-        let rate_limit = self.observe(operation, big.status, &big.headers);
+    fn too_large(&self, big: TooLarge) -> Response {
+        let rate_limit = self.observe(&big.headers);
         call::update(|r| {
             r.status = Some(big.status);
             r.headers = Some(big.headers);

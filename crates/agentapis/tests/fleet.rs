@@ -201,7 +201,9 @@ async fn a_stated_budget_is_counted_down_by_every_store() {
     let _serial = serial().await;
     let redis = Redis::start();
     let (a, b) = (store(&redis), store(&redis));
-    a.note_budget("budget", 2, Duration::from_secs(2)).await.expect("ok");
+    a.note_budget("budget", 2, Duration::from_secs(2), MINUTE)
+        .await
+        .expect("ok");
     assert_eq!(b.take_budget("budget", MINUTE).await, Ok(None));
     assert_eq!(a.take_budget("budget", MINUTE).await, Ok(None));
     let wait = b.take_budget("budget", MINUTE).await.expect("ok").expect("spent");
@@ -210,22 +212,44 @@ async fn a_stated_budget_is_counted_down_by_every_store() {
         "{wait:?}"
     );
     // A late answer from the same window cannot raise the count.
-    a.note_budget("budget", 5, Duration::from_secs(2)).await.expect("ok");
+    a.note_budget("budget", 5, Duration::from_secs(2), MINUTE)
+        .await
+        .expect("ok");
     assert!(b.take_budget("budget", MINUTE).await.expect("ok").is_some());
     assert_eq!(
         a.take_budget("unknown", MINUTE).await,
         Ok(None),
         "no stated budget: no wait"
     );
-    // A reset a day away: one probe per interval for the whole fleet, the others wait for it.
-    a.note_budget("far", 0, Duration::from_secs(86_400)).await.expect("ok");
-    assert_eq!(b.take_budget("far", MINUTE).await, Ok(None), "the probe");
+    // A reset a day away: the whole fleet holds back one interval (300 ms here), then one probe
+    // per interval goes for the whole fleet and the others wait for it.
+    let interval = Duration::from_millis(300);
+    a.note_budget("far", 0, Duration::from_secs(86_400), interval)
+        .await
+        .expect("ok");
+    let held = b
+        .take_budget("far", interval)
+        .await
+        .expect("ok")
+        .expect("held an interval");
+    assert!(held <= interval, "{held:?}");
+    tokio::time::sleep(held).await;
+    assert_eq!(b.take_budget("far", interval).await, Ok(None), "the probe");
     let wait = a
-        .take_budget("far", MINUTE)
+        .take_budget("far", interval)
         .await
         .expect("ok")
         .expect("waits for the next probe");
-    assert!(wait > Duration::from_secs(50) && wait <= MINUTE, "{wait:?}");
+    assert!(wait > Duration::from_millis(250) && wait <= interval, "{wait:?}");
+    // The probe's answer contradicts the distant reset: requests remain, the fleet goes on.
+    a.note_budget("far", 3, Duration::from_secs(30), interval)
+        .await
+        .expect("ok");
+    assert_eq!(
+        b.take_budget("far", interval).await,
+        Ok(None),
+        "reopened for every store"
+    );
 }
 
 #[tokio::test]

@@ -80,16 +80,19 @@ impl MemoryStore {
     }
 
     /// [`LimitStore::note_budget`] without a future.
-    pub(crate) fn note_now(&self, key: &str, remaining: u64, reset_in: Duration) -> Result<(), StoreError> {
+    pub(crate) fn note_now(
+        &self,
+        key: &str,
+        remaining: u64,
+        reset_in: Duration,
+        probe_interval: Duration,
+    ) -> Result<(), StoreError> {
         self.with(|s, now| {
             let reset = now.saturating_add(nanos(reset_in));
-            match s.budgets.get_mut(key) {
-                Some(budget) => note(budget, now, remaining, reset),
-                None => {
-                    s.budgets.insert(key.to_owned(), (remaining, reset, 0));
-                    self.budgets.store(s.budgets.len(), Ordering::SeqCst);
-                }
-            }
+            let budget = s.budgets.entry(key.to_owned()).or_insert((remaining, reset, 0));
+            note(budget, now, remaining, reset);
+            hold_first_probe(budget, now, nanos(probe_interval));
+            self.budgets.store(s.budgets.len(), Ordering::SeqCst);
         })
     }
 
@@ -180,8 +183,14 @@ impl LimitStore for MemoryStore {
         key: &'a str,
         remaining: u64,
         reset_in: Duration,
+        probe_interval: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(std::future::ready(self.note_now(key, remaining, reset_in)))
+        Box::pin(std::future::ready(self.note_now(
+            key,
+            remaining,
+            reset_in,
+            probe_interval,
+        )))
     }
 
     fn take_budget<'a>(
@@ -201,6 +210,14 @@ const ROUNDING: u64 = 1_000_000_000;
 /// arrive out of order and each request already taken is counted.
 pub(crate) fn note(budget: &mut (u64, u64, u64), now: u64, remaining: u64, reset: u64) {
     let (left, at, probe) = *budget;
+    // A spent window the server now contradicts: requests remain until a reset that is still
+    // ahead and earlier than ours (a probe's answer after a wrong or distant reset). The
+    // server's word replaces ours, or a wrong reset would hold the client to one probe per
+    // interval until it passed.
+    if left == 0 && at > now && remaining > 0 && reset > now && reset.saturating_add(ROUNDING) < at {
+        *budget = (remaining, reset, probe);
+        return;
+    }
     // A late answer from a window that has passed says nothing about the current one.
     if at > now && (reset <= now || reset.saturating_add(ROUNDING) < at) {
         return;
@@ -210,6 +227,17 @@ pub(crate) fn note(budget: &mut (u64, u64, u64), now: u64, remaining: u64, reset
         *budget = (remaining, reset, probe);
     } else {
         *budget = (left.min(remaining), at.max(reset), probe);
+    }
+}
+
+/// A budget just noted as spent until a reset more than `probe_interval` away, with no probe
+/// pending: the first probe goes an interval from now, not at once (the Redis script does the
+/// same). Requests sent at once would only be refused; a wrong reset still cannot lock anyone
+/// out for longer than the interval.
+pub(crate) fn hold_first_probe(budget: &mut (u64, u64, u64), now: u64, probe_interval: u64) {
+    let (left, at, probe) = *budget;
+    if left == 0 && at > now.saturating_add(probe_interval) && probe <= now {
+        budget.2 = now.saturating_add(probe_interval);
     }
 }
 
@@ -385,6 +413,27 @@ mod tests {
         // A late answer from the passed window cannot spend the new one.
         note(&mut b, after + 3, 0, 10_000_000_000);
         assert_eq!((b.0, b.1), (8, 11_000_000_000));
+    }
+
+    #[test]
+    fn a_spent_distant_window_holds_the_first_probe_an_interval_and_a_contradiction_replaces_it() {
+        let day = 24 * 3600 * 1_000_000_000;
+        let mut b = (5, day, 0);
+        note(&mut b, 0, 0, day);
+        hold_first_probe(&mut b, 0, MINUTE);
+        assert_eq!(
+            take(&mut b, 1, MINUTE),
+            Some(Duration::from_nanos(MINUTE - 1)),
+            "no probe at once"
+        );
+        assert_eq!(take(&mut b, MINUTE, MINUTE), None, "the probe, an interval later");
+        // Its answer: 3 remain until a reset in 30 s. The spent day is the server's no longer.
+        note(&mut b, MINUTE + 1, 3, MINUTE + 30_000_000_000);
+        assert_eq!((b.0, b.1), (3, MINUTE + 30_000_000_000));
+        assert_eq!(take(&mut b, MINUTE + 2, MINUTE), None);
+        // A late answer from the same (now current) window still cannot raise the count.
+        note(&mut b, MINUTE + 3, 9, MINUTE + 30_000_000_000);
+        assert_eq!(b.0, 2);
     }
 
     #[test]

@@ -135,11 +135,15 @@ pub trait LimitStore: Send + Sync + fmt::Debug {
     fn release_slot(&self, key: &str, lease: u64);
 
     /// Records that a response said `remaining` requests are left until `reset_in` from now.
+    /// When that spends the budget until a reset further than `probe_interval` away, the first
+    /// probe may go only an interval from now (every holder waits one interval for the reset to
+    /// come nearer before a request tests it).
     fn note_budget<'a>(
         &'a self,
         key: &'a str,
         remaining: u64,
         reset_in: Duration,
+        probe_interval: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 
     /// Takes one request from the server-stated budget under `key`: `Ok(None)` when it may go

@@ -39,20 +39,33 @@ local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 redis.call('PEXPIRE', KEYS[1], math.ceil((tonumber(last[2]) - now) / 1000) + 1000)
 return 1";
 
-/// Server budget: KEYS[1] a hash {left, reset (µs)}. ARGV: remaining, reset in µs.
+/// Server budget: KEYS[1] a hash {left, reset, probe (µs)}. ARGV: remaining, reset in µs, the
+/// probe interval in µs.
 /// The same folding as the in-memory store's `note`.
 const NOTE_BUDGET: &str = "
 local left = tonumber(ARGV[1])
 local reset = now + tonumber(ARGV[2])
 local cur = redis.call('HMGET', KEYS[1], 'left', 'reset')
 local l, r = tonumber(cur[1]), tonumber(cur[2])
--- A late answer from a window that has passed says nothing about the current one.
-if l and r and r > now and (reset <= now or reset + 1000000 < r) then return 0 end
-if l and r and r > now and reset <= r + 1000000 then
-  if l < left then left = l end
-  if r > reset then reset = r end
+-- A spent window the server contradicts (requests remain until an earlier reset still ahead)
+-- is replaced; otherwise a late answer from a window that has passed says nothing about the
+-- current one, and answers within one window keep the smaller count.
+local contradicts = l and r and r > now and l == 0 and left > 0 and reset > now and reset + 1000000 < r
+if not contradicts then
+  if l and r and r > now and (reset <= now or reset + 1000000 < r) then return 0 end
+  if l and r and r > now and reset <= r + 1000000 then
+    if l < left then left = l end
+    if r > reset then reset = r end
+  end
 end
 redis.call('HSET', KEYS[1], 'left', string.format('%.0f', left), 'reset', string.format('%.0f', reset))
+-- Spent until a reset further than the probe interval, no probe pending: the first probe goes
+-- an interval from now (the in-memory store's `hold_first_probe`).
+local interval = tonumber(ARGV[3])
+if left == 0 and reset > now + interval then
+  local p = tonumber(redis.call('HGET', KEYS[1], 'probe') or '0')
+  if p <= now then redis.call('HSET', KEYS[1], 'probe', string.format('%.0f', now + interval)) end
+end
 -- Kept a minute past the reset: a spent window that passed still asks for a probe first.
 redis.call('PEXPIRE', KEYS[1], math.ceil((reset - now) / 1000) + 60000)
 return 1";
@@ -272,10 +285,11 @@ impl LimitStore for RedisStore {
         key: &'a str,
         remaining: u64,
         reset_in: Duration,
+        probe_interval: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let mut call = self.scripts.note_budget.key(key);
-            call.arg(remaining).arg(micros(reset_in));
+            call.arg(remaining).arg(micros(reset_in)).arg(micros(probe_interval));
             let _: i64 = self.run(&call).await?;
             Ok(())
         })
