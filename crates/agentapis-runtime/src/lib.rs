@@ -19,6 +19,7 @@ pub mod backoff;
 mod body;
 mod budget;
 pub mod call;
+mod env;
 mod error_body;
 mod execute;
 pub mod fleet;
@@ -75,6 +76,8 @@ struct Inner {
     budget: budget::Bucket,
     /// The reqwest client limits every request to `settings.timeouts.per_attempt` itself.
     attempt_timeout_in_client: bool,
+    /// The attempt loop's clock, timer and randomness.
+    env: Arc<dyn env::Env>,
 }
 
 impl fmt::Debug for Runtime {
@@ -148,6 +151,7 @@ impl Runtime {
                 gate,
                 rate_limit: Mutex::new(RateLimit::default()),
                 attempt_timeout_in_client: false,
+                env: Arc::new(env::RealEnv),
             }),
         }
     }
@@ -161,6 +165,16 @@ impl Runtime {
     pub fn attempt_timeout_in_client(mut self) -> Self {
         if let Some(inner) = Arc::get_mut(&mut self.inner) {
             inner.attempt_timeout_in_client = true;
+        }
+        self
+    }
+
+    /// This runtime with the attempt loop on `env`'s clock, timer and randomness (tests only;
+    /// no effect on a runtime already cloned).
+    #[cfg(test)]
+    pub(crate) fn with_env(mut self, env: Arc<dyn env::Env>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.env = env;
         }
         self
     }
