@@ -278,10 +278,12 @@ impl ClientLimits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BodyLimits {
-    /// Largest success body (2xx and other non-error statuses) the call accepts (default 32 MiB);
+    /// Largest success body (2xx and other non-error statuses) the call accepts (default
+    /// [`BodyLimits::DEFAULT_SUCCESS`]);
     /// a larger one ends the call with a typed "body too large" error naming the limit.
     pub success: u64,
-    /// How much of an error body (4xx/5xx) is kept (default 64 KiB): enough for any vendor's error
+    /// How much of an error body (4xx/5xx) is kept (default [`BodyLimits::DEFAULT_ERROR`]):
+    /// enough for any vendor's error
     /// object. A longer error body is cut to this prefix, not refused.
     pub error: u64,
 }
@@ -289,13 +291,18 @@ pub struct BodyLimits {
 impl Default for BodyLimits {
     fn default() -> Self {
         Self {
-            success: 32 * 1024 * 1024,
-            error: 64 * 1024,
+            success: Self::DEFAULT_SUCCESS,
+            error: Self::DEFAULT_ERROR,
         }
     }
 }
 
 impl BodyLimits {
+    /// The default [`success`](Self::success) limit: 32 MiB.
+    pub const DEFAULT_SUCCESS: u64 = 32 * 1024 * 1024;
+    /// The default [`error`](Self::error) prefix: 64 KiB.
+    pub const DEFAULT_ERROR: u64 = 64 * 1024;
+
     /// Sets [`success`](Self::success).
     pub fn success(mut self, bytes: u64) -> Self {
         self.success = bytes;

@@ -26,8 +26,9 @@ pub(crate) struct Decoding {
 
 /// How many characters of an undecodable body an error quotes.
 const SNIPPET_CHARS: usize = 200;
-/// How much of an undecodable body an error keeps.
-const DECODE_BODY_KEEP: usize = 64 * 1024;
+/// How much of an undecodable body an error keeps: what is kept of an error body by default
+/// (the same cap, by the same constant, not by coincidence).
+const DECODE_BODY_KEEP: usize = agentapis_runtime::BodyLimits::DEFAULT_ERROR as usize;
 
 /// Maps every variant of the generated client's error. `record` holds what the runtime saw,
 /// which fills in what the variant lacks (e.g. the status behind an undecodable error body).
