@@ -20,6 +20,6 @@
 #[cfg(feature = "redis")]
 pub use agentapis_runtime::fleet::RedisStore;
 pub use agentapis_runtime::fleet::{
-    fingerprint, BoxFuture, FailurePolicy, Fleet, LimitStore, MemoryStore, Quota, RateAnswer, SessionStore,
-    SharedTokens, StoreError, DEFAULT_STORE_TIMEOUT,
+    conformance, fingerprint, BoxFuture, FailurePolicy, Fleet, LimitStore, MemoryStore, Quota, RateAnswer,
+    SessionStore, SharedTokens, StoreError, DEFAULT_STORE_TIMEOUT,
 };

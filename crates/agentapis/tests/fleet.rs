@@ -11,7 +11,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use agentapis::fleet::{FailurePolicy, Fleet, LimitStore, Quota, RateAnswer, RedisStore, SessionStore};
+use agentapis::fleet::{conformance, FailurePolicy, Fleet, RedisStore};
 use agentapis::{agentiv, archastro, Api, ClientLimits, Error};
 use agentapis_standin::Standin;
 
@@ -129,154 +129,52 @@ impl Drop for Redis {
     }
 }
 
-const MINUTE: Duration = Duration::from_secs(60);
-
 fn store(redis: &Redis) -> Arc<RedisStore> {
     Arc::new(RedisStore::open(&redis.url()).expect("redis url"))
 }
 
 #[tokio::test]
 async fn one_rate_is_shared_by_every_store_on_the_server() {
+    // The conformance suite every store passes (the in-memory one in the runtime's tests).
     let _serial = serial().await;
     let redis = Redis::start();
     let (a, b) = (store(&redis), store(&redis));
-    // One every 10 s, two at once: seconds of margin against Redis round trips on a busy machine.
-    let quota = Quota::new(6, 2);
-    let now = Duration::ZERO;
-    assert_eq!(a.take_rate("k", quota, now).await, Ok(RateAnswer::Go(now)));
-    assert_eq!(
-        b.take_rate("k", quota, now).await,
-        Ok(RateAnswer::Go(now)),
-        "the burst is shared"
-    );
-    let Ok(RateAnswer::TooFar(wait)) = a.take_rate("k", quota, now).await else {
-        panic!("the burst is spent");
-    };
-    assert!(
-        wait > Duration::from_secs(5) && wait <= Duration::from_secs(10),
-        "{wait:?}"
-    );
-    assert_eq!(
-        b.take_rate("other", quota, now).await,
-        Ok(RateAnswer::Go(now)),
-        "keys are apart"
-    );
-    // Callers that can wait reserve consecutive places, one interval apart, across stores.
-    let minute = Duration::from_secs(60);
-    let Ok(RateAnswer::Go(first)) = b.take_rate("k", quota, minute).await else {
-        panic!("reserved");
-    };
-    let Ok(RateAnswer::Go(second)) = a.take_rate("k", quota, minute).await else {
-        panic!("reserved");
-    };
-    let gap = second.saturating_sub(first);
-    assert!(
-        gap > Duration::from_secs(9) && gap <= Duration::from_secs(10),
-        "{first:?} {second:?}"
-    );
+    if let Err(failure) = conformance::rates(&*a, &*b, "rates").await {
+        panic!("{failure}");
+    }
 }
 
 #[tokio::test]
 async fn a_crashed_holder_frees_its_slot_when_the_lease_expires() {
+    // A holder that never gives its lease back (crashed) frees its slot when the lease expires.
     let _serial = serial().await;
     let redis = Redis::start();
     let (a, b) = (store(&redis), store(&redis));
-    let ttl = Duration::from_millis(300);
-    assert_eq!(a.lease_slot("slots", 2, ttl, 1).await, Ok(true));
-    assert_eq!(a.lease_slot("slots", 2, Duration::from_secs(60), 2).await, Ok(true));
-    assert_eq!(b.lease_slot("slots", 2, ttl, 3).await, Ok(false), "both slots held");
-    drop(a); // crashed: never gives its leases back
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    // The short lease expired; the long one is still held (a shorter lease never cuts it).
-    assert_eq!(b.lease_slot("slots", 2, ttl, 3).await, Ok(true), "expired lease freed");
-    assert_eq!(b.lease_slot("slots", 2, ttl, 4).await, Ok(false));
-    b.release_slot("slots", 3);
-    tokio::time::sleep(Duration::from_millis(100)).await; // the release is sent in the background
-    assert_eq!(b.lease_slot("slots", 2, ttl, 4).await, Ok(true));
-    assert_eq!(b.lease_slot("slots", 2, ttl, 5).await, Ok(false));
+    if let Err(failure) = conformance::slots(&*a, &*b, "slots").await {
+        panic!("{failure}");
+    }
 }
 
 #[tokio::test]
 async fn a_stated_budget_is_counted_down_by_every_store() {
+    // Counted down by both connections; a distant reset holds one interval, then one probe each.
     let _serial = serial().await;
     let redis = Redis::start();
     let (a, b) = (store(&redis), store(&redis));
-    a.note_budget("budget", 2, Duration::from_secs(2), MINUTE)
-        .await
-        .expect("ok");
-    assert_eq!(b.take_budget("budget", MINUTE).await, Ok(None));
-    assert_eq!(a.take_budget("budget", MINUTE).await, Ok(None));
-    let wait = b.take_budget("budget", MINUTE).await.expect("ok").expect("spent");
-    assert!(
-        wait > Duration::from_secs(1) && wait <= Duration::from_secs(2),
-        "{wait:?}"
-    );
-    // A late answer from the same window cannot raise the count.
-    a.note_budget("budget", 5, Duration::from_secs(2), MINUTE)
-        .await
-        .expect("ok");
-    assert!(b.take_budget("budget", MINUTE).await.expect("ok").is_some());
-    assert_eq!(
-        a.take_budget("unknown", MINUTE).await,
-        Ok(None),
-        "no stated budget: no wait"
-    );
-    // A reset a day away: the whole fleet holds back one interval (300 ms here), then one probe
-    // per interval goes for the whole fleet and the others wait for it.
-    let interval = Duration::from_millis(300);
-    a.note_budget("far", 0, Duration::from_secs(86_400), interval)
-        .await
-        .expect("ok");
-    let held = b
-        .take_budget("far", interval)
-        .await
-        .expect("ok")
-        .expect("held an interval");
-    assert!(held <= interval, "{held:?}");
-    tokio::time::sleep(held).await;
-    assert_eq!(b.take_budget("far", interval).await, Ok(None), "the probe");
-    let wait = a
-        .take_budget("far", interval)
-        .await
-        .expect("ok")
-        .expect("waits for the next probe");
-    assert!(wait > Duration::from_millis(250) && wait <= interval, "{wait:?}");
-    // The probe's answer contradicts the distant reset: requests remain, the fleet goes on.
-    a.note_budget("far", 3, Duration::from_secs(30), interval)
-        .await
-        .expect("ok");
-    assert_eq!(
-        b.take_budget("far", interval).await,
-        Ok(None),
-        "reopened for every store"
-    );
+    if let Err(failure) = conformance::budgets(&*a, &*b, "budgets").await {
+        panic!("{failure}");
+    }
 }
 
 #[tokio::test]
 async fn session_writes_and_locks_are_atomic_across_stores() {
+    // Compare-and-swap writes and single-holder locks across connections.
     let _serial = serial().await;
     let redis = Redis::start();
     let (a, b) = (store(&redis), store(&redis));
-    let (t1, r1) = (agentapis::Secret::new("a1"), agentapis::Secret::new("r1"));
-    assert_eq!(a.store("s", &t1, Some(&r1)).await, Ok(1));
-    assert_eq!(b.store_if("s", 0, &t1, None).await, Ok(false), "generation moved on");
-    assert_eq!(b.store_if("s", 1, &t1, None).await, Ok(true));
-    let loaded = a.load("s").await.expect("ok").expect("stored");
-    assert_eq!((loaded.generation, loaded.refresh), (2, None));
-    let lock = a
-        .lock("s:lock", Duration::from_secs(5))
-        .await
-        .expect("ok")
-        .expect("free");
-    assert_eq!(b.lock("s:lock", Duration::from_secs(5)).await, Ok(None));
-    b.unlock("s:lock", lock ^ 1).await.expect("ok");
-    assert_eq!(
-        b.lock("s:lock", Duration::from_secs(5)).await,
-        Ok(None),
-        "not b's to release"
-    );
-    a.unlock("s:lock", lock).await.expect("ok");
-    assert!(b.lock("s:lock", Duration::from_secs(5)).await.expect("ok").is_some());
+    if let Err(failure) = conformance::sessions(&*a, &*b, "sessions").await {
+        panic!("{failure}");
+    }
 }
 
 fn agentiv_client(base_url: &str, fleet: Option<Fleet>, limits: ClientLimits) -> agentiv::Client {

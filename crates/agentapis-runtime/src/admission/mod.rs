@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Notify, Semaphore};
 
 use crate::call::Refusal;
-use crate::fleet::{Fleet, MemoryStore, Quota, StoreError};
+use crate::fleet::{Fleet, Keys, MemoryStore, Quota, StoreError};
 use crate::policy::{ClientLimits, Pacing};
 use crate::LimitScope;
 
@@ -57,12 +57,9 @@ pub(crate) struct Gate {
     /// This process's own slots.
     local_slots: Option<Arc<Semaphore>>,
     fleet: Option<Fleet>,
-    /// `<namespace>:<api>:<credential hash>` in a fleet.
-    prefix: String,
-    /// Keys made once (every request asks under them).
-    rate_key: String,
-    slots_key: String,
-    client_budget_key: String,
+    /// Where this client's limits are kept (under `<namespace>:<api>:<credential hash>` in a
+    /// fleet; see [`Keys`]).
+    keys: Keys,
     quota: Option<Quota>,
     concurrency: Option<u32>,
     /// One attempt and a margin: how long a shared lease outlives the call's deadline.
@@ -109,10 +106,7 @@ impl Gate {
                 Arc::new(Semaphore::new(permits))
             }),
             fleet,
-            rate_key: format!("{prefix}:rate"),
-            slots_key: format!("{prefix}:slots"),
-            client_budget_key: format!("{prefix}:budget"),
-            prefix,
+            keys: Keys::under(prefix),
             quota: limits
                 .per_minute
                 .filter(|n| *n > 0)
@@ -126,10 +120,7 @@ impl Gate {
     }
 
     fn budget_key(&self, operation: &str) -> std::borrow::Cow<'_, str> {
-        match self.scope {
-            LimitScope::Client => std::borrow::Cow::Borrowed(&self.client_budget_key),
-            LimitScope::Operation => std::borrow::Cow::Owned(format!("{}:budget:{operation}", self.prefix)),
-        }
+        self.keys.budget(self.scope, operation)
     }
 
     /// Waits for a concurrency slot (when limited), then the client-side rate (when limited),

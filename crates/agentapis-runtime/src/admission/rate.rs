@@ -10,7 +10,7 @@ use crate::fleet::{Quota, RateAnswer};
 impl Gate {
     /// Takes a place in the rate's schedule and sleeps until it.
     pub(super) async fn rate(&self, quota: Quota, deadline: Option<Instant>) -> Result<(), Refusal> {
-        let key = &self.rate_key;
+        let key = self.keys.rate();
         let left = || deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(Instant::now()));
         let answer = match self
             .shared(deadline, Waiting::RateLimiter, |s| s.take_rate(key, quota, left()))

@@ -41,7 +41,7 @@ impl Drop for SharedSlot {
 impl Gate {
     pub(super) async fn slot(&self, max: u32, deadline: Option<Instant>) -> Result<Slot, Refusal> {
         if let Some(fleet) = &self.fleet {
-            let key = &self.slots_key;
+            let key = self.keys.slots();
             loop {
                 // Registered before asking, so a release between the answer and the wait is seen.
                 let released = self.released.notified();
@@ -64,7 +64,7 @@ impl Gate {
                         return Ok(Slot::Shared {
                             _lease: SharedSlot {
                                 store: fleet.limits.clone(),
-                                key: key.clone(),
+                                key: key.to_owned(),
                                 lease,
                                 released: self.released.clone(),
                             },

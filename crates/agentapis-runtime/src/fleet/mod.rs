@@ -10,6 +10,8 @@
 //! in-memory limits (the default, with a `tracing` warning), or fail closed with a typed
 //! refusal. No store operation outlives the caller's deadline or the store's own time limit.
 
+pub mod conformance;
+mod keys;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
@@ -23,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+pub use keys::Keys;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
@@ -306,12 +309,18 @@ impl Fleet {
 
     /// Where a session of `api` opened with `credentials` (the app's key) is shared.
     pub fn session_key(&self, api: Api, credentials: &[&Secret]) -> String {
-        format!("{}:session", self.key(api, &fingerprint(&self.namespace, credentials)))
+        self.keys(api, &fingerprint(&self.namespace, credentials)).session()
+    }
+
+    /// The keys of a client of `api` whose credentials have fingerprint `credential` (see
+    /// [`Keys`] for every key and what it holds).
+    pub fn keys(&self, api: Api, credential: &str) -> Keys {
+        Keys::new(&self.namespace, api, credential)
     }
 
     /// The key prefix for `api` and credentials with fingerprint `credential`.
     pub fn key(&self, api: Api, credential: &str) -> String {
-        format!("{}:{}:{}", self.namespace, api.name(), credential)
+        self.keys(api, credential).prefix().to_owned()
     }
 
     /// Runs a store operation within the store's time limit and the caller's deadline: `None`

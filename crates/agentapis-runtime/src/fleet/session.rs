@@ -56,7 +56,7 @@ where
     Fut: Future<Output = Result<(Secret, Option<Secret>), String>>,
 {
     let mut refresh = Some(refresh);
-    let lock_key = format!("{key}:lock");
+    let lock_key = super::Keys::session_lock(key);
     loop {
         let current = bounded(deadline, store.load(key)).await?;
         // Any other generation is the store's word, newer or (after a flush and a new sign-in)
