@@ -101,7 +101,7 @@ fn runtime(apis: &[ApiEntry], facts: &[SpecFacts]) -> TokenStream {
     quote! {
         //! Which API a client, a call, an error or a stand-in belongs to: one variant per entry of
         //! the workspace's API table.
-        use crate::retry::VendorCode;
+        use crate::vendor_code::VendorCode;
         use crate::LimitScope;
         /// An API this workspace bundles.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -147,15 +147,46 @@ fn standin(apis: &[ApiEntry]) -> TokenStream {
     // Each spec's copy inside the stand-in's crate (a published crate cannot reach outside its
     // folder), in the table's order; `cargo xtask regen` writes the copies.
     let specs: Vec<String> = apis.iter().map(crate::packaging::standin_spec_from_src).collect();
+    let profiles = apis.iter().map(|a| {
+        let p = a.standin;
+        let errors = match p.errors {
+            crate::apis::ErrorShape::Envelope => quote! { ErrorShape::Envelope },
+            crate::apis::ErrorShape::Nested => quote! { ErrorShape::Nested },
+        };
+        let invalid_body = proc_macro2::Literal::u16_unsuffixed(p.invalid_body);
+        let option = |v: Option<&str>| match v {
+            Some(v) => quote! { Some(#v) },
+            None => quote! { None },
+        };
+        let (phoenix_path, run_parameter) = (option(p.phoenix_path), option(p.run_parameter));
+        let (sessions, runs) = (p.sessions, p.runs);
+        quote! {
+            Profile {
+                errors: #errors,
+                invalid_body: #invalid_body,
+                phoenix_path: #phoenix_path,
+                sessions: #sessions,
+                runs: #runs,
+                run_parameter: #run_parameter,
+            }
+        }
+    });
     quote! {
         //! The bundled specs the stand-in serves, in the order of `Api::ALL`: copies under the
         //! crate's `specs/` folder of the workspace's `specs/<api>/openapi.json`.
         pub use agentapis_runtime::Api;
+        use crate::profile::{ErrorShape, Profile};
         /// Each API's spec text, indexed by [`Api::index`].
         const SPECS: [&str; Api::ALL.len()] = [#(include_str!(#specs)),*];
         /// The bundled spec's text.
         pub(crate) fn spec_text(api: Api) -> &'static str {
             SPECS[api.index()]
+        }
+        /// Each API's profile (the table's `standin` entries), indexed by [`Api::index`].
+        const PROFILES: [Profile; Api::ALL.len()] = [#(#profiles),*];
+        /// How the stand-in behaves like `api`'s server.
+        pub(crate) fn profile(api: Api) -> Profile {
+            PROFILES[api.index()]
         }
     }
 }
@@ -194,6 +225,14 @@ mod tests {
             );
         }
         assert!(runtime.contains("pub const ALL: &'static [Api]"), "{runtime}");
+        for api in crate::apis::APIS {
+            let invalid_body = format!("invalid_body: {},", api.standin.invalid_body);
+            assert!(standin.contains(&invalid_body), "{standin}");
+        }
+        assert!(
+            standin.contains("const PROFILES: [Profile; Api::ALL.len()]"),
+            "{standin}"
+        );
     }
 }
 

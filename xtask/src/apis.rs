@@ -36,6 +36,47 @@ pub struct ApiEntry {
     pub scope: Option<Scope>,
     /// Switches for rules that depend on the server.
     pub options: Options,
+    /// How the stand-in behaves like this API's server (generated into its profile table).
+    pub standin: StandinProfile,
+}
+
+/// The shape of an API's error bodies, as the stand-in answers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorShape {
+    /// `{"success": false, "error": {"code", "message"}}`.
+    Envelope,
+    /// `{"error": {"code", "message"}}`, the code in lower case.
+    Nested,
+}
+
+/// What the stand-in does differently for one API (the stand-in's `Profile`).
+#[derive(Debug, Clone, Copy)]
+pub struct StandinProfile {
+    /// The shape of its error bodies.
+    pub errors: ErrorShape,
+    /// The status an invalid request body is answered with.
+    pub invalid_body: u16,
+    /// The Phoenix socket's path, for an API whose realtime API is Phoenix channels.
+    pub phoenix_path: Option<&'static str>,
+    /// Sign-ins can rotate their tokens (login and refresh routes).
+    pub sessions: bool,
+    /// Agent runs are simulated: started, then polled until done.
+    pub runs: bool,
+    /// The path parameter that names a run (given the seeded run's id in generated requests).
+    pub run_parameter: Option<&'static str>,
+}
+
+impl StandinProfile {
+    /// A plain REST server: nested error objects, 422 for an invalid body, no socket, no
+    /// sessions, no runs.
+    pub const PLAIN: StandinProfile = StandinProfile {
+        errors: ErrorShape::Nested,
+        invalid_body: 422,
+        phoenix_path: None,
+        sessions: false,
+        runs: false,
+        run_parameter: None,
+    };
 }
 
 /// Where an API's generated channel code goes (see [`crate::generate::channels`]).
@@ -79,6 +120,14 @@ pub const APIS: &[ApiEntry] = &[
             plug_query: false,
             auth_extension: None,
         },
+        standin: StandinProfile {
+            errors: ErrorShape::Envelope,
+            invalid_body: 400,
+            phoenix_path: None,
+            sessions: false,
+            runs: true,
+            run_parameter: Some("executionId"),
+        },
     },
     ApiEntry {
         name: "archastro",
@@ -106,6 +155,14 @@ pub const APIS: &[ApiEntry] = &[
                 operation: "x-auth",
             }),
         },
+        standin: StandinProfile {
+            errors: ErrorShape::Nested,
+            invalid_body: 422,
+            phoenix_path: Some("/socket/api/websocket"),
+            sessions: true,
+            runs: false,
+            run_parameter: None,
+        },
     },
     ApiEntry {
         name: "invent",
@@ -129,6 +186,7 @@ pub const APIS: &[ApiEntry] = &[
             plug_query: false,
             auth_extension: None,
         },
+        standin: StandinProfile::PLAIN,
     },
 ];
 

@@ -106,6 +106,7 @@ const SYNTHETIC: ApiEntry = ApiEntry {
         plug_query: false,
         auth_extension: None,
     },
+    standin: crate::apis::StandinProfile::PLAIN,
 };
 
 /// Generates the document at `path` as an API would be (client and contract test) and prints

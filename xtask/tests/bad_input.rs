@@ -24,6 +24,7 @@ const API: ApiEntry = ApiEntry {
         plug_query: false,
         auth_extension: None,
     },
+    standin: xtask::apis::StandinProfile::PLAIN,
 };
 
 fn loaded(doc: serde_json::Value) -> LoadedSpec {

@@ -198,6 +198,7 @@ fn a_builder_body_is_found_by_its_exact_name() {
             plug_query: false,
             auth_extension: None,
         },
+        standin: xtask::apis::StandinProfile::PLAIN,
     };
     let name = "failures/builder-prefix.json";
     let loaded = LoadedSpec {

@@ -2,7 +2,7 @@
 
 //! Which API a client, a call, an error or a stand-in belongs to: one variant per entry of
 //! the workspace's API table.
-use crate::retry::VendorCode;
+use crate::vendor_code::VendorCode;
 use crate::LimitScope;
 /// An API this workspace bundles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

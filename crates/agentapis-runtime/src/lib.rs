@@ -36,6 +36,7 @@ pub mod realtime;
 pub mod retry;
 mod secret;
 pub mod token;
+mod vendor_code;
 
 pub use api::Api;
 pub use auth::Auth;

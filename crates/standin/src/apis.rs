@@ -3,6 +3,7 @@
 //! The bundled specs the stand-in serves, in the order of `Api::ALL`: copies under the
 //! crate's `specs/` folder of the workspace's `specs/<api>/openapi.json`.
 pub use agentapis_runtime::Api;
+use crate::profile::{ErrorShape, Profile};
 /// Each API's spec text, indexed by [`Api::index`].
 const SPECS: [&str; Api::ALL.len()] = [
     include_str!("../specs/agentiv.json"),
@@ -12,4 +13,35 @@ const SPECS: [&str; Api::ALL.len()] = [
 /// The bundled spec's text.
 pub(crate) fn spec_text(api: Api) -> &'static str {
     SPECS[api.index()]
+}
+/// Each API's profile (the table's `standin` entries), indexed by [`Api::index`].
+const PROFILES: [Profile; Api::ALL.len()] = [
+    Profile {
+        errors: ErrorShape::Envelope,
+        invalid_body: 400,
+        phoenix_path: None,
+        sessions: false,
+        runs: true,
+        run_parameter: Some("executionId"),
+    },
+    Profile {
+        errors: ErrorShape::Nested,
+        invalid_body: 422,
+        phoenix_path: Some("/socket/api/websocket"),
+        sessions: true,
+        runs: false,
+        run_parameter: None,
+    },
+    Profile {
+        errors: ErrorShape::Nested,
+        invalid_body: 422,
+        phoenix_path: None,
+        sessions: false,
+        runs: false,
+        run_parameter: None,
+    },
+];
+/// How the stand-in behaves like `api`'s server.
+pub(crate) fn profile(api: Api) -> Profile {
+    PROFILES[api.index()]
 }

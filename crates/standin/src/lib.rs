@@ -61,6 +61,7 @@ mod data;
 mod server;
 #[rustfmt::skip]
 mod apis;
+mod profile;
 mod spec;
 mod store;
 mod validate;
@@ -348,7 +349,7 @@ pub fn example_param(api: Api, operation: &str, name: &str) -> Option<serde_json
             .contains(&format!("{{{name}}}"))
             .then(|| serde_json::Value::from(format!("{name}_1")));
     };
-    if api == Api::Agentiv && name == "executionId" {
+    if apis::profile(api).run_parameter == Some(name) {
         return Some(serde_json::Value::from(SEEDED_EXECUTION));
     }
     let schema = param
@@ -375,4 +376,26 @@ pub fn example_body(api: Api, operation: &str) -> Option<serde_json::Value> {
         }
         .value(schema, 0),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::apis::profile;
+    use crate::profile::ErrorShape;
+    use crate::Api;
+
+    #[test]
+    fn each_api_has_the_profile_its_table_entry_gives() {
+        let agentiv = profile(Api::Agentiv);
+        assert_eq!((agentiv.errors, agentiv.invalid_body), (ErrorShape::Envelope, 400));
+        assert!(agentiv.runs && agentiv.run_parameter == Some("executionId"));
+        let archastro = profile(Api::ArchAstro);
+        assert_eq!(archastro.phoenix_path, Some("/socket/api/websocket"));
+        assert!(archastro.sessions && !archastro.runs);
+        let invent = profile(Api::Invent);
+        assert_eq!(
+            (invent.errors, invent.invalid_body, invent.phoenix_path),
+            (ErrorShape::Nested, 422, None)
+        );
+    }
 }

@@ -24,6 +24,7 @@ pub static FIXTURE: ApiEntry = ApiEntry {
         plug_query: false,
         auth_extension: None,
     },
+    standin: xtask::apis::StandinProfile::PLAIN,
 };
 
 pub fn base() -> Value {

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 
+pub use crate::vendor_code::VendorCode;
 use crate::Api;
 
 /// What a rule sees of an answered attempt.
@@ -87,18 +88,6 @@ where
     fn classify(&self, answer: &Answer<'_>) -> Option<Verdict> {
         self(answer)
     }
-}
-
-/// One error code an API documents, and whether retrying it makes sense (generated from the
-/// spec's `x-error-codes` into [`Api::error_codes`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VendorCode {
-    /// The code as the API sends it.
-    pub code: &'static str,
-    /// The status the API documents it with.
-    pub status: u16,
-    /// Whether the API documents it as retryable.
-    pub retryable: bool,
 }
 
 /// What `api` documents about `code`, if it documents it.

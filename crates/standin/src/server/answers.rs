@@ -188,7 +188,7 @@ pub(crate) async fn checked(state: &State, op: &Operation, answer: Reply) -> Rep
     let errors = match serde_json::from_slice::<Value>(&bytes) {
         Ok(value) => {
             let key = format!("{} {} answer", op.method, op.template);
-            state.validators.check(state.api, &state.spec.doc, &key, schema, &value)
+            state.validators.check(&state.spec.doc, &key, schema, &value)
         }
         Err(e) => vec![format!("not JSON: {e}")],
     };

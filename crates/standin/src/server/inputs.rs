@@ -19,13 +19,9 @@ impl Refused {
     }
 }
 
-/// The status Agentiv (400) or the others (422) answer an invalid body with.
+/// The status the API answers an invalid body with (its profile's).
 fn invalid_body_status(api: Api) -> u16 {
-    if api == Api::Agentiv {
-        400
-    } else {
-        422
-    }
+    crate::apis::profile(api).invalid_body
 }
 
 /// Required query parameters, then scalar parameters against their schemas (arrays and objects
@@ -50,7 +46,7 @@ pub(crate) fn check_params(
         let (Some(raw), true) = (raw, scalar) else { continue };
         let key = format!("{} {} {location} {name}", op.method, op.template);
         let value = crate::validate::typed(raw, schema);
-        let errors = state.validators.check(state.api, &state.spec.doc, &key, schema, &value);
+        let errors = state.validators.check(&state.spec.doc, &key, schema, &value);
         if !errors.is_empty() {
             return Err(Refused::new(
                 400,
@@ -80,9 +76,7 @@ pub(crate) fn json_body(
         serde_json::from_slice(body).map_err(|e| Refused::new(status, format!("body is not JSON: {e}")))?;
     if let Some(schema) = &op.body_schema {
         let key = format!("{} {} body", op.method, op.template);
-        let errors = state
-            .validators
-            .check(state.api, &state.spec.doc, &key, schema, &instance);
+        let errors = state.validators.check(&state.spec.doc, &key, schema, &instance);
         if !errors.is_empty() {
             return Err(Refused::new(status, format!("invalid body: {}", errors.join("; "))));
         }

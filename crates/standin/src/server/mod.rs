@@ -23,6 +23,7 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::{Request, Response, StatusCode};
 use serde_json::{json, Value};
 
+use crate::profile::ErrorShape;
 use crate::spec::Spec;
 use crate::store::Store;
 use crate::{Api, Faults, StandinBuilder};
@@ -55,7 +56,7 @@ pub(crate) struct State {
 
 impl State {
     pub(crate) fn new(settings: StandinBuilder, spec: Spec) -> Self {
-        let sessions = (settings.rotating_sessions && settings.api == Api::ArchAstro).then(Mutex::default);
+        let sessions = (settings.rotating_sessions && crate::apis::profile(settings.api).sessions).then(Mutex::default);
         let realtime = Realtime::new(&spec.doc);
         Self {
             realtime,
@@ -142,16 +143,16 @@ pub(crate) fn reply_bytes(status: u16, media: &str, body: &[u8], headers: &[(&st
 
 /// An error in the vendor's shape.
 pub(crate) fn error(api: Api, status: u16, code: &str, message: &str, extra: &[(&str, String)]) -> Reply {
-    let body = match api {
-        Api::Agentiv => json!({"success": false, "error": {"code": code, "message": message}}),
-        _ => json!({"error": {"code": code.to_ascii_lowercase(), "message": message}}),
+    let body = match crate::apis::profile(api).errors {
+        ErrorShape::Envelope => json!({"success": false, "error": {"code": code, "message": message}}),
+        ErrorShape::Nested => json!({"error": {"code": code.to_ascii_lowercase(), "message": message}}),
     };
     reply(status, &body, extra)
 }
 
 async fn handle(state: &Arc<State>, mut req: Request<hyper::body::Incoming>) -> Result<Reply, Dropped> {
     // ArchAstro's Phoenix socket is not a REST operation of the spec, so it comes before routing.
-    if state.api == Api::ArchAstro && req.uri().path() == upgrade::PHOENIX_PATH {
+    if crate::apis::profile(state.api).phoenix_path == Some(req.uri().path()) {
         return Ok(upgrade::phoenix_socket(state, req));
     }
     // The spec's own WebSocket operations (Invent's feeds): REST admission, then a feed socket.
@@ -211,7 +212,8 @@ async fn handle(state: &Arc<State>, mut req: Request<hyper::body::Incoming>) -> 
     };
     let answer = match sessions::answer(state, op, json_body.as_ref()) {
         Some(r) => r,
-        None => match (state.api == Api::Agentiv)
+        None => match crate::apis::profile(state.api)
+            .runs
             .then(|| runs::agentiv(state, op, &path_params, json_body.as_ref(), &limit_headers))
             .flatten()
         {

@@ -7,7 +7,6 @@ use serde_json::{json, Value};
 
 use super::{error, reply, Reply, State};
 use crate::spec::Operation;
-use crate::Api;
 
 /// A run the stand-in started.
 pub(crate) struct Execution {
@@ -37,7 +36,7 @@ pub(crate) fn agentiv(
             }
             let Some(input) = body.filter(|b| b.get("input_payload").is_some_and(Value::is_object)) else {
                 return Some(error(
-                    Api::Agentiv,
+                    state.api,
                     400,
                     "INVALID_INPUT",
                     "input_payload must be an object",
@@ -71,7 +70,7 @@ pub(crate) fn agentiv(
             let id = param("executionId")?;
             let runs = state.executions.lock().ok()?;
             let Some(run) = runs.get(&id) else {
-                return Some(error(Api::Agentiv, 404, "NOT_FOUND", "no such execution", headers));
+                return Some(error(state.api, 404, "NOT_FOUND", "no such execution", headers));
             };
             let step = state.settings.run_step.max(Duration::from_millis(1));
             let elapsed = run.started.elapsed();

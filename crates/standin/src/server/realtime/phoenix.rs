@@ -106,7 +106,7 @@ fn params_valid(state: &State, id: SocketId, frame: &Frame, key: &str, schema: &
 
 /// Validation errors of `payload` against `schema` (compiled once under `key`).
 fn invalid(state: &State, key: &str, schema: &Value, payload: &Value) -> Vec<String> {
-    state.validators.check(state.api, &state.spec.doc, key, schema, payload)
+    state.validators.check(&state.spec.doc, key, schema, payload)
 }
 
 /// Handles one text frame from socket `id`. Never panics on what a client sends: frames that are

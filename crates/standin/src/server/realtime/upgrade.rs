@@ -19,9 +19,6 @@ use tokio_tungstenite::WebSocketStream;
 use super::{phoenix, Ending, Kind, MAX_MESSAGE};
 use crate::server::{error, lookup, Reply, State};
 
-/// ArchAstro's socket endpoint (not a REST operation of the spec).
-pub(crate) const PHOENIX_PATH: &str = "/socket/api/websocket";
-
 /// How long a closing socket waits for the client's close frame before dropping the connection.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
