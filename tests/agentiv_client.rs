@@ -6,8 +6,10 @@
 //! nothing is sent, and the bodyless test checks what an undeclared 204 becomes.
 
 use agentapis_runtime::{Auth, Runtime, Secret};
+use agentiv_client::mock::MockServerExt as _;
 use agentiv_client::types::{
-    AgentSlug, AgentSubscriptionStatus, ErrorDetailCode, ExecutionStatus, RunRequest, ScheduleRequest,
+    AgentSlug, AgentSubscriptionStatus, ErrorDetail, ErrorDetailCode, ErrorEnvelope, ExecutionStatus, RunRequest,
+    ScheduleRequest,
 };
 use agentiv_client::{Client, Error};
 use httpmock::prelude::*;
@@ -225,29 +227,31 @@ async fn undeclared_204_from_upsert_schedule_is_an_unexpected_response() {
 
 #[tokio::test]
 async fn run_agent_integration_not_connected_decodes_the_typed_error_envelope() {
+    // The client crate's typed mocks (feature `mock`): the operation, its path parameter, its
+    // body and its documented 400 answer, each by its type.
     let server = MockServer::start_async().await;
-    let mock = server
-        .mock_async(|when, then| {
-            when.method(POST).path("/api/agents/email-triage/run");
-            then.status(400).json_body(json!({
-                "success": false,
-                "error": {
-                    "code": "INTEGRATION_NOT_CONNECTED",
-                    "message": "Gmail not connected. User must connect at /connections",
-                    "integrationSlug": "gmail"
-                }
-            }));
-        })
-        .await;
+    let request = RunRequest {
+        async_: false,
+        input_payload: object(json!({"max_emails": 20})),
+        webhook_url: None,
+    };
+    let refusal = ErrorEnvelope {
+        success: false,
+        error: ErrorDetail {
+            code: ErrorDetailCode::IntegrationNotConnected,
+            integration_slug: Some("gmail".to_owned()),
+            message: "Gmail not connected. User must connect at /connections".to_owned(),
+        },
+    };
+    let mock = server.run_agent(|when, then| {
+        when.agent_slug("email-triage").body(&request);
+        then.bad_request(&refusal);
+    });
 
     let result = client(&server)
         .run_agent()
         .agent_slug("email-triage")
-        .body(RunRequest {
-            async_: false,
-            input_payload: object(json!({"max_emails": 20})),
-            webhook_url: None,
-        })
+        .body(request.clone())
         .send()
         .await;
     mock.assert_async().await;

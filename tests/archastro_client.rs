@@ -5,6 +5,7 @@
 
 use agentapis_runtime::query::encode_deep;
 use agentapis_runtime::{Auth, Runtime, Secret};
+use archastro_client::mock::MockServerExt as _;
 use archastro_client::types::{ActivityFeedEntryAgent, CreateAgentBody};
 use archastro_client::{Client, Error};
 use httpmock::prelude::*;
@@ -105,6 +106,37 @@ async fn activity_feed_sends_array_params_as_repeated_bracket_keys() {
         }
         other => panic!("expected an embedded agent object, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn the_typed_mock_matches_every_item_of_an_array_query_parameter() {
+    // The client crate's typed mocks (feature `mock`): `kind` is matched as one `kind[]` pair per
+    // item, as the client sends it (progenitor's mock generator wrote `Vec::to_string`, which
+    // does not exist; the generator repairs it).
+    let server = MockServer::start_async().await;
+    let kinds = vec!["message".to_owned(), "tool_call".to_owned()];
+    let mock = server.get_activity_feed(|when, then| {
+        when.kind(&kinds).limit(20);
+        then.into_inner()
+            .status(200)
+            .json_body(json!({"data": [], "has_more": false, "after_cursor": null, "before_cursor": null}));
+    });
+    let feed = client(&server)
+        .get_activity_feed()
+        .kind(kinds.clone())
+        .limit(20)
+        .send()
+        .await;
+    assert!(feed.expect("matched").into_inner().data.is_empty());
+    // A call that lacks one of the items does not match.
+    let partial = client(&server)
+        .get_activity_feed()
+        .kind(vec!["message".to_owned()])
+        .limit(20)
+        .send()
+        .await;
+    assert!(partial.is_err(), "{partial:?}");
+    mock.assert_calls_async(1).await;
 }
 
 #[tokio::test]

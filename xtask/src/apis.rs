@@ -17,6 +17,8 @@ pub struct ApiEntry {
     /// The typed realtime channel module and its contract test, for an API whose spec has
     /// `x-channels`.
     pub channels: Option<ChannelOutputs>,
+    /// The client crate's typed httpmock mocks (its `mock` feature), when it has them.
+    pub mocks: Option<&'static str>,
     /// The client crate's manifest (its version carries the spec version as build metadata).
     pub manifest: &'static str,
     /// The client crate's package name (as in `Cargo.lock`).
@@ -108,6 +110,7 @@ pub const APIS: &[ApiEntry] = &[
         output: "crates/agentiv-client/src/generated.rs",
         contract: "tests/contract/agentiv.rs",
         channels: None,
+        mocks: Some("crates/agentiv-client/src/mock.rs"),
         manifest: "crates/agentiv-client/Cargo.toml",
         package: "agentiv-client",
         changelog: "crates/agentiv-client/CHANGELOG.md",
@@ -138,6 +141,7 @@ pub const APIS: &[ApiEntry] = &[
             code: "crates/archastro-client/src/channels.rs",
             contract: "tests/contract/archastro_channels.rs",
         }),
+        mocks: Some("crates/archastro-client/src/mock.rs"),
         manifest: "crates/archastro-client/Cargo.toml",
         package: "archastro-client",
         changelog: "crates/archastro-client/CHANGELOG.md",
@@ -170,6 +174,7 @@ pub const APIS: &[ApiEntry] = &[
         output: "crates/invent-client/src/generated.rs",
         contract: "tests/contract/invent.rs",
         channels: None,
+        mocks: Some("crates/invent-client/src/mock.rs"),
         manifest: "crates/invent-client/Cargo.toml",
         package: "invent-client",
         changelog: "crates/invent-client/CHANGELOG.md",

@@ -95,6 +95,7 @@ const SYNTHETIC: ApiEntry = ApiEntry {
     output: "synthetic.rs",
     contract: "synthetic_contract.rs",
     channels: None,
+    mocks: None,
     manifest: "synthetic/Cargo.toml",
     package: "synthetic-client",
     changelog: "synthetic/CHANGELOG.md",

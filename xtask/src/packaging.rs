@@ -68,7 +68,9 @@ fn client_readme_text(api: &ApiEntry) -> String {
          (`MAJOR.MINOR.PATCH+spec.LABEL`, also `SPEC_VERSION` and `SPEC_SHA256` in the crate);\n\
          `CHANGELOG.md` lists what each spec import changed and whether it was breaking.\n\n\
          Feature `type-builders` (off by default) adds builders for the types no operation takes as\n\
-         its body; request-body builders are always there.\n\n\
+         its body; request-body builders are always there. Feature `mock` (off by default) adds\n\
+         typed `httpmock` mocks of every operation (`mock::MockServerExt`), generated with the\n\
+         client, for tests of code that calls it.\n\n\
          Licensed under either of Apache License, Version 2.0 or MIT license at your option.\n"
     )
 }

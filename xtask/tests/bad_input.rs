@@ -13,6 +13,7 @@ const API: ApiEntry = ApiEntry {
     output: "unused.rs",
     contract: "unused_contract.rs",
     channels: None,
+    mocks: None,
     manifest: "unused/Cargo.toml",
     package: "unused",
     changelog: "unused/CHANGELOG.md",

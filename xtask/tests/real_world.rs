@@ -187,6 +187,7 @@ fn a_builder_body_is_found_by_its_exact_name() {
         output: "unused.rs",
         contract: "unused_contract.rs",
         channels: None,
+        mocks: None,
         manifest: "unused/Cargo.toml",
         package: "fixture-client",
         changelog: "unused/CHANGELOG.md",

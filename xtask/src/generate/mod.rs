@@ -3,6 +3,7 @@
 mod bisect;
 pub mod channels;
 pub mod emit;
+pub mod mocks;
 pub mod open_enums;
 pub mod progenitor;
 pub mod scope;
@@ -43,12 +44,17 @@ pub struct Generated {
     pub channels: Option<ChannelFiles>,
     /// Operations in the normalized document (skipped ones included).
     pub operations: usize,
+    /// The typed httpmock mocks, for an API whose table entry names a mock module.
+    pub mocks: Option<String>,
 }
 
 impl Generated {
     /// Every generated file of `api` (its table entry says where each goes) with its text.
     pub fn files(&self, api: &ApiEntry) -> Vec<(&'static str, &str)> {
         let mut files = vec![(api.output, self.code.as_str()), (api.contract, self.contract.as_str())];
+        if let (Some(path), Some(mocks)) = (api.mocks, &self.mocks) {
+            files.push((path, mocks.as_str()));
+        }
         if let (Some(outputs), Some(channels)) = (api.channels, &self.channels) {
             files.push((outputs.code, channels.code.as_str()));
             files.push((outputs.contract, channels.contract.as_str()));
@@ -108,7 +114,7 @@ pub fn generate(api: &ApiEntry, spec: &LoadedSpec, label: &str) -> Result<Genera
     for skip in &code.skipped {
         remove_operation(&mut doc, &skip.pointer);
     }
-    let header = header(api, spec, &report, &code.skipped, &progenitor_generator());
+    let file_header = header(api, spec, &report, &code.skipped, &progenitor_generator());
     let sha = &spec.sha256;
     let variant = quote::format_ident!("{}", api.variant);
     let view = match &api.scope {
@@ -137,8 +143,19 @@ pub fn generate(api: &ApiEntry, spec: &LoadedSpec, label: &str) -> Result<Genera
         Some(outputs) => Some(generate_channels(api, spec, &doc, &code.facts, &report, outputs)?),
         None => None,
     };
+    let mocks = match api.mocks {
+        Some(_) => {
+            let source = self::mocks::emit(&doc).map_err(|e| SpecError::new(&spec.path, "", e))?;
+            let generator = format!("progenitor {PROGENITOR_VERSION} httpmock generator + xtask array-query repair");
+            Some(format!(
+                "{}{source}",
+                header(api, spec, &report, &code.skipped, &generator)
+            ))
+        }
+        None => None,
+    };
     Ok(Generated {
-        code: format!("{header}{}\n{}", prettyplease::unparse(&constants), code.source),
+        code: format!("{file_header}{}\n{}", prettyplease::unparse(&constants), code.source),
         contract,
         report,
         skipped: code.skipped,
@@ -146,6 +163,7 @@ pub fn generate(api: &ApiEntry, spec: &LoadedSpec, label: &str) -> Result<Genera
         coverage,
         channels,
         operations,
+        mocks,
     })
 }
 

@@ -83,6 +83,28 @@ fn pointer_of(path: &serde_path_to_error::Path) -> String {
 /// Runs progenitor with the workspace's settings.
 pub fn run(doc: &Value) -> Result<proc_macro2::TokenStream, Failure> {
     let spec = parse(doc)?;
+    let settings = settings(doc)?;
+    guarded(|| {
+        let mut generator = progenitor::Generator::new(&settings);
+        generator.generate_tokens(&spec)
+    })
+}
+
+/// progenitor's typed `httpmock` extension for the client generated from `doc` (one
+/// `MockServerExt` method per operation), for the client crate's own `mock` module.
+pub fn mocks(doc: &Value) -> Result<proc_macro2::TokenStream, Failure> {
+    let spec = parse(doc)?;
+    let settings = settings(doc)?;
+    guarded(|| {
+        let mut generator = progenitor::Generator::new(&settings);
+        // The client's types first, so the mocks name them as the client does.
+        generator.generate_tokens(&spec)?;
+        generator.httpmock(&spec, "crate")
+    })
+}
+
+/// The settings every generation of this workspace uses.
+fn settings(doc: &Value) -> Result<progenitor::GenerationSettings, Failure> {
     let mut settings = progenitor::GenerationSettings::default();
     let inner = INNER_TYPE
         .parse()
@@ -101,14 +123,18 @@ pub fn run(doc: &Value) -> Result<proc_macro2::TokenStream, Failure> {
             [progenitor::TypeImpl::FromStr, progenitor::TypeImpl::Display].into_iter(),
         );
     }
+    Ok(settings)
+}
+
+/// Runs `generate`, turning progenitor's errors and panics into a [`Failure`].
+fn guarded(
+    generate: impl FnOnce() -> Result<proc_macro2::TokenStream, progenitor::Error>,
+) -> Result<proc_macro2::TokenStream, Failure> {
     // progenitor reports many unsupported constructs by panicking; keep the default hook quiet
     // while the panic becomes an error (the caller then looks for the construct to blame).
     let previous = panic::take_hook();
     panic::set_hook(Box::new(|_| {}));
-    let result = panic::catch_unwind(AssertUnwindSafe(|| {
-        let mut generator = progenitor::Generator::new(&settings);
-        generator.generate_tokens(&spec)
-    }));
+    let result = panic::catch_unwind(AssertUnwindSafe(generate));
     panic::set_hook(previous);
     match result {
         Ok(Ok(tokens)) => Ok(tokens),

@@ -183,7 +183,10 @@ mod tests {
         assert!(manifest("agentapis").contains("[package.metadata.docs.rs]\nfeatures = [\"redis\"]"));
         assert!(manifest("agentapis-runtime").contains("[package.metadata.docs.rs]\nfeatures = [\"redis\"]"));
         for client in ["invent-client", "agentiv-client", "archastro-client"] {
-            assert!(manifest(client).contains("features = [\"type-builders\"]"), "{client}");
+            assert!(
+                manifest(client).contains("features = [\"type-builders\", \"mock\"]"),
+                "{client}"
+            );
         }
     }
 }

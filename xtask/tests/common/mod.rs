@@ -13,6 +13,7 @@ pub static FIXTURE: ApiEntry = ApiEntry {
     output: "crates/fixture-client/src/generated.rs",
     contract: "tests/contract/fixture.rs",
     channels: None,
+    mocks: None,
     manifest: "crates/fixture-client/Cargo.toml",
     package: "fixture-client",
     changelog: "crates/fixture-client/CHANGELOG.md",

@@ -1,22 +1,4 @@
-//! Which answers are worth another attempt: an ordered chain of rules, asked after every
-//! answered attempt, whose verdict [`decide`](super::decide) acts on and the typed error reports
-//! as `retryable`.
-//!
-//! The chain, first opinion wins:
-//! 1. the user's rules ([`RetryRules::rule`], [`RetryRules::status`]), in the order added;
-//! 2. the API's documented error codes ([`Api::error_codes`], generated from the spec's
-//!    `x-error-codes`): a code documented as not retryable is final whatever the status;
-//! 3. the status rule ([`status_verdict`]): 408, 500, 502 and 504 are worth a retry, 503 too
-//!    with the rate-limit reset as the server's wait, 429 is a refusal (the server did nothing,
-//!    so even a POST may go again after the wait); anything else is final.
-//!
-//! ```
-//! use agentapis_runtime::retry::{RetryRules, Verdict};
-//! use reqwest::StatusCode;
-//! // An overloaded upstream that answers 529 with a Retry-After.
-//! let rules = RetryRules::new().status(StatusCode::from_u16(529).unwrap(), Verdict::Retry);
-//! # let _ = rules;
-//! ```
+//! The rule chain behind [`RetryRules`] (see the [`retry`](crate::retry) module docs).
 
 use std::fmt;
 use std::sync::Arc;
@@ -122,7 +104,8 @@ fn vendor_verdict(codes: &[VendorCode], answer: &Answer<'_>) -> Option<Verdict> 
     })
 }
 
-/// The ordered chain of retry rules a client asks (see the [module docs](self)). Cheap to clone.
+/// The ordered chain of retry rules a client asks (see the [`retry`](crate::retry) module docs).
+/// Cheap to clone.
 #[derive(Clone, Default)]
 pub struct RetryRules {
     user: Vec<Arc<dyn RetryRule>>,
