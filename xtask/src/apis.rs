@@ -195,6 +195,19 @@ pub const APIS: &[ApiEntry] = &[
     },
 ];
 
+impl ApiEntry {
+    /// Every file the generator writes for this API (the client, its contract test, its mocks,
+    /// its channel module and channel contract test), relative to the workspace root.
+    pub fn outputs(&self) -> Vec<&'static str> {
+        let mut files = vec![self.output, self.contract];
+        files.extend(self.mocks);
+        if let Some(channels) = self.channels {
+            files.extend([channels.code, channels.contract]);
+        }
+        files
+    }
+}
+
 /// Looks an API up by name.
 pub fn find(name: &str) -> Option<&'static ApiEntry> {
     APIS.iter().find(|a| a.name == name)

@@ -9,10 +9,8 @@ fn copy_workspace(to: &std::path::Path) {
     let root = workspace_root();
     let mut files = vec![spec::LOCK_FILE.to_owned()];
     for api in APIS {
-        files.extend([api.spec, api.output, api.contract].map(str::to_owned));
-        if let Some(channels) = api.channels {
-            files.extend([channels.code, channels.contract].map(str::to_owned));
-        }
+        files.push(api.spec.to_owned());
+        files.extend(api.outputs().into_iter().map(str::to_owned));
     }
     for rel in files {
         let target = to.join(&rel);

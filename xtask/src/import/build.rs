@@ -143,11 +143,7 @@ pub fn read_messages(stdout: &str, api: &ApiEntry) -> Outcome {
 
 /// Every file the generator writes for `api`.
 fn outputs(api: &ApiEntry) -> Vec<&'static str> {
-    let mut files = vec![api.output, api.contract];
-    if let Some(channels) = api.channels {
-        files.extend([channels.code, channels.contract]);
-    }
-    files
+    api.outputs()
 }
 
 #[cfg(test)]
