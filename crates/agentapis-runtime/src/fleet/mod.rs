@@ -10,6 +10,7 @@
 //! in-memory limits (the default, with a `tracing` warning), or fail closed with a typed
 //! refusal. No store operation outlives the caller's deadline or the store's own time limit.
 
+mod arithmetic;
 pub mod conformance;
 mod keys;
 mod memory;

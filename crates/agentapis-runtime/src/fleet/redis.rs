@@ -60,7 +60,7 @@ if not contradicts then
 end
 redis.call('HSET', KEYS[1], 'left', string.format('%.0f', left), 'reset', string.format('%.0f', reset))
 -- Spent until a reset further than the probe interval, no probe pending: the first probe goes
--- an interval from now (the in-memory store's `hold_first_probe`).
+-- an interval from now (`arithmetic::hold_first_probe`).
 local interval = tonumber(ARGV[3])
 if left == 0 and reset > now + interval then
   local p = tonumber(redis.call('HGET', KEYS[1], 'probe') or '0')
@@ -302,7 +302,8 @@ impl LimitStore for RedisStore {
     ) -> BoxFuture<'a, Result<Option<Duration>, StoreError>> {
         Box::pin(async move {
             let mut call = self.scripts.take_budget.key(key);
-            call.arg(micros(probe_interval)).arg(super::memory::PROBE_GAP / 1000);
+            call.arg(micros(probe_interval))
+                .arg(super::arithmetic::PROBE_GAP / 1000);
             Ok(Self::wait(self.run(&call).await?))
         })
     }
