@@ -131,36 +131,7 @@ impl Spec {
             })
             .collect();
         let paging = agentapis_paging::detect(method, query.iter().map(|(name, _)| name.as_str()));
-        let responses = op
-            .get("responses")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        let (success_status, success) = responses
-            .iter()
-            .filter_map(|(code, r)| {
-                code.parse::<u16>()
-                    .ok()
-                    .filter(|c| (200..300).contains(c))
-                    .map(|c| (c, r))
-            })
-            .min_by_key(|(c, _)| *c)
-            .map(|(c, r)| (c, Some(resolve(doc, r).clone())))
-            .unwrap_or((200, None));
-        let success_schema = success
-            .as_ref()
-            .and_then(|r| r.pointer("/content/application~1json/schema"))
-            .cloned();
-        let success_binary = success
-            .as_ref()
-            .and_then(|r| r.get("content"))
-            .and_then(Value::as_object)
-            .filter(|_| success_schema.is_none())
-            .and_then(|content| content.keys().find(|media| !media.contains("json")))
-            .map(|media| match media.as_str() {
-                "*/*" => "application/octet-stream".to_owned(),
-                other => other.to_owned(),
-            });
+        let (success_status, success_schema, success_binary) = success_of(doc, op);
         let security = op
             .get("security")
             .unwrap_or(global_security)
@@ -218,6 +189,37 @@ impl Spec {
             paging,
         }
     }
+}
+
+/// An operation's success: its (lowest 2xx) status, its JSON schema, or else the media type of
+/// a binary body.
+fn success_of(doc: &Value, op: &Map<String, Value>) -> (u16, Option<Value>, Option<String>) {
+    let responses = op.get("responses").and_then(Value::as_object);
+    let (status, success) = responses
+        .into_iter()
+        .flatten()
+        .filter_map(|(code, r)| {
+            code.parse::<u16>()
+                .ok()
+                .filter(|c| (200..300).contains(c))
+                .map(|c| (c, r))
+        })
+        .min_by_key(|(c, _)| *c)
+        .map(|(c, r)| (c, Some(resolve(doc, r))))
+        .unwrap_or((200, None));
+    let schema = success
+        .and_then(|r| r.pointer("/content/application~1json/schema"))
+        .cloned();
+    let binary = success
+        .and_then(|r| r.get("content"))
+        .and_then(Value::as_object)
+        .filter(|_| schema.is_none())
+        .and_then(|content| content.keys().find(|media| !media.contains("json")))
+        .map(|media| match media.as_str() {
+            "*/*" => "application/octet-stream".to_owned(),
+            other => other.to_owned(),
+        });
+    (status, schema, binary)
 }
 
 /// Follows a local `$ref` (one or more hops); anything else is returned as is.

@@ -169,15 +169,8 @@ where
         } else {
             0
         };
-        if let Position::After(_) | Position::Before(_) = position {
-            let hash = self.hasher.hash_one(&position);
-            if self.seen.contains(&hash) {
-                return self.fail(self.broken(&position, PaginationFault::LoopedBack));
-            }
-            if self.seen.len() == CURSOR_MEMORY {
-                self.seen.pop_front();
-            }
-            self.seen.push_back(hash);
+        if let Err(fault) = self.remember(&position) {
+            return self.fail(self.broken(&position, fault));
         }
         let arrival = Arrival {
             position: &position,
@@ -206,23 +199,7 @@ where
             Ok(next) => next,
             Err(fault) => return self.fail(self.broken(&position, fault)),
         };
-        self.items_seen = self.items_seen.saturating_add(items.len() as u64);
-        if let Some(max) = self.options.max_items {
-            let room = max.saturating_sub(self.items_out);
-            items.truncate(usize::try_from(room).unwrap_or(usize::MAX));
-        }
-        self.items_out = self.items_out.saturating_add(items.len() as u64);
-        let limit_reached = self.options.max_items.is_some_and(|max| self.items_out >= max);
-        let next = next.filter(|_| !limit_reached);
-        match &next {
-            Some(Position::Page(_)) => {} // already scheduled ahead
-            Some(cursor) => self.next_to_send = Some(cursor.clone()),
-            None => {
-                self.next_to_send = None;
-                // Requests for pages past the end (page styles) are no longer wanted.
-                self.inflight = FuturesOrdered::new();
-            }
-        }
+        let next = self.advance(&mut items, next);
         self.pages_arrived = self.pages_arrived.saturating_add(1);
         let last = next.is_none();
         let empty_tail = items.is_empty() && self.pages_arrived > 1;
@@ -242,6 +219,45 @@ where
         if last {
             self.finished = true;
         }
+    }
+
+    /// Remembers a cursor page's position (the last [`CURSOR_MEMORY`] of them); a walk that
+    /// comes back to one it has seen is a fault.
+    fn remember(&mut self, position: &Position) -> Result<(), PaginationFault> {
+        if let Position::After(_) | Position::Before(_) = position {
+            let hash = self.hasher.hash_one(position);
+            if self.seen.contains(&hash) {
+                return Err(PaginationFault::LoopedBack);
+            }
+            if self.seen.len() == CURSOR_MEMORY {
+                self.seen.pop_front();
+            }
+            self.seen.push_back(hash);
+        }
+        Ok(())
+    }
+
+    /// Counts `items`, cuts them to what `max_items` leaves, and schedules the page after this
+    /// one; the position that follows, `None` at the end (the limit reached counts as the end).
+    fn advance(&mut self, items: &mut Vec<P::Item>, next: Option<Position>) -> Option<Position> {
+        self.items_seen = self.items_seen.saturating_add(items.len() as u64);
+        if let Some(max) = self.options.max_items {
+            let room = max.saturating_sub(self.items_out);
+            items.truncate(usize::try_from(room).unwrap_or(usize::MAX));
+        }
+        self.items_out = self.items_out.saturating_add(items.len() as u64);
+        let limit_reached = self.options.max_items.is_some_and(|max| self.items_out >= max);
+        let next = next.filter(|_| !limit_reached);
+        match &next {
+            Some(Position::Page(_)) => {} // already scheduled ahead
+            Some(cursor) => self.next_to_send = Some(cursor.clone()),
+            None => {
+                self.next_to_send = None;
+                // Requests for pages past the end (page styles) are no longer wanted.
+                self.inflight = FuturesOrdered::new();
+            }
+        }
+        next
     }
 
     fn broken(&self, position: &Position, fault: PaginationFault) -> Error {

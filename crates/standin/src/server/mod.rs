@@ -161,16 +161,7 @@ async fn handle(state: &Arc<State>, mut req: Request<hyper::body::Incoming>) -> 
         .flatten()
         .map(|(op, _)| op);
     if let Some(op) = upgrade_op {
-        if let Ok(mut log) = state.log.lock() {
-            log.push(format!("{} {} (upgrade)", req.method(), req.uri()));
-        }
-        if let Some(r) = upgrade::refusal(state) {
-            return Ok(r);
-        }
-        if let Some(r) = admit(state, op, req.headers()).await? {
-            return Ok(r);
-        }
-        return Ok(upgrade::accept(state, &mut req, Kind::Feed(feeds::name(op))));
+        return feed_upgrade(state, op, &mut req).await;
     }
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
@@ -230,6 +221,25 @@ async fn handle(state: &Arc<State>, mut req: Request<hyper::body::Incoming>) -> 
         },
     };
     Ok(answers::checked(state, op, answer).await)
+}
+
+/// An upgrade to one of the spec's own WebSocket operations: logged, refused when scripted to,
+/// admitted as its REST operation would be, then a feed socket.
+async fn feed_upgrade(
+    state: &Arc<State>,
+    op: &crate::spec::Operation,
+    req: &mut Request<hyper::body::Incoming>,
+) -> Result<Reply, Dropped> {
+    if let Ok(mut log) = state.log.lock() {
+        log.push(format!("{} {} (upgrade)", req.method(), req.uri()));
+    }
+    if let Some(r) = upgrade::refusal(state) {
+        return Ok(r);
+    }
+    if let Some(r) = admit(state, op, req.headers()).await? {
+        return Ok(r);
+    }
+    Ok(upgrade::accept(state, req, Kind::Feed(feeds::name(op))))
 }
 
 /// The steps before any answer of `op`: a scripted fault, then the credentials. `Some`: the

@@ -72,51 +72,61 @@ pub(crate) fn page(
                 set_if_present(body, k, v);
             }
         }
-        Paging::Cursor => {
-            let limit = number("limit", 20).max(1);
-            let at = |c: &str| c.trim_start_matches('c').parse::<u64>().unwrap_or(0).min(total);
-            let (from, to) = match (q("before_cursor"), q("after_cursor")) {
-                (Some(c), _) => (at(c).saturating_sub(limit), at(c)),
-                (None, Some(c)) => (at(c), (at(c) + limit).min(total)),
-                (None, None) => (0, limit.min(total)),
-            };
-            let entries = Value::Array(make(from..to));
-            let cursors = [
-                (
-                    "after_cursor",
-                    if to < total {
-                        json!(format!("c{to}"))
-                    } else {
-                        Value::Null
-                    },
-                ),
-                (
-                    "before_cursor",
-                    if from > 0 {
-                        json!(format!("c{from}"))
-                    } else {
-                        Value::Null
-                    },
-                ),
-                ("has_more", json!(to < total)),
-            ];
-            let key = entries_key(body);
-            if body.get(&key).is_some_and(Value::is_array) {
-                set(body, &key, entries);
-                cursors.into_iter().for_each(|(k, v)| set_or_remove(body, k, v));
-            } else if let Some(data) = body.get_mut("data").filter(|d| d.is_object()) {
-                let list = data
-                    .as_object()
-                    .and_then(|m| m.iter().find(|(_, v)| v.is_array()).map(|(k, _)| k.clone()));
-                if let Some(list) = list {
-                    data[list.as_str()] = entries;
-                }
-                cursors.into_iter().for_each(|(k, v)| set_or_remove(data, k, v));
-            }
-        }
+        Paging::Cursor => cursor_page(query, total, body, make),
         _ => return false,
     }
     true
+}
+
+/// A cursor page: `limit` entries after `after_cursor` or before `before_cursor` (the first
+/// page without either), with both cursors and `has_more`, in the body or in its `data` object.
+fn cursor_page(
+    query: &[(String, String)],
+    total: u64,
+    body: &mut Value,
+    make: impl Fn(std::ops::Range<u64>) -> Vec<Value>,
+) {
+    let q = |name: &str| lookup(query, name);
+    let limit = q("limit").and_then(|v| v.parse::<u64>().ok()).unwrap_or(20).max(1);
+    let at = |c: &str| c.trim_start_matches('c').parse::<u64>().unwrap_or(0).min(total);
+    let (from, to) = match (q("before_cursor"), q("after_cursor")) {
+        (Some(c), _) => (at(c).saturating_sub(limit), at(c)),
+        (None, Some(c)) => (at(c), at(c).saturating_add(limit).min(total)),
+        (None, None) => (0, limit.min(total)),
+    };
+    let entries = Value::Array(make(from..to));
+    let cursors = [
+        (
+            "after_cursor",
+            if to < total {
+                json!(format!("c{to}"))
+            } else {
+                Value::Null
+            },
+        ),
+        (
+            "before_cursor",
+            if from > 0 {
+                json!(format!("c{from}"))
+            } else {
+                Value::Null
+            },
+        ),
+        ("has_more", json!(to < total)),
+    ];
+    let key = entries_key(body);
+    if body.get(&key).is_some_and(Value::is_array) {
+        set(body, &key, entries);
+        cursors.into_iter().for_each(|(k, v)| set_or_remove(body, k, v));
+    } else if let Some(data) = body.get_mut("data").filter(|d| d.is_object()) {
+        let list = data
+            .as_object()
+            .and_then(|m| m.iter().find(|(_, v)| v.is_array()).map(|(k, _)| k.clone()));
+        if let Some(list) = list {
+            data[list.as_str()] = entries;
+        }
+        cursors.into_iter().for_each(|(k, v)| set_or_remove(data, k, v));
+    }
 }
 
 /// Where a page body keeps its entries ([`agentapis_paging::entries_field`]; `data` when the

@@ -24,48 +24,7 @@ pub(crate) fn agentiv(
 ) -> Option<Reply> {
     let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     match (op.method.as_str(), op.template.as_str()) {
-        ("POST", "/api/agents/{agentSlug}/run") => {
-            let slug = param("agentSlug")?;
-            if let Some((_, integration)) = state.settings.unconnected_agents.iter().find(|(s, _)| *s == slug) {
-                let body = json!({"success": false, "error": {
-                    "code": "INTEGRATION_NOT_CONNECTED",
-                    "message": format!("{integration} is not connected; connect it at /connections"),
-                    "integrationSlug": integration,
-                }});
-                return Some(reply(400, &body, headers));
-            }
-            let Some(input) = body.filter(|b| b.get("input_payload").is_some_and(Value::is_object)) else {
-                return Some(error(
-                    state.api,
-                    400,
-                    "INVALID_INPUT",
-                    "input_payload must be an object",
-                    headers,
-                ));
-            };
-            let asynchronous = input.get("async").and_then(Value::as_bool).unwrap_or(false);
-            let id = {
-                let mut runs = state.executions.lock().ok()?;
-                let id = format!("exec_{:04}", runs.len() + 1);
-                runs.insert(
-                    id.clone(),
-                    Execution {
-                        slug: slug.clone(),
-                        started: Instant::now(),
-                    },
-                );
-                id
-            };
-            let steps = state.settings.run_step.as_millis() as u64;
-            let data = if asynchronous {
-                json!({"execution_id": id, "status": "queued", "agent_slug": slug, "estimated_duration_ms": steps * 2, "created_at": "2025-01-15T06:00:00Z"})
-            } else {
-                let failed = state.settings.failing_agents.contains(&slug);
-                json!({"execution_id": id, "status": if failed { "failed" } else { "success" }, "agent_slug": slug,
-                       "duration_ms": steps * 2, "summary": if failed { "the agent failed" } else { "done" }, "output": {}, "tokens_used": 42})
-            };
-            Some(reply(200, &json!({"success": true, "data": data}), headers))
-        }
+        ("POST", "/api/agents/{agentSlug}/run") => start_run(state, param("agentSlug")?, body, headers),
         ("GET", "/api/executions/{executionId}") => {
             let id = param("executionId")?;
             let runs = state.executions.lock().ok()?;
@@ -96,4 +55,48 @@ pub(crate) fn agentiv(
         }
         _ => None,
     }
+}
+
+/// Starts a run of agent `slug`: refused when its integration is not connected or the input is
+/// not an object; a sync run answers its result, an async one its queued execution.
+fn start_run(state: &State, slug: String, body: Option<&Value>, headers: &[(&'static str, String)]) -> Option<Reply> {
+    if let Some((_, integration)) = state.settings.unconnected_agents.iter().find(|(s, _)| *s == slug) {
+        let body = json!({"success": false, "error": {
+            "code": "INTEGRATION_NOT_CONNECTED",
+            "message": format!("{integration} is not connected; connect it at /connections"),
+            "integrationSlug": integration,
+        }});
+        return Some(reply(400, &body, headers));
+    }
+    let Some(input) = body.filter(|b| b.get("input_payload").is_some_and(Value::is_object)) else {
+        return Some(error(
+            state.api,
+            400,
+            "INVALID_INPUT",
+            "input_payload must be an object",
+            headers,
+        ));
+    };
+    let asynchronous = input.get("async").and_then(Value::as_bool).unwrap_or(false);
+    let id = {
+        let mut runs = state.executions.lock().ok()?;
+        let id = format!("exec_{:04}", runs.len() + 1);
+        runs.insert(
+            id.clone(),
+            Execution {
+                slug: slug.clone(),
+                started: Instant::now(),
+            },
+        );
+        id
+    };
+    let steps = state.settings.run_step.as_millis() as u64;
+    let data = if asynchronous {
+        json!({"execution_id": id, "status": "queued", "agent_slug": slug, "estimated_duration_ms": steps * 2, "created_at": "2025-01-15T06:00:00Z"})
+    } else {
+        let failed = state.settings.failing_agents.contains(&slug);
+        json!({"execution_id": id, "status": if failed { "failed" } else { "success" }, "agent_slug": slug,
+               "duration_ms": steps * 2, "summary": if failed { "the agent failed" } else { "done" }, "output": {}, "tokens_used": 42})
+    };
+    Some(reply(200, &json!({"success": true, "data": data}), headers))
 }
