@@ -92,7 +92,10 @@ fn runtime(apis: &[ApiEntry], facts: &[SpecFacts]) -> TokenStream {
         })
         .collect();
     let names: Vec<&str> = apis.iter().map(|a| a.name).collect();
-    let scopes: Vec<syn::Ident> = apis.iter().map(|a| format_ident!("{}", a.limit_scope)).collect();
+    let scopes: Vec<syn::Ident> = apis
+        .iter()
+        .map(|a| format_ident!("{}", a.limit_scope.variant()))
+        .collect();
     let docs: Vec<String> = apis
         .iter()
         .map(|a| format!("`{}`, generated from `{}`.", a.name, a.spec))
@@ -213,7 +216,11 @@ mod tests {
                 "{runtime}"
             );
             assert!(
-                runtime.contains(&format!("Api::{} => LimitScope::{}", api.variant, api.limit_scope)),
+                runtime.contains(&format!(
+                    "Api::{} => LimitScope::{}",
+                    api.variant,
+                    api.limit_scope.variant()
+                )),
                 "{runtime}"
             );
             assert!(

@@ -30,9 +30,8 @@ pub struct ApiEntry {
     /// The API's variant of `agentapis_runtime::Api` (generated from this table; shared by the
     /// runtime, the generated clients, the facade and the stand-in).
     pub variant: &'static str,
-    /// Where the API's rate-limit headers apply: `Client` (one budget for the whole client) or
-    /// `Operation` (one per operation): a variant of `agentapis_runtime::LimitScope`.
-    pub limit_scope: &'static str,
+    /// Where the API's rate-limit headers apply (becomes `agentapis_runtime::LimitScope`).
+    pub limit_scope: LimitScope,
     /// A path parameter most operations share and a client usually fixes (Invent's `org_id`):
     /// the generated client gets a view with it pre-filled.
     pub scope: Option<Scope>,
@@ -40,6 +39,25 @@ pub struct ApiEntry {
     pub options: Options,
     /// How the stand-in behaves like this API's server (generated into its profile table).
     pub standin: StandinProfile,
+}
+
+/// Where an API's rate-limit headers apply: the runtime's `LimitScope`, one variant each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitScope {
+    /// One budget for everything the client sends (a per-key or per-IP limit).
+    Client,
+    /// One budget per operation.
+    Operation,
+}
+
+impl LimitScope {
+    /// The runtime's variant name.
+    pub const fn variant(self) -> &'static str {
+        match self {
+            LimitScope::Client => "Client",
+            LimitScope::Operation => "Operation",
+        }
+    }
 }
 
 /// The shape of an API's error bodies, as the stand-in answers them.
@@ -117,7 +135,7 @@ pub const APIS: &[ApiEntry] = &[
         about: "hosted agents you run, poll and schedule; `api.agentiv.cloud`",
         variant: "Agentiv",
         // Agentiv limits per API key (its plans).
-        limit_scope: "Client",
+        limit_scope: LimitScope::Client,
         scope: None,
         options: Options {
             plug_query: false,
@@ -149,7 +167,7 @@ pub const APIS: &[ApiEntry] = &[
         variant: "ArchAstro",
         // ArchAstro documents no scope: an exhausted budget on one operation does not hold back
         // the others.
-        limit_scope: "Operation",
+        limit_scope: LimitScope::Operation,
         scope: None,
         // ArchAstro's backend is Phoenix/Plug (its realtime API is Phoenix channels).
         options: Options {
@@ -181,7 +199,7 @@ pub const APIS: &[ApiEntry] = &[
         about: "AI support assistants; `api.useinvent.com`",
         variant: "Invent",
         // Invent limits per IP address (500 requests/min).
-        limit_scope: "Client",
+        limit_scope: LimitScope::Client,
         scope: Some(Scope {
             parameter: "org_id",
             view: "Org",

@@ -101,7 +101,7 @@ const SYNTHETIC: ApiEntry = ApiEntry {
     changelog: "synthetic/CHANGELOG.md",
     about: "a test API",
     variant: "Invent",
-    limit_scope: "Client",
+    limit_scope: crate::apis::LimitScope::Client,
     scope: None,
     options: Options {
         plug_query: false,

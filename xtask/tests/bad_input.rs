@@ -19,7 +19,7 @@ const API: ApiEntry = ApiEntry {
     changelog: "unused/CHANGELOG.md",
     about: "a test API",
     variant: "Invent",
-    limit_scope: "Client",
+    limit_scope: xtask::apis::LimitScope::Client,
     scope: None,
     options: Options {
         plug_query: false,

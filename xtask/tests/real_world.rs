@@ -193,7 +193,7 @@ fn a_builder_body_is_found_by_its_exact_name() {
         changelog: "unused/CHANGELOG.md",
         about: "a test API",
         variant: "Invent",
-        limit_scope: "Client",
+        limit_scope: xtask::apis::LimitScope::Client,
         scope: None,
         options: Options {
             plug_query: false,

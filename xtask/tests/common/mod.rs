@@ -19,7 +19,7 @@ pub static FIXTURE: ApiEntry = ApiEntry {
     changelog: "crates/fixture-client/CHANGELOG.md",
     about: "a test API",
     variant: "Invent",
-    limit_scope: "Client",
+    limit_scope: xtask::apis::LimitScope::Client,
     scope: None,
     options: Options {
         plug_query: false,
