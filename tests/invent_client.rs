@@ -8,6 +8,7 @@
 use agentapis_runtime::multipart::Form;
 use agentapis_runtime::{Auth, Runtime, Secret};
 use httpmock::prelude::*;
+use invent_client::mock::MockServerExt as _;
 use invent_client::types::{
     ContactChannelInput, ContactChannelType, CreateContactBody, ListContactsStatus, SegmentColor,
 };
@@ -155,6 +156,29 @@ async fn create_contact_posts_exact_json_and_decodes_the_contact() {
         serde_json::to_value(contact.created_at).expect("timestamp serializes"),
         json!("2025-01-03T10:00:00Z")
     );
+}
+
+#[tokio::test]
+async fn a_typed_mock_answers_with_a_typed_contact() {
+    // The client crate's typed mocks (feature `mock`) for the reply direction: the answer is a
+    // `types::Contact`, not hand-written JSON. (The request direction stays hand-written above: a
+    // typed mock serializes the body with the client's own code, so it cannot catch a wire
+    // mistake.)
+    let server = MockServer::start_async().await;
+    let contact: invent_client::types::Contact = serde_json::from_value(contact_json()).expect("a contact");
+    let mock = server.create_contact(|when, then| {
+        when.org_id("c");
+        then.ok(&contact);
+    });
+    let got = client(&server)
+        .create_contact()
+        .org_id("c")
+        .body(CreateContactBody::default())
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(got.into_inner(), contact);
+    mock.assert_async().await;
 }
 
 #[tokio::test]
