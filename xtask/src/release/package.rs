@@ -30,6 +30,7 @@ pub struct Packaged {
 
 /// Runs `cargo package --workspace --locked` into the workspace's target directory.
 pub fn package(root: &Path, metadata: &Metadata) -> Result<(), ReleaseError> {
+    forget_stale_unpacks(metadata);
     let mut command = cargo();
     command
         .current_dir(root)
@@ -41,6 +42,37 @@ pub fn package(root: &Path, metadata: &Metadata) -> Result<(), ReleaseError> {
         command.args(["--exclude", &member.name]);
     }
     run(&mut command)
+}
+
+/// Removes what an earlier `cargo package` of this checkout left unpacked of our own crates.
+/// Cargo verifies each package against its siblings from a temporary registry under the target
+/// directory, unpacks them into `$CARGO_HOME/registry/src/<that registry>/`, and reuses an
+/// unpacked copy whose version matches: a second run from the same folder would verify against
+/// the siblings as they were the first time (seen here: a facade verified against yesterday's
+/// runtime, which then lacked today's API). Only our crates' copies under registries other than
+/// crates.io's are removed.
+fn forget_stale_unpacks(metadata: &Metadata) {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let Some(sources) = home.map(|h| h.join("registry").join("src")) else {
+        return;
+    };
+    let Ok(registries) = std::fs::read_dir(&sources) else {
+        return;
+    };
+    for registry in registries.flatten() {
+        let name = registry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("index.crates.io") || name.starts_with("github.com") {
+            continue;
+        }
+        for member in metadata.members().filter(|m| is_publishable(m)) {
+            let unpacked = registry.path().join(format!("{}-{}", member.name, member.version));
+            if unpacked.is_dir() {
+                let _ = std::fs::remove_dir_all(&unpacked);
+            }
+        }
+    }
 }
 
 fn is_publishable(package: &Package) -> bool {
