@@ -10,12 +10,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::visit_mut::VisitMut;
 
-/// The mock module's source (without the file header) for the client generated from `doc`.
-pub fn emit(doc: &serde_json::Value) -> Result<String, String> {
-    let tokens = super::progenitor::mocks(doc).map_err(|e| match e {
-        super::progenitor::Failure::Invalid { pointer, message } => format!("mocks: {pointer}: {message}"),
-        super::progenitor::Failure::Generator(message) => format!("mocks: {message}"),
-    })?;
+/// The mock module's source (without the file header) from progenitor's mock tokens.
+pub fn emit(tokens: TokenStream) -> Result<String, String> {
     let mut file: syn::File = syn::parse2(tokens).map_err(|e| format!("mocks do not parse: {e}"))?;
     ArrayQueries.visit_file_mut(&mut file);
     Ok(prettyplease::unparse(&file))

@@ -109,7 +109,7 @@ pub struct ChannelFiles {
 pub fn generate(api: &ApiEntry, spec: &LoadedSpec, label: &str) -> Result<Generated, SpecError> {
     let normalized = crate::pipeline::normalize(&spec.path, spec.doc.clone(), &api.options)?;
     let (mut doc, report) = (normalized.doc, normalized.report);
-    let code = generate_code(&spec.path, &doc)?;
+    let code = generate_code_with(&spec.path, &doc, api.mocks.is_some())?;
     let operations = crate::rules::walk::each_operation(&doc).count();
     for skip in &code.skipped {
         remove_operation(&mut doc, &skip.pointer);
@@ -143,17 +143,10 @@ pub fn generate(api: &ApiEntry, spec: &LoadedSpec, label: &str) -> Result<Genera
         Some(outputs) => Some(generate_channels(api, spec, &doc, &code.facts, &report, outputs)?),
         None => None,
     };
-    let mocks = match api.mocks {
-        Some(_) => {
-            let source = self::mocks::emit(&doc).map_err(|e| SpecError::new(&spec.path, "", e))?;
-            let generator = format!("progenitor {PROGENITOR_VERSION} httpmock generator + xtask array-query repair");
-            Some(format!(
-                "{}{source}",
-                header(api, spec, &report, &code.skipped, &generator)
-            ))
-        }
-        None => None,
-    };
+    let mocks = code.mocks.as_ref().map(|source| {
+        let generator = format!("progenitor {PROGENITOR_VERSION} httpmock generator + xtask array-query repair");
+        format!("{}{source}", header(api, spec, &report, &code.skipped, &generator))
+    });
     Ok(Generated {
         code: format!("{file_header}{}\n{}", prettyplease::unparse(&constants), code.source),
         contract,
@@ -274,12 +267,18 @@ pub fn skipped_lines(skipped: &[Skipped]) -> String {
 
 /// Runs progenitor on a normalized document and formats the result (no header).
 pub fn generate_code(file: &str, doc: &Value) -> Result<Code, SpecError> {
+    generate_code_with(file, doc, false)
+}
+
+/// [`generate_code`], and with `with_mocks` the client's typed httpmock mocks too (from the same
+/// generator run, see [`progenitor::run_with_mocks`]).
+pub fn generate_code_with(file: &str, doc: &Value, with_mocks: bool) -> Result<Code, SpecError> {
     let mut owned: Option<Value> = None;
     let mut skipped = Vec::new();
-    let tokens = loop {
+    let (tokens, mock_tokens) = loop {
         let current = owned.as_ref().unwrap_or(doc);
-        let failure = match progenitor::run(current) {
-            Ok(tokens) => break tokens,
+        let failure = match progenitor::run_with_mocks(current, with_mocks) {
+            Ok(generated) => break generated,
             Err(failure) => failure,
         };
         match explain(file, current, failure) {
@@ -323,11 +322,16 @@ pub fn generate_code(file: &str, doc: &Value) -> Result<Code, SpecError> {
         .map_err(|e| SpecError::new(file, "", format!("the xtask's own items do not parse: {e}")))?;
     let mut source = formatted.source;
     source.push_str(&prettyplease::unparse(&added));
+    let mocks = match mock_tokens {
+        Some(tokens) => Some(mocks::emit(wire_names::restore(tokens, &wire)).map_err(|e| SpecError::new(file, "", e))?),
+        None => None,
+    };
     Ok(Code {
         source,
         skipped,
         unwalkable,
         facts,
+        mocks,
     })
 }
 
@@ -373,6 +377,8 @@ pub struct Code {
     pub unwalkable: emit::Unwalkable,
     /// What progenitor generated, as data.
     pub facts: Facts,
+    /// The client's typed httpmock mocks (no header), when asked for.
+    pub mocks: Option<String>,
 }
 
 enum Explained {

@@ -82,24 +82,27 @@ fn pointer_of(path: &serde_path_to_error::Path) -> String {
 
 /// Runs progenitor with the workspace's settings.
 pub fn run(doc: &Value) -> Result<proc_macro2::TokenStream, Failure> {
-    let spec = parse(doc)?;
-    let settings = settings(doc)?;
-    guarded(|| {
-        let mut generator = progenitor::Generator::new(&settings);
-        generator.generate_tokens(&spec)
-    })
+    run_with_mocks(doc, false).map(|(client, _)| client)
 }
 
-/// progenitor's typed `httpmock` extension for the client generated from `doc` (one
-/// `MockServerExt` method per operation), for the client crate's own `mock` module.
-pub fn mocks(doc: &Value) -> Result<proc_macro2::TokenStream, Failure> {
+/// [`run`], and with `mocks` also progenitor's typed `httpmock` extension for that client (one
+/// `MockServerExt` method per operation), from the same generator: its types are the client's,
+/// and the document is read and the client generated once.
+pub fn run_with_mocks(
+    doc: &Value,
+    mocks: bool,
+) -> Result<(proc_macro2::TokenStream, Option<proc_macro2::TokenStream>), Failure> {
     let spec = parse(doc)?;
     let settings = settings(doc)?;
     guarded(|| {
         let mut generator = progenitor::Generator::new(&settings);
-        // The client's types first, so the mocks name them as the client does.
-        generator.generate_tokens(&spec)?;
-        generator.httpmock(&spec, "crate")
+        let client = generator.generate_tokens(&spec)?;
+        let mocks = if mocks {
+            Some(generator.httpmock(&spec, "crate")?)
+        } else {
+            None
+        };
+        Ok((client, mocks))
     })
 }
 
@@ -127,9 +130,7 @@ fn settings(doc: &Value) -> Result<progenitor::GenerationSettings, Failure> {
 }
 
 /// Runs `generate`, turning progenitor's errors and panics into a [`Failure`].
-fn guarded(
-    generate: impl FnOnce() -> Result<proc_macro2::TokenStream, progenitor::Error>,
-) -> Result<proc_macro2::TokenStream, Failure> {
+fn guarded<T>(generate: impl FnOnce() -> Result<T, progenitor::Error>) -> Result<T, Failure> {
     // progenitor reports many unsupported constructs by panicking; keep the default hook quiet
     // while the panic becomes an error (the caller then looks for the construct to blame).
     let previous = panic::take_hook();
