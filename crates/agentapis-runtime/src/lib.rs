@@ -139,7 +139,7 @@ impl Runtime {
             let prefix = fleet.key(api, &credential);
             (fleet, prefix)
         });
-        let gate = admission::Gate::new(settings.limits, settings.timeouts.per_attempt, api.limit_scope(), fleet);
+        let gate = admission::Gate::new(&settings, api.limit_scope(), fleet);
         Runtime {
             inner: Arc::new(Inner {
                 api,

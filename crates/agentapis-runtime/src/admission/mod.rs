@@ -23,8 +23,9 @@ use tokio::sync::{Notify, Semaphore};
 
 use crate::call::Refusal;
 use crate::fleet::{Fleet, Keys, MemoryStore, Quota, StoreError};
-use crate::policy::{ClientLimits, Pacing};
+use crate::policy::Pacing;
 use crate::LimitScope;
+use crate::Settings;
 
 mod outage;
 mod rate;
@@ -65,6 +66,11 @@ pub(crate) struct Gate {
     /// One attempt and a margin: how long a shared lease outlives the call's deadline.
     lease_ttl: Duration,
     scope: LimitScope,
+    /// Whether a spent budget is waited out or refused at once.
+    pacing: Pacing,
+    /// How long a spent budget holds requests before one goes as a probe
+    /// (`RetryPolicy::max_retry_after`).
+    probe_interval: Duration,
     /// Shared slots given back in this process.
     released: Arc<Notify>,
     /// While the shared store is out: until when it is left alone, and how it failed.
@@ -84,12 +90,11 @@ pub(crate) struct Admitted {
 pub(crate) struct Flight(u64);
 
 impl Gate {
-    pub(crate) fn new(
-        limits: ClientLimits,
-        attempt_timeout: Duration,
-        scope: LimitScope,
-        fleet: Option<(Fleet, String)>,
-    ) -> Self {
+    /// The gate of a runtime with `settings` (its limits, attempt timeout, pacing and probe
+    /// interval, read once here), keeping server budgets per `scope`.
+    pub(crate) fn new(settings: &Settings, scope: LimitScope, fleet: Option<(Fleet, String)>) -> Self {
+        let limits = settings.limits;
+        let attempt_timeout = settings.timeouts.per_attempt;
         let (fleet, prefix) = match fleet {
             Some((fleet, prefix)) => (Some(fleet), prefix),
             None => (None, String::new()),
@@ -114,6 +119,8 @@ impl Gate {
             concurrency,
             lease_ttl: attempt_timeout.saturating_add(LEASE_MARGIN),
             scope,
+            pacing: settings.pacing,
+            probe_interval: settings.retry.max_retry_after,
             released: Arc::new(Notify::new()),
             outage: Mutex::new(None),
         }
@@ -128,13 +135,7 @@ impl Gate {
     /// slot to hold while the attempt runs, and the request's place among those in flight. The slot comes first so that requests go out at their places in the
     /// rate's schedule (a slot taken after the rate would let requests whose places passed while
     /// they waited go out together).
-    pub(crate) async fn admit(
-        &self,
-        operation: &str,
-        deadline: Option<Instant>,
-        pacing: Pacing,
-        probe_interval: Duration,
-    ) -> Result<Admitted, Refusal> {
+    pub(crate) async fn admit(&self, operation: &str, deadline: Option<Instant>) -> Result<Admitted, Refusal> {
         let slot = match self.concurrency {
             Some(max) => Some(self.slot(max, deadline).await?),
             None => None,
@@ -142,7 +143,7 @@ impl Gate {
         if let Some(quota) = self.quota {
             self.rate(quota, deadline).await?;
         }
-        self.budget(operation, deadline, pacing, probe_interval).await?;
+        self.budget(operation, deadline).await?;
         let flight = Flight(self.sent.fetch_add(1, Ordering::AcqRel));
         Ok(Admitted { slot, flight })
     }

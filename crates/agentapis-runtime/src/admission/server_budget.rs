@@ -26,14 +26,8 @@ pub(crate) struct Stated {
 
 impl Gate {
     /// Waits while the server-stated budget (the fleet's, or this process's) is spent.
-    pub(super) async fn budget(
-        &self,
-        operation: &str,
-        deadline: Option<Instant>,
-        pacing: Pacing,
-        probe_interval: Duration,
-    ) -> Result<(), Refusal> {
-        let key = self.budget_key(operation);
+    pub(super) async fn budget(&self, operation: &str, deadline: Option<Instant>) -> Result<(), Refusal> {
+        let (key, probe_interval) = (self.budget_key(operation), self.probe_interval);
         // Most calls find nothing to wait for: they ask once, unregistered. A caller told to
         // wait registers for wake-ups and asks again, so an answer noted in between is not
         // missed.
@@ -59,7 +53,7 @@ impl Gate {
                 continue;
             }
             let past_deadline = deadline.is_some_and(|d| d.saturating_duration_since(Instant::now()) <= wait);
-            if pacing == Pacing::FailFast || past_deadline {
+            if self.pacing == Pacing::FailFast || past_deadline {
                 return Err(Refusal::Paced { wait });
             }
             tracing::debug!(
@@ -78,16 +72,10 @@ impl Gate {
     /// store, or this process's), within the call's deadline, lowered by the requests sent after
     /// it (the server had not counted them yet). Wakes the callers waiting on the budget. A
     /// store failure here only counts as an outage: the call has its answer. A budget spent
-    /// until a reset more than `probe_interval` away holds every request for one interval
+    /// until a reset more than the probe interval away holds every request for one interval
     /// before the first probe.
-    pub(crate) async fn note(
-        &self,
-        operation: &str,
-        deadline: Option<Instant>,
-        flight: Flight,
-        stated: Stated,
-        probe_interval: Duration,
-    ) {
+    pub(crate) async fn note(&self, operation: &str, deadline: Option<Instant>, flight: Flight, stated: Stated) {
+        let probe_interval = self.probe_interval;
         let Stated {
             accepted,
             remaining,

@@ -3,7 +3,7 @@
 use super::*;
 use crate::call::Waiting;
 use crate::fleet::{BoxFuture, FailurePolicy, LimitStore, RateAnswer};
-use crate::Api;
+use crate::{Api, ClientLimits};
 
 /// A store that fails every operation, or never answers.
 #[derive(Debug)]
@@ -62,19 +62,16 @@ fn gate_on(store: Arc<Broken>, policy: FailurePolicy) -> Gate {
         .on_failure(policy)
         .store_timeout(Duration::from_millis(50));
     let prefix = fleet.key(Api::Agentiv, "hash");
-    let limits = ClientLimits::new().per_minute(60).concurrency(1);
-    Gate::new(
-        limits,
-        Duration::from_secs(1),
-        LimitScope::Client,
-        Some((fleet, prefix)),
-    )
+    let settings = Settings {
+        limits: ClientLimits::new().per_minute(60).concurrency(1),
+        timeouts: crate::Timeouts::default().per_attempt(Duration::from_secs(1)),
+        ..Settings::default()
+    };
+    Gate::new(&settings, LimitScope::Client, Some((fleet, prefix)))
 }
 
 async fn admit(gate: &Gate, deadline: Option<Instant>) -> Result<Option<Slot>, Refusal> {
-    gate.admit("op", deadline, Pacing::Wait, Duration::from_secs(60))
-        .await
-        .map(|admitted| admitted.slot)
+    gate.admit("op", deadline).await.map(|admitted| admitted.slot)
 }
 
 #[tokio::test]
@@ -143,80 +140,75 @@ async fn an_outage_costs_one_store_timeout_not_one_per_call() {
     assert_eq!(store.asked.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
 
-/// A gate of this process alone, no client-side limits: only the server-stated budget.
-fn budget_only(scope: LimitScope) -> Gate {
-    Gate::new(ClientLimits::new(), Duration::from_secs(1), scope, None)
+/// A gate of this process alone, no client-side limits: only the server-stated budget, failing
+/// fast and probing after `probe`.
+fn budget_only(scope: LimitScope, probe: Duration) -> Gate {
+    let settings = Settings {
+        pacing: Pacing::FailFast,
+        retry: crate::RetryPolicy::default().max_retry_after(probe),
+        ..Settings::default()
+    };
+    Gate::new(&settings, scope, None)
 }
 
-/// Admits one request to `op` without waiting (fail fast), probing after `probe`.
-async fn try_send(gate: &Gate, op: &str, probe: Duration) -> Result<Flight, Refusal> {
-    gate.admit(op, None, Pacing::FailFast, probe)
-        .await
-        .map(|admitted| admitted.flight)
+/// Admits one request to `op` without waiting.
+async fn try_send(gate: &Gate, op: &str) -> Result<Flight, Refusal> {
+    gate.admit(op, None).await.map(|admitted| admitted.flight)
 }
 
 /// Notes an answer to `flight` (the pacer's tests of old, on the one admission model).
-async fn answer(
-    gate: &Gate,
-    op: &str,
-    flight: Flight,
-    (accepted, remaining, reset): (bool, Option<u64>, Option<u64>),
-    probe: Duration,
-) {
+async fn answer(gate: &Gate, op: &str, flight: Flight, (accepted, remaining, reset): (bool, Option<u64>, Option<u64>)) {
     let stated = Stated {
         accepted,
         remaining,
         reset_in: reset.map(Duration::from_secs),
     };
-    gate.note(op, None, flight, stated, probe).await;
+    gate.note(op, None, flight, stated).await;
 }
 
 const MINUTE: Duration = Duration::from_secs(60);
 
 #[tokio::test]
 async fn a_distant_reset_is_probed_after_the_interval() {
-    let gate = budget_only(LimitScope::Client);
     // Probe interval: 100 ms (really slept: the gate's clock is the process's).
     let probe = Duration::from_millis(100);
+    let gate = budget_only(LimitScope::Client, probe);
     let spent_for_a_day = (true, Some(0), Some(24 * 3600));
-    let first = try_send(&gate, "a", probe).await.expect("nothing known yet");
-    answer(&gate, "a", first, spent_for_a_day, probe).await;
-    match try_send(&gate, "a", probe).await {
+    let first = try_send(&gate, "a").await.expect("nothing known yet");
+    answer(&gate, "a", first, spent_for_a_day).await;
+    match try_send(&gate, "a").await {
         Err(Refusal::Paced { wait }) => assert!(wait <= probe, "{wait:?}"),
         other => panic!("held back for the interval, got {other:?}"),
     }
     // Once the interval passed, the next caller is the probe, and the one after it waits again.
     tokio::time::sleep(probe).await;
-    let sent = try_send(&gate, "a", probe).await.expect("the probe goes");
-    assert!(try_send(&gate, "a", probe).await.is_err());
+    let sent = try_send(&gate, "a").await.expect("the probe goes");
+    assert!(try_send(&gate, "a").await.is_err());
     // A 429 without headers keeps the window; an answer with requests remaining, or a
     // request accepted without saying, clears it.
-    answer(&gate, "a", sent, (false, None, None), probe).await;
-    assert!(try_send(&gate, "a", probe).await.is_err());
+    answer(&gate, "a", sent, (false, None, None)).await;
+    assert!(try_send(&gate, "a").await.is_err());
     tokio::time::sleep(probe).await;
-    let sent = try_send(&gate, "a", probe).await.expect("probe");
-    answer(&gate, "a", sent, (true, Some(3), Some(30)), probe).await;
-    let sent = try_send(&gate, "a", probe).await.expect("budget stated afresh");
-    answer(&gate, "a", sent, spent_for_a_day, probe).await;
-    assert!(try_send(&gate, "a", probe).await.is_err());
+    let sent = try_send(&gate, "a").await.expect("probe");
+    answer(&gate, "a", sent, (true, Some(3), Some(30))).await;
+    let sent = try_send(&gate, "a").await.expect("budget stated afresh");
+    answer(&gate, "a", sent, spent_for_a_day).await;
+    assert!(try_send(&gate, "a").await.is_err());
     tokio::time::sleep(probe).await;
-    let sent = try_send(&gate, "a", probe).await.expect("probe");
-    answer(&gate, "a", sent, (true, None, None), probe).await;
-    assert!(
-        try_send(&gate, "a", probe).await.is_ok(),
-        "accepted without saying: forgotten"
-    );
+    let sent = try_send(&gate, "a").await.expect("probe");
+    answer(&gate, "a", sent, (true, None, None)).await;
+    assert!(try_send(&gate, "a").await.is_ok(), "accepted without saying: forgotten");
 }
 
 #[tokio::test]
 async fn operation_scope_keeps_routes_apart() {
-    let gate = budget_only(LimitScope::Operation);
-    let flight = try_send(&gate, "create", MINUTE).await.expect("go");
-    answer(&gate, "create", flight, (true, Some(0), Some(30)), MINUTE).await;
-    assert!(try_send(&gate, "create", MINUTE).await.is_err());
-    assert!(try_send(&gate, "list", MINUTE).await.is_ok());
-    let client_wide = budget_only(LimitScope::Client);
-    let flight = try_send(&client_wide, "create", MINUTE).await.expect("go");
-    answer(&client_wide, "create", flight, (true, Some(0), Some(30)), MINUTE).await;
-    assert!(try_send(&client_wide, "list", MINUTE).await.is_err());
+    let gate = budget_only(LimitScope::Operation, MINUTE);
+    let flight = try_send(&gate, "create").await.expect("go");
+    answer(&gate, "create", flight, (true, Some(0), Some(30))).await;
+    assert!(try_send(&gate, "create").await.is_err());
+    assert!(try_send(&gate, "list").await.is_ok());
+    let client_wide = budget_only(LimitScope::Client, MINUTE);
+    let flight = try_send(&client_wide, "create").await.expect("go");
+    answer(&client_wide, "create", flight, (true, Some(0), Some(30))).await;
+    assert!(try_send(&client_wide, "list").await.is_err());
 }

@@ -135,18 +135,7 @@ impl Runtime {
                     (std::mem::replace(&mut request, placeholder), false)
                 }
             };
-            let settings = &self.inner.settings;
-            let admitted = match self
-                .inner
-                .gate
-                .admit(
-                    call.operation,
-                    call.deadline,
-                    settings.pacing,
-                    settings.retry.max_retry_after,
-                )
-                .await
-            {
+            let admitted = match self.inner.gate.admit(call.operation, call.deadline).await {
                 Ok(admitted) => admitted,
                 Err(refusal) => return Ok(self.refuse(refusal)),
             };
@@ -173,7 +162,7 @@ impl Runtime {
                 jitter: self.inner.env.fraction(),
             };
             let succeeded = matches!(&sent, Sent::Answer(r, _) if r.status().is_success());
-            let decision = decide(outcome, state, &settings.retry);
+            let decision = decide(outcome, state, &self.inner.settings.retry);
             match self
                 .act(decision, &mut run, call, &mut request, replayable, succeeded)
                 .await

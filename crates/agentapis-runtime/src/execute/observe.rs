@@ -51,10 +51,9 @@ impl Runtime {
             remaining: rate_limit.remaining,
             reset_in: rate_limit.reset_in,
         };
-        let probe_interval = self.inner.settings.retry.max_retry_after;
         self.inner
             .gate
-            .note(call.operation, call.deadline, flight, stated, probe_interval)
+            .note(call.operation, call.deadline, flight, stated)
             .await;
         let failed = status.is_client_error() || status.is_server_error();
         // Server text can quote the credential it was sent (a "bad key sk_..."): the
