@@ -24,9 +24,14 @@ pub fn standin_spec_from_src(api: &ApiEntry) -> String {
 
 /// The client crate's README, relative to the workspace root (beside its manifest).
 pub fn client_readme(api: &ApiEntry) -> String {
+    in_client_crate(api, "README.md")
+}
+
+/// `file` (relative to a client crate's folder) relative to the workspace root.
+fn in_client_crate(api: &ApiEntry, file: &str) -> String {
     match api.manifest.rsplit_once('/') {
-        Some((dir, _)) => format!("{dir}/README.md"),
-        None => "README.md".to_owned(),
+        Some((dir, _)) => format!("{dir}/{file}"),
+        None => file.to_owned(),
     }
 }
 
@@ -45,10 +50,7 @@ pub fn sources(root: &Path, apis: &[ApiEntry]) -> Result<Vec<(String, String)>, 
 
 /// A client crate's `src/lib.rs`, relative to the workspace root.
 pub fn client_shim(api: &ApiEntry) -> String {
-    match api.manifest.rsplit_once('/') {
-        Some((dir, _)) => format!("{dir}/src/lib.rs"),
-        None => "src/lib.rs".to_owned(),
-    }
+    in_client_crate(api, "src/lib.rs")
 }
 
 /// A client crate's `lib.rs`: the same for every API but for its names and the modules its

@@ -87,21 +87,19 @@ pub fn status_verdict(status: StatusCode) -> Verdict {
     }
 }
 
-/// The verdict of `codes` on `answer`'s code: a code documented as not retryable is final; one
-/// documented as retryable is retried as its documented status would be (a `RATE_LIMITED`
-/// documented with 429 is a refusal, whatever status it came with).
-fn vendor_verdict(codes: &[VendorCode], answer: &Answer<'_>) -> Option<Verdict> {
-    let code = answer.code?;
-    let documented = codes.iter().find(|c| c.code == code)?;
+/// The verdict on a documented code: final when documented as not retryable; else retried as its
+/// documented status would be (a `RATE_LIMITED` documented with 429 is a refusal, whatever
+/// status it came with).
+fn code_verdict(documented: &VendorCode) -> Verdict {
     if !documented.retryable {
-        return Some(Verdict::Final);
+        return Verdict::Final;
     }
     let by_status = StatusCode::from_u16(documented.status).map_or(Verdict::Retry, status_verdict);
-    Some(if by_status.is_retryable() {
+    if by_status.is_retryable() {
         by_status
     } else {
         Verdict::Retry
-    })
+    }
 }
 
 /// The ordered chain of retry rules a client asks (see the [`retry`](crate::retry) module docs).
@@ -144,7 +142,7 @@ impl RetryRules {
         self.user
             .iter()
             .find_map(|rule| rule.classify(answer))
-            .or_else(|| vendor_verdict(api.error_codes(), answer))
+            .or_else(|| answer.code.and_then(|code| documented(api, code)).map(code_verdict))
             .unwrap_or_else(|| status_verdict(answer.status))
     }
 }
